@@ -1,0 +1,13 @@
+//! SeaORM entities: one module per table, no logic.
+//!
+//! These rows never reach the GraphQL schema directly: `graphql/types`
+//! converts them, so a column such as a password hash cannot leak by accident.
+
+pub mod audit_entry;
+pub mod member;
+pub mod organization;
+pub mod refresh_token;
+pub mod server_setting;
+pub mod session;
+pub mod user;
+pub mod values;

@@ -1,0 +1,62 @@
+//! Enumerations stored as short strings, shared by several tables.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A member's role in an organization, highest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    #[sea_orm(string_value = "OWNER")]
+    Owner,
+    #[sea_orm(string_value = "ADMIN")]
+    Admin,
+    #[sea_orm(string_value = "MEMBER")]
+    Member,
+    #[sea_orm(string_value = "VIEWER")]
+    Viewer,
+    #[sea_orm(string_value = "BILLING")]
+    Billing,
+}
+
+/// Whether an organization accepts writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrganizationStatus {
+    #[sea_orm(string_value = "ACTIVE")]
+    Active,
+    #[sea_orm(string_value = "SUSPENDED")]
+    Suspended,
+}
+
+/// An organization's plan; it sets the limits of DESIGN §6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Tier {
+    #[sea_orm(string_value = "FREE")]
+    Free,
+    #[sea_orm(string_value = "STARTER")]
+    Starter,
+    #[sea_orm(string_value = "TEAM")]
+    Team,
+    #[sea_orm(string_value = "ENTERPRISE")]
+    Enterprise,
+}
+
+/// Who performed an audited action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActorKind {
+    #[sea_orm(string_value = "USER")]
+    User,
+    #[sea_orm(string_value = "API_TOKEN")]
+    ApiToken,
+    #[sea_orm(string_value = "PLATFORM_ADMIN")]
+    PlatformAdmin,
+    #[sea_orm(string_value = "SYSTEM")]
+    System,
+}

@@ -1,0 +1,21 @@
+//! Database migrations, one file per change. Constraint names are stable:
+//! `AppError`'s constraint helper maps unique ones (`uq_…`) to CONFLICT.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_accounts;
+mod m20261123_000002_create_organizations;
+mod m20261123_000003_create_audit_entries;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_accounts::Migration),
+            Box::new(m20261123_000002_create_organizations::Migration),
+            Box::new(m20261123_000003_create_audit_entries::Migration),
+        ]
+    }
+}

@@ -1,0 +1,218 @@
+//! Builds the application: database, migrations, signing secret, schema,
+//! router, listener. `main` and the tests both go through
+//! [`Application::build`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Method, header};
+use axum::routing::get;
+use entity::server_setting;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, DbBackend,
+    EntityTrait,
+};
+use tokio::net::TcpListener;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::auth::{AuthConfig, PasswordHasher, TokenIssuer, secrets};
+use crate::config::Config;
+use crate::graphql::{SchemaDeps, build_schema};
+use crate::http::{self, AppState};
+
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Opens the database pool. SQLite gets WAL and foreign keys; statement
+/// logging stays off (it would log every query at INFO).
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> {
+    let mut options = ConnectOptions::new(config.database_url.clone());
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    options
+        .max_connections(config.db_max_connections.unwrap_or(cores * 4))
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sqlx_sqlite_journal::WAL)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    let db = Database::connect(options)
+        .await
+        .map_err(|e| format!("cannot open the database at {}: {e}", redact(&config.database_url)))?;
+    Ok(db)
+}
+
+mod sqlx_sqlite_journal {
+    pub use sea_orm::sqlx::sqlite::SqliteJournalMode::Wal as WAL;
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartError> {
+    Migrator::up(db, None)
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    Ok(())
+}
+
+/// The token-signing secret: `ORGQL_JWT_SECRET`, or one generated on first
+/// start and kept in the database (every instance then shares it).
+async fn signing_secret(config: &Config, db: &DatabaseConnection) -> Result<Vec<u8>, StartError> {
+    if let Some(secret) = &config.jwt_secret {
+        if secret.len() < 32 {
+            return Err("ORGQL_JWT_SECRET must be at least 32 bytes long".into());
+        }
+        return Ok(secret.as_bytes().to_vec());
+    }
+    const KEY: &str = "jwt_secret";
+    server_setting::Entity::insert(server_setting::ActiveModel {
+        key: Set(KEY.to_owned()),
+        value: Set(secrets::generate()),
+    })
+    .on_conflict_do_nothing_on([server_setting::Column::Key])
+    .exec(db)
+    .await?;
+    let stored = server_setting::Entity::find_by_id(KEY.to_owned())
+        .one(db)
+        .await?
+        .ok_or("the generated signing secret was not stored")?;
+    Ok(stored.value.into_bytes())
+}
+
+pub async fn auth_config(config: &Config, db: &DatabaseConnection) -> Result<AuthConfig, StartError> {
+    let secret = signing_secret(config, db).await?;
+    Ok(AuthConfig {
+        passwords: PasswordHasher::new(config.insecure_fast_password_hashing),
+        tokens: TokenIssuer::new(&secret, &config.public_url, config.access_token_ttl_secs),
+        refresh_ttl: chrono::Duration::days(config.refresh_token_ttl_days),
+    })
+}
+
+/// The router with every layer: request ids, one log line per request,
+/// CORS for bearer-token clients, a body limit and a timeout.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/graphql", get(http::graphql_get).post(http::graphql_post))
+        .route("/healthz", get(http::healthz))
+        .route("/readyz", get(http::readyz))
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(config.request_timeout_secs),
+        ))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    let request_id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// A bound, ready-to-serve orgql.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: DatabaseConnection,
+}
+
+impl Application {
+    /// Connects, migrates (unless `--no-migrate`), builds the schema and
+    /// binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let db = connect(&config).await?;
+        if !config.no_migrate {
+            migrate(&db).await?;
+        }
+        let auth = auth_config(&config, &db).await?;
+        let schema = build_schema(SchemaDeps {
+            db: db.clone(),
+            auth: auth.clone(),
+            config: config.clone(),
+        });
+        let state = AppState {
+            schema,
+            db: db.clone(),
+            auth,
+            max_batch: config.max_batch,
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        };
+        let router = router(state, &config);
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        Ok(Self {
+            listener,
+            router,
+            db,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in
+    /// flight.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}

@@ -1,0 +1,122 @@
+//! Settings: one struct, from command-line flags and their `ORGQL_*`
+//! environment twins.
+
+use std::net::SocketAddr;
+
+use clap::{Args, ValueEnum};
+use ipnet::IpNet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "ORGQL_LISTEN", default_value = "127.0.0.1:8000", global = true)]
+    pub listen: SocketAddr,
+
+    /// Database URL: `sqlite://FILE?mode=rwc` (created if absent) or
+    /// `postgres://USER@HOST/DB`.
+    #[arg(long, env = "ORGQL_DATABASE_URL", default_value = "sqlite://orgql.db?mode=rwc", global = true)]
+    pub database_url: String,
+
+    /// Most connections in the database pool (default: 4 per core for
+    /// PostgreSQL; SQLite uses the same).
+    #[arg(long, env = "ORGQL_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
+
+    /// Secret that signs access tokens (HS256; 32 bytes or more). When unset,
+    /// one is generated on first start and kept in the database.
+    #[arg(long, env = "ORGQL_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Public base URL of this server: the JWT issuer and the base of links
+    /// in emails.
+    #[arg(long, env = "ORGQL_PUBLIC_URL", default_value = "http://127.0.0.1:8000", global = true)]
+    pub public_url: String,
+
+    /// Comma-separated proxies (IPs or CIDRs) whose X-Forwarded-For is
+    /// believed. Empty: the socket address is the client address.
+    #[arg(long, env = "ORGQL_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// SMTP server for outgoing mail (`smtp://user:pass@host:587`). When
+    /// unset, mail is written to the log.
+    #[arg(long, env = "ORGQL_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+
+    /// Whether the schema answers introspection queries (the playground
+    /// needs it). Turn off in production if clients use schema.graphql.
+    #[arg(long, env = "ORGQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub introspection: bool,
+
+    /// Most operations in one JSON-array batch; 0 turns batching off.
+    #[arg(long, env = "ORGQL_MAX_BATCH", default_value_t = 0, global = true)]
+    pub max_batch: usize,
+
+    /// Deepest allowed query nesting.
+    #[arg(long, env = "ORGQL_MAX_DEPTH", default_value_t = 12, global = true)]
+    pub max_depth: usize,
+
+    /// Highest allowed query complexity (one per field, times `first` on
+    /// connections).
+    #[arg(long, env = "ORGQL_MAX_COMPLEXITY", default_value_t = 5_000, global = true)]
+    pub max_complexity: usize,
+
+    /// Most aliases in one query.
+    #[arg(long, env = "ORGQL_MAX_ALIASES", default_value_t = 15, global = true)]
+    pub max_aliases: usize,
+
+    /// Most directives on one field.
+    #[arg(long, env = "ORGQL_MAX_DIRECTIVES", default_value_t = 4, global = true)]
+    pub max_directives: usize,
+
+    /// Largest request body, in bytes.
+    #[arg(long, env = "ORGQL_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Longest a request may take, in seconds.
+    #[arg(long, env = "ORGQL_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub request_timeout_secs: u64,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "ORGQL_ACCESS_TOKEN_TTL_SECS", default_value_t = 900, global = true)]
+    pub access_token_ttl_secs: i64,
+
+    /// Lifetime of refresh tokens, in days.
+    #[arg(long, env = "ORGQL_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30, global = true)]
+    pub refresh_token_ttl_days: i64,
+
+    /// Skip migrations at start-up (run `orgql migrate` yourself).
+    #[arg(long, env = "ORGQL_NO_MIGRATE", global = true)]
+    pub no_migrate: bool,
+
+    /// Log line format.
+    #[arg(long, env = "ORGQL_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+
+    /// Cheap password hashing, for tests and demos only: never in
+    /// production.
+    #[arg(long, env = "ORGQL_INSECURE_FAST_PASSWORD_HASHING", hide = true, global = true)]
+    pub insecure_fast_password_hashing: bool,
+}
+
+impl Config {
+    /// The defaults, as if started with no flags and no environment: for
+    /// tests and benchmarks, which then set what they need.
+    pub fn defaults(database_url: &str) -> Self {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            config: Config,
+        }
+        let mut config = <Defaults as clap::Parser>::parse_from(["orgql"]).config;
+        config.database_url = database_url.to_owned();
+        config
+    }
+}

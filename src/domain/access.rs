@@ -1,0 +1,138 @@
+//! Tenant isolation and permission checks for domain functions.
+//!
+//! Enforces DESIGN §4: an organization the actor does not belong to looks
+//! absent (NOT_FOUND), one they see but may not change answers FORBIDDEN,
+//! and a suspended organization is read-only for its members. Guards in the
+//! GraphQL layer make the same decisions through `permissions::decide`; the
+//! domain checks again here because a domain function must be safe to call
+//! from anywhere.
+
+use entity::{member, organization, values::OrganizationStatus};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::domain::permissions::{Decision, Permission, decide};
+use crate::error::{AppError, AppResult};
+
+/// An organization together with the actor's membership in it.
+#[derive(Debug, Clone)]
+pub struct OrgAccess {
+    pub organization: organization::Model,
+    /// None for a platform administrator who is not a member.
+    pub membership: Option<member::Model>,
+}
+
+impl OrgAccess {
+    /// Whether the actor holds the permission here only as a platform
+    /// administrator (their actions are then audited as such).
+    pub fn as_platform_admin(&self) -> bool {
+        self.membership.is_none()
+    }
+}
+
+/// The actor's membership in an organization, if any.
+pub async fn membership<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    organization_id: Uuid,
+) -> AppResult<Option<member::Model>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(organization_id))
+        .filter(member::Column::UserId.eq(user_id))
+        .one(db)
+        .await?)
+}
+
+fn check(actor: &Actor, access: &OrgAccess, permission: Permission) -> AppResult<()> {
+    match decide(
+        access.membership.as_ref().map(|m| m.role),
+        actor.is_platform_admin,
+        permission,
+    ) {
+        Decision::Allow => Ok(()),
+        Decision::DenyForbidden => Err(AppError::Forbidden(
+            "your role in this organization does not allow this",
+        )),
+        Decision::DenyHidden => Err(AppError::NotFound),
+    }
+}
+
+/// Loads an organization the actor may use with `permission`, for reading.
+pub async fn authorize<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    organization_id: Uuid,
+    permission: Permission,
+) -> AppResult<OrgAccess> {
+    let organization = organization::Entity::find_by_id(organization_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let access = OrgAccess {
+        membership: membership(db, actor.user_id, organization_id).await?,
+        organization,
+    };
+    check(actor, &access, permission)?;
+    Ok(access)
+}
+
+/// Loads and locks (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's IMMEDIATE
+/// transaction already holds the write lock) an organization the actor may
+/// change with `permission`. Everything that guards an invariant of the
+/// organization (its last owner, its limits) runs after this lock, so
+/// concurrent writers to one organization take turns. A suspended
+/// organization refuses writes.
+pub async fn authorize_write<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    organization_id: Uuid,
+    permission: Permission,
+) -> AppResult<OrgAccess> {
+    let organization = lock_organization(txn, organization_id).await?;
+    let access = OrgAccess {
+        membership: membership(txn, actor.user_id, organization_id).await?,
+        organization,
+    };
+    check(actor, &access, permission)?;
+    ensure_active(&access.organization)?;
+    Ok(access)
+}
+
+/// Locks an organization's row for the rest of the transaction.
+pub async fn lock_organization<C: ConnectionTrait>(
+    txn: &C,
+    organization_id: Uuid,
+) -> AppResult<organization::Model> {
+    organization::Entity::find_by_id(organization_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// A suspended organization is read-only.
+pub fn ensure_active(organization: &organization::Model) -> AppResult<()> {
+    match organization.status {
+        OrganizationStatus::Active => Ok(()),
+        OrganizationStatus::Suspended => Err(AppError::Forbidden(
+            "this organization is suspended and read-only",
+        )),
+    }
+}
+
+/// Platform administration (suspension, tiers) is for platform
+/// administrators only; anyone else learns nothing about the organization.
+pub async fn require_platform_admin<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    organization_id: Uuid,
+) -> AppResult<()> {
+    if actor.is_platform_admin {
+        return Ok(());
+    }
+    match membership(db, actor.user_id, organization_id).await? {
+        Some(_) => Err(AppError::Forbidden("only a platform administrator may do this")),
+        None => Err(AppError::NotFound),
+    }
+}

@@ -1,0 +1,237 @@
+//! Members: roles, removal and leaving, under the rank rules and the
+//! last-owner rule of DESIGN §4.
+//!
+//! Every change locks the organization row first (`access::authorize_write`),
+//! so two requests that each demote one of the last two owners take turns
+//! and the second sees one owner left: LAST_OWNER.
+
+use entity::{member, user, values::Role};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, Select,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::domain::access::{self, OrgAccess};
+use crate::domain::audit::{self, AuditActor, Change};
+use crate::domain::organizations::revoke_member_sessions;
+use crate::domain::pagination::{self, Page, PageRequest};
+use crate::domain::permissions::{Permission, may_act_on, may_assign};
+use crate::domain::{begin_write, values};
+use crate::error::{AppError, AppResult};
+
+async fn find<C: ConnectionTrait>(db: &C, member_id: Uuid) -> AppResult<member::Model> {
+    member::Entity::find_by_id(member_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn owner_count<C: ConnectionTrait>(txn: &C, organization_id: Uuid) -> AppResult<u64> {
+    Ok(member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(organization_id))
+        .filter(member::Column::Role.eq(Role::Owner))
+        .count(txn)
+        .await?)
+}
+
+/// Refuses a change that takes `target` out of the owners when they are the
+/// last one. Call only with the organization locked.
+async fn keep_an_owner<C: ConnectionTrait>(txn: &C, target: &member::Model) -> AppResult<()> {
+    if target.role == Role::Owner && owner_count(txn, target.organization_id).await? <= 1 {
+        return Err(AppError::LastOwner);
+    }
+    Ok(())
+}
+
+fn acting_role(access: &OrgAccess) -> AppResult<Role> {
+    access
+        .membership
+        .as_ref()
+        .map(|m| m.role)
+        .ok_or(AppError::Forbidden("only members of this organization may do this"))
+}
+
+/// Gives a member a new role (members:manage, rank rules, last owner).
+#[tracing::instrument(skip_all, fields(%member_id, ?new_role))]
+pub async fn change_role(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    member_id: Uuid,
+    new_role: Role,
+) -> AppResult<member::Model> {
+    let txn = begin_write(db).await?;
+    let organization_id = find(&txn, member_id).await?.organization_id;
+    let access =
+        access::authorize_write(&txn, actor, organization_id, Permission::MembersManage).await?;
+    let actor_role = acting_role(&access)?;
+    // Read again under the lock: the role may have changed meanwhile.
+    let target = find(&txn, member_id).await?;
+    let is_self = target.user_id == actor.user_id;
+    if !may_act_on(actor_role, target.role, is_self) {
+        return Err(AppError::Forbidden("you may not change the role of this member"));
+    }
+    if !may_assign(actor_role, new_role) {
+        return Err(AppError::Forbidden("you may not assign a role above your own"));
+    }
+    if target.role == new_role {
+        return Ok(target);
+    }
+    if new_role != Role::Owner {
+        keep_an_owner(&txn, &target).await?;
+    }
+    let before = target.role;
+    let mut active: member::ActiveModel = target.into();
+    active.role = Set(new_role);
+    let updated = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        AuditActor::user(actor),
+        &actor.meta,
+        Change {
+            action: "member.role_updated",
+            resource_type: "member",
+            resource_id: Some(updated.id),
+            organization_id: Some(organization_id),
+            metadata: json!({
+                "userId": updated.user_id,
+                "before": { "role": before },
+                "after": { "role": new_role },
+            }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Removes a member (members:manage, rank rules, last owner) and revokes
+/// their sessions in the organization at once.
+#[tracing::instrument(skip_all, fields(%member_id))]
+pub async fn remove(db: &DatabaseConnection, actor: &Actor, member_id: Uuid) -> AppResult<member::Model> {
+    let txn = begin_write(db).await?;
+    let probe = find(&txn, member_id).await?;
+    // Removing oneself is leaving, which needs no permission.
+    let leaving = probe.user_id == actor.user_id;
+    let permission = if leaving { Permission::OrgView } else { Permission::MembersManage };
+    let access = access::authorize_write(&txn, actor, probe.organization_id, permission).await?;
+    // Read again under the lock: the role may have changed meanwhile.
+    let target = find(&txn, member_id).await?;
+    if !leaving && !may_act_on(acting_role(&access)?, target.role, false) {
+        return Err(AppError::Forbidden("you may not remove this member"));
+    }
+    keep_an_owner(&txn, &target).await?;
+    let action = if leaving { "member.left" } else { "member.removed" };
+    finish_removal(&txn, actor, &target, action).await?;
+    txn.commit().await?;
+    Ok(target)
+}
+
+/// The actor leaves an organization; the last owner cannot.
+#[tracing::instrument(skip_all, fields(%organization_id))]
+pub async fn leave(db: &DatabaseConnection, actor: &Actor, organization_id: Uuid) -> AppResult<member::Model> {
+    let txn = begin_write(db).await?;
+    let access = access::authorize_write(&txn, actor, organization_id, Permission::OrgView).await?;
+    let target = access.membership.ok_or(AppError::NotFound)?;
+    keep_an_owner(&txn, &target).await?;
+    finish_removal(&txn, actor, &target, "member.left").await?;
+    txn.commit().await?;
+    Ok(target)
+}
+
+async fn finish_removal<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    target: &member::Model,
+    action: &'static str,
+) -> AppResult<()> {
+    target.clone().delete(txn).await?;
+    let revoked = revoke_member_sessions(txn, target.user_id, target.organization_id).await?;
+    audit::record(
+        txn,
+        AuditActor::user(actor),
+        &actor.meta,
+        Change {
+            action,
+            resource_type: "member",
+            resource_id: Some(target.id),
+            organization_id: Some(target.organization_id),
+            metadata: json!({
+                "userId": target.user_id,
+                "before": { "role": target.role },
+                "sessionsRevoked": revoked,
+            }),
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct MemberFilter {
+    pub role: Option<Role>,
+    /// Matches the user's name or email, case-insensitively.
+    pub search: Option<String>,
+}
+
+/// The members of an organization matching a filter, joined with their
+/// users so that a page needs no second query for them.
+pub fn listable(organization_id: Uuid, filter: &MemberFilter) -> AppResult<Select<member::Entity>> {
+    let search = values::search("search", filter.search.as_deref())?;
+    let mut select = member::Entity::find()
+        .inner_join(user::Entity)
+        .filter(member::Column::OrganizationId.eq(organization_id));
+    if let Some(role) = filter.role {
+        select = select.filter(member::Column::Role.eq(role));
+    }
+    if let Some(search) = search {
+        let pattern = LikeExpr::new(pagination::like_pattern(&search)).escape('\\');
+        select = select.filter(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name)))).like(pattern.clone()))
+                .add(Expr::col((user::Entity, user::Column::Email)).like(pattern)),
+        );
+    }
+    Ok(select)
+}
+
+/// One page of members with their users.
+pub async fn page<C: ConnectionTrait>(
+    db: &C,
+    select: Select<member::Entity>,
+    page: PageRequest,
+) -> AppResult<Page<(member::Model, Option<user::Model>)>> {
+    let rows = pagination::keyset(select, member::Column::Id, page)
+        .select_also(user::Entity)
+        .all(db)
+        .await?;
+    Ok(pagination::into_page(rows, page))
+}
+
+/// A user's memberships, oldest first.
+pub async fn of_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<Vec<member::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(member::Entity::find()
+        .filter(member::Column::UserId.eq(user_id))
+        .order_by_asc(member::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A member the actor may see (members:view in its organization).
+pub async fn visible_by_id<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    member_id: Uuid,
+) -> AppResult<Option<member::Model>> {
+    let Some(found) = member::Entity::find_by_id(member_id).one(db).await? else {
+        return Ok(None);
+    };
+    match access::authorize(db, actor, found.organization_id, Permission::MembersView).await {
+        Ok(_) => Ok(Some(found)),
+        Err(AppError::NotFound | AppError::Forbidden(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

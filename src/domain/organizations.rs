@@ -1,0 +1,443 @@
+//! Organizations: creation, settings, deletion, suspension, and what a
+//! viewer may list.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use entity::{
+    audit_entry, member, organization, session,
+    values::{OrganizationStatus, Role, Tier},
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::domain::access::{self, OrgAccess};
+use crate::domain::audit::{self, AuditActor, Change};
+use crate::domain::pagination::{self, Page, PageRequest};
+use crate::domain::permissions::Permission;
+use crate::domain::values::{self, Slug};
+use crate::domain::{accounts, begin_write, ids::new_id};
+use crate::error::{AppError, AppResult};
+
+/// The optional profile fields of an organization. In an update, `None`
+/// leaves a field as it is and `Some("")` clears it.
+#[derive(Debug, Default, Clone)]
+pub struct Profile {
+    pub domain: Option<String>,
+    pub website: Option<String>,
+    pub industry: Option<String>,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+pub struct NewOrganization {
+    pub name: String,
+    pub slug: Option<String>,
+    pub profile: Profile,
+}
+
+#[derive(Default)]
+pub struct OrganizationPatch {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub profile: Profile,
+}
+
+/// Validated profile values: each `Some(value)` parsed, `Some(None)` a clear.
+struct ParsedProfile {
+    domain: Option<Option<String>>,
+    website: Option<Option<String>>,
+    industry: Option<Option<String>>,
+    description: Option<Option<String>>,
+    avatar_url: Option<Option<String>>,
+}
+
+fn parse_profile(profile: &Profile) -> AppResult<ParsedProfile> {
+    Ok(ParsedProfile {
+        domain: profile.domain.as_deref().map(|v| values::domain("domain", v)).transpose()?,
+        website: profile.website.as_deref().map(|v| values::url("website", v)).transpose()?,
+        industry: profile
+            .industry
+            .as_deref()
+            .map(|v| values::optional_text("industry", v, 200))
+            .transpose()?,
+        description: profile
+            .description
+            .as_deref()
+            .map(|v| values::optional_text("description", v, 2000))
+            .transpose()?,
+        avatar_url: profile.avatar_url.as_deref().map(|v| values::url("avatarUrl", v)).transpose()?,
+    })
+}
+
+/// A free slug: `base`, else `base-2`, `base-3`, … (one query for all the
+/// taken ones).
+async fn available_slug<C: ConnectionTrait>(db: &C, base: Slug) -> AppResult<Slug> {
+    let taken: HashSet<String> = organization::Entity::find()
+        .select_only()
+        .column(organization::Column::Slug)
+        .filter(
+            Condition::any()
+                .add(organization::Column::Slug.eq(base.as_str()))
+                .add(organization::Column::Slug.like(format!("{}-%", base.as_str()))),
+        )
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    if !taken.contains(base.as_str()) {
+        return Ok(base);
+    }
+    (2..)
+        .map(|n| base.with_suffix(n))
+        .find(|slug| !taken.contains(slug.as_str()))
+        .ok_or_else(|| AppError::conflict("no free slug"))
+}
+
+/// Creates an organization: ACTIVE, on the FREE tier, with the creator as
+/// its OWNER.
+#[tracing::instrument(skip_all, fields(user_id = %actor.user_id))]
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: NewOrganization,
+) -> AppResult<(organization::Model, member::Model)> {
+    let name = values::text("name", &input.name, 200)?;
+    let requested_slug = match input.slug.as_deref() {
+        Some(slug) => Some(Slug::parse("slug", slug)?),
+        None => None,
+    };
+    let profile = parse_profile(&input.profile)?;
+
+    let txn = begin_write(db).await?;
+    let slug = match requested_slug {
+        Some(slug) => slug,
+        None => {
+            let base = Slug::derive(&name).unwrap_or_else(|| {
+                Slug::parse("slug", "org").expect("a static slug is valid")
+            });
+            available_slug(&txn, base).await?
+        }
+    };
+    let now = Utc::now();
+    let organization = organization::ActiveModel {
+        id: Set(new_id()),
+        name: Set(name),
+        slug: Set(slug.into_string()),
+        domain: Set(profile.domain.flatten()),
+        website: Set(profile.website.flatten()),
+        industry: Set(profile.industry.flatten()),
+        description: Set(profile.description.flatten()),
+        avatar_url: Set(profile.avatar_url.flatten()),
+        status: Set(OrganizationStatus::Active),
+        tier: Set(Tier::Free),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let owner = member::ActiveModel {
+        id: Set(new_id()),
+        organization_id: Set(organization.id),
+        user_id: Set(actor.user_id),
+        role: Set(Role::Owner),
+        joined_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        AuditActor::user(actor),
+        &actor.meta,
+        Change {
+            action: "organization.created",
+            resource_type: "organization",
+            resource_id: Some(organization.id),
+            organization_id: Some(organization.id),
+            metadata: json!({ "after": snapshot(&organization) }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((organization, owner))
+}
+
+/// The audited view of an organization's settings.
+fn snapshot(org: &organization::Model) -> Value {
+    json!({
+        "name": org.name,
+        "slug": org.slug,
+        "domain": org.domain,
+        "website": org.website,
+        "industry": org.industry,
+        "description": org.description,
+        "avatarUrl": org.avatar_url,
+        "status": org.status,
+        "tier": org.tier,
+    })
+}
+
+/// Changes an organization's settings (org:manage).
+#[tracing::instrument(skip_all, fields(%organization_id))]
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: Uuid,
+    patch: OrganizationPatch,
+) -> AppResult<organization::Model> {
+    let name = patch.name.as_deref().map(|v| values::text("name", v, 200)).transpose()?;
+    let slug = patch.slug.as_deref().map(|v| Slug::parse("slug", v)).transpose()?;
+    let profile = parse_profile(&patch.profile)?;
+
+    let txn = begin_write(db).await?;
+    let OrgAccess { organization, .. } =
+        access::authorize_write(&txn, actor, organization_id, Permission::OrgManage).await?;
+    let before = snapshot(&organization);
+    let mut active: organization::ActiveModel = organization.into();
+    if let Some(name) = name {
+        active.name = Set(name);
+    }
+    if let Some(slug) = slug {
+        active.slug = Set(slug.into_string());
+    }
+    if let Some(v) = profile.domain {
+        active.domain = Set(v);
+    }
+    if let Some(v) = profile.website {
+        active.website = Set(v);
+    }
+    if let Some(v) = profile.industry {
+        active.industry = Set(v);
+    }
+    if let Some(v) = profile.description {
+        active.description = Set(v);
+    }
+    if let Some(v) = profile.avatar_url {
+        active.avatar_url = Set(v);
+    }
+    active.updated_at = Set(Utc::now());
+    let organization = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        AuditActor::user(actor),
+        &actor.meta,
+        Change {
+            action: "organization.updated",
+            resource_type: "organization",
+            resource_id: Some(organization.id),
+            organization_id: Some(organization.id),
+            metadata: json!({ "before": before, "after": snapshot(&organization) }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(organization)
+}
+
+/// Deletes an organization and everything it owns (org:delete). The caller
+/// repeats the slug to confirm. The organization's own audit trail goes
+/// with it; one entry recording the deletion is kept outside it.
+#[tracing::instrument(skip_all, fields(%organization_id))]
+pub async fn delete(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: Uuid,
+    confirm_slug: &str,
+) -> AppResult<()> {
+    let txn = begin_write(db).await?;
+    let OrgAccess { organization, .. } =
+        access::authorize_write(&txn, actor, organization_id, Permission::OrgDelete).await?;
+    if organization.slug != confirm_slug {
+        return Err(AppError::bad_input(
+            "confirmSlug",
+            "repeat the organization's slug to confirm the deletion",
+        ));
+    }
+    session::Entity::update_many()
+        .col_expr(session::Column::ActiveOrganizationId, Expr::value(Option::<Uuid>::None))
+        .filter(session::Column::ActiveOrganizationId.eq(organization_id))
+        .exec(&txn)
+        .await?;
+    audit_entry::Entity::delete_many()
+        .filter(audit_entry::Column::OrganizationId.eq(organization_id))
+        .exec(&txn)
+        .await?;
+    organization::Entity::delete_by_id(organization_id).exec(&txn).await?;
+    audit::record(
+        &txn,
+        AuditActor::user(actor),
+        &actor.meta,
+        Change {
+            action: "organization.deleted",
+            resource_type: "organization",
+            resource_id: Some(organization_id),
+            organization_id: None,
+            metadata: json!({ "before": snapshot(&organization) }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Suspends or reactivates an organization (platform administrators only).
+#[tracing::instrument(skip_all, fields(%organization_id, ?status))]
+pub async fn set_status(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: Uuid,
+    status: OrganizationStatus,
+    reason: Option<String>,
+) -> AppResult<organization::Model> {
+    let reason = reason
+        .as_deref()
+        .map(|r| values::optional_text("reason", r, 1000))
+        .transpose()?
+        .flatten();
+    let txn = begin_write(db).await?;
+    let organization = access::lock_organization(&txn, organization_id).await?;
+    access::require_platform_admin(&txn, actor, organization_id).await?;
+    if organization.status == status {
+        return Err(AppError::conflict(match status {
+            OrganizationStatus::Suspended => "the organization is already suspended",
+            OrganizationStatus::Active => "the organization is already active",
+        }));
+    }
+    let before = organization.status;
+    let mut active: organization::ActiveModel = organization.into();
+    active.status = Set(status);
+    active.updated_at = Set(Utc::now());
+    let organization = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        AuditActor::platform_admin(actor),
+        &actor.meta,
+        Change {
+            action: match status {
+                OrganizationStatus::Suspended => "organization.suspended",
+                OrganizationStatus::Active => "organization.reactivated",
+            },
+            resource_type: "organization",
+            resource_id: Some(organization.id),
+            organization_id: Some(organization.id),
+            metadata: json!({ "before": { "status": before }, "after": { "status": status }, "reason": reason }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(organization)
+}
+
+/// An organization the actor may see (a member, or a platform
+/// administrator); anything else is absent.
+pub async fn visible_by_id<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    organization_id: Uuid,
+) -> AppResult<Option<organization::Model>> {
+    match access::authorize(db, actor, organization_id, Permission::OrgView).await {
+        Ok(access) => Ok(Some(access.organization)),
+        Err(AppError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Like [`visible_by_id`], by slug.
+pub async fn visible_by_slug<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    slug: &str,
+) -> AppResult<Option<organization::Model>> {
+    let slug = values::text("slug", slug, 64)?;
+    let Some(organization) = organization::Entity::find()
+        .filter(organization::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if actor.is_platform_admin
+        || access::membership(db, actor.user_id, organization.id)
+            .await?
+            .is_some()
+    {
+        Ok(Some(organization))
+    } else {
+        Ok(None)
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct OrganizationFilter {
+    pub status: Option<OrganizationStatus>,
+    pub tier: Option<Tier>,
+    pub search: Option<String>,
+}
+
+/// The organizations a viewer may list: their own, or, for a platform
+/// administrator, all of them; narrowed by the filter.
+pub fn listable(actor: &Actor, filter: &OrganizationFilter) -> AppResult<Select<organization::Entity>> {
+    let search = values::search("search", filter.search.as_deref())?;
+    let mut select = organization::Entity::find();
+    if !actor.is_platform_admin {
+        select = select.filter(
+            organization::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(member::Column::OrganizationId)
+                    .from(member::Entity)
+                    .and_where(member::Column::UserId.eq(actor.user_id))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(status) = filter.status {
+        select = select.filter(organization::Column::Status.eq(status));
+    }
+    if let Some(tier) = filter.tier {
+        select = select.filter(organization::Column::Tier.eq(tier));
+    }
+    if let Some(search) = search {
+        let pattern = LikeExpr::new(pagination::like_pattern(&search)).escape('\\');
+        select = select.filter(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col(organization::Column::Name))).like(pattern.clone()))
+                .add(Expr::col(organization::Column::Slug).like(pattern)),
+        );
+    }
+    Ok(select)
+}
+
+/// One page of [`listable`].
+pub async fn page<C: ConnectionTrait>(
+    db: &C,
+    select: Select<organization::Entity>,
+    page: PageRequest,
+) -> AppResult<Page<organization::Model>> {
+    let rows = pagination::keyset(select, organization::Column::Id, page)
+        .all(db)
+        .await?;
+    Ok(pagination::into_page(rows, page))
+}
+
+/// Revokes a user's sessions whose active organization is this one: used
+/// when they leave or are removed, so their tokens stop working at once.
+pub async fn revoke_member_sessions<C: ConnectionTrait>(
+    txn: &C,
+    user_id: Uuid,
+    organization_id: Uuid,
+) -> AppResult<u64> {
+    accounts::revoke_sessions(
+        txn,
+        session::Column::UserId
+            .eq(user_id)
+            .and(session::Column::ActiveOrganizationId.eq(organization_id)),
+    )
+    .await
+}

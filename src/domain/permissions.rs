@@ -1,0 +1,233 @@
+//! The role → permission matrix of DESIGN §4 and the rank rules.
+//!
+//! This module decides who may do what. The matrix is data (`MATRIX`), served
+//! as is by the `roles` query; every check, in guards and in domain functions
+//! alike, goes through [`decide`], which denies unless a row grants.
+
+pub use entity::values::Role;
+
+/// One permission of the matrix, written `area:verb` in the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    OrgView,
+    OrgManage,
+    OrgDelete,
+    OwnershipTransfer,
+    MembersView,
+    MembersManage,
+    TeamsView,
+    TeamsCreate,
+    TeamsManage,
+    PoliciesManage,
+    AuditView,
+    BillingView,
+    BillingManage,
+    TokensManage,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 14] = [
+        Permission::OrgView,
+        Permission::OrgManage,
+        Permission::OrgDelete,
+        Permission::OwnershipTransfer,
+        Permission::MembersView,
+        Permission::MembersManage,
+        Permission::TeamsView,
+        Permission::TeamsCreate,
+        Permission::TeamsManage,
+        Permission::PoliciesManage,
+        Permission::AuditView,
+        Permission::BillingView,
+        Permission::BillingManage,
+        Permission::TokensManage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::OrgView => "org:view",
+            Permission::OrgManage => "org:manage",
+            Permission::OrgDelete => "org:delete",
+            Permission::OwnershipTransfer => "ownership:transfer",
+            Permission::MembersView => "members:view",
+            Permission::MembersManage => "members:manage",
+            Permission::TeamsView => "teams:view",
+            Permission::TeamsCreate => "teams:create",
+            Permission::TeamsManage => "teams:manage",
+            Permission::PoliciesManage => "policies:manage",
+            Permission::AuditView => "audit:view",
+            Permission::BillingView => "billing:view",
+            Permission::BillingManage => "billing:manage",
+            Permission::TokensManage => "tokens:manage",
+        }
+    }
+
+    /// Permissions that only read: a platform administrator holds these in
+    /// every organization.
+    pub fn is_read_only(self) -> bool {
+        matches!(
+            self,
+            Permission::OrgView
+                | Permission::MembersView
+                | Permission::TeamsView
+                | Permission::AuditView
+                | Permission::BillingView
+        )
+    }
+}
+
+use Permission::*;
+
+/// DESIGN §4, row by row.
+pub const MATRIX: &[(Role, &[Permission])] = &[
+    (
+        Role::Owner,
+        &[
+            OrgView,
+            OrgManage,
+            OrgDelete,
+            OwnershipTransfer,
+            MembersView,
+            MembersManage,
+            TeamsView,
+            TeamsCreate,
+            TeamsManage,
+            PoliciesManage,
+            AuditView,
+            BillingView,
+            BillingManage,
+            TokensManage,
+        ],
+    ),
+    (
+        Role::Admin,
+        &[
+            OrgView,
+            OrgManage,
+            MembersView,
+            MembersManage,
+            TeamsView,
+            TeamsCreate,
+            TeamsManage,
+            PoliciesManage,
+            AuditView,
+            BillingView,
+            TokensManage,
+        ],
+    ),
+    (Role::Member, &[OrgView, MembersView, TeamsView, TeamsCreate]),
+    (Role::Viewer, &[OrgView, MembersView, TeamsView]),
+    (Role::Billing, &[OrgView, BillingView, BillingManage]),
+];
+
+/// The permissions a role holds.
+pub fn permissions_of(role: Role) -> &'static [Permission] {
+    MATRIX
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map(|(_, permissions)| *permissions)
+        .unwrap_or(&[])
+}
+
+/// The outcome of an access check. There is no default "allow": a caller
+/// gets `Allow` only from a row of the matrix or the platform-admin rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// The actor is not a member and not a platform administrator: the
+    /// organization must look absent (NOT_FOUND).
+    DenyHidden,
+    /// The actor sees the organization but lacks the permission (FORBIDDEN).
+    DenyForbidden,
+}
+
+/// Decides whether an actor with `role` in an organization (none when not a
+/// member) may use `permission` there.
+pub fn decide(role: Option<Role>, is_platform_admin: bool, permission: Permission) -> Decision {
+    let decision = match role {
+        Some(role) if permissions_of(role).contains(&permission) => Decision::Allow,
+        _ if is_platform_admin && permission.is_read_only() => Decision::Allow,
+        Some(_) => Decision::DenyForbidden,
+        None if is_platform_admin => Decision::DenyForbidden,
+        None => Decision::DenyHidden,
+    };
+    if decision != Decision::Allow {
+        tracing::debug!(target: "orgql::access", ?role, permission = permission.as_str(), ?decision, "access denied");
+    }
+    decision
+}
+
+/// Rank for "at or below their own": BILLING is a side role ranked with
+/// VIEWER.
+pub fn rank(role: Role) -> u8 {
+    match role {
+        Role::Owner => 4,
+        Role::Admin => 3,
+        Role::Member => 2,
+        Role::Viewer | Role::Billing => 1,
+    }
+}
+
+/// Whether someone with `actor` role may act on (change or remove) a member
+/// who holds `target`: OWNER acts on anyone; ADMIN on MEMBER, VIEWER and
+/// BILLING only. `is_self` lets an actor step down from their own role.
+pub fn may_act_on(actor: Role, target: Role, is_self: bool) -> bool {
+    match actor {
+        Role::Owner => true,
+        Role::Admin => is_self || matches!(target, Role::Member | Role::Viewer | Role::Billing),
+        _ => false,
+    }
+}
+
+/// Whether someone with `actor` role may give a member the role `new_role`:
+/// only roles at or below their own, and only OWNER makes an OWNER.
+pub fn may_assign(actor: Role, new_role: Role) -> bool {
+    match new_role {
+        Role::Owner => actor == Role::Owner,
+        _ => rank(new_role) <= rank(actor),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_owner_may_delete_an_organization() {
+        assert_eq!(decide(Some(Role::Owner), false, OrgDelete), Decision::Allow);
+        assert_eq!(decide(Some(Role::Admin), false, OrgDelete), Decision::DenyForbidden);
+    }
+
+    #[test]
+    fn a_stranger_is_denied_as_if_the_organization_did_not_exist() {
+        assert_eq!(decide(None, false, OrgView), Decision::DenyHidden);
+    }
+
+    #[test]
+    fn a_platform_admin_reads_but_does_not_write() {
+        assert_eq!(decide(None, true, MembersView), Decision::Allow);
+        assert_eq!(decide(None, true, MembersManage), Decision::DenyForbidden);
+    }
+
+    #[test]
+    fn billing_sees_billing_but_not_members() {
+        assert_eq!(decide(Some(Role::Billing), false, BillingManage), Decision::Allow);
+        assert_eq!(decide(Some(Role::Billing), false, MembersView), Decision::DenyForbidden);
+    }
+
+    #[test]
+    fn an_admin_cannot_act_on_another_admin_or_an_owner() {
+        assert!(!may_act_on(Role::Admin, Role::Admin, false));
+        assert!(!may_act_on(Role::Admin, Role::Owner, false));
+        assert!(may_act_on(Role::Admin, Role::Billing, false));
+        assert!(may_act_on(Role::Owner, Role::Owner, false));
+    }
+
+    #[test]
+    fn nobody_assigns_above_their_own_role() {
+        assert!(may_assign(Role::Admin, Role::Admin));
+        assert!(!may_assign(Role::Admin, Role::Owner));
+        assert!(may_assign(Role::Owner, Role::Owner));
+        assert!(!may_assign(Role::Member, Role::Admin));
+    }
+}

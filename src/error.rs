@@ -1,0 +1,224 @@
+//! The one error type of orgql and its mapping to GraphQL errors.
+//!
+//! Every variant's doc line names the `extensions.code` a client receives.
+//! Internal causes are logged (inside the request's span, so with its request
+//! id) and reach the client as INTERNAL with no detail.
+
+use async_graphql::Enum;
+use sea_orm::{DbErr, SqlErr};
+
+/// The stable codes a client finds in `extensions.code`.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// No, bad, expired or revoked credentials.
+    Unauthenticated,
+    /// The object is visible, but the actor may not do this.
+    Forbidden,
+    /// Absent, or not visible to the actor.
+    NotFound,
+    /// Malformed input; `extensions.field` names the argument.
+    BadUserInput,
+    /// A unique value is taken, or the request clashes with the current state.
+    Conflict,
+    /// The person is already a member of the organization.
+    AlreadyMember,
+    /// The change would leave the organization without an owner.
+    LastOwner,
+    /// Over the tier's limit; `resource`, `limit` and `used` say which.
+    TierLimitExceeded,
+    /// The invitation has expired.
+    InvitationExpired,
+    /// The invitation was revoked, used, or is for another email.
+    InvitationInvalid,
+    /// The join code is unknown, revoked, expired or used up.
+    JoinCodeInvalid,
+    /// The organization's IP allowlist refuses the client address.
+    IpNotAllowed,
+    /// The organization's policy demands multi-factor authentication.
+    MfaRequired,
+    /// The organization's policy demands single sign-on.
+    SsoRequired,
+    /// Too many requests.
+    RateLimited,
+    /// The query exceeds a depth, complexity, alias or size limit.
+    QueryTooComplex,
+    /// A fault of the server's; the detail is in its logs.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::AlreadyMember => "ALREADY_MEMBER",
+            Self::LastOwner => "LAST_OWNER",
+            Self::TierLimitExceeded => "TIER_LIMIT_EXCEEDED",
+            Self::InvitationExpired => "INVITATION_EXPIRED",
+            Self::InvitationInvalid => "INVITATION_INVALID",
+            Self::JoinCodeInvalid => "JOIN_CODE_INVALID",
+            Self::IpNotAllowed => "IP_NOT_ALLOWED",
+            Self::MfaRequired => "MFA_REQUIRED",
+            Self::SsoRequired => "SSO_REQUIRED",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// UNAUTHENTICATED. The reason is logged at debug, never told.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// FORBIDDEN.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// NOT_FOUND.
+    #[error("not found")]
+    NotFound,
+    /// BAD_USER_INPUT, with `field`.
+    #[error("{message}")]
+    BadUserInput { field: String, message: String },
+    /// CONFLICT, with `field` when a unique value is taken.
+    #[error("{message}")]
+    Conflict {
+        field: Option<&'static str>,
+        message: String,
+    },
+    /// ALREADY_MEMBER.
+    #[error("already a member of this organization")]
+    AlreadyMember,
+    /// LAST_OWNER.
+    #[error("the organization must keep at least one owner")]
+    LastOwner,
+    /// TIER_LIMIT_EXCEEDED, with `resource`, `limit` and `used`.
+    #[error("the {resource} limit of this organization's tier is {limit}")]
+    TierLimitExceeded {
+        resource: &'static str,
+        limit: u64,
+        used: u64,
+    },
+    /// QUERY_TOO_COMPLEX.
+    #[error("{0}")]
+    QueryTooComplex(String),
+    /// INTERNAL: logged with its cause, told as "internal error".
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::BadUserInput { .. } => ErrorCode::BadUserInput,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::AlreadyMember => ErrorCode::AlreadyMember,
+            Self::LastOwner => ErrorCode::LastOwner,
+            Self::TierLimitExceeded { .. } => ErrorCode::TierLimitExceeded,
+            Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// Unique constraints a client can run into, by the name PostgreSQL reports
+/// and by the `table.column` SQLite reports, with the field to blame.
+const UNIQUE_CONSTRAINTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "uq_users_email",
+        "users.email",
+        "email",
+        "an account with this email already exists",
+    ),
+    (
+        "uq_organizations_slug",
+        "organizations.slug",
+        "slug",
+        "this slug is taken",
+    ),
+    (
+        "uq_organizations_domain",
+        "organizations.domain",
+        "domain",
+        "this domain belongs to another organization",
+    ),
+    (
+        "uq_member_org_user",
+        "members.organization_id, members.user_id",
+        "userId",
+        "already a member of this organization",
+    ),
+];
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+            for (name, columns, field, message) in UNIQUE_CONSTRAINTS {
+                if detail.contains(name) || detail.ends_with(columns) {
+                    return Self::Conflict {
+                        field: Some(field),
+                        message: (*message).to_owned(),
+                    };
+                }
+            }
+        }
+        Self::Internal(Box::new(err))
+    }
+}
+
+impl AppError {
+    /// Writes this error's code (and `field`, `resource`, `limit`, `used`
+    /// where it has them) into a GraphQL error's extensions. Called once per
+    /// response by `graphql::extensions::ErrorCodes`.
+    pub fn annotate(&self, error: &mut async_graphql::ServerError) {
+        if let AppError::Internal(cause) = self {
+            tracing::error!(error = %cause, "internal error");
+        }
+        let ext = error.extensions.get_or_insert_with(Default::default);
+        ext.set("code", self.code().as_str());
+        match self {
+            AppError::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+            AppError::Conflict {
+                field: Some(field), ..
+            } => ext.set("field", *field),
+            AppError::TierLimitExceeded {
+                resource,
+                limit,
+                used,
+            } => {
+                ext.set("resource", *resource);
+                ext.set("limit", *limit);
+                ext.set("used", *used);
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Field guards: each guarded field names the permission it needs, in the
+//! organization it belongs to. The check goes through the request's
+//! membership loader (one batched query however many fields ask) and the
+//! same `permissions::decide` the domain uses.
+
+use async_graphql::{Context, Guard, dataloader::DataLoader};
+use uuid::Uuid;
+
+use crate::domain::permissions::{Decision, Permission, decide};
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::ViewerMembershipLoader;
+
+/// Requires `permission` in organization `organization_id`.
+pub struct PermissionGuard {
+    permission: Permission,
+    organization_id: Uuid,
+}
+
+impl PermissionGuard {
+    pub fn new(permission: Permission, organization_id: Uuid) -> Self {
+        Self {
+            permission,
+            organization_id,
+        }
+    }
+}
+
+impl Guard for PermissionGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let actor = ctx.actor()?;
+        let membership = ctx
+            .data::<DataLoader<ViewerMembershipLoader>>()?
+            .load_one(self.organization_id)
+            .await?;
+        match decide(
+            membership.map(|m| m.role),
+            actor.is_platform_admin,
+            self.permission,
+        ) {
+            Decision::Allow => Ok(()),
+            Decision::DenyForbidden => Err(AppError::Forbidden(
+                "your role in this organization does not allow this",
+            )
+            .into()),
+            Decision::DenyHidden => Err(AppError::NotFound.into()),
+        }
+    }
+}
+
+/// Requires a signed-in user.
+pub struct SignedIn;
+
+impl Guard for SignedIn {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        ctx.actor().map(|_| ())
+    }
+}

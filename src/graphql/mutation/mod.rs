@@ -1,0 +1,15 @@
+//! Mutation fields, one module per area. Each takes one `input` and returns
+//! a payload object.
+
+mod accounts;
+mod members;
+mod organizations;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    accounts::AccountMutations,
+    organizations::OrganizationMutations,
+    members::MemberMutations,
+);

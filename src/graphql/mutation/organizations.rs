@@ -1,0 +1,201 @@
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use entity::values::OrganizationStatus;
+
+use crate::domain::ids::{self, IdKind};
+use crate::domain::organizations::{self, NewOrganization, OrganizationPatch, Profile};
+use crate::graphql::context::ContextExt;
+use crate::graphql::guards::SignedIn;
+use crate::graphql::types::{Member, Organization};
+
+#[derive(Default)]
+pub struct OrganizationMutations;
+
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    /// Display name, 1 to 200 characters.
+    pub name: String,
+    /// URL-safe unique name; derived from the name when absent.
+    pub slug: Option<String>,
+    /// Email domain such as `acme.com`; unique across organizations.
+    pub domain: Option<String>,
+    /// Absolute http(s) URL.
+    pub website: Option<String>,
+    pub industry: Option<String>,
+    /// Up to 2,000 characters.
+    pub description: Option<String>,
+    /// Absolute http(s) URL of a picture.
+    pub avatar_url: Option<String>,
+}
+
+/// The new organization and the creator's OWNER membership.
+#[derive(SimpleObject)]
+pub struct CreateOrganizationPayload {
+    pub organization: Organization,
+    pub membership: Member,
+}
+
+/// Fields left out stay as they are; an empty string clears an optional
+/// field.
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    pub organization_id: ID,
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub domain: Option<String>,
+    pub website: Option<String>,
+    pub industry: Option<String>,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateOrganizationPayload {
+    pub organization: Organization,
+}
+
+#[derive(InputObject)]
+pub struct DeleteOrganizationInput {
+    pub organization_id: ID,
+    /// The organization's slug, repeated to confirm.
+    pub confirm_slug: String,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteOrganizationPayload {
+    /// The id the organization had.
+    pub deleted_organization_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct SetOrganizationStatusInput {
+    pub organization_id: ID,
+    /// Why; kept in the audit log.
+    pub reason: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct SetOrganizationStatusPayload {
+    pub organization: Organization,
+}
+
+fn organization_id(id: &ID) -> Result<uuid::Uuid, crate::error::AppError> {
+    ids::parse(IdKind::Organization, id, "organizationId")
+}
+
+#[Object]
+impl OrganizationMutations {
+    /// Creates an organization on the FREE tier, with the viewer as OWNER.
+    #[graphql(guard = "SignedIn")]
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> async_graphql::Result<CreateOrganizationPayload> {
+        let (organization, owner) = organizations::create(
+            ctx.db()?,
+            ctx.actor()?,
+            NewOrganization {
+                name: input.name,
+                slug: input.slug,
+                profile: Profile {
+                    domain: input.domain,
+                    website: input.website,
+                    industry: input.industry,
+                    description: input.description,
+                    avatar_url: input.avatar_url,
+                },
+            },
+        )
+        .await?;
+        Ok(CreateOrganizationPayload {
+            organization: Organization(organization),
+            membership: owner.into(),
+        })
+    }
+
+    /// Changes an organization's settings (org:manage).
+    #[graphql(guard = "SignedIn")]
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationInput,
+    ) -> async_graphql::Result<UpdateOrganizationPayload> {
+        let organization = organizations::update(
+            ctx.db()?,
+            ctx.actor()?,
+            organization_id(&input.organization_id)?,
+            OrganizationPatch {
+                name: input.name,
+                slug: input.slug,
+                profile: Profile {
+                    domain: input.domain,
+                    website: input.website,
+                    industry: input.industry,
+                    description: input.description,
+                    avatar_url: input.avatar_url,
+                },
+            },
+        )
+        .await?;
+        Ok(UpdateOrganizationPayload {
+            organization: Organization(organization),
+        })
+    }
+
+    /// Deletes an organization and everything it owns (org:delete).
+    #[graphql(guard = "SignedIn")]
+    async fn delete_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteOrganizationInput,
+    ) -> async_graphql::Result<DeleteOrganizationPayload> {
+        let id = organization_id(&input.organization_id)?;
+        organizations::delete(ctx.db()?, ctx.actor()?, id, &input.confirm_slug).await?;
+        Ok(DeleteOrganizationPayload {
+            deleted_organization_id: input.organization_id,
+        })
+    }
+
+    /// Makes an organization read-only for its members (platform
+    /// administrators only).
+    #[graphql(guard = "SignedIn")]
+    async fn suspend_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: SetOrganizationStatusInput,
+    ) -> async_graphql::Result<SetOrganizationStatusPayload> {
+        let id = organization_id(&input.organization_id)?;
+        let organization = organizations::set_status(
+            ctx.db()?,
+            ctx.actor()?,
+            id,
+            OrganizationStatus::Suspended,
+            input.reason,
+        )
+        .await?;
+        Ok(SetOrganizationStatusPayload {
+            organization: Organization(organization),
+        })
+    }
+
+    /// Lifts a suspension (platform administrators only).
+    #[graphql(guard = "SignedIn")]
+    async fn reactivate_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: SetOrganizationStatusInput,
+    ) -> async_graphql::Result<SetOrganizationStatusPayload> {
+        let id = organization_id(&input.organization_id)?;
+        let organization = organizations::set_status(
+            ctx.db()?,
+            ctx.actor()?,
+            id,
+            OrganizationStatus::Active,
+            input.reason,
+        )
+        .await?;
+        Ok(SetOrganizationStatusPayload {
+            organization: Organization(organization),
+        })
+    }
+}

@@ -1,0 +1,145 @@
+//! Query fields.
+
+use async_graphql::{Context, ID, InputObject, Object};
+
+use crate::domain::ids::{self, IdKind};
+use crate::domain::organizations::{self, OrganizationFilter};
+use crate::domain::permissions::MATRIX;
+use crate::domain::{members, pagination, users};
+use crate::error::AppError;
+use crate::graphql::connection::{self, CountedConnection, TotalCount};
+use crate::graphql::context::ContextExt;
+use crate::graphql::guards::SignedIn;
+use crate::graphql::types::{
+    Member, Node, Organization, User,
+    enums::{OrganizationStatus, Tier},
+    roles::RolePermissions,
+    viewer::Viewer,
+};
+
+#[derive(Default)]
+pub struct QueryRoot;
+
+/// Narrows `organizations`.
+#[derive(InputObject, Default)]
+pub struct OrganizationFilterInput {
+    /// Only organizations in this status.
+    pub status: Option<OrganizationStatus>,
+    /// Only organizations on this tier.
+    pub tier: Option<Tier>,
+    /// Only organizations whose name or slug contains this text.
+    pub search: Option<String>,
+}
+
+#[Object]
+impl QueryRoot {
+    /// The signed-in person; null when the request carries no credentials.
+    async fn viewer(&self, ctx: &Context<'_>) -> Option<Viewer> {
+        ctx.actor_opt().cloned().map(Viewer)
+    }
+
+    /// One organization by id or by slug (give exactly one); null when it
+    /// does not exist or the viewer is not a member.
+    #[graphql(guard = "SignedIn")]
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> async_graphql::Result<Option<Organization>> {
+        let actor = ctx.actor()?;
+        let db = ctx.db()?;
+        let found = match (id, slug) {
+            (Some(id), None) => {
+                let id = ids::parse(IdKind::Organization, &id, "id")?;
+                organizations::visible_by_id(db, actor, id).await?
+            }
+            (None, Some(slug)) => organizations::visible_by_slug(db, actor, &slug).await?,
+            _ => return Err(AppError::bad_input("id", "give either id or slug").into()),
+        };
+        Ok(found.map(Organization))
+    }
+
+    /// The viewer's organizations, oldest first; for a platform
+    /// administrator, every organization.
+    #[graphql(
+        guard = "SignedIn",
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity"
+    )]
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: 20 when absent, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "The `cursor` of the last edge already seen.")] after: Option<String>,
+        filter: Option<OrganizationFilterInput>,
+    ) -> async_graphql::Result<CountedConnection<Organization>> {
+        let actor = ctx.actor()?;
+        let db = ctx.db()?.clone();
+        let request = connection::page_request(first, after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let select = organizations::listable(
+            actor,
+            &OrganizationFilter {
+                status: filter.status.map(Into::into),
+                tier: filter.tier.map(Into::into),
+                search: filter.search,
+            },
+        )?;
+        let page = organizations::page(&db, select.clone(), request).await?;
+        let total = TotalCount::new(move || {
+            let (db, select) = (db.clone(), select.clone());
+            Box::pin(async move { pagination::count(&db, select).await })
+        });
+        Ok(connection::build(page, request, total, |o| o.id, Organization))
+    }
+
+    /// Any object by its id; null when absent or not visible.
+    #[graphql(guard = "SignedIn")]
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        resolve_node(ctx, &id, "id").await
+    }
+
+    /// Several objects by id, in the order asked (null for each one absent
+    /// or not visible); at most 100.
+    #[graphql(guard = "SignedIn")]
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Node>>> {
+        if ids.len() > pagination::MAX_PAGE_SIZE as usize {
+            return Err(AppError::bad_input("ids", "at most 100 ids").into());
+        }
+        let mut nodes = Vec::with_capacity(ids.len());
+        for id in &ids {
+            nodes.push(resolve_node(ctx, id, "ids").await?);
+        }
+        Ok(nodes)
+    }
+
+    /// The role → permission matrix.
+    async fn roles(&self) -> Vec<RolePermissions> {
+        MATRIX
+            .iter()
+            .map(|(role, permissions)| RolePermissions {
+                role: (*role).into(),
+                permissions: permissions.iter().map(|p| p.as_str()).collect(),
+            })
+            .collect()
+    }
+}
+
+async fn resolve_node(ctx: &Context<'_>, id: &str, field: &str) -> async_graphql::Result<Option<Node>> {
+    let actor = ctx.actor()?;
+    let db = ctx.db()?;
+    let (kind, uuid) =
+        ids::parse_any(id).ok_or_else(|| AppError::bad_input(field, "not a valid id"))?;
+    Ok(match kind {
+        IdKind::Organization => organizations::visible_by_id(db, actor, uuid)
+            .await?
+            .map(|o| Node::Organization(Organization(o))),
+        IdKind::Member => members::visible_by_id(db, actor, uuid)
+            .await?
+            .map(|m| Node::Member(Member::from(m))),
+        IdKind::User => users::visible_by_id(db, actor, uuid)
+            .await?
+            .map(|u| Node::User(User(u))),
+        IdKind::Session | IdKind::AuditEntry => None,
+    })
+}

@@ -1,0 +1,62 @@
+use async_graphql::{Context, ID, Object, dataloader::DataLoader};
+use chrono::{DateTime, Utc};
+use entity::{member, user};
+
+use crate::domain::ids::{self, IdKind};
+use crate::error::AppError;
+use crate::graphql::loaders::{OrganizationLoader, UserLoader};
+use crate::graphql::types::{Organization, User, enums::Role};
+
+/// A person's membership in one organization, with their role there.
+pub struct Member {
+    pub row: member::Model,
+    /// The user, when the query that found the member already read it.
+    pub user: Option<user::Model>,
+}
+
+impl From<member::Model> for Member {
+    fn from(row: member::Model) -> Self {
+        Self { row, user: None }
+    }
+}
+
+#[Object]
+impl Member {
+    /// Opaque id, prefixed `mem_`.
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(IdKind::Member, self.row.id))
+    }
+
+    /// The person.
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        if let Some(user) = &self.user {
+            return Ok(User(user.clone()));
+        }
+        let user = ctx
+            .data::<DataLoader<UserLoader>>()?
+            .load_one(self.row.user_id)
+            .await?
+            .ok_or_else(|| AppError::internal("a member's user is missing"))?;
+        Ok(User(user))
+    }
+
+    /// The organization.
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
+        let organization = ctx
+            .data::<DataLoader<OrganizationLoader>>()?
+            .load_one(self.row.organization_id)
+            .await?
+            .ok_or_else(|| AppError::internal("a member's organization is missing"))?;
+        Ok(Organization(organization))
+    }
+
+    /// The member's role in the organization.
+    async fn role(&self) -> Role {
+        self.row.role.into()
+    }
+
+    /// When the person joined.
+    async fn joined_at(&self) -> DateTime<Utc> {
+        self.row.joined_at
+    }
+}

@@ -1,0 +1,17 @@
+//! Output and input types. Entity rows never become GraphQL types directly:
+//! each type here wraps a row and chooses its fields, so no column (a hash,
+//! an internal flag) reaches the schema by accident.
+
+pub mod auth;
+pub mod enums;
+pub mod member;
+pub mod node;
+pub mod organization;
+pub mod roles;
+pub mod user;
+pub mod viewer;
+
+pub use member::Member;
+pub use node::Node;
+pub use organization::Organization;
+pub use user::User;

@@ -1,0 +1,12 @@
+use async_graphql::{ID, Interface};
+
+use crate::graphql::types::{Member, Organization, User};
+
+/// Any object with a global id; `node(id:)` fetches one by id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque, type-prefixed id."))]
+pub enum Node {
+    Organization(Organization),
+    Member(Member),
+    User(User),
+}

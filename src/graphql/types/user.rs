@@ -1,0 +1,37 @@
+use async_graphql::{ID, Object};
+use chrono::{DateTime, Utc};
+use entity::user;
+
+use crate::domain::ids::{self, IdKind};
+
+/// A person with an account. Visible to themselves and to the people who
+/// may view the members of an organization they share.
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    /// Opaque id, prefixed `usr_`.
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(IdKind::User, self.0.id))
+    }
+
+    /// The email the person signs in with, lower-cased.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Whether the person administers the whole platform.
+    async fn is_platform_admin(&self) -> bool {
+        self.0.is_platform_admin
+    }
+
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

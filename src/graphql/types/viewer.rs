@@ -1,0 +1,46 @@
+use async_graphql::{Context, Object, dataloader::DataLoader};
+
+use crate::auth::Actor;
+use crate::domain::members;
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::{OrganizationLoader, UserLoader};
+use crate::graphql::types::{Member, Organization, User};
+
+/// The signed-in person and what they belong to.
+pub struct Viewer(pub Actor);
+
+#[Object]
+impl Viewer {
+    /// The signed-in user.
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let user = ctx
+            .data::<DataLoader<UserLoader>>()?
+            .load_one(self.0.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        Ok(User(user))
+    }
+
+    /// Every membership of the viewer, oldest first.
+    async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Member>> {
+        let rows = members::of_user(ctx.db()?, self.0.user_id).await?;
+        Ok(rows.into_iter().map(Member::from).collect())
+    }
+
+    /// The organization named by the access token's `org` claim, if the
+    /// viewer is still a member of it.
+    async fn active_organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        let Some(org_id) = self.0.active_organization_id else {
+            return Ok(None);
+        };
+        if crate::domain::access::membership(ctx.db()?, self.0.user_id, org_id)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let org = ctx.data::<DataLoader<OrganizationLoader>>()?.load_one(org_id).await?;
+        Ok(org.map(Organization))
+    }
+}

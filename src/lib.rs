@@ -1,0 +1,15 @@
+//! orgql: a GraphQL API server for multi-tenant organization management.
+//!
+//! Data flows one way: HTTP (`http`) → GraphQL (`graphql`) → rules
+//! (`domain`) → rows (`entity`) → database.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+
+pub use app::Application;
+pub use config::Config;

@@ -1,0 +1,163 @@
+//! The `orgql` command: serve (the default), migrate, schema, seed, admin.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use orgql::config::{Config, LogFormat};
+use orgql::domain::{accounts, seed};
+use orgql::{Application, app, graphql};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "orgql", version, about = "A GraphQL API server for multi-tenant organization management")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    config: Config,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default): POST /graphql, the playground at GET
+    /// /graphql, /healthz and /readyz.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL) to standard output.
+    Schema,
+    /// Fill the database with demo organizations, users and memberships.
+    Seed {
+        /// How many organizations.
+        #[arg(long, default_value_t = 3)]
+        orgs: usize,
+        /// Members per organization, the demo owner included.
+        #[arg(long, default_value_t = 5)]
+        members: usize,
+    },
+    /// Platform administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make the account with this email a platform administrator.
+    Grant {
+        /// The account's email.
+        email: String,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn run(cli: Cli) -> Result<(), app::StartError> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let application = Application::build(config.clone()).await?;
+            tracing::info!(
+                "orgql listening on http://{}/graphql (database {})",
+                application.local_addr(),
+                app::redact(&config.database_url)
+            );
+            application.run_until_stopped(shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            let db = app::connect(&config).await?;
+            app::migrate(&db).await?;
+            println!("migrations applied to {}", app::redact(&config.database_url));
+        }
+        Command::Schema => print!("{}", graphql::sdl()),
+        Command::Seed { orgs, members } => {
+            if members == 0 {
+                return Err("--members counts the demo owner, so it must be at least 1".into());
+            }
+            let db = app::connect(&config).await?;
+            if !config.no_migrate {
+                app::migrate(&db).await?;
+            }
+            let bar = ProgressBar::new(orgs as u64).with_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} organizations ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            seed::seed(
+                &db,
+                seed::SeedSize {
+                    organizations: orgs,
+                    members,
+                },
+                |done| bar.set_position(done as u64),
+            )
+            .await
+            .map_err(|e| format!("seeding failed: {e}"))?;
+            bar.finish();
+            println!(
+                "seeded {orgs} organizations with {members} members each.\n\
+                 Sign in in the playground with:\n\n  mutation {{ logIn(input: {{ email: \"{}\", password: \"{}\" }}) {{ accessToken }} }}\n\n\
+                 then send the token as the header  Authorization: Bearer <accessToken>",
+                seed::DEMO_EMAIL,
+                seed::DEMO_PASSWORD
+            );
+        }
+        Command::Admin {
+            command: AdminCommand::Grant { email },
+        } => {
+            let db = app::connect(&config).await?;
+            let user = accounts::grant_platform_admin(&db, &email).await.map_err(|e| match e {
+                orgql::error::AppError::NotFound => {
+                    format!("no account with the email {email}: sign up first, then grant").into()
+                }
+                other => app::StartError::from(other.to_string()),
+            })?;
+            println!("{} is now a platform administrator", user.email);
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.config.log_format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
