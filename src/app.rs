@@ -13,8 +13,7 @@ use axum::routing::get;
 use entity::server_setting;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, DbBackend,
-    EntityTrait,
+    ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, DbBackend, EntityTrait,
 };
 use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
@@ -45,9 +44,12 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> 
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
         });
-    let db = Database::connect(options)
-        .await
-        .map_err(|e| format!("cannot open the database at {}: {e}", redact(&config.database_url)))?;
+    let db = Database::connect(options).await.map_err(|e| {
+        format!(
+            "cannot open the database at {}: {e}",
+            redact(&config.database_url)
+        )
+    })?;
     Ok(db)
 }
 
@@ -100,7 +102,10 @@ async fn signing_secret(config: &Config, db: &DatabaseConnection) -> Result<Vec<
     Ok(stored.value.into_bytes())
 }
 
-pub async fn auth_config(config: &Config, db: &DatabaseConnection) -> Result<AuthConfig, StartError> {
+pub async fn auth_config(
+    config: &Config,
+    db: &DatabaseConnection,
+) -> Result<AuthConfig, StartError> {
     let secret = signing_secret(config, db).await?;
     Ok(AuthConfig {
         passwords: PasswordHasher::new(config.insecure_fast_password_hashing),
@@ -186,7 +191,9 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {

@@ -17,12 +17,22 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long, env = "ORGQL_LISTEN", default_value = "127.0.0.1:8000", global = true)]
+    #[arg(
+        long,
+        env = "ORGQL_LISTEN",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// Database URL: `sqlite://FILE?mode=rwc` (created if absent) or
     /// `postgres://USER@HOST/DB`.
-    #[arg(long, env = "ORGQL_DATABASE_URL", default_value = "sqlite://orgql.db?mode=rwc", global = true)]
+    #[arg(
+        long,
+        env = "ORGQL_DATABASE_URL",
+        default_value = "sqlite://orgql.db?mode=rwc",
+        global = true
+    )]
     pub database_url: String,
 
     /// Most connections in the database pool (default: 4 per core for
@@ -37,12 +47,17 @@ pub struct Config {
 
     /// Public base URL of this server: the JWT issuer and the base of links
     /// in emails.
-    #[arg(long, env = "ORGQL_PUBLIC_URL", default_value = "http://127.0.0.1:8000", global = true)]
+    #[arg(
+        long,
+        env = "ORGQL_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8000",
+        global = true
+    )]
     pub public_url: String,
 
     /// Comma-separated proxies (IPs or CIDRs) whose X-Forwarded-For is
     /// believed. Empty: the socket address is the client address.
-    #[arg(long, env = "ORGQL_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    #[arg(long, env = "ORGQL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy, global = true)]
     pub trusted_proxies: Vec<IpNet>,
 
     /// SMTP server for outgoing mail (`smtp://user:pass@host:587`). When
@@ -59,13 +74,20 @@ pub struct Config {
     #[arg(long, env = "ORGQL_MAX_BATCH", default_value_t = 0, global = true)]
     pub max_batch: usize,
 
-    /// Deepest allowed query nesting.
-    #[arg(long, env = "ORGQL_MAX_DEPTH", default_value_t = 12, global = true)]
+    /// Deepest allowed query nesting. 10 fits the deepest tree the schema
+    /// invites (organization → members → edges → node → user → … → a
+    /// scalar, with room for teams) and no more.
+    #[arg(long, env = "ORGQL_MAX_DEPTH", default_value_t = 10, global = true)]
     pub max_depth: usize,
 
     /// Highest allowed query complexity (one per field, times `first` on
     /// connections).
-    #[arg(long, env = "ORGQL_MAX_COMPLEXITY", default_value_t = 5_000, global = true)]
+    #[arg(
+        long,
+        env = "ORGQL_MAX_COMPLEXITY",
+        default_value_t = 5_000,
+        global = true
+    )]
     pub max_complexity: usize,
 
     /// Most aliases in one query.
@@ -81,15 +103,30 @@ pub struct Config {
     pub max_body_bytes: usize,
 
     /// Longest a request may take, in seconds.
-    #[arg(long, env = "ORGQL_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "ORGQL_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
     pub request_timeout_secs: u64,
 
     /// Lifetime of access tokens, in seconds.
-    #[arg(long, env = "ORGQL_ACCESS_TOKEN_TTL_SECS", default_value_t = 900, global = true)]
+    #[arg(
+        long,
+        env = "ORGQL_ACCESS_TOKEN_TTL_SECS",
+        default_value_t = 900,
+        global = true
+    )]
     pub access_token_ttl_secs: i64,
 
     /// Lifetime of refresh tokens, in days.
-    #[arg(long, env = "ORGQL_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "ORGQL_REFRESH_TOKEN_TTL_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
     pub refresh_token_ttl_days: i64,
 
     /// Skip migrations at start-up (run `orgql migrate` yourself).
@@ -97,13 +134,33 @@ pub struct Config {
     pub no_migrate: bool,
 
     /// Log line format.
-    #[arg(long, env = "ORGQL_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "ORGQL_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
     pub log_format: LogFormat,
 
     /// Cheap password hashing, for tests and demos only: never in
     /// production.
-    #[arg(long, env = "ORGQL_INSECURE_FAST_PASSWORD_HASHING", hide = true, global = true)]
+    #[arg(
+        long,
+        env = "ORGQL_INSECURE_FAST_PASSWORD_HASHING",
+        hide = true,
+        global = true
+    )]
     pub insecure_fast_password_hashing: bool,
+}
+
+/// A proxy address: a CIDR (`10.0.0.0/8`) or a single IP (`10.0.0.7`).
+fn parse_proxy(value: &str) -> Result<IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{value:?} is neither an IP address nor a CIDR"))
 }
 
 impl Config {

@@ -59,7 +59,10 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
         .flat_map(|v| v.split(','))
         .filter_map(|hop| hop.trim().parse().ok())
         .collect();
-    hops.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
+    hops.into_iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
 }
 
 fn request_meta(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {
@@ -125,7 +128,9 @@ async fn execute(
         }
     };
     let response = match batch {
-        BatchRequest::Single(request) => BatchResponse::Single(state.schema.execute(prepare(request)).await),
+        BatchRequest::Single(request) => {
+            BatchResponse::Single(state.schema.execute(prepare(request)).await)
+        }
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
@@ -149,7 +154,12 @@ pub async fn graphql_post(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if essence != "application/json" && essence != "application/graphql-response+json" {
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -158,7 +168,12 @@ pub async fn graphql_post(
     }
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("the body is not a GraphQL request: {e}")),
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not a GraphQL request: {e}"),
+            );
+        }
     };
     if let BatchRequest::Batch(requests) = &batch {
         if state.max_batch == 0 {
@@ -186,14 +201,28 @@ pub async fn graphql_get(
     uri: Uri,
 ) -> Response {
     let Some(query) = uri.query().filter(|q| !q.is_empty()) else {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("orgql").finish()).into_response();
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("orgql")
+                .finish(),
+        )
+        .into_response();
     };
     let request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("malformed query string: {e}")),
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("malformed query string: {e}"),
+            );
+        }
     };
     if is_mutation(&request) {
-        return refuse(StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST");
+        return refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations must be sent with POST",
+        );
     }
     execute(&state, peer, &headers, BatchRequest::Single(request)).await
 }

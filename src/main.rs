@@ -10,7 +10,11 @@ use orgql::{Application, app, graphql};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "orgql", version, about = "A GraphQL API server for multi-tenant organization management")]
+#[command(
+    name = "orgql",
+    version,
+    about = "A GraphQL API server for multi-tenant organization management"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -55,7 +59,9 @@ enum AdminCommand {
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -99,7 +105,10 @@ async fn run(cli: Cli) -> Result<(), app::StartError> {
         Command::Migrate => {
             let db = app::connect(&config).await?;
             app::migrate(&db).await?;
-            println!("migrations applied to {}", app::redact(&config.database_url));
+            println!(
+                "migrations applied to {}",
+                app::redact(&config.database_url)
+            );
         }
         Command::Schema => print!("{}", graphql::sdl()),
         Command::Seed { orgs, members } => {
@@ -137,12 +146,15 @@ async fn run(cli: Cli) -> Result<(), app::StartError> {
             command: AdminCommand::Grant { email },
         } => {
             let db = app::connect(&config).await?;
-            let user = accounts::grant_platform_admin(&db, &email).await.map_err(|e| match e {
-                orgql::error::AppError::NotFound => {
-                    format!("no account with the email {email}: sign up first, then grant").into()
-                }
-                other => app::StartError::from(other.to_string()),
-            })?;
+            let user = accounts::grant_platform_admin(&db, &email)
+                .await
+                .map_err(|e| match e {
+                    orgql::error::AppError::NotFound => {
+                        format!("no account with the email {email}: sign up first, then grant")
+                            .into()
+                    }
+                    other => app::StartError::from(other.to_string()),
+                })?;
             println!("{} is now a platform administrator", user.email);
         }
     }

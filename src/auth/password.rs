@@ -29,16 +29,24 @@ impl PasswordHasher {
     /// A PHC string holding the salt and parameters.
     pub fn hash(&self, password: &str) -> Result<String, AppError> {
         let salt = SaltString::generate(&mut OsRng);
-        argon2::password_hash::PasswordHasher::hash_password(&self.argon2(), password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|e| AppError::internal(e.to_string()))
+        argon2::password_hash::PasswordHasher::hash_password(
+            &self.argon2(),
+            password.as_bytes(),
+            &salt,
+        )
+        .map(|hash| hash.to_string())
+        .map_err(|e| AppError::internal(e.to_string()))
     }
 
     /// Whether `password` matches `phc`. A malformed stored hash never
     /// matches.
     pub fn verify(&self, password: &str, phc: &str) -> bool {
         PasswordHash::new(phc)
-            .map(|parsed| self.argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                self.argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     }
 

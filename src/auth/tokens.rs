@@ -113,20 +113,26 @@ mod tests {
 
     #[test]
     fn an_issued_token_verifies() {
-        let (token, _) = issuer().issue(Uuid::now_v7(), Uuid::now_v7(), None, 60).unwrap();
+        let (token, _) = issuer()
+            .issue(Uuid::now_v7(), Uuid::now_v7(), None, 60)
+            .unwrap();
         assert!(issuer().verify(&token).is_ok());
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
         let other = TokenIssuer::new(b"another secret of enough length!", "http://test", 900);
-        let (token, _) = other.issue(Uuid::now_v7(), Uuid::now_v7(), None, 60).unwrap();
+        let (token, _) = other
+            .issue(Uuid::now_v7(), Uuid::now_v7(), None, 60)
+            .unwrap();
         assert!(issuer().verify(&token).is_err());
     }
 
     #[test]
     fn an_expired_token_is_refused() {
-        let (token, _) = issuer().issue(Uuid::now_v7(), Uuid::now_v7(), None, -60).unwrap();
+        let (token, _) = issuer()
+            .issue(Uuid::now_v7(), Uuid::now_v7(), None, -60)
+            .unwrap();
         assert!(issuer().verify(&token).is_err());
     }
 

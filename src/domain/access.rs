@@ -132,7 +132,9 @@ pub async fn require_platform_admin<C: ConnectionTrait>(
         return Ok(());
     }
     match membership(db, actor.user_id, organization_id).await? {
-        Some(_) => Err(AppError::Forbidden("only a platform administrator may do this")),
+        Some(_) => Err(AppError::Forbidden(
+            "only a platform administrator may do this",
+        )),
         None => Err(AppError::NotFound),
     }
 }

@@ -347,12 +347,18 @@ pub async fn switch_organization(
         return Err(AppError::NotFound);
     }
     session::Entity::update_many()
-        .col_expr(session::Column::ActiveOrganizationId, Expr::value(organization_id))
+        .col_expr(
+            session::Column::ActiveOrganizationId,
+            Expr::value(organization_id),
+        )
         .filter(session::Column::Id.eq(actor.session_id))
         .exec(&txn)
         .await?;
     user::Entity::update_many()
-        .col_expr(user::Column::LastOrganizationId, Expr::value(organization_id))
+        .col_expr(
+            user::Column::LastOrganizationId,
+            Expr::value(organization_id),
+        )
         .filter(user::Column::Id.eq(actor.user_id))
         .exec(&txn)
         .await?;

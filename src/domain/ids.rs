@@ -113,7 +113,14 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_rejected() {
-        for text in ["", "org_", "org_zzzzzzzzzzzzzzzzzzzzzzzzzz", "org_01h2e8kqvbfwea724h75qc655", "xyz_01h2e8kqvbfwea724h75qc655w", "org_01H2E8KQVBFWEA724H75QC655W"] {
+        for text in [
+            "",
+            "org_",
+            "org_zzzzzzzzzzzzzzzzzzzzzzzzzz",
+            "org_01h2e8kqvbfwea724h75qc655",
+            "xyz_01h2e8kqvbfwea724h75qc655w",
+            "org_01H2E8KQVBFWEA724H75QC655W",
+        ] {
             assert!(parse_any(text).is_none(), "{text}");
         }
     }

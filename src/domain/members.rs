@@ -7,8 +7,10 @@
 
 use entity::{member, user, values::Role};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, Select,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, ModelTrait,
+    PaginatorTrait, QueryFilter, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::json;
@@ -52,7 +54,9 @@ fn acting_role(access: &OrgAccess) -> AppResult<Role> {
         .membership
         .as_ref()
         .map(|m| m.role)
-        .ok_or(AppError::Forbidden("only members of this organization may do this"))
+        .ok_or(AppError::Forbidden(
+            "only members of this organization may do this",
+        ))
 }
 
 /// Gives a member a new role (members:manage, rank rules, last owner).
@@ -72,10 +76,14 @@ pub async fn change_role(
     let target = find(&txn, member_id).await?;
     let is_self = target.user_id == actor.user_id;
     if !may_act_on(actor_role, target.role, is_self) {
-        return Err(AppError::Forbidden("you may not change the role of this member"));
+        return Err(AppError::Forbidden(
+            "you may not change the role of this member",
+        ));
     }
     if !may_assign(actor_role, new_role) {
-        return Err(AppError::Forbidden("you may not assign a role above your own"));
+        return Err(AppError::Forbidden(
+            "you may not assign a role above your own",
+        ));
     }
     if target.role == new_role {
         return Ok(target);
@@ -111,12 +119,20 @@ pub async fn change_role(
 /// Removes a member (members:manage, rank rules, last owner) and revokes
 /// their sessions in the organization at once.
 #[tracing::instrument(skip_all, fields(%member_id))]
-pub async fn remove(db: &DatabaseConnection, actor: &Actor, member_id: Uuid) -> AppResult<member::Model> {
+pub async fn remove(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    member_id: Uuid,
+) -> AppResult<member::Model> {
     let txn = begin_write(db).await?;
     let probe = find(&txn, member_id).await?;
     // Removing oneself is leaving, which needs no permission.
     let leaving = probe.user_id == actor.user_id;
-    let permission = if leaving { Permission::OrgView } else { Permission::MembersManage };
+    let permission = if leaving {
+        Permission::OrgView
+    } else {
+        Permission::MembersManage
+    };
     let access = access::authorize_write(&txn, actor, probe.organization_id, permission).await?;
     // Read again under the lock: the role may have changed meanwhile.
     let target = find(&txn, member_id).await?;
@@ -124,7 +140,11 @@ pub async fn remove(db: &DatabaseConnection, actor: &Actor, member_id: Uuid) -> 
         return Err(AppError::Forbidden("you may not remove this member"));
     }
     keep_an_owner(&txn, &target).await?;
-    let action = if leaving { "member.left" } else { "member.removed" };
+    let action = if leaving {
+        "member.left"
+    } else {
+        "member.removed"
+    };
     finish_removal(&txn, actor, &target, action).await?;
     txn.commit().await?;
     Ok(target)
@@ -132,7 +152,11 @@ pub async fn remove(db: &DatabaseConnection, actor: &Actor, member_id: Uuid) -> 
 
 /// The actor leaves an organization; the last owner cannot.
 #[tracing::instrument(skip_all, fields(%organization_id))]
-pub async fn leave(db: &DatabaseConnection, actor: &Actor, organization_id: Uuid) -> AppResult<member::Model> {
+pub async fn leave(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: Uuid,
+) -> AppResult<member::Model> {
     let txn = begin_write(db).await?;
     let access = access::authorize_write(&txn, actor, organization_id, Permission::OrgView).await?;
     let target = access.membership.ok_or(AppError::NotFound)?;
@@ -190,7 +214,10 @@ pub fn listable(organization_id: Uuid, filter: &MemberFilter) -> AppResult<Selec
         let pattern = LikeExpr::new(pagination::like_pattern(&search)).escape('\\');
         select = select.filter(
             Condition::any()
-                .add(Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name)))).like(pattern.clone()))
+                .add(
+                    Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))))
+                        .like(pattern.clone()),
+                )
                 .add(Expr::col((user::Entity, user::Column::Email)).like(pattern)),
         );
     }

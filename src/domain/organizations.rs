@@ -9,8 +9,10 @@ use entity::{
     values::{OrganizationStatus, Role, Tier},
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::{Value, json};
@@ -60,8 +62,16 @@ struct ParsedProfile {
 
 fn parse_profile(profile: &Profile) -> AppResult<ParsedProfile> {
     Ok(ParsedProfile {
-        domain: profile.domain.as_deref().map(|v| values::domain("domain", v)).transpose()?,
-        website: profile.website.as_deref().map(|v| values::url("website", v)).transpose()?,
+        domain: profile
+            .domain
+            .as_deref()
+            .map(|v| values::domain("domain", v))
+            .transpose()?,
+        website: profile
+            .website
+            .as_deref()
+            .map(|v| values::url("website", v))
+            .transpose()?,
         industry: profile
             .industry
             .as_deref()
@@ -72,7 +82,11 @@ fn parse_profile(profile: &Profile) -> AppResult<ParsedProfile> {
             .as_deref()
             .map(|v| values::optional_text("description", v, 2000))
             .transpose()?,
-        avatar_url: profile.avatar_url.as_deref().map(|v| values::url("avatarUrl", v)).transpose()?,
+        avatar_url: profile
+            .avatar_url
+            .as_deref()
+            .map(|v| values::url("avatarUrl", v))
+            .transpose()?,
     })
 }
 
@@ -120,9 +134,8 @@ pub async fn create(
     let slug = match requested_slug {
         Some(slug) => slug,
         None => {
-            let base = Slug::derive(&name).unwrap_or_else(|| {
-                Slug::parse("slug", "org").expect("a static slug is valid")
-            });
+            let base = Slug::derive(&name)
+                .unwrap_or_else(|| Slug::parse("slug", "org").expect("a static slug is valid"));
             available_slug(&txn, base).await?
         }
     };
@@ -192,8 +205,16 @@ pub async fn update(
     organization_id: Uuid,
     patch: OrganizationPatch,
 ) -> AppResult<organization::Model> {
-    let name = patch.name.as_deref().map(|v| values::text("name", v, 200)).transpose()?;
-    let slug = patch.slug.as_deref().map(|v| Slug::parse("slug", v)).transpose()?;
+    let name = patch
+        .name
+        .as_deref()
+        .map(|v| values::text("name", v, 200))
+        .transpose()?;
+    let slug = patch
+        .slug
+        .as_deref()
+        .map(|v| Slug::parse("slug", v))
+        .transpose()?;
     let profile = parse_profile(&patch.profile)?;
 
     let txn = begin_write(db).await?;
@@ -261,7 +282,10 @@ pub async fn delete(
         ));
     }
     session::Entity::update_many()
-        .col_expr(session::Column::ActiveOrganizationId, Expr::value(Option::<Uuid>::None))
+        .col_expr(
+            session::Column::ActiveOrganizationId,
+            Expr::value(Option::<Uuid>::None),
+        )
         .filter(session::Column::ActiveOrganizationId.eq(organization_id))
         .exec(&txn)
         .await?;
@@ -269,7 +293,9 @@ pub async fn delete(
         .filter(audit_entry::Column::OrganizationId.eq(organization_id))
         .exec(&txn)
         .await?;
-    organization::Entity::delete_by_id(organization_id).exec(&txn).await?;
+    organization::Entity::delete_by_id(organization_id)
+        .exec(&txn)
+        .await?;
     audit::record(
         &txn,
         AuditActor::user(actor),
@@ -383,7 +409,10 @@ pub struct OrganizationFilter {
 
 /// The organizations a viewer may list: their own, or, for a platform
 /// administrator, all of them; narrowed by the filter.
-pub fn listable(actor: &Actor, filter: &OrganizationFilter) -> AppResult<Select<organization::Entity>> {
+pub fn listable(
+    actor: &Actor,
+    filter: &OrganizationFilter,
+) -> AppResult<Select<organization::Entity>> {
     let search = values::search("search", filter.search.as_deref())?;
     let mut select = organization::Entity::find();
     if !actor.is_platform_admin {
@@ -407,7 +436,10 @@ pub fn listable(actor: &Actor, filter: &OrganizationFilter) -> AppResult<Select<
         let pattern = LikeExpr::new(pagination::like_pattern(&search)).escape('\\');
         select = select.filter(
             Condition::any()
-                .add(Expr::expr(Func::lower(Expr::col(organization::Column::Name))).like(pattern.clone()))
+                .add(
+                    Expr::expr(Func::lower(Expr::col(organization::Column::Name)))
+                        .like(pattern.clone()),
+                )
                 .add(Expr::col(organization::Column::Slug).like(pattern)),
         );
     }

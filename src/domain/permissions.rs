@@ -115,7 +115,10 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             TokensManage,
         ],
     ),
-    (Role::Member, &[OrgView, MembersView, TeamsView, TeamsCreate]),
+    (
+        Role::Member,
+        &[OrgView, MembersView, TeamsView, TeamsCreate],
+    ),
     (Role::Viewer, &[OrgView, MembersView, TeamsView]),
     (Role::Billing, &[OrgView, BillingView, BillingManage]),
 ];
@@ -195,7 +198,10 @@ mod tests {
     #[test]
     fn only_an_owner_may_delete_an_organization() {
         assert_eq!(decide(Some(Role::Owner), false, OrgDelete), Decision::Allow);
-        assert_eq!(decide(Some(Role::Admin), false, OrgDelete), Decision::DenyForbidden);
+        assert_eq!(
+            decide(Some(Role::Admin), false, OrgDelete),
+            Decision::DenyForbidden
+        );
     }
 
     #[test]
@@ -211,8 +217,14 @@ mod tests {
 
     #[test]
     fn billing_sees_billing_but_not_members() {
-        assert_eq!(decide(Some(Role::Billing), false, BillingManage), Decision::Allow);
-        assert_eq!(decide(Some(Role::Billing), false, MembersView), Decision::DenyForbidden);
+        assert_eq!(
+            decide(Some(Role::Billing), false, BillingManage),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(Some(Role::Billing), false, MembersView),
+            Decision::DenyForbidden
+        );
     }
 
     #[test]

@@ -110,7 +110,9 @@ pub async fn seed(
             user::Entity::insert_many(batch.to_vec()).exec(&txn).await?;
         }
         for batch in members.chunks(BATCH) {
-            member::Entity::insert_many(batch.to_vec()).exec(&txn).await?;
+            member::Entity::insert_many(batch.to_vec())
+                .exec(&txn)
+                .await?;
         }
         txn.commit().await?;
         done += chunk;
@@ -119,7 +121,12 @@ pub async fn seed(
     Ok(())
 }
 
-fn membership(org_id: Uuid, user_id: Uuid, role: Role, now: chrono::DateTime<Utc>) -> member::ActiveModel {
+fn membership(
+    org_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+    now: chrono::DateTime<Utc>,
+) -> member::ActiveModel {
     member::ActiveModel {
         id: Set(new_id()),
         organization_id: Set(org_id),

@@ -13,10 +13,16 @@ use entity::values::Role;
 
 /// Roles whose holders may see their organization's members.
 pub fn roles_that_view_members() -> Vec<Role> {
-    [Role::Owner, Role::Admin, Role::Member, Role::Viewer, Role::Billing]
-        .into_iter()
-        .filter(|r| permissions_of(*r).contains(&Permission::MembersView))
-        .collect()
+    [
+        Role::Owner,
+        Role::Admin,
+        Role::Member,
+        Role::Viewer,
+        Role::Billing,
+    ]
+    .into_iter()
+    .filter(|r| permissions_of(*r).contains(&Permission::MembersView))
+    .collect()
 }
 
 pub async fn visible_by_id<C: ConnectionTrait>(

@@ -9,16 +9,29 @@ use crate::error::AppError;
 pub fn text(field: &str, value: &str, max_chars: usize) -> Result<String, AppError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(AppError::bad_input(field, format!("{field} must not be empty")));
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     optional_text(field, value, max_chars).map(|v| v.unwrap_or_default())
 }
 
 /// Like [`text`], but empty means "none".
-pub fn optional_text(field: &str, value: &str, max_chars: usize) -> Result<Option<String>, AppError> {
+pub fn optional_text(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+) -> Result<Option<String>, AppError> {
     let value = value.trim();
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(AppError::bad_input(field, format!("{field} contains control characters")));
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} contains control characters"),
+        ));
     }
     if value.chars().count() > max_chars {
         return Err(AppError::bad_input(
@@ -141,7 +154,9 @@ pub fn domain(field: &str, value: &str) -> Result<Option<String>, AppError> {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if valid {
         Ok(Some(value))
@@ -159,7 +174,11 @@ pub fn url(field: &str, value: &str) -> Result<Option<String>, AppError> {
         .strip_prefix("https://")
         .or_else(|| value.strip_prefix("http://"));
     match rest {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !value.chars().any(char::is_whitespace) => {
+        Some(rest)
+            if !rest.is_empty()
+                && !rest.starts_with('/')
+                && !value.chars().any(char::is_whitespace) =>
+        {
             Ok(Some(value))
         }
         _ => Err(AppError::bad_input(field, "not an absolute http(s) URL")),
@@ -170,7 +189,10 @@ pub fn url(field: &str, value: &str) -> Result<Option<String>, AppError> {
 pub fn password(field: &str, value: &str) -> Result<(), AppError> {
     let len = value.chars().count();
     if !(8..=256).contains(&len) {
-        return Err(AppError::bad_input(field, "a password has 8 to 256 characters"));
+        return Err(AppError::bad_input(
+            field,
+            "a password has 8 to 256 characters",
+        ));
     }
     if value.contains('\0') {
         return Err(AppError::bad_input(field, "a password may not contain NUL"));
@@ -185,13 +207,25 @@ mod tests {
     #[test]
     fn a_slug_is_derived_from_a_name() {
         assert_eq!(Slug::derive("Acme, Inc.").unwrap().as_str(), "acme-inc");
-        assert_eq!(Slug::derive("  Über Größe 2 ").unwrap().as_str(), "ber-gr-e-2");
+        assert_eq!(
+            Slug::derive("  Über Größe 2 ").unwrap().as_str(),
+            "ber-gr-e-2"
+        );
         assert!(Slug::derive("!!").is_none());
     }
 
     #[test]
     fn malformed_slugs_are_rejected() {
-        for bad in ["a", "-ab", "ab-", "a--b", "Ab", "a b", "a_b", &"a".repeat(49)] {
+        for bad in [
+            "a",
+            "-ab",
+            "ab-",
+            "a--b",
+            "Ab",
+            "a b",
+            "a_b",
+            &"a".repeat(49),
+        ] {
             assert!(Slug::parse("slug", bad).is_err(), "{bad}");
         }
         assert!(Slug::parse("slug", "acme-2").is_ok());
@@ -199,8 +233,18 @@ mod tests {
 
     #[test]
     fn emails_are_lower_cased_and_checked() {
-        assert_eq!(Email::parse("email", " Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
-        for bad in ["ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@@example.com"] {
+        assert_eq!(
+            Email::parse("email", " Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "ann@@example.com",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
         }
     }

@@ -41,7 +41,9 @@ pub struct TotalCount {
 }
 
 impl TotalCount {
-    pub fn new(counter: impl Fn() -> BoxFuture<'static, AppResult<u64>> + Send + Sync + 'static) -> Self {
+    pub fn new(
+        counter: impl Fn() -> BoxFuture<'static, AppResult<u64>> + Send + Sync + 'static,
+    ) -> Self {
         Self {
             counter: Arc::new(counter),
         }

@@ -23,7 +23,8 @@ impl ContextExt for Context<'_> {
     }
 
     fn actor(&self) -> async_graphql::Result<&Actor> {
-        self.actor_opt().ok_or_else(|| AppError::Unauthenticated.into())
+        self.actor_opt()
+            .ok_or_else(|| AppError::Unauthenticated.into())
     }
 
     fn actor_opt(&self) -> Option<&Actor> {

@@ -67,7 +67,10 @@ impl Loader<Uuid> for ViewerMembershipLoader {
             .filter(member::Column::OrganizationId.is_in(keys.iter().copied()))
             .all(&self.db)
             .await?;
-        Ok(rows.into_iter().map(|row| (row.organization_id, row)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.organization_id, row))
+            .collect())
     }
 }
 

@@ -36,7 +36,7 @@ pub struct SchemaDeps {
 /// tests.
 pub fn build_schema(deps: SchemaDeps) -> AppSchema {
     let config = &deps.config;
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+    let mut builder = Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
         .register_output_type::<ErrorCode>()
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
@@ -60,6 +60,12 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
 /// The SDL of the schema, as `orgql schema` prints it and `schema.graphql`
 /// holds it.
 pub fn sdl() -> String {
+    offline_schema().sdl()
+}
+
+/// The schema over a disconnected database: for printing and for
+/// introspecting it, never for serving.
+pub fn offline_schema() -> AppSchema {
     let deps = SchemaDeps {
         db: DatabaseConnection::default(),
         auth: AuthConfig {
@@ -69,5 +75,5 @@ pub fn sdl() -> String {
         },
         config: Config::defaults("sqlite::memory:"),
     };
-    build_schema(deps).sdl()
+    build_schema(deps)
 }

@@ -31,7 +31,7 @@ pub struct OrganizationFilterInput {
     pub search: Option<String>,
 }
 
-#[Object]
+#[Object(name = "Query")]
 impl QueryRoot {
     /// The signed-in person; null when the request carries no credentials.
     async fn viewer(&self, ctx: &Context<'_>) -> Option<Viewer> {
@@ -44,8 +44,8 @@ impl QueryRoot {
     async fn organization(
         &self,
         ctx: &Context<'_>,
-        id: Option<ID>,
-        slug: Option<String>,
+        #[graphql(desc = "The organization's `org_` id.")] id: Option<ID>,
+        #[graphql(desc = "The organization's slug.")] slug: Option<String>,
     ) -> async_graphql::Result<Option<Organization>> {
         let actor = ctx.actor()?;
         let db = ctx.db()?;
@@ -71,7 +71,9 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size: 20 when absent, at most 100.")] first: Option<i32>,
         #[graphql(desc = "The `cursor` of the last edge already seen.")] after: Option<String>,
-        filter: Option<OrganizationFilterInput>,
+        #[graphql(desc = "Narrows the list by status, tier or text.")] filter: Option<
+            OrganizationFilterInput,
+        >,
     ) -> async_graphql::Result<CountedConnection<Organization>> {
         let actor = ctx.actor()?;
         let db = ctx.db()?.clone();
@@ -90,19 +92,33 @@ impl QueryRoot {
             let (db, select) = (db.clone(), select.clone());
             Box::pin(async move { pagination::count(&db, select).await })
         });
-        Ok(connection::build(page, request, total, |o| o.id, Organization))
+        Ok(connection::build(
+            page,
+            request,
+            total,
+            |o| o.id,
+            Organization,
+        ))
     }
 
     /// Any object by its id; null when absent or not visible.
     #[graphql(guard = "SignedIn")]
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A type-prefixed id such as `org_…`.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         resolve_node(ctx, &id, "id").await
     }
 
     /// Several objects by id, in the order asked (null for each one absent
     /// or not visible); at most 100.
     #[graphql(guard = "SignedIn")]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Node>>> {
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Type-prefixed ids, at most 100.")] ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Option<Node>>> {
         if ids.len() > pagination::MAX_PAGE_SIZE as usize {
             return Err(AppError::bad_input("ids", "at most 100 ids").into());
         }
@@ -125,7 +141,11 @@ impl QueryRoot {
     }
 }
 
-async fn resolve_node(ctx: &Context<'_>, id: &str, field: &str) -> async_graphql::Result<Option<Node>> {
+async fn resolve_node(
+    ctx: &Context<'_>,
+    id: &str,
+    field: &str,
+) -> async_graphql::Result<Option<Node>> {
     let actor = ctx.actor()?;
     let db = ctx.db()?;
     let (kind, uuid) =

@@ -18,7 +18,11 @@ pub struct AccountMutations;
 #[Object]
 impl AccountMutations {
     /// Creates an account and signs it in.
-    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> async_graphql::Result<AuthPayload> {
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        input: SignUpInput,
+    ) -> async_graphql::Result<AuthPayload> {
         let issued = accounts::sign_up(
             ctx.db()?,
             ctx.auth()?,
@@ -35,10 +39,19 @@ impl AccountMutations {
 
     /// Signs in with email and password. Any failure is UNAUTHENTICATED,
     /// whichever part was wrong.
-    async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> async_graphql::Result<AuthPayload> {
-        let issued =
-            accounts::log_in(ctx.db()?, ctx.auth()?, &ctx.meta(), &input.email, &input.password)
-                .await?;
+    async fn log_in(
+        &self,
+        ctx: &Context<'_>,
+        input: LogInInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let issued = accounts::log_in(
+            ctx.db()?,
+            ctx.auth()?,
+            &ctx.meta(),
+            &input.email,
+            &input.password,
+        )
+        .await?;
         Ok(issued.into())
     }
 
@@ -74,8 +87,11 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: SwitchOrganizationInput,
     ) -> async_graphql::Result<SwitchOrganizationPayload> {
-        let organization_id =
-            ids::parse(IdKind::Organization, &input.organization_id, "organizationId")?;
+        let organization_id = ids::parse(
+            IdKind::Organization,
+            &input.organization_id,
+            "organizationId",
+        )?;
         let (access_token, access_token_expires_at, organization) =
             accounts::switch_organization(ctx.db()?, ctx.auth()?, ctx.actor()?, organization_id)
                 .await?;

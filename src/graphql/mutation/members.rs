@@ -9,34 +9,44 @@ use crate::graphql::types::{Member, enums::Role};
 #[derive(Default)]
 pub struct MemberMutations;
 
+/// A member and the role to give them.
 #[derive(InputObject)]
 pub struct UpdateMemberRoleInput {
+    /// The member (`mem_` id).
     pub member_id: ID,
     /// The new role: at most your own; only an OWNER makes an OWNER.
     pub role: Role,
 }
 
+/// The result of `updateMemberRole`.
 #[derive(SimpleObject)]
 pub struct UpdateMemberRolePayload {
+    /// The member with their new role.
     pub member: Member,
 }
 
+/// The member to remove.
 #[derive(InputObject)]
 pub struct RemoveMemberInput {
+    /// The member (`mem_` id).
     pub member_id: ID,
 }
 
+/// The result of `removeMember`.
 #[derive(SimpleObject)]
 pub struct RemoveMemberPayload {
     /// The id the membership had.
     pub removed_member_id: ID,
 }
 
+/// The organization to leave.
 #[derive(InputObject)]
 pub struct LeaveOrganizationInput {
+    /// The organization (`org_` id).
     pub organization_id: ID,
 }
 
+/// The result of `leaveOrganization`.
 #[derive(SimpleObject)]
 pub struct LeaveOrganizationPayload {
     /// The organization left.
@@ -83,8 +93,11 @@ impl MemberMutations {
         ctx: &Context<'_>,
         input: LeaveOrganizationInput,
     ) -> async_graphql::Result<LeaveOrganizationPayload> {
-        let organization_id =
-            ids::parse(IdKind::Organization, &input.organization_id, "organizationId")?;
+        let organization_id = ids::parse(
+            IdKind::Organization,
+            &input.organization_id,
+            "organizationId",
+        )?;
         members::leave(ctx.db()?, ctx.actor()?, organization_id).await?;
         Ok(LeaveOrganizationPayload {
             organization_id: input.organization_id,

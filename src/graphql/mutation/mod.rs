@@ -8,6 +8,7 @@ mod organizations;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     accounts::AccountMutations,
     organizations::OrganizationMutations,

@@ -10,6 +10,7 @@ use crate::graphql::types::{Member, Organization};
 #[derive(Default)]
 pub struct OrganizationMutations;
 
+/// A new organization.
 #[derive(InputObject)]
 pub struct CreateOrganizationInput {
     /// Display name, 1 to 200 characters.
@@ -20,6 +21,7 @@ pub struct CreateOrganizationInput {
     pub domain: Option<String>,
     /// Absolute http(s) URL.
     pub website: Option<String>,
+    /// Industry, free text up to 200 characters.
     pub industry: Option<String>,
     /// Up to 2,000 characters.
     pub description: Option<String>,
@@ -30,51 +32,70 @@ pub struct CreateOrganizationInput {
 /// The new organization and the creator's OWNER membership.
 #[derive(SimpleObject)]
 pub struct CreateOrganizationPayload {
+    /// The organization.
     pub organization: Organization,
+    /// The creator's membership, as OWNER.
     pub membership: Member,
 }
 
-/// Fields left out stay as they are; an empty string clears an optional
-/// field.
+/// New settings for an organization. Fields left out stay as they are; an
+/// empty string clears an optional field.
 #[derive(InputObject)]
 pub struct UpdateOrganizationInput {
+    /// The organization (`org_` id).
     pub organization_id: ID,
+    /// Display name, 1 to 200 characters.
     pub name: Option<String>,
+    /// URL-safe unique name; links with the old slug stop working.
     pub slug: Option<String>,
+    /// Email domain such as `acme.com`; unique across organizations.
     pub domain: Option<String>,
+    /// Absolute http(s) URL.
     pub website: Option<String>,
+    /// Industry, free text up to 200 characters.
     pub industry: Option<String>,
+    /// Up to 2,000 characters.
     pub description: Option<String>,
+    /// Absolute http(s) URL of a picture.
     pub avatar_url: Option<String>,
 }
 
+/// The result of `updateOrganization`.
 #[derive(SimpleObject)]
 pub struct UpdateOrganizationPayload {
+    /// The organization as it is now.
     pub organization: Organization,
 }
 
+/// Which organization to delete, confirmed.
 #[derive(InputObject)]
 pub struct DeleteOrganizationInput {
+    /// The organization (`org_` id).
     pub organization_id: ID,
     /// The organization's slug, repeated to confirm.
     pub confirm_slug: String,
 }
 
+/// The result of `deleteOrganization`.
 #[derive(SimpleObject)]
 pub struct DeleteOrganizationPayload {
     /// The id the organization had.
     pub deleted_organization_id: ID,
 }
 
+/// Which organization to suspend or reactivate.
 #[derive(InputObject)]
 pub struct SetOrganizationStatusInput {
+    /// The organization (`org_` id).
     pub organization_id: ID,
     /// Why; kept in the audit log.
     pub reason: Option<String>,
 }
 
+/// The result of `suspendOrganization` and `reactivateOrganization`.
 #[derive(SimpleObject)]
 pub struct SetOrganizationStatusPayload {
+    /// The organization with its new status.
     pub organization: Organization,
 }
 

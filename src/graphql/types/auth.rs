@@ -5,6 +5,7 @@ use crate::domain::accounts::IssuedTokens;
 use crate::domain::ids::{self, IdKind};
 use crate::graphql::types::{Organization, User};
 
+/// A new account.
 #[derive(InputObject)]
 pub struct SignUpInput {
     /// The email to sign in with; unique.
@@ -15,18 +16,23 @@ pub struct SignUpInput {
     pub name: String,
 }
 
+/// Credentials.
 #[derive(InputObject)]
 pub struct LogInInput {
+    /// The account's email, in any case.
     pub email: String,
+    /// The account's password.
     pub password: String,
 }
 
+/// A refresh token to trade.
 #[derive(InputObject)]
 pub struct RefreshSessionInput {
     /// The refresh token from the last sign-in or refresh. It works once.
     pub refresh_token: String,
 }
 
+/// The organization to make active.
 #[derive(InputObject)]
 pub struct SwitchOrganizationInput {
     /// The organization to make active; the viewer must be a member.

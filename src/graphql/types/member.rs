@@ -20,6 +20,7 @@ impl From<member::Model> for Member {
     }
 }
 
+/// A person's membership in one organization, with their role there.
 #[Object]
 impl Member {
     /// Opaque id, prefixed `mem_`.

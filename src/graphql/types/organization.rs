@@ -29,6 +29,8 @@ pub struct MemberFilterInput {
     pub search: Option<String>,
 }
 
+/// A tenant: a company or group whose members share teams, settings and an
+/// audit trail. Only its members (and platform administrators) see it.
 #[Object]
 impl Organization {
     /// Opaque id, prefixed `org_`.
@@ -102,7 +104,9 @@ impl Organization {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size: 20 when absent, at most 100.")] first: Option<i32>,
         #[graphql(desc = "The `cursor` of the last edge already seen.")] after: Option<String>,
-        filter: Option<MemberFilterInput>,
+        #[graphql(desc = "Narrows the list by role or by name and email.")] filter: Option<
+            MemberFilterInput,
+        >,
     ) -> async_graphql::Result<CountedConnection<Member>> {
         let db = ctx.db()?.clone();
         let request = connection::page_request(first, after.as_deref())?;

@@ -8,6 +8,8 @@ use crate::domain::ids::{self, IdKind};
 /// may view the members of an organization they share.
 pub struct User(pub user::Model);
 
+/// A person with an account. Visible to themselves and to the people who
+/// may view the members of an organization they share.
 #[Object]
 impl User {
     /// Opaque id, prefixed `usr_`.

@@ -10,6 +10,7 @@ use crate::graphql::types::{Member, Organization, User};
 /// The signed-in person and what they belong to.
 pub struct Viewer(pub Actor);
 
+/// The signed-in person and what they belong to.
 #[Object]
 impl Viewer {
     /// The signed-in user.
@@ -30,7 +31,10 @@ impl Viewer {
 
     /// The organization named by the access token's `org` claim, if the
     /// viewer is still a member of it.
-    async fn active_organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+    async fn active_organization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Organization>> {
         let Some(org_id) = self.0.active_organization_id else {
             return Ok(None);
         };
@@ -40,7 +44,10 @@ impl Viewer {
         {
             return Ok(None);
         }
-        let org = ctx.data::<DataLoader<OrganizationLoader>>()?.load_one(org_id).await?;
+        let org = ctx
+            .data::<DataLoader<OrganizationLoader>>()?
+            .load_one(org_id)
+            .await?;
         Ok(org.map(Organization))
     }
 }

@@ -1,0 +1,264 @@
+//! Sign-up, log-in, refresh rotation, log-out and the active organization.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+const LOG_IN: &str = "mutation($input: LogInInput!) { logIn(input: $input) { accessToken refreshToken activeOrganization { slug } } }";
+const REFRESH: &str = "mutation($token: String!) { refreshSession(input: { refreshToken: $token }) { accessToken refreshToken } }";
+const VIEWER: &str = "{ viewer { user { email } activeOrganization { slug } } }";
+
+#[tokio::test]
+async fn a_new_user_signs_up_and_is_the_viewer() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let response = app.graphql(VIEWER, json!({}), Some(&ann.token)).await;
+    assert_ok(&response);
+    assert_eq!(response["data"]["viewer"]["user"]["email"], ann.email);
+    assert_eq!(app.last_audit().await.action, "user.signed_up");
+}
+
+#[tokio::test]
+async fn an_anonymous_viewer_is_null_and_guarded_fields_are_unauthenticated() {
+    let app = spawn_app().await;
+    let response = app
+        .graphql("{ viewer { user { id } } }", json!({}), None)
+        .await;
+    assert_ok(&response);
+    assert!(response["data"]["viewer"].is_null());
+    let response = app
+        .graphql("{ organizations { totalCount } }", json!({}), None)
+        .await;
+    assert_error(&response, "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn signing_up_twice_with_one_email_is_a_conflict() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let before = app.audit_count().await;
+    let response = app
+        .graphql(
+            "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }",
+            json!({ "input": { "email": ann.email.to_uppercase(), "password": "another one", "name": "Ann 2" } }),
+            None,
+        )
+        .await;
+    assert_error(&response, "CONFLICT");
+    assert_eq!(response["errors"][0]["extensions"]["field"], "email");
+    assert_eq!(
+        app.audit_count().await,
+        before,
+        "a failed mutation writes no entry"
+    );
+}
+
+#[tokio::test]
+async fn malformed_sign_up_input_names_the_field() {
+    let app = spawn_app().await;
+    for (input, field) in [
+        (
+            json!({ "email": "not-an-email", "password": "long enough", "name": "A" }),
+            "email",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": "short", "name": "A" }),
+            "password",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": "long enough", "name": "A\u{0}B" }),
+            "name",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": "long enough", "name": "x".repeat(201) }),
+            "name",
+        ),
+    ] {
+        let response = app
+            .graphql(
+                "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }",
+                json!({ "input": input }),
+                None,
+            )
+            .await;
+        assert_error(&response, "BAD_USER_INPUT");
+        assert_eq!(
+            response["errors"][0]["extensions"]["field"], field,
+            "{response}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn log_in_succeeds_with_the_password_and_fails_alike_without_it() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let ok = app
+        .graphql(
+            LOG_IN,
+            json!({ "input": { "email": ann.email, "password": "correct horse" } }),
+            None,
+        )
+        .await;
+    assert_ok(&ok);
+    let wrong_password = app
+        .graphql(
+            LOG_IN,
+            json!({ "input": { "email": ann.email, "password": "wrong horse" } }),
+            None,
+        )
+        .await;
+    let unknown_email = app
+        .graphql(
+            LOG_IN,
+            json!({ "input": { "email": "nobody@example.com", "password": "wrong horse" } }),
+            None,
+        )
+        .await;
+    assert_error(&wrong_password, "UNAUTHENTICATED");
+    assert_error(&unknown_email, "UNAUTHENTICATED");
+    assert_eq!(
+        wrong_password["errors"][0]["message"],
+        unknown_email["errors"][0]["message"]
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotates_and_its_reuse_revokes_the_session() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let first = app
+        .graphql(REFRESH, json!({ "token": ann.refresh_token }), None)
+        .await;
+    assert_ok(&first);
+    let next_refresh = first["data"]["refreshSession"]["refreshToken"]
+        .as_str()
+        .unwrap();
+    let new_access = first["data"]["refreshSession"]["accessToken"]
+        .as_str()
+        .unwrap();
+    assert_ne!(next_refresh, ann.refresh_token);
+    assert_ok(&app.graphql(VIEWER, json!({}), Some(new_access)).await);
+
+    // The old token again: refused, and the whole session ends.
+    let replay = app
+        .graphql(REFRESH, json!({ "token": ann.refresh_token }), None)
+        .await;
+    assert_error(&replay, "UNAUTHENTICATED");
+    assert_error(
+        &app.graphql(VIEWER, json!({}), Some(new_access)).await,
+        "UNAUTHENTICATED",
+    );
+    assert_error(
+        &app.graphql(REFRESH, json!({ "token": next_refresh }), None)
+            .await,
+        "UNAUTHENTICATED",
+    );
+}
+
+#[tokio::test]
+async fn logging_out_voids_the_access_token_at_once() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    assert_ok(
+        &app.graphql(
+            "mutation { logOut { sessionId } }",
+            json!({}),
+            Some(&ann.token),
+        )
+        .await,
+    );
+    assert_error(
+        &app.graphql(VIEWER, json!({}), Some(&ann.token)).await,
+        "UNAUTHENTICATED",
+    );
+    assert_error(
+        &app.graphql(REFRESH, json!({ "token": ann.refresh_token }), None)
+            .await,
+        "UNAUTHENTICATED",
+    );
+}
+
+#[tokio::test]
+async fn tampered_and_foreign_tokens_are_unauthenticated() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let mut tampered = ann.token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let foreign = orgql::auth::TokenIssuer::new(
+        b"some other secret of at least 32 bytes",
+        "http://127.0.0.1:8000",
+        900,
+    )
+    .issue(ann.uuid, uuid::Uuid::now_v7(), None, 900)
+    .unwrap()
+    .0;
+    for token in [tampered.as_str(), foreign.as_str(), "garbage"] {
+        assert_error(
+            &app.graphql(VIEWER, json!({}), Some(token)).await,
+            "UNAUTHENTICATED",
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_unauthenticated() {
+    let app = spawn_app_with(|c| c.access_token_ttl_secs = -60).await;
+    let ann = app.sign_up("Ann").await;
+    assert_error(
+        &app.graphql(VIEWER, json!({}), Some(&ann.token)).await,
+        "UNAUTHENTICATED",
+    );
+}
+
+#[tokio::test]
+async fn switching_organization_names_it_in_the_token_and_is_remembered() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    let response = app
+        .graphql(
+            "mutation($id: ID!) { switchOrganization(input: { organizationId: $id }) { accessToken organization { slug } } }",
+            json!({ "id": org.id }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_ok(&response);
+    let token = response["data"]["switchOrganization"]["accessToken"]
+        .as_str()
+        .unwrap();
+    let viewer = app.graphql(VIEWER, json!({}), Some(token)).await;
+    assert_eq!(
+        viewer["data"]["viewer"]["activeOrganization"]["slug"],
+        org.slug
+    );
+
+    let again = app
+        .graphql(
+            LOG_IN,
+            json!({ "input": { "email": ann.email, "password": "correct horse" } }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        again["data"]["logIn"]["activeOrganization"]["slug"],
+        org.slug
+    );
+}
+
+#[tokio::test]
+async fn nobody_switches_to_an_organization_they_do_not_belong_to() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let bob = app.sign_up("Bob").await;
+    let org = app.create_org(&ann, "Acme").await;
+    let response = app
+        .graphql(
+            "mutation($id: ID!) { switchOrganization(input: { organizationId: $id }) { accessToken } }",
+            json!({ "id": org.id }),
+            Some(&bob.token),
+        )
+        .await;
+    assert_error(&response, "NOT_FOUND");
+}

@@ -1,0 +1,268 @@
+//! `spawn_app()` and the factories the scenarios share.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::Utc;
+use entity::{member, values::Role};
+use orgql::domain::ids::{self, IdKind};
+use orgql::{Application, Config};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A running server on its own database.
+pub struct TestApp {
+    pub base: String,
+    pub db: DatabaseConnection,
+    pub client: reqwest::Client,
+    _database: TestDatabase,
+}
+
+/// The database of one test: a temporary SQLite file, or a PostgreSQL
+/// database created for the test and dropped after it.
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Dropping runs outside the test's runtime, on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    if let Ok(db) = Database::connect(admin_url.as_str()).await {
+                        let _ = db
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+                Ok::<_, std::io::Error>(())
+            })
+            .join();
+        }
+    }
+}
+
+async fn test_database() -> (String, TestDatabase) {
+    match std::env::var("ORGQL_TEST_DATABASE_URL") {
+        Ok(admin_url) if admin_url.starts_with("postgres") => {
+            let name = format!("orgql_test_{}", Uuid::now_v7().simple());
+            let admin = Database::connect(admin_url.as_str())
+                .await
+                .expect("ORGQL_TEST_DATABASE_URL must reach a PostgreSQL server");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create the test database");
+            admin.close().await.ok();
+            let base = admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(base, _)| base);
+            let url = format!("{base}/{name}");
+            (url, TestDatabase::Postgres { admin_url, name })
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let url = format!("sqlite://{}/orgql.db?mode=rwc", dir.path().display());
+            (url, TestDatabase::Sqlite(dir))
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt().with_env_filter("info").try_init();
+    }
+    let (url, database) = test_database().await;
+    let mut config = Config::defaults(&url);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.insecure_fast_password_hashing = true;
+    config.jwt_secret = Some("a test secret that is long enough to sign".into());
+    config.db_max_connections = Some(8);
+    configure(&mut config);
+    let app = Application::build(config).await.expect("the app starts");
+    let base = format!("http://{}", app.local_addr());
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        base,
+        db,
+        client: reqwest::Client::new(),
+        _database: database,
+    }
+}
+
+/// A signed-up user and their tokens.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: String,
+    pub uuid: Uuid,
+    pub email: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+/// An organization created through the API.
+#[derive(Clone, Debug)]
+pub struct TestOrg {
+    pub id: String,
+    pub uuid: Uuid,
+    pub slug: String,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+impl TestApp {
+    pub fn url(&self) -> String {
+        format!("{}/graphql", self.base)
+    }
+
+    /// POSTs one operation; returns the JSON response.
+    pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let mut request = self
+            .client
+            .post(self.url())
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
+    pub async fn sign_up(&self, name: &str) -> TestUser {
+        let email = format!("{}@example.com", unique(&name.to_lowercase()));
+        let response = self
+            .graphql(
+                "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken user { id } } }",
+                json!({ "input": { "email": email, "password": "correct horse", "name": name } }),
+                None,
+            )
+            .await;
+        let payload = &response["data"]["signUp"];
+        assert!(payload.is_object(), "sign-up failed: {response}");
+        let id = payload["user"]["id"].as_str().unwrap().to_owned();
+        TestUser {
+            uuid: ids::parse(IdKind::User, &id, "id").unwrap(),
+            id,
+            email,
+            token: payload["accessToken"].as_str().unwrap().to_owned(),
+            refresh_token: payload["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn create_org(&self, owner: &TestUser, name: &str) -> TestOrg {
+        let response = self
+            .graphql(
+                "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id slug } } }",
+                json!({ "input": { "name": name } }),
+                Some(&owner.token),
+            )
+            .await;
+        let org = &response["data"]["createOrganization"]["organization"];
+        assert!(org.is_object(), "createOrganization failed: {response}");
+        let id = org["id"].as_str().unwrap().to_owned();
+        TestOrg {
+            uuid: ids::parse(IdKind::Organization, &id, "id").unwrap(),
+            id,
+            slug: org["slug"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Signs someone up and makes them a member of `org` with `role`,
+    /// directly in the database (invitations are their own feature).
+    /// Returns the user and their member id.
+    pub async fn member_of(&self, org: &TestOrg, role: Role, name: &str) -> (TestUser, String) {
+        let user = self.sign_up(name).await;
+        let member = member::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(org.uuid),
+            user_id: Set(user.uuid),
+            role: Set(role),
+            joined_at: Set(Utc::now()),
+        }
+        .insert(&self.db)
+        .await
+        .expect("insert a member");
+        (user, ids::encode(IdKind::Member, member.id))
+    }
+
+    /// The member id of `user` in `org`.
+    pub async fn member_id(&self, org: &TestOrg, user: &TestUser) -> String {
+        let response = self
+            .graphql(
+                "query($id: ID!) { organization(id: $id) { viewerMembership { id } } }",
+                json!({ "id": org.id }),
+                Some(&user.token),
+            )
+            .await;
+        response["data"]["organization"]["viewerMembership"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no membership: {response}"))
+            .to_owned()
+    }
+
+    /// How many audit entries exist in all.
+    pub async fn audit_count(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        entity::audit_entry::Entity::find()
+            .count(&self.db)
+            .await
+            .unwrap()
+    }
+
+    /// The newest audit entry.
+    pub async fn last_audit(&self) -> entity::audit_entry::Model {
+        use sea_orm::{EntityTrait, QueryOrder};
+        entity::audit_entry::Entity::find()
+            .order_by_desc(entity::audit_entry::Column::Id)
+            .one(&self.db)
+            .await
+            .unwrap()
+            .expect("an audit entry")
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Asserts the response failed with `code`.
+#[track_caller]
+pub fn assert_error(response: &Value, code: &str) {
+    assert_eq!(
+        error_code(response),
+        Some(code),
+        "expected {code}: {response}"
+    );
+}
+
+/// Asserts the response has no errors.
+#[track_caller]
+pub fn assert_ok(response: &Value) {
+    assert!(
+        response.get("errors").is_none(),
+        "unexpected errors: {response}"
+    );
+}

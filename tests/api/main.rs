@@ -1,0 +1,11 @@
+//! Black-box tests: each spawns the real router on a fresh database (SQLite
+//! by default, PostgreSQL when `ORGQL_TEST_DATABASE_URL` is set) and speaks
+//! GraphQL over HTTP as a client would. One crate, so one binary to build.
+
+mod accounts;
+mod helpers;
+mod isolation;
+mod members;
+mod organizations;
+mod schema;
+mod serving;

@@ -1,0 +1,368 @@
+//! Creating, reading, listing, changing, deleting and suspending
+//! organizations.
+
+use entity::values::Role;
+use serde_json::json;
+
+use crate::helpers::*;
+
+const UPDATE: &str = "mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { name website } } }";
+
+#[tokio::test]
+async fn the_creator_becomes_owner_of_an_active_free_organization() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let response = app
+        .graphql(
+            "mutation { createOrganization(input: { name: \"Acme, Inc.\", domain: \"Acme.com\" }) {
+                organization { slug domain status tier viewerMembership { role user { email } } }
+                membership { role } } }",
+            json!({}),
+            Some(&ann.token),
+        )
+        .await;
+    assert_ok(&response);
+    let org = &response["data"]["createOrganization"]["organization"];
+    assert_eq!(org["slug"], "acme-inc");
+    assert_eq!(org["domain"], "acme.com");
+    assert_eq!(org["status"], "ACTIVE");
+    assert_eq!(org["tier"], "FREE");
+    assert_eq!(org["viewerMembership"]["role"], "OWNER");
+    let entry = app.last_audit().await;
+    assert_eq!(entry.action, "organization.created");
+    assert_eq!(entry.actor_email.as_deref(), Some(ann.email.as_str()));
+}
+
+#[tokio::test]
+async fn a_derived_slug_that_is_taken_gets_a_suffix_and_a_chosen_one_conflicts() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let first = app.create_org(&ann, "Acme").await;
+    let second = app.create_org(&ann, "Acme").await;
+    assert_eq!(first.slug, "acme");
+    assert_eq!(second.slug, "acme-2");
+    let before = app.audit_count().await;
+    let response = app
+        .graphql("mutation { createOrganization(input: { name: \"X\", slug: \"acme\" }) { organization { id } } }", json!({}), Some(&ann.token))
+        .await;
+    assert_error(&response, "CONFLICT");
+    assert_eq!(response["errors"][0]["extensions"]["field"], "slug");
+    assert_eq!(app.audit_count().await, before);
+}
+
+#[tokio::test]
+async fn malformed_organization_input_names_the_field() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    for (input, field) in [
+        (json!({ "name": "Acme", "slug": "Not A Slug" }), "slug"),
+        (json!({ "name": "" }), "name"),
+        (
+            json!({ "name": "Acme", "website": "javascript:alert(1)" }),
+            "website",
+        ),
+        (
+            json!({ "name": "Acme", "domain": "not a domain" }),
+            "domain",
+        ),
+        (json!({ "name": "Ac\u{0}me" }), "name"),
+    ] {
+        let response = app
+            .graphql(
+                "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }",
+                json!({ "input": input }),
+                Some(&ann.token),
+            )
+            .await;
+        assert_error(&response, "BAD_USER_INPUT");
+        assert_eq!(response["errors"][0]["extensions"]["field"], field);
+    }
+}
+
+#[tokio::test]
+async fn an_organization_is_found_by_id_and_by_slug() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    let by_id = app
+        .graphql(
+            "query($id: ID!) { organization(id: $id) { slug } }",
+            json!({ "id": org.id }),
+            Some(&ann.token),
+        )
+        .await;
+    let by_slug = app
+        .graphql(
+            "query($s: String!) { organization(slug: $s) { id } }",
+            json!({ "s": org.slug }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_eq!(by_id["data"]["organization"]["slug"], org.slug);
+    assert_eq!(by_slug["data"]["organization"]["id"], org.id);
+}
+
+#[tokio::test]
+async fn an_admin_updates_settings_and_the_audit_keeps_before_and_after() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    let (admin, _) = app.member_of(&org, Role::Admin, "Ada").await;
+    let response = app
+        .graphql(UPDATE, json!({ "input": { "organizationId": org.id, "name": "Acme Two", "website": "https://acme.example" } }), Some(&admin.token))
+        .await;
+    assert_ok(&response);
+    assert_eq!(
+        response["data"]["updateOrganization"]["organization"]["name"],
+        "Acme Two"
+    );
+    let entry = app.last_audit().await;
+    assert_eq!(entry.action, "organization.updated");
+    assert_eq!(entry.metadata["before"]["name"], "Acme");
+    assert_eq!(entry.metadata["after"]["name"], "Acme Two");
+    assert!(entry.request_id.is_some());
+    assert!(entry.ip_address.is_some());
+}
+
+#[tokio::test]
+async fn a_member_may_not_change_settings() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    let (member, _) = app.member_of(&org, Role::Member, "Max").await;
+    let response = app
+        .graphql(
+            UPDATE,
+            json!({ "input": { "organizationId": org.id, "name": "Mine" } }),
+            Some(&member.token),
+        )
+        .await;
+    assert_error(&response, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn only_the_owner_deletes_and_only_with_the_slug_repeated() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    let (admin, _) = app.member_of(&org, Role::Admin, "Ada").await;
+    let delete = "mutation($input: DeleteOrganizationInput!) { deleteOrganization(input: $input) { deletedOrganizationId } }";
+    let by_admin = app
+        .graphql(
+            delete,
+            json!({ "input": { "organizationId": org.id, "confirmSlug": org.slug } }),
+            Some(&admin.token),
+        )
+        .await;
+    assert_error(&by_admin, "FORBIDDEN");
+    let wrong_slug = app
+        .graphql(
+            delete,
+            json!({ "input": { "organizationId": org.id, "confirmSlug": "nope" } }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_error(&wrong_slug, "BAD_USER_INPUT");
+    let ok = app
+        .graphql(
+            delete,
+            json!({ "input": { "organizationId": org.id, "confirmSlug": org.slug } }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_ok(&ok);
+    let gone = app
+        .graphql(
+            "query($id: ID!) { organization(id: $id) { id } }",
+            json!({ "id": org.id }),
+            Some(&ann.token),
+        )
+        .await;
+    assert!(gone["data"]["organization"].is_null());
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(
+        entity::member::Entity::find().count(&app.db).await.unwrap(),
+        0,
+        "members go with it"
+    );
+    assert_eq!(app.last_audit().await.action, "organization.deleted");
+}
+
+#[tokio::test]
+async fn the_viewer_lists_only_their_organizations_and_an_admin_lists_all() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let bob = app.sign_up("Bob").await;
+    app.create_org(&ann, "Acme").await;
+    app.create_org(&ann, "Acme Labs").await;
+    app.create_org(&bob, "Bobco").await;
+    let list = "query($f: OrganizationFilterInput) { organizations(filter: $f) { totalCount edges { node { slug } } } }";
+    let anns = app.graphql(list, json!({}), Some(&ann.token)).await;
+    assert_eq!(anns["data"]["organizations"]["totalCount"], 2);
+
+    orgql::domain::accounts::grant_platform_admin(&app.db, &bob.email)
+        .await
+        .unwrap();
+    let all = app.graphql(list, json!({}), Some(&bob.token)).await;
+    assert_eq!(all["data"]["organizations"]["totalCount"], 3);
+    let searched = app
+        .graphql(
+            list,
+            json!({ "f": { "search": "LABS", "tier": "FREE", "status": "ACTIVE" } }),
+            Some(&bob.token),
+        )
+        .await;
+    assert_eq!(
+        searched["data"]["organizations"]["edges"][0]["node"]["slug"],
+        "acme-labs"
+    );
+    assert_eq!(searched["data"]["organizations"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn pages_follow_cursors_without_gaps_or_repeats() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    for i in 0..5 {
+        app.create_org(&ann, &format!("Org {i}")).await;
+    }
+    let query = "query($after: String) { organizations(first: 2, after: $after) { edges { cursor node { slug } } pageInfo { hasNextPage endCursor } } }";
+    let mut seen = Vec::new();
+    let mut after = serde_json::Value::Null;
+    loop {
+        let page = app
+            .graphql(query, json!({ "after": after }), Some(&ann.token))
+            .await;
+        assert_ok(&page);
+        let connection = &page["data"]["organizations"];
+        for edge in connection["edges"].as_array().unwrap() {
+            seen.push(edge["node"]["slug"].as_str().unwrap().to_owned());
+        }
+        if !connection["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = connection["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, ["org-0", "org-1", "org-2", "org-3", "org-4"]);
+}
+
+#[tokio::test]
+async fn page_sizes_outside_the_bounds_are_refused() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    for first in [-1, 101] {
+        let response = app
+            .graphql(
+                "query($n: Int) { organizations(first: $n) { totalCount } }",
+                json!({ "n": first }),
+                Some(&ann.token),
+            )
+            .await;
+        assert_error(&response, "BAD_USER_INPUT");
+        assert_eq!(response["errors"][0]["extensions"]["field"], "first");
+    }
+    let bad_cursor = app
+        .graphql(
+            "{ organizations(after: \"nope\") { totalCount } }",
+            json!({}),
+            Some(&ann.token),
+        )
+        .await;
+    assert_error(&bad_cursor, "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn a_platform_admin_suspends_and_members_can_then_only_read() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let root = app.sign_up("Root").await;
+    let org = app.create_org(&ann, "Acme").await;
+    let suspend = "mutation($id: ID!) { suspendOrganization(input: { organizationId: $id, reason: \"unpaid\" }) { organization { status } } }";
+    let reactivate = "mutation($id: ID!) { reactivateOrganization(input: { organizationId: $id }) { organization { status } } }";
+
+    assert_error(
+        &app.graphql(suspend, json!({ "id": org.id }), Some(&ann.token))
+            .await,
+        "FORBIDDEN",
+    );
+    assert_error(
+        &app.graphql(suspend, json!({ "id": org.id }), Some(&root.token))
+            .await,
+        "NOT_FOUND",
+    );
+
+    orgql::domain::accounts::grant_platform_admin(&app.db, &root.email)
+        .await
+        .unwrap();
+    let suspended = app
+        .graphql(suspend, json!({ "id": org.id }), Some(&root.token))
+        .await;
+    assert_eq!(
+        suspended["data"]["suspendOrganization"]["organization"]["status"],
+        "SUSPENDED"
+    );
+    assert_eq!(
+        app.last_audit().await.actor_kind,
+        entity::values::ActorKind::PlatformAdmin
+    );
+
+    let read = app
+        .graphql(
+            "query($id: ID!) { organization(id: $id) { name } }",
+            json!({ "id": org.id }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_ok(&read);
+    assert_error(
+        &app.graphql(
+            UPDATE,
+            json!({ "input": { "organizationId": org.id, "name": "X" } }),
+            Some(&ann.token),
+        )
+        .await,
+        "FORBIDDEN",
+    );
+
+    let back = app
+        .graphql(reactivate, json!({ "id": org.id }), Some(&root.token))
+        .await;
+    assert_eq!(
+        back["data"]["reactivateOrganization"]["organization"]["status"],
+        "ACTIVE"
+    );
+    assert_ok(
+        &app.graphql(
+            UPDATE,
+            json!({ "input": { "organizationId": org.id, "name": "X" } }),
+            Some(&ann.token),
+        )
+        .await,
+    );
+}
+
+#[tokio::test]
+async fn a_platform_admin_reads_any_organization_and_its_members_but_changes_nothing() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let root = app.sign_up("Root").await;
+    let org = app.create_org(&ann, "Acme").await;
+    orgql::domain::accounts::grant_platform_admin(&app.db, &root.email)
+        .await
+        .unwrap();
+    let read = app
+        .graphql("query($id: ID!) { organization(id: $id) { members { totalCount } viewerMembership { id } } }", json!({ "id": org.id }), Some(&root.token))
+        .await;
+    assert_ok(&read);
+    assert_eq!(read["data"]["organization"]["members"]["totalCount"], 1);
+    assert!(read["data"]["organization"]["viewerMembership"].is_null());
+    assert_error(
+        &app.graphql(
+            UPDATE,
+            json!({ "input": { "organizationId": org.id, "name": "X" } }),
+            Some(&root.token),
+        )
+        .await,
+        "FORBIDDEN",
+    );
+}

@@ -1,0 +1,222 @@
+//! The HTTP edge and the query limits.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(ready.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn a_browser_gets_the_playground() {
+    let app = spawn_app().await;
+    let page = app.client.get(app.url()).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("graphiql"));
+}
+
+#[tokio::test]
+async fn a_query_over_get_runs_and_a_mutation_over_get_is_refused() {
+    let app = spawn_app().await;
+    let query = app
+        .client
+        .get(app.url())
+        .query(&[("query", "{ roles { role } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(query.status(), 200);
+    let body: Value = query.json().await.unwrap();
+    assert_eq!(body["data"]["roles"][0]["role"], "OWNER");
+    let mutation = app
+        .client
+        .get(app.url())
+        .query(&[("query", "mutation { logOut { sessionId } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mutation.status(), 405);
+}
+
+#[tokio::test]
+async fn form_encoded_and_plain_text_posts_are_refused() {
+    let app = spawn_app().await;
+    for content_type in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+    ] {
+        let response = app
+            .client
+            .post(app.url())
+            .header("content-type", content_type)
+            .body(r#"{"query":"{ roles { role } }"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type}");
+    }
+}
+
+#[tokio::test]
+async fn batches_are_refused_by_default() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url())
+        .json(&json!([{ "query": "{ roles { role } }" }, { "query": "{ roles { role } }" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("batch")
+    );
+}
+
+#[tokio::test]
+async fn batches_run_up_to_the_configured_cap() {
+    let app = spawn_app_with(|c| c.max_batch = 2).await;
+    let two = app
+        .client
+        .post(app.url())
+        .json(&json!([{ "query": "{ roles { role } }" }, { "query": "{ roles { role } }" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two.status(), 200);
+    let body: Value = two.json().await.unwrap();
+    assert_eq!(body.as_array().unwrap().len(), 2);
+    let three = app
+        .client
+        .post(app.url())
+        .json(&json!([{ "query": "{ roles { role } }" }, { "query": "{ roles { role } }" }, { "query": "{ roles { role } }" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(three.status(), 400);
+}
+
+#[tokio::test]
+async fn the_deepest_legitimate_query_runs_and_one_level_more_is_refused() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    app.create_org(&ann, "Acme").await;
+    // Ten levels: viewer → memberships → organization → members → edges →
+    // node → organization → members → edges → cursor.
+    let deepest = "{ viewer { memberships { organization { members { edges { node { organization { members { edges { cursor } } } } } } } } } }";
+    assert_ok(&app.graphql(deepest, json!({}), Some(&ann.token)).await);
+    let deeper = "{ viewer { memberships { organization { members { edges { node { organization { members { edges { node { id } } } } } } } } } } }";
+    assert_error(
+        &app.graphql(deeper, json!({}), Some(&ann.token)).await,
+        "QUERY_TOO_COMPLEX",
+    );
+}
+
+#[tokio::test]
+async fn too_many_aliases_are_refused() {
+    let app = spawn_app().await;
+    let fifteen: String = (0..15)
+        .map(|i| format!("a{i}: roles {{ role }} "))
+        .collect();
+    assert_ok(
+        &app.graphql(&format!("{{ {fifteen} }}"), json!({}), None)
+            .await,
+    );
+    let sixteen: String = (0..16)
+        .map(|i| format!("a{i}: roles {{ role }} "))
+        .collect();
+    assert_error(
+        &app.graphql(&format!("{{ {sixteen} }}"), json!({}), None)
+            .await,
+        "QUERY_TOO_COMPLEX",
+    );
+}
+
+#[tokio::test]
+async fn an_overly_complex_query_is_refused() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let query = "{ organizations(first: 100) { edges { node { members(first: 100) { edges { node { id role joinedAt user { id name email } } } } } } } }";
+    assert_error(
+        &app.graphql(query, json!({}), Some(&ann.token)).await,
+        "QUERY_TOO_COMPLEX",
+    );
+}
+
+#[tokio::test]
+async fn piled_up_directives_are_one_error() {
+    let app = spawn_app().await;
+    let directives = "@include(if: true) ".repeat(50);
+    let response = app
+        .graphql(
+            &format!("{{ roles {directives} {{ role }} }}"),
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        response["errors"].as_array().map(Vec::len),
+        Some(1),
+        "{response}"
+    );
+    assert_error(&response, "QUERY_TOO_COMPLEX");
+}
+
+#[tokio::test]
+async fn an_oversize_body_is_refused() {
+    let app = spawn_app().await;
+    let padding = " ".repeat(200 * 1024);
+    let response = app
+        .client
+        .post(app.url())
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"query":"{{ roles {{ role }} }}{padding}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+}
+
+#[tokio::test]
+async fn field_suggestions_are_off_and_introspection_can_be_turned_off() {
+    let app = spawn_app_with(|c| c.introspection = false).await;
+    let response = app.graphql("{ rolez { role } }", json!({}), None).await;
+    let message = response["errors"][0]["message"].as_str().unwrap();
+    assert!(!message.contains("Did you mean"), "{message}");
+    let introspection = app
+        .graphql("{ __schema { types { name } } }", json!({}), None)
+        .await;
+    assert!(
+        introspection["data"]["__schema"].is_null(),
+        "{introspection}"
+    );
+
+    let open = spawn_app().await;
+    assert_ok(
+        &open
+            .graphql("{ __schema { types { name } } }", json!({}), None)
+            .await,
+    );
+}
