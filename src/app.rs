@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -151,22 +152,46 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
+/// How many SQL statements the server has run since it started (sea-orm's
+/// metric hook; transaction control statements are not counted). Tests and
+/// benchmarks read it to pin the statements a request costs.
+#[derive(Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Makes `db` (and every clone made after this) count its statements.
+    pub fn attach(&self, db: &mut DatabaseConnection) {
+        let counter = self.0.clone();
+        db.set_metric_callback(move |info| {
+            tracing::trace!(target: "orgql::sql", sql = %info.statement.sql, "statement");
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+}
+
 /// A bound, ready-to-serve orgql.
 pub struct Application {
     listener: TcpListener,
     router: Router,
     db: DatabaseConnection,
+    statements: StatementCounter,
 }
 
 impl Application {
     /// Connects, migrates (unless `--no-migrate`), builds the schema and
     /// binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let db = connect(&config).await?;
+        let mut db = connect(&config).await?;
         if !config.no_migrate {
             migrate(&db).await?;
         }
         let auth = auth_config(&config, &db).await?;
+        let statements = StatementCounter::default();
+        statements.attach(&mut db);
         let schema = build_schema(SchemaDeps {
             db: db.clone(),
             auth: auth.clone(),
@@ -187,6 +212,7 @@ impl Application {
             listener,
             router,
             db,
+            statements,
         })
     }
 
@@ -202,6 +228,10 @@ impl Application {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    pub fn statements(&self) -> StatementCounter {
+        self.statements.clone()
     }
 
     pub fn backend(&self) -> DbBackend {

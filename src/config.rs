@@ -85,7 +85,7 @@ pub struct Config {
     #[arg(
         long,
         env = "ORGQL_MAX_COMPLEXITY",
-        default_value_t = 5_000,
+        default_value_t = 10_000,
         global = true
     )]
     pub max_complexity: usize,

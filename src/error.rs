@@ -171,6 +171,18 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, &str, &str)] = &[
         "this domain belongs to another organization",
     ),
     (
+        "uq_teams_org_slug",
+        "teams.organization_id, teams.slug",
+        "slug",
+        "this organization already has a team with this slug",
+    ),
+    (
+        "uq_team_members_team_member",
+        "team_members.team_id, team_members.member_id",
+        "memberId",
+        "already a member of this team",
+    ),
+    (
         "uq_member_org_user",
         "members.organization_id, members.user_id",
         "userId",

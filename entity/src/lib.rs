@@ -9,5 +9,7 @@ pub mod organization;
 pub mod refresh_token;
 pub mod server_setting;
 pub mod session;
+pub mod team;
+pub mod team_member;
 pub mod user;
 pub mod values;

@@ -52,6 +52,19 @@ pub enum Tier {
     Enterprise,
 }
 
+/// A member's role within one team.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TeamRole {
+    #[sea_orm(string_value = "MAINTAINER")]
+    Maintainer,
+    #[sea_orm(string_value = "MEMBER")]
+    Member,
+}
+
 /// Who performed an audited action.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,

@@ -18,15 +18,17 @@ pub enum IdKind {
     Member,
     Session,
     AuditEntry,
+    Team,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 5] = [
+    pub const ALL: [IdKind; 6] = [
         IdKind::Organization,
         IdKind::User,
         IdKind::Member,
         IdKind::Session,
         IdKind::AuditEntry,
+        IdKind::Team,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -36,6 +38,7 @@ impl IdKind {
             IdKind::Member => "mem",
             IdKind::Session => "ses",
             IdKind::AuditEntry => "aud",
+            IdKind::Team => "team",
         }
     }
 }

@@ -5,12 +5,14 @@
 //! so two requests that each demote one of the last two owners take turns
 //! and the second sees one owner left: LAST_OWNER.
 
+use std::collections::HashMap;
+
 use entity::{member, user, values::Role};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, ModelTrait,
-    PaginatorTrait, QueryFilter, Select,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    ModelTrait, PaginatorTrait, QueryFilter, QueryTrait, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::json;
@@ -193,20 +195,23 @@ async fn finish_removal<C: ConnectionTrait>(
     .await
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
 pub struct MemberFilter {
     pub role: Option<Role>,
     /// Matches the user's name or email, case-insensitively.
     pub search: Option<String>,
 }
 
-/// The members of an organization matching a filter, joined with their
+/// The members of organizations matching a filter, joined with their
 /// users so that a page needs no second query for them.
-pub fn listable(organization_id: Uuid, filter: &MemberFilter) -> AppResult<Select<member::Entity>> {
+pub fn listable(
+    organization_ids: &[Uuid],
+    filter: &MemberFilter,
+) -> AppResult<Select<member::Entity>> {
     let search = values::search("search", filter.search.as_deref())?;
     let mut select = member::Entity::find()
         .inner_join(user::Entity)
-        .filter(member::Column::OrganizationId.eq(organization_id));
+        .filter(member::Column::OrganizationId.is_in(organization_ids.iter().copied()));
     if let Some(role) = filter.role {
         select = select.filter(member::Column::Role.eq(role));
     }
@@ -224,17 +229,42 @@ pub fn listable(organization_id: Uuid, filter: &MemberFilter) -> AppResult<Selec
     Ok(select)
 }
 
-/// One page of members with their users.
-pub async fn page<C: ConnectionTrait>(
+pub type MemberWithUser = (member::Model, Option<user::Model>);
+
+/// One page of members, with their users, for each organization: one
+/// statement for all of them.
+pub async fn pages<C: ConnectionTrait>(
     db: &C,
-    select: Select<member::Entity>,
+    organization_ids: &[Uuid],
+    filter: &MemberFilter,
     page: PageRequest,
-) -> AppResult<Page<(member::Model, Option<user::Model>)>> {
-    let rows = pagination::keyset(select, member::Column::Id, page)
+) -> AppResult<HashMap<Uuid, Page<MemberWithUser>>> {
+    let select = listable(organization_ids, filter)?
         .select_also(user::Entity)
-        .all(db)
-        .await?;
-    Ok(pagination::into_page(rows, page))
+        .into_query();
+    pagination::pages_per_parent(
+        db,
+        select,
+        ("members", "organization_id"),
+        ("members", "id"),
+        page,
+        |row| {
+            let member = member::Model::from_query_result(row, "A_")?;
+            let user = user::Model::from_query_result_optional(row, "B_")?;
+            Ok((member.organization_id, (member, user)))
+        },
+    )
+    .await
+}
+
+/// How many members match the filter in each organization.
+pub async fn counts<C: ConnectionTrait>(
+    db: &C,
+    organization_ids: &[Uuid],
+    filter: &MemberFilter,
+) -> AppResult<HashMap<Uuid, u64>> {
+    let select = listable(organization_ids, filter)?.into_query();
+    pagination::counts_per_parent(db, select, ("members", "organization_id")).await
 }
 
 /// A user's memberships, oldest first.

@@ -11,6 +11,8 @@ pub mod organizations;
 pub mod pagination;
 pub mod permissions;
 pub mod seed;
+pub mod teams;
+pub mod tiers;
 pub mod users;
 pub mod values;
 

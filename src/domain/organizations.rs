@@ -11,9 +11,9 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Select,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType,
+    QueryFilter, QuerySelect, RelationTrait, Select,
+    sea_query::{Expr, ExprTrait, Func, IntoCondition, LikeExpr},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -362,42 +362,59 @@ pub async fn set_status(
 }
 
 /// An organization the actor may see (a member, or a platform
-/// administrator); anything else is absent.
+/// administrator) together with the actor's membership, in one statement;
+/// anything else is absent.
+async fn visible_where<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    condition: Condition,
+) -> AppResult<Option<(organization::Model, Option<member::Model>)>> {
+    let user_id = actor.user_id;
+    let found = organization::Entity::find()
+        .filter(condition)
+        .join(
+            JoinType::LeftJoin,
+            organization::Relation::Member
+                .def()
+                .on_condition(move |_, member_table| {
+                    Expr::col((member_table, member::Column::UserId))
+                        .eq(user_id)
+                        .into_condition()
+                }),
+        )
+        .select_also(member::Entity)
+        .one(db)
+        .await?;
+    Ok(found.filter(|(_, membership)| membership.is_some() || actor.is_platform_admin))
+}
+
+/// See [`visible_where`].
 pub async fn visible_by_id<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     organization_id: Uuid,
-) -> AppResult<Option<organization::Model>> {
-    match access::authorize(db, actor, organization_id, Permission::OrgView).await {
-        Ok(access) => Ok(Some(access.organization)),
-        Err(AppError::NotFound) => Ok(None),
-        Err(e) => Err(e),
-    }
+) -> AppResult<Option<(organization::Model, Option<member::Model>)>> {
+    visible_where(
+        db,
+        actor,
+        Condition::all().add(organization::Column::Id.eq(organization_id)),
+    )
+    .await
 }
 
-/// Like [`visible_by_id`], by slug.
+/// See [`visible_where`].
 pub async fn visible_by_slug<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     slug: &str,
-) -> AppResult<Option<organization::Model>> {
+) -> AppResult<Option<(organization::Model, Option<member::Model>)>> {
     let slug = values::text("slug", slug, 64)?;
-    let Some(organization) = organization::Entity::find()
-        .filter(organization::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    if actor.is_platform_admin
-        || access::membership(db, actor.user_id, organization.id)
-            .await?
-            .is_some()
-    {
-        Ok(Some(organization))
-    } else {
-        Ok(None)
-    }
+    visible_where(
+        db,
+        actor,
+        Condition::all().add(organization::Column::Slug.eq(slug)),
+    )
+    .await
 }
 
 #[derive(Debug, Default, Clone)]

@@ -2,9 +2,12 @@
 //! UUIDv7 id (time order), so a cursor is the last id seen and a page is
 //! one indexed range scan, however deep the client pages.
 
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -14,7 +17,7 @@ pub const DEFAULT_PAGE_SIZE: i32 = 20;
 pub const MAX_PAGE_SIZE: i32 = 100;
 
 /// A validated request for one page.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     pub first: u64,
     pub after: Option<Uuid>,
@@ -85,4 +88,72 @@ pub fn like_pattern(text: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+/// One page per parent in one statement: the rows of `select` (already
+/// narrowed to the parents and the filter) are numbered within their parent
+/// by id (`ROW_NUMBER() OVER (PARTITION BY parent ORDER BY id)`, which
+/// SQLite and PostgreSQL both have), and the first `first + 1` of each are
+/// kept. This is how a list of teams shows each team's first members
+/// without a query per team.
+pub async fn pages_per_parent<C, T>(
+    db: &C,
+    mut select: SelectStatement,
+    parent: (&str, &str),
+    id: (&str, &str),
+    page: PageRequest,
+    parse: impl Fn(&QueryResult) -> Result<(Uuid, T), DbErr>,
+) -> AppResult<HashMap<Uuid, Page<T>>>
+where
+    C: ConnectionTrait,
+{
+    if let Some(after) = page.after {
+        select.and_where(Expr::col((Alias::new(id.0), Alias::new(id.1))).gt(after));
+    }
+    select.expr_as(
+        Expr::cust(format!(
+            r#"ROW_NUMBER() OVER (PARTITION BY "{}"."{}" ORDER BY "{}"."{}")"#,
+            parent.0, parent.1, id.0, id.1
+        )),
+        Alias::new("page_rank"),
+    );
+    let ranked = Query::select()
+        .column(Asterisk)
+        .from_subquery(select, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("page_rank")).lte(page.first as i64 + 1))
+        .order_by(Alias::new("page_rank"), Order::Asc)
+        .to_owned();
+    let mut rows: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in db.query_all(&ranked).await? {
+        let (parent, item) = parse(&row)?;
+        rows.entry(parent).or_default().push(item);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(parent, items)| (parent, into_page(items, page)))
+        .collect())
+}
+
+/// How many rows of `select` each parent has, in one grouped statement.
+pub async fn counts_per_parent<C: ConnectionTrait>(
+    db: &C,
+    select: SelectStatement,
+    parent: (&str, &str),
+) -> AppResult<HashMap<Uuid, u64>> {
+    let mut select = select;
+    select
+        .clear_selects()
+        .expr_as(
+            Expr::col((Alias::new(parent.0), Alias::new(parent.1))),
+            Alias::new("parent"),
+        )
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("total"))
+        .group_by_col((Alias::new(parent.0), Alias::new(parent.1)));
+    let mut counts = HashMap::new();
+    for row in db.query_all(&select).await? {
+        let parent: Uuid = row.try_get("", "parent")?;
+        let total: i64 = row.try_get("", "total")?;
+        counts.insert(parent, u64::try_from(total).unwrap_or(0));
+    }
+    Ok(counts)
 }

@@ -1,16 +1,18 @@
 //! Relay connections over the domain's keyset pages: opaque cursors,
 //! `pageInfo`, and a `totalCount` that costs a query only when asked for.
 
-use std::sync::Arc;
-
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Object, OutputType};
+use async_graphql::dataloader::{DataLoader, HashMapCache};
+use async_graphql::{Context, Object, OutputType};
 use base64::Engine;
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
-use crate::domain::pagination::{Page, PageRequest};
+use sea_orm::{DatabaseConnection, EntityTrait, Select};
+
+use crate::domain::pagination::{self, Page, PageRequest};
 use crate::error::{AppError, AppResult};
+use crate::graphql::loaders::{CountKey, CountLoader, PageKey, PageLoader, PagedRelation};
 
 const CURSOR: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -33,7 +35,8 @@ pub fn page_request(first: Option<i32>, after: Option<&str>) -> AppResult<PageRe
     PageRequest::new(first, after)
 }
 
-type Counter = Arc<dyn Fn() -> BoxFuture<'static, AppResult<u64>> + Send + Sync>;
+type Counter =
+    Box<dyn for<'a> Fn(&'a Context<'a>) -> BoxFuture<'a, async_graphql::Result<u64>> + Send + Sync>;
 
 /// The connection's `totalCount`, counted only if selected.
 pub struct TotalCount {
@@ -41,11 +44,31 @@ pub struct TotalCount {
 }
 
 impl TotalCount {
-    pub fn new(
-        counter: impl Fn() -> BoxFuture<'static, AppResult<u64>> + Send + Sync + 'static,
-    ) -> Self {
+    /// Counts the rows of a top-level connection.
+    pub fn of<E>(db: DatabaseConnection, select: Select<E>) -> Self
+    where
+        E: EntityTrait,
+        E::Model: Sync,
+    {
         Self {
-            counter: Arc::new(counter),
+            counter: Box::new(move |_| {
+                let (db, select) = (db.clone(), select.clone());
+                Box::pin(async move { Ok(pagination::count(&db, select).await?) })
+            }),
+        }
+    }
+
+    /// Counts a nested connection's rows through the request's count loader,
+    /// so sibling connections share one grouped statement.
+    pub fn per_parent<R: PagedRelation>(key: CountKey<R::Filter>) -> Self {
+        Self {
+            counter: Box::new(move |ctx| {
+                let key = key.clone();
+                Box::pin(async move {
+                    let loader = ctx.data::<DataLoader<CountLoader<R>, HashMapCache>>()?;
+                    Ok(loader.load_one(key).await?.unwrap_or(0))
+                })
+            }),
         }
     }
 }
@@ -53,9 +76,39 @@ impl TotalCount {
 #[Object]
 impl TotalCount {
     /// How many items match, across all pages.
-    async fn total_count(&self) -> async_graphql::Result<u64> {
-        Ok((self.counter)().await?)
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        (self.counter)(ctx).await
     }
+}
+
+/// One page of a nested connection (the members of one organization, say),
+/// read through the request's page loader: sibling connections with the
+/// same arguments share one statement.
+pub async fn nested_page<R: PagedRelation>(
+    ctx: &Context<'_>,
+    parent: Uuid,
+    filter: R::Filter,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> async_graphql::Result<(Page<R::Item>, PageRequest, TotalCount)> {
+    let request = page_request(first, after)?;
+    let page = ctx
+        .data::<DataLoader<PageLoader<R>, HashMapCache>>()?
+        .load_one(PageKey {
+            parent,
+            page: request,
+            filter: filter.clone(),
+        })
+        .await?
+        .unwrap_or(Page {
+            items: Vec::new(),
+            has_next_page: false,
+        });
+    Ok((
+        page,
+        request,
+        TotalCount::per_parent::<R>(CountKey { parent, filter }),
+    ))
 }
 
 pub type CountedConnection<N> = Connection<String, N, TotalCount>;

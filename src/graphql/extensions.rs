@@ -95,6 +95,14 @@ const LIMIT_MESSAGES: &[&str] = &[
     "The recursion depth",
 ];
 
+/// How async-graphql words an argument that does not fit its type.
+const INPUT_MESSAGES: &[&str] = &[
+    "Invalid value for argument",
+    "Failed to parse",
+    "Invalid value",
+    "Expected input type",
+];
+
 pub fn annotate(error: &mut ServerError) {
     // The source is an `Arc`: clone it so the error can be mutated.
     if let Some(source) = error.source.clone()
@@ -113,9 +121,8 @@ pub fn annotate(error: &mut ServerError) {
     let code = if LIMIT_MESSAGES.iter().any(|m| error.message.starts_with(m)) {
         ErrorCode::QueryTooComplex
     } else if error.path.is_empty()
-        || error.message.starts_with("Invalid value for argument")
-        || error.message.starts_with("Failed to parse")
-        || error.message.starts_with("Invalid value")
+        || INPUT_MESSAGES.iter().any(|m| error.message.starts_with(m))
+        || error.message.contains("(occurred while parsing")
     {
         ErrorCode::BadUserInput
     } else {

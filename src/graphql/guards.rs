@@ -3,7 +3,10 @@
 //! membership loader (one batched query however many fields ask) and the
 //! same `permissions::decide` the domain uses.
 
-use async_graphql::{Context, Guard, dataloader::DataLoader};
+use async_graphql::{
+    Context, Guard,
+    dataloader::{DataLoader, HashMapCache},
+};
 use uuid::Uuid;
 
 use crate::domain::permissions::{Decision, Permission, decide};
@@ -30,9 +33,10 @@ impl Guard for PermissionGuard {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         let actor = ctx.actor()?;
         let membership = ctx
-            .data::<DataLoader<ViewerMembershipLoader>>()?
+            .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
             .load_one(self.organization_id)
-            .await?;
+            .await?
+            .flatten();
         match decide(
             membership.map(|m| m.role),
             actor.is_platform_admin,

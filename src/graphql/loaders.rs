@@ -5,12 +5,20 @@
 //! or, for the membership loader, the viewer's own rows.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{member, organization, user};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entity::{member, organization, team, team_member, user, values::TeamRole};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
+
+use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::{members, teams};
+use crate::error::{AppError, AppResult};
 
 /// Users by id.
 pub struct UserLoader {
@@ -54,45 +62,270 @@ pub struct ViewerMembershipLoader {
     user_id: Option<Uuid>,
 }
 
+/// Every key gets an answer (`None`: not a member), so that absence is
+/// cached too.
 impl Loader<Uuid> for ViewerMembershipLoader {
-    type Value = member::Model;
+    type Value = Option<member::Model>;
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut found: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, None)).collect();
         let Some(user_id) = self.user_id else {
-            return Ok(HashMap::new());
+            return Ok(found);
         };
         let rows = member::Entity::find()
             .filter(member::Column::UserId.eq(user_id))
             .filter(member::Column::OrganizationId.is_in(keys.iter().copied()))
             .all(&self.db)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (row.organization_id, row))
-            .collect())
+        found.extend(rows.into_iter().map(|row| (row.organization_id, Some(row))));
+        Ok(found)
+    }
+}
+
+/// Organization members by id.
+pub struct MemberLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for MemberLoader {
+    type Value = member::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = member::Entity::find()
+            .filter(member::Column::Id.is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+/// Teams by id (a team's parent).
+pub struct TeamLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for TeamLoader {
+    type Value = team::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = team::Entity::find()
+            .filter(team::Column::Id.is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+/// Sub-teams by parent team id, oldest first.
+pub struct ChildTeamsLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for ChildTeamsLoader {
+    type Value = Vec<team::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = team::Entity::find()
+            .filter(team::Column::ParentTeamId.is_in(keys.iter().copied()))
+            .order_by_asc(team::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut children: HashMap<Uuid, Vec<team::Model>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            if let Some(parent) = row.parent_team_id {
+                children.entry(parent).or_default().push(row);
+            }
+        }
+        Ok(children)
+    }
+}
+
+/// The teams each organization member belongs to, by member id.
+pub struct TeamsByMemberLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for TeamsByMemberLoader {
+    type Value = Vec<team::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = team_member::Entity::find()
+            .filter(team_member::Column::MemberId.is_in(keys.iter().copied()))
+            .order_by_asc(team_member::Column::TeamId)
+            .find_also_related(team::Entity)
+            .all(&self.db)
+            .await?;
+        let mut teams: HashMap<Uuid, Vec<team::Model>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (membership, team) in rows {
+            if let Some(team) = team {
+                teams.entry(membership.member_id).or_default().push(team);
+            }
+        }
+        Ok(teams)
+    }
+}
+
+/// How many members each team has, by team id.
+pub struct TeamMemberCountLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for TeamMemberCountLoader {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = team_member::Entity::find()
+            .select_only()
+            .column(team_member::Column::TeamId)
+            .column_as(team_member::Column::Id.count(), "count")
+            .filter(team_member::Column::TeamId.is_in(keys.iter().copied()))
+            .group_by(team_member::Column::TeamId)
+            .into_tuple::<(Uuid, i64)>()
+            .all(&self.db)
+            .await?;
+        let mut counts: HashMap<Uuid, u64> = keys.iter().map(|k| (*k, 0)).collect();
+        counts.extend(
+            rows.into_iter()
+                .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))),
+        );
+        Ok(counts)
+    }
+}
+
+/// How many members each organization has, by organization id.
+pub struct OrganizationMemberCountLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for OrganizationMemberCountLoader {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = member::Entity::find()
+            .select_only()
+            .column(member::Column::OrganizationId)
+            .column_as(member::Column::Id.count(), "count")
+            .filter(member::Column::OrganizationId.is_in(keys.iter().copied()))
+            .group_by(member::Column::OrganizationId)
+            .into_tuple::<(Uuid, i64)>()
+            .all(&self.db)
+            .await?;
+        let mut counts: HashMap<Uuid, u64> = keys.iter().map(|k| (*k, 0)).collect();
+        counts.extend(
+            rows.into_iter()
+                .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))),
+        );
+        Ok(counts)
+    }
+}
+
+/// The viewer's own role in each team, by team id.
+pub struct ViewerTeamRoleLoader {
+    db: DatabaseConnection,
+    user_id: Option<Uuid>,
+}
+
+impl Loader<Uuid> for ViewerTeamRoleLoader {
+    type Value = Option<TeamRole>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut found: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, None)).collect();
+        let Some(user_id) = self.user_id else {
+            return Ok(found);
+        };
+        let rows = team_member::Entity::find()
+            .inner_join(member::Entity)
+            .filter(member::Column::UserId.eq(user_id))
+            .filter(team_member::Column::TeamId.is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await?;
+        found.extend(rows.into_iter().map(|row| (row.team_id, Some(row.role))));
+        Ok(found)
     }
 }
 
 /// The loaders of one request.
 pub struct Loaders {
-    pub users: DataLoader<UserLoader>,
-    pub organizations: DataLoader<OrganizationLoader>,
-    pub viewer_memberships: DataLoader<ViewerMembershipLoader>,
+    pub users: DataLoader<UserLoader, HashMapCache>,
+    pub organizations: DataLoader<OrganizationLoader, HashMapCache>,
+    pub viewer_memberships: DataLoader<ViewerMembershipLoader, HashMapCache>,
+    pub members: DataLoader<MemberLoader, HashMapCache>,
+    pub teams: DataLoader<TeamLoader, HashMapCache>,
+    pub child_teams: DataLoader<ChildTeamsLoader, HashMapCache>,
+    pub teams_by_member: DataLoader<TeamsByMemberLoader, HashMapCache>,
+    pub team_member_counts: DataLoader<TeamMemberCountLoader, HashMapCache>,
+    pub organization_member_counts: DataLoader<OrganizationMemberCountLoader, HashMapCache>,
+    pub viewer_team_roles: DataLoader<ViewerTeamRoleLoader, HashMapCache>,
+    pub organization_member_pages: DataLoader<PageLoader<MembersOfOrganization>, HashMapCache>,
+    pub organization_member_totals: DataLoader<CountLoader<MembersOfOrganization>, HashMapCache>,
+    pub organization_team_pages: DataLoader<PageLoader<TeamsOfOrganization>, HashMapCache>,
+    pub organization_team_totals: DataLoader<CountLoader<TeamsOfOrganization>, HashMapCache>,
+    pub team_member_pages: DataLoader<PageLoader<MembersOfTeam>, HashMapCache>,
+    pub team_member_totals: DataLoader<CountLoader<MembersOfTeam>, HashMapCache>,
+}
+
+/// A loader with a cache that lives as long as the request: each key is
+/// read at most once per request, and values read by another query (such
+/// as the viewer's membership, read together with an organization) can be
+/// fed in.
+fn cached<T: Send + Sync + 'static>(loader: T) -> DataLoader<T, HashMapCache> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
 }
 
 impl Loaders {
     pub fn for_request(db: &DatabaseConnection, viewer: Option<Uuid>) -> Self {
+        let db = || db.clone();
         Self {
-            users: DataLoader::new(UserLoader { db: db.clone() }, tokio::spawn),
-            organizations: DataLoader::new(OrganizationLoader { db: db.clone() }, tokio::spawn),
-            viewer_memberships: DataLoader::new(
-                ViewerMembershipLoader {
-                    db: db.clone(),
-                    user_id: viewer,
-                },
-                tokio::spawn,
-            ),
+            users: cached(UserLoader { db: db() }),
+            organizations: cached(OrganizationLoader { db: db() }),
+            viewer_memberships: cached(ViewerMembershipLoader {
+                db: db(),
+                user_id: viewer,
+            }),
+            members: cached(MemberLoader { db: db() }),
+            teams: cached(TeamLoader { db: db() }),
+            child_teams: cached(ChildTeamsLoader { db: db() }),
+            teams_by_member: cached(TeamsByMemberLoader { db: db() }),
+            team_member_counts: cached(TeamMemberCountLoader { db: db() }),
+            organization_member_counts: cached(OrganizationMemberCountLoader { db: db() }),
+            viewer_team_roles: cached(ViewerTeamRoleLoader {
+                db: db(),
+                user_id: viewer,
+            }),
+            organization_member_pages: cached(PageLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            organization_member_totals: cached(CountLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            organization_team_pages: cached(PageLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            organization_team_totals: cached(CountLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            team_member_pages: cached(PageLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            team_member_totals: cached(CountLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
         }
     }
 
@@ -102,5 +335,240 @@ impl Loaders {
             .data(self.users)
             .data(self.organizations)
             .data(self.viewer_memberships)
+            .data(self.members)
+            .data(self.teams)
+            .data(self.child_teams)
+            .data(self.teams_by_member)
+            .data(self.team_member_counts)
+            .data(self.organization_member_counts)
+            .data(self.viewer_team_roles)
+            .data(self.organization_member_pages)
+            .data(self.organization_member_totals)
+            .data(self.organization_team_pages)
+            .data(self.organization_team_totals)
+            .data(self.team_member_pages)
+            .data(self.team_member_totals)
+    }
+}
+
+/// Loads `keys` through one loader at once when the client selected `path`
+/// below the current field, so that each row's own lookup hits the
+/// request's cache. A connection calls this for its page: the relation then
+/// costs exactly one statement, however many rows the page holds and
+/// however the runtime interleaves their resolvers.
+pub async fn prefetch<T>(
+    ctx: &async_graphql::Context<'_>,
+    path: &[&str],
+    keys: impl IntoIterator<Item = Uuid>,
+) -> async_graphql::Result<()>
+where
+    T: Loader<Uuid, Error = Arc<DbErr>>,
+{
+    let mut selection = ctx.look_ahead();
+    for name in path {
+        selection = selection.field(name);
+    }
+    if selection.exists() {
+        ctx.data::<DataLoader<T, HashMapCache>>()?
+            .load_many(keys)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Which page of which parent's children: the key of a [`PageLoader`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageKey<F> {
+    pub parent: Uuid,
+    pub page: PageRequest,
+    pub filter: F,
+}
+
+/// Which parent's children to count: the key of a [`CountLoader`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CountKey<F> {
+    pub parent: Uuid,
+    pub filter: F,
+}
+
+/// A one-to-many relation that nested connections page through: the domain
+/// reads the pages (and counts) of many parents in one statement.
+pub trait PagedRelation: Send + Sync + 'static {
+    type Filter: Clone + Eq + Hash + Send + Sync + 'static;
+    type Item: Clone + Send + Sync + 'static;
+
+    fn pages(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+        page: PageRequest,
+    ) -> impl Future<Output = AppResult<HashMap<Uuid, Page<Self::Item>>>> + Send;
+
+    fn counts(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+    ) -> impl Future<Output = AppResult<HashMap<Uuid, u64>>> + Send;
+}
+
+/// An organization's members, with their users.
+pub struct MembersOfOrganization;
+
+impl PagedRelation for MembersOfOrganization {
+    type Filter = members::MemberFilter;
+    type Item = members::MemberWithUser;
+
+    async fn pages(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+        page: PageRequest,
+    ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
+        members::pages(db, parents, filter, page).await
+    }
+
+    async fn counts(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+    ) -> AppResult<HashMap<Uuid, u64>> {
+        members::counts(db, parents, filter).await
+    }
+}
+
+/// An organization's teams.
+pub struct TeamsOfOrganization;
+
+impl PagedRelation for TeamsOfOrganization {
+    type Filter = teams::TeamFilter;
+    type Item = team::Model;
+
+    async fn pages(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+        page: PageRequest,
+    ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
+        teams::pages(db, parents, filter, page).await
+    }
+
+    async fn counts(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+    ) -> AppResult<HashMap<Uuid, u64>> {
+        teams::counts(db, parents, filter).await
+    }
+}
+
+/// A team's members, with their organization memberships.
+pub struct MembersOfTeam;
+
+impl PagedRelation for MembersOfTeam {
+    type Filter = teams::TeamMemberFilter;
+    type Item = teams::TeamMemberWithMember;
+
+    async fn pages(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+        page: PageRequest,
+    ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
+        teams::member_pages(db, parents, filter, page).await
+    }
+
+    async fn counts(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+    ) -> AppResult<HashMap<Uuid, u64>> {
+        teams::member_counts(db, parents, filter).await
+    }
+}
+
+/// Pages of a relation for many parents at once: keys asking for the same
+/// page size, cursor and filter share one statement.
+pub struct PageLoader<R> {
+    db: DatabaseConnection,
+    relation: PhantomData<fn() -> R>,
+}
+
+impl<R: PagedRelation> Loader<PageKey<R::Filter>> for PageLoader<R> {
+    type Value = Page<R::Item>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[PageKey<R::Filter>],
+    ) -> Result<HashMap<PageKey<R::Filter>, Self::Value>, Self::Error> {
+        let mut groups: HashMap<(PageRequest, R::Filter), Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.page, key.filter.clone()))
+                .or_default()
+                .push(key.parent);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((page, filter), parents) in groups {
+            let mut pages = R::pages(&self.db, &parents, &filter, page)
+                .await
+                .map_err(Arc::new)?;
+            for parent in parents {
+                let found = pages.remove(&parent).unwrap_or(Page {
+                    items: Vec::new(),
+                    has_next_page: false,
+                });
+                out.insert(
+                    PageKey {
+                        parent,
+                        page,
+                        filter: filter.clone(),
+                    },
+                    found,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Counts of a relation for many parents at once.
+pub struct CountLoader<R> {
+    db: DatabaseConnection,
+    relation: PhantomData<fn() -> R>,
+}
+
+impl<R: PagedRelation> Loader<CountKey<R::Filter>> for CountLoader<R> {
+    type Value = u64;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[CountKey<R::Filter>],
+    ) -> Result<HashMap<CountKey<R::Filter>, Self::Value>, Self::Error> {
+        let mut groups: HashMap<R::Filter, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry(key.filter.clone())
+                .or_default()
+                .push(key.parent);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for (filter, parents) in groups {
+            let counts = R::counts(&self.db, &parents, &filter)
+                .await
+                .map_err(Arc::new)?;
+            for parent in parents {
+                let n = counts.get(&parent).copied().unwrap_or(0);
+                out.insert(
+                    CountKey {
+                        parent,
+                        filter: filter.clone(),
+                    },
+                    n,
+                );
+            }
+        }
+        Ok(out)
     }
 }

@@ -1,17 +1,21 @@
 //! Query fields.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{
+    Context, ID, InputObject, Object,
+    dataloader::{DataLoader, HashMapCache},
+};
 
 use crate::domain::ids::{self, IdKind};
 use crate::domain::organizations::{self, OrganizationFilter};
 use crate::domain::permissions::MATRIX;
-use crate::domain::{members, pagination, users};
+use crate::domain::{members, pagination, teams, users};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
+use crate::graphql::loaders::{OrganizationMemberCountLoader, ViewerMembershipLoader, prefetch};
 use crate::graphql::types::{
-    Member, Node, Organization, User,
+    Member, Node, Organization, Team, User,
     enums::{OrganizationStatus, Tier},
     roles::RolePermissions,
     viewer::Viewer,
@@ -57,7 +61,12 @@ impl QueryRoot {
             (None, Some(slug)) => organizations::visible_by_slug(db, actor, &slug).await?,
             _ => return Err(AppError::bad_input("id", "give either id or slug").into()),
         };
-        Ok(found.map(Organization))
+        Ok(match found {
+            Some((organization, membership)) => {
+                Some(prime_membership(ctx, organization, membership).await?)
+            }
+            None => None,
+        })
     }
 
     /// The viewer's organizations, oldest first; for a platform
@@ -88,10 +97,12 @@ impl QueryRoot {
             },
         )?;
         let page = organizations::page(&db, select.clone(), request).await?;
-        let total = TotalCount::new(move || {
-            let (db, select) = (db.clone(), select.clone());
-            Box::pin(async move { pagination::count(&db, select).await })
-        });
+        let ids = || page.items.iter().map(|o| o.id);
+        prefetch::<ViewerMembershipLoader>(ctx, &["edges", "node", "viewerMembership"], ids())
+            .await?;
+        prefetch::<OrganizationMemberCountLoader>(ctx, &["edges", "node", "membersCount"], ids())
+            .await?;
+        let total = TotalCount::of(db, select);
         Ok(connection::build(
             page,
             request,
@@ -141,6 +152,19 @@ impl QueryRoot {
     }
 }
 
+/// Hands the viewer's membership, read together with the organization, to
+/// the membership loader, so the guards below need no query of their own.
+async fn prime_membership(
+    ctx: &Context<'_>,
+    organization: entity::organization::Model,
+    membership: Option<entity::member::Model>,
+) -> async_graphql::Result<Organization> {
+    ctx.data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
+        .feed_one(organization.id, membership)
+        .await;
+    Ok(Organization(organization))
+}
+
 async fn resolve_node(
     ctx: &Context<'_>,
     id: &str,
@@ -151,15 +175,21 @@ async fn resolve_node(
     let (kind, uuid) =
         ids::parse_any(id).ok_or_else(|| AppError::bad_input(field, "not a valid id"))?;
     Ok(match kind {
-        IdKind::Organization => organizations::visible_by_id(db, actor, uuid)
-            .await?
-            .map(|o| Node::Organization(Organization(o))),
+        IdKind::Organization => match organizations::visible_by_id(db, actor, uuid).await? {
+            Some((organization, membership)) => Some(Node::Organization(
+                prime_membership(ctx, organization, membership).await?,
+            )),
+            None => None,
+        },
         IdKind::Member => members::visible_by_id(db, actor, uuid)
             .await?
             .map(|m| Node::Member(Member::from(m))),
         IdKind::User => users::visible_by_id(db, actor, uuid)
             .await?
             .map(|u| Node::User(User(u))),
+        IdKind::Team => teams::visible_by_id(db, actor, uuid)
+            .await?
+            .map(|t| Node::Team(Team(t))),
         IdKind::Session | IdKind::AuditEntry => None,
     })
 }

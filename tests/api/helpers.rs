@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
 use entity::{member, values::Role};
+use orgql::app::StatementCounter;
 use orgql::domain::ids::{self, IdKind};
 use orgql::{Application, Config};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection};
@@ -14,6 +15,7 @@ use uuid::Uuid;
 pub struct TestApp {
     pub base: String,
     pub db: DatabaseConnection,
+    pub statements: StatementCounter,
     pub client: reqwest::Client,
     _database: TestDatabase,
 }
@@ -94,10 +96,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let app = Application::build(config).await.expect("the app starts");
     let base = format!("http://{}", app.local_addr());
     let db = app.db().clone();
+    let statements = app.statements();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         base,
         db,
+        statements,
         client: reqwest::Client::new(),
         _database: database,
     }
@@ -148,6 +152,106 @@ impl TestApp {
             .json()
             .await
             .expect("a JSON body")
+    }
+
+    /// Runs one operation and counts the SQL statements the server ran for
+    /// it (authentication and guards included).
+    pub async fn graphql_counted(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+    ) -> (Value, u64) {
+        let before = self.statements.get();
+        let response = self.graphql(query, variables, token).await;
+        (response, self.statements.get() - before)
+    }
+
+    /// Adds `n` members (with users) to an organization directly in the
+    /// database, for tests that need many. Returns their member ids.
+    pub async fn bulk_members(&self, org: &TestOrg, n: usize) -> Vec<Uuid> {
+        use sea_orm::EntityTrait;
+        let now = Utc::now();
+        let mut users = Vec::new();
+        let mut members = Vec::new();
+        for _ in 0..n {
+            let user_id = Uuid::now_v7();
+            users.push(entity::user::ActiveModel {
+                id: Set(user_id),
+                email: Set(format!("{}@bulk.example.com", unique("bulk"))),
+                name: Set(unique("Bulk ")),
+                password_hash: Set("not-a-hash".into()),
+                is_platform_admin: Set(false),
+                last_organization_id: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+            members.push(member::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organization_id: Set(org.uuid),
+                user_id: Set(user_id),
+                role: Set(Role::Member),
+                joined_at: Set(now),
+            });
+        }
+        let ids = members.iter().map(|m| *m.id.as_ref()).collect();
+        entity::user::Entity::insert_many(users)
+            .exec(&self.db)
+            .await
+            .unwrap();
+        entity::member::Entity::insert_many(members)
+            .exec(&self.db)
+            .await
+            .unwrap();
+        ids
+    }
+
+    /// Puts members into a team directly in the database.
+    pub async fn bulk_team_members(&self, team: Uuid, members: &[Uuid]) {
+        use sea_orm::EntityTrait;
+        let rows = members.iter().map(|m| entity::team_member::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            team_id: Set(team),
+            member_id: Set(*m),
+            role: Set(entity::values::TeamRole::Member),
+            added_at: Set(Utc::now()),
+        });
+        entity::team_member::Entity::insert_many(rows)
+            .exec(&self.db)
+            .await
+            .unwrap();
+    }
+
+    /// Creates a team through the API; returns its id.
+    pub async fn create_team(
+        &self,
+        actor: &TestUser,
+        org: &TestOrg,
+        name: &str,
+        parent: Option<&str>,
+    ) -> String {
+        let response = self
+            .graphql(
+                "mutation($input: CreateTeamInput!) { createTeam(input: $input) { team { id } } }",
+                json!({ "input": { "organizationId": org.id, "name": name, "parentTeamId": parent } }),
+                Some(&actor.token),
+            )
+            .await;
+        response["data"]["createTeam"]["team"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("createTeam failed: {response}"))
+            .to_owned()
+    }
+
+    /// Sets an organization's tier directly in the database.
+    pub async fn set_tier(&self, org: &TestOrg, tier: entity::values::Tier) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        entity::organization::Entity::update_many()
+            .col_expr(entity::organization::Column::Tier, Expr::value(tier))
+            .filter(entity::organization::Column::Id.eq(org.uuid))
+            .exec(&self.db)
+            .await
+            .unwrap();
     }
 
     pub async fn sign_up(&self, name: &str) -> TestUser {

@@ -9,3 +9,5 @@ mod members;
 mod organizations;
 mod schema;
 mod serving;
+mod statements;
+mod teams;

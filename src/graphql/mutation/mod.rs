@@ -4,6 +4,7 @@
 mod accounts;
 mod members;
 mod organizations;
+mod teams;
 
 use async_graphql::MergedObject;
 
@@ -13,4 +14,5 @@ pub struct MutationRoot(
     accounts::AccountMutations,
     organizations::OrganizationMutations,
     members::MemberMutations,
+    teams::TeamMutations,
 );

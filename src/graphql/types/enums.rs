@@ -40,3 +40,13 @@ pub enum Tier {
     /// No limits; single sign-on.
     Enterprise,
 }
+
+/// A member's role within one team.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::values::TeamRole")]
+pub enum TeamRole {
+    /// Manages the team: its settings and who is in it.
+    Maintainer,
+    /// Belongs to the team.
+    Member,
+}

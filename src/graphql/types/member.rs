@@ -1,11 +1,16 @@
-use async_graphql::{Context, ID, Object, dataloader::DataLoader};
+use async_graphql::{
+    Context, ID, Object,
+    dataloader::{DataLoader, HashMapCache},
+};
 use chrono::{DateTime, Utc};
 use entity::{member, user};
 
 use crate::domain::ids::{self, IdKind};
+use crate::domain::permissions::Permission;
 use crate::error::AppError;
-use crate::graphql::loaders::{OrganizationLoader, UserLoader};
-use crate::graphql::types::{Organization, User, enums::Role};
+use crate::graphql::guards::PermissionGuard;
+use crate::graphql::loaders::{OrganizationLoader, TeamsByMemberLoader, UserLoader};
+use crate::graphql::types::{Organization, Team, User, enums::Role};
 
 /// A person's membership in one organization, with their role there.
 pub struct Member {
@@ -34,7 +39,7 @@ impl Member {
             return Ok(User(user.clone()));
         }
         let user = ctx
-            .data::<DataLoader<UserLoader>>()?
+            .data::<DataLoader<UserLoader, HashMapCache>>()?
             .load_one(self.row.user_id)
             .await?
             .ok_or_else(|| AppError::internal("a member's user is missing"))?;
@@ -44,11 +49,21 @@ impl Member {
     /// The organization.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         let organization = ctx
-            .data::<DataLoader<OrganizationLoader>>()?
+            .data::<DataLoader<OrganizationLoader, HashMapCache>>()?
             .load_one(self.row.organization_id)
             .await?
             .ok_or_else(|| AppError::internal("a member's organization is missing"))?;
         Ok(Organization(organization))
+    }
+
+    /// The teams the member belongs to (teams:view).
+    #[graphql(guard = "PermissionGuard::new(Permission::TeamsView, self.row.organization_id)")]
+    async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
+        let teams = ctx
+            .data::<DataLoader<TeamsByMemberLoader, HashMapCache>>()?
+            .load_one(self.row.id)
+            .await?;
+        Ok(teams.unwrap_or_default().into_iter().map(Team).collect())
     }
 
     /// The member's role in the organization.

@@ -8,10 +8,12 @@ pub mod member;
 pub mod node;
 pub mod organization;
 pub mod roles;
+pub mod team;
 pub mod user;
 pub mod viewer;
 
 pub use member::Member;
 pub use node::Node;
 pub use organization::Organization;
+pub use team::{Team, TeamMember};
 pub use user::User;

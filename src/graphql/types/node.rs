@@ -1,6 +1,6 @@
 use async_graphql::{ID, Interface};
 
-use crate::graphql::types::{Member, Organization, User};
+use crate::graphql::types::{Member, Organization, Team, User};
 
 /// Any object with a global id; `node(id:)` fetches one by id.
 #[derive(Interface)]
@@ -9,4 +9,5 @@ pub enum Node {
     Organization(Organization),
     Member(Member),
     User(User),
+    Team(Team),
 }

@@ -1,17 +1,25 @@
-use async_graphql::{Context, ID, InputObject, Object, dataloader::DataLoader};
+use async_graphql::{
+    Context, ID, InputObject, Object,
+    dataloader::{DataLoader, HashMapCache},
+};
 use chrono::{DateTime, Utc};
 use entity::organization;
 
 use crate::domain::ids::{self, IdKind};
-use crate::domain::members::{self, MemberFilter};
-use crate::domain::pagination;
+use crate::domain::members::MemberFilter;
 use crate::domain::permissions::Permission;
-use crate::graphql::connection::{self, CountedConnection, TotalCount};
+use crate::domain::teams::{self, TeamFilter};
+use crate::domain::values;
+use crate::graphql::connection::{self, CountedConnection};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
-use crate::graphql::loaders::ViewerMembershipLoader;
+use crate::graphql::loaders::{
+    MembersOfOrganization, OrganizationMemberCountLoader, TeamsByMemberLoader, TeamsOfOrganization,
+    ViewerMembershipLoader, prefetch,
+};
+use crate::graphql::types::team::prefetch_team_relations;
 use crate::graphql::types::{
-    Member,
+    Member, Team,
     enums::{OrganizationStatus, Role, Tier},
 };
 
@@ -108,21 +116,21 @@ impl Organization {
             MemberFilterInput,
         >,
     ) -> async_graphql::Result<CountedConnection<Member>> {
-        let db = ctx.db()?.clone();
-        let request = connection::page_request(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
-        let select = members::listable(
+        let filter = MemberFilter {
+            role: filter.role.map(Into::into),
+            search: values::search("search", filter.search.as_deref())?,
+        };
+        let (page, request, total) = connection::nested_page::<MembersOfOrganization>(
+            ctx,
             self.0.id,
-            &MemberFilter {
-                role: filter.role.map(Into::into),
-                search: filter.search,
-            },
-        )?;
-        let page = members::page(&db, select.clone(), request).await?;
-        let total = TotalCount::new(move || {
-            let (db, select) = (db.clone(), select.clone());
-            Box::pin(async move { pagination::count(&db, select).await })
-        });
+            filter,
+            first,
+            after.as_deref(),
+        )
+        .await?;
+        let member_ids = page.items.iter().map(|(m, _)| m.id);
+        prefetch::<TeamsByMemberLoader>(ctx, &["edges", "node", "teams"], member_ids).await?;
         Ok(connection::build(
             page,
             request,
@@ -132,13 +140,66 @@ impl Organization {
         ))
     }
 
+    /// How many members the organization has.
+    #[graphql(guard = "PermissionGuard::new(Permission::MembersView, self.0.id)")]
+    async fn members_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        Ok(ctx
+            .data::<DataLoader<OrganizationMemberCountLoader, HashMapCache>>()?
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or(0))
+    }
+
+    /// The organization's teams, oldest first (teams:view).
+    #[graphql(
+        guard = "PermissionGuard::new(Permission::TeamsView, self.0.id)",
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity"
+    )]
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: 20 when absent, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "The `cursor` of the last edge already seen.")] after: Option<String>,
+        #[graphql(desc = "Only teams whose name or slug contains this text.")] search: Option<
+            String,
+        >,
+        #[graphql(desc = "Only teams without a parent (default: every team).")]
+        top_level_only: Option<bool>,
+    ) -> async_graphql::Result<CountedConnection<Team>> {
+        let filter = TeamFilter {
+            search: values::search("search", search.as_deref())?,
+            top_level_only: top_level_only.unwrap_or(false),
+        };
+        let (page, request, total) = connection::nested_page::<TeamsOfOrganization>(
+            ctx,
+            self.0.id,
+            filter,
+            first,
+            after.as_deref(),
+        )
+        .await?;
+        prefetch_team_relations(ctx, &page.items).await?;
+        Ok(connection::build(page, request, total, |t| t.id, Team))
+    }
+
+    /// One team by its slug (teams:view).
+    #[graphql(guard = "PermissionGuard::new(Permission::TeamsView, self.0.id)")]
+    async fn team(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team's slug.")] slug: String,
+    ) -> async_graphql::Result<Option<Team>> {
+        Ok(teams::by_slug(ctx.db()?, self.0.id, &slug).await?.map(Team))
+    }
+
     /// The viewer's own membership here; null for a platform administrator
     /// who is not a member.
     async fn viewer_membership(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
         let membership = ctx
-            .data::<DataLoader<ViewerMembershipLoader>>()?
+            .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
             .load_one(self.0.id)
-            .await?;
+            .await?
+            .flatten();
         Ok(membership.map(Member::from))
     }
 }

@@ -1,10 +1,13 @@
-use async_graphql::{Context, Object, dataloader::DataLoader};
+use async_graphql::{
+    Context, Object,
+    dataloader::{DataLoader, HashMapCache},
+};
 
 use crate::auth::Actor;
 use crate::domain::members;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{OrganizationLoader, UserLoader};
+use crate::graphql::loaders::{OrganizationLoader, UserLoader, prefetch};
 use crate::graphql::types::{Member, Organization, User};
 
 /// The signed-in person and what they belong to.
@@ -16,7 +19,7 @@ impl Viewer {
     /// The signed-in user.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let user = ctx
-            .data::<DataLoader<UserLoader>>()?
+            .data::<DataLoader<UserLoader, HashMapCache>>()?
             .load_one(self.0.user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -26,6 +29,12 @@ impl Viewer {
     /// Every membership of the viewer, oldest first.
     async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Member>> {
         let rows = members::of_user(ctx.db()?, self.0.user_id).await?;
+        prefetch::<OrganizationLoader>(
+            ctx,
+            &["organization"],
+            rows.iter().map(|m| m.organization_id),
+        )
+        .await?;
         Ok(rows.into_iter().map(Member::from).collect())
     }
 
@@ -45,7 +54,7 @@ impl Viewer {
             return Ok(None);
         }
         let org = ctx
-            .data::<DataLoader<OrganizationLoader>>()?
+            .data::<DataLoader<OrganizationLoader, HashMapCache>>()?
             .load_one(org_id)
             .await?;
         Ok(org.map(Organization))

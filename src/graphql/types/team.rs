@@ -1,0 +1,222 @@
+use async_graphql::{
+    Context, ID, InputObject, Object,
+    dataloader::{DataLoader, HashMapCache},
+};
+use chrono::{DateTime, Utc};
+use entity::{member, team, team_member};
+
+use crate::domain::ids::{self, IdKind};
+use crate::domain::permissions::Permission;
+use crate::domain::teams::{self, TeamMemberFilter};
+use crate::error::AppError;
+use crate::graphql::connection::{self, CountedConnection};
+use crate::graphql::context::ContextExt;
+use crate::graphql::guards::PermissionGuard;
+use crate::graphql::loaders::{
+    ChildTeamsLoader, MemberLoader, MembersOfTeam, OrganizationLoader, TeamLoader,
+    TeamMemberCountLoader, TeamsByMemberLoader, UserLoader, ViewerMembershipLoader,
+    ViewerTeamRoleLoader, prefetch,
+};
+use crate::graphql::types::{Member, Organization, enums::TeamRole};
+
+/// A group of members inside an organization; teams nest up to eight
+/// levels.
+pub struct Team(pub team::Model);
+
+/// Narrows `Team.members`.
+#[derive(InputObject, Default)]
+pub struct TeamMemberFilterInput {
+    /// Only members with this role in the team.
+    pub role: Option<TeamRole>,
+}
+
+/// A group of members inside an organization; teams nest up to eight
+/// levels.
+#[Object]
+impl Team {
+    /// Opaque id, prefixed `team_`.
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(IdKind::Team, self.0.id))
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// URL-safe name, unique within the organization.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// What the team is for.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// The organization the team belongs to.
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
+        let organization = ctx
+            .data::<DataLoader<OrganizationLoader, HashMapCache>>()?
+            .load_one(self.0.organization_id)
+            .await?
+            .ok_or_else(|| AppError::internal("a team's organization is missing"))?;
+        Ok(Organization(organization))
+    }
+
+    /// The enclosing team; null at the top level.
+    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Team>> {
+        let Some(parent) = self.0.parent_team_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data::<DataLoader<TeamLoader, HashMapCache>>()?
+            .load_one(parent)
+            .await?
+            .map(Team))
+    }
+
+    /// The teams directly inside this one, oldest first.
+    async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
+        let children = ctx
+            .data::<DataLoader<ChildTeamsLoader, HashMapCache>>()?
+            .load_one(self.0.id)
+            .await?;
+        Ok(children.unwrap_or_default().into_iter().map(Team).collect())
+    }
+
+    /// The team's members, earliest added first (members:view).
+    #[graphql(
+        guard = "PermissionGuard::new(Permission::MembersView, self.0.organization_id)",
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity"
+    )]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: 20 when absent, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "The `cursor` of the last edge already seen.")] after: Option<String>,
+        #[graphql(desc = "Only members with this role in the team.")] role: Option<TeamRole>,
+    ) -> async_graphql::Result<CountedConnection<TeamMember>> {
+        let filter = TeamMemberFilter {
+            role: role.map(Into::into),
+        };
+        let (page, request, total) = connection::nested_page::<MembersOfTeam>(
+            ctx,
+            self.0.id,
+            filter,
+            first,
+            after.as_deref(),
+        )
+        .await?;
+        let members = page.items.iter().filter_map(|(_, m)| m.as_ref());
+        prefetch::<UserLoader>(
+            ctx,
+            &["edges", "node", "member", "user"],
+            members.clone().map(|m| m.user_id),
+        )
+        .await?;
+        prefetch::<TeamsByMemberLoader>(
+            ctx,
+            &["edges", "node", "member", "teams"],
+            members.map(|m| m.id),
+        )
+        .await?;
+        Ok(connection::build(
+            page,
+            request,
+            total,
+            |(tm, _)| tm.id,
+            |(row, member)| TeamMember { row, member },
+        ))
+    }
+
+    /// How many members the team has.
+    async fn members_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        Ok(ctx
+            .data::<DataLoader<TeamMemberCountLoader, HashMapCache>>()?
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or(0))
+    }
+
+    /// Whether the viewer may change this team: teams:manage in the
+    /// organization, or MAINTAINER of the team.
+    async fn viewer_can_administer(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let Some(actor) = ctx.actor_opt() else {
+            return Ok(false);
+        };
+        let membership = ctx
+            .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
+            .load_one(self.0.organization_id)
+            .await?
+            .flatten();
+        let team_role = ctx
+            .data::<DataLoader<ViewerTeamRoleLoader, HashMapCache>>()?
+            .load_one(self.0.id)
+            .await?
+            .flatten();
+        Ok(teams::may_administer(
+            membership.map(|m| m.role),
+            actor.is_platform_admin,
+            team_role,
+        ))
+    }
+
+    /// When the team was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When its settings last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Reads, for a page of teams, each relation the client selected below
+/// `edges.node`, one statement per relation.
+pub async fn prefetch_team_relations(
+    ctx: &Context<'_>,
+    page: &[team::Model],
+) -> async_graphql::Result<()> {
+    let ids = || page.iter().map(|t| t.id);
+    prefetch::<TeamMemberCountLoader>(ctx, &["edges", "node", "membersCount"], ids()).await?;
+    prefetch::<ChildTeamsLoader>(ctx, &["edges", "node", "children"], ids()).await?;
+    prefetch::<ViewerTeamRoleLoader>(ctx, &["edges", "node", "viewerCanAdminister"], ids()).await?;
+    let parents = page.iter().filter_map(|t| t.parent_team_id);
+    prefetch::<TeamLoader>(ctx, &["edges", "node", "parent"], parents).await
+}
+
+/// A member's place in a team.
+pub struct TeamMember {
+    pub row: team_member::Model,
+    /// The organization membership, when the query already read it.
+    pub member: Option<member::Model>,
+}
+
+/// A member's place in a team.
+#[Object]
+impl TeamMember {
+    /// The organization member.
+    async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
+        if let Some(member) = &self.member {
+            return Ok(Member::from(member.clone()));
+        }
+        let member = ctx
+            .data::<DataLoader<MemberLoader, HashMapCache>>()?
+            .load_one(self.row.member_id)
+            .await?
+            .ok_or_else(|| AppError::internal("a team member's membership is missing"))?;
+        Ok(Member::from(member))
+    }
+
+    /// MAINTAINER or MEMBER.
+    async fn role(&self) -> TeamRole {
+        self.row.role.into()
+    }
+
+    /// When the member was added to the team.
+    async fn added_at(&self) -> DateTime<Utc> {
+        self.row.added_at
+    }
+}

@@ -1,0 +1,85 @@
+//! The SQL budget of nested reads: loaders, not loops. Each query costs the
+//! same number of statements at 10 members as at 100.
+
+use entity::values::Tier;
+use orgql::domain::ids::{self, IdKind};
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// Builds an organization with `members` members spread over three teams.
+async fn organization_with(app: &TestApp, owner: &TestUser, members: usize) -> TestOrg {
+    let org = app.create_org(owner, &unique("Org ")).await;
+    app.set_tier(&org, Tier::Enterprise).await;
+    let member_ids = app.bulk_members(&org, members - 1).await;
+    for (i, chunk) in member_ids
+        .chunks(member_ids.len().div_ceil(3).max(1))
+        .enumerate()
+    {
+        let team = app
+            .create_team(owner, &org, &format!("Team {i}"), None)
+            .await;
+        let team = ids::parse(IdKind::Team, &team, "id").unwrap();
+        app.bulk_team_members(team, chunk).await;
+    }
+    org
+}
+
+async fn cost(app: &TestApp, query: &str, org: &TestOrg, token: &str) -> u64 {
+    let (response, statements) = app
+        .graphql_counted(query, json!({ "slug": org.slug }), Some(token))
+        .await;
+    assert_ok(&response);
+    statements
+}
+
+const MEMBERS_WITH_USERS_AND_TEAMS: &str = "query($slug: String!) { organization(slug: $slug) {
+    name members(first: 100) { totalCount edges { node { role user { name email } teams { name } } } } } }";
+
+const TEAMS_WITH_MEMBERS: &str = "query($slug: String!) { organization(slug: $slug) {
+    teams(first: 10) { edges { node { name membersCount viewerCanAdminister parent { name } children { name }
+        members(first: 100) { edges { node { role member { user { name } teams { slug } } } } } } } } } }";
+
+const VIEWER_ORGANIZATIONS: &str = "query { viewer { memberships { role organization { name } } }
+    organizations(first: 50) { edges { node { slug viewerMembership { role } membersCount } } } }";
+
+#[tokio::test]
+async fn members_with_users_and_teams_cost_five_statements_at_any_size() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let small = organization_with(&app, &ann, 10).await;
+    let large = organization_with(&app, &ann, 100).await;
+    let at_10 = cost(&app, MEMBERS_WITH_USERS_AND_TEAMS, &small, &ann.token).await;
+    let at_100 = cost(&app, MEMBERS_WITH_USERS_AND_TEAMS, &large, &ann.token).await;
+    assert_eq!(at_10, at_100, "the statement count grew with the members");
+    assert!(at_100 <= 5, "{at_100} statements, budget 5");
+}
+
+#[tokio::test]
+async fn teams_with_their_members_cost_the_same_at_any_size() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let small = organization_with(&app, &ann, 10).await;
+    let large = organization_with(&app, &ann, 100).await;
+    let at_10 = cost(&app, TEAMS_WITH_MEMBERS, &small, &ann.token).await;
+    let at_100 = cost(&app, TEAMS_WITH_MEMBERS, &large, &ann.token).await;
+    assert_eq!(at_10, at_100);
+    // Authentication, organization with membership, the teams page, their
+    // member counts, children, the viewer's team roles, the members pages
+    // of all teams, their users, their teams: nine.
+    assert!(at_100 <= 9, "{at_100} statements");
+}
+
+#[tokio::test]
+async fn the_viewers_organizations_cost_the_same_however_many() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let first = organization_with(&app, &ann, 3).await;
+    let few = cost(&app, VIEWER_ORGANIZATIONS, &first, &ann.token).await;
+    for _ in 0..5 {
+        organization_with(&app, &ann, 3).await;
+    }
+    let many = cost(&app, VIEWER_ORGANIZATIONS, &first, &ann.token).await;
+    assert_eq!(few, many);
+    assert!(many <= 6, "{many} statements");
+}
