@@ -32,38 +32,81 @@ async fn setup() -> Bench {
         Ok(url) => (url, None),
         Err(_) => {
             let dir = tempfile::tempdir().unwrap();
-            (format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()), Some(dir))
+            (
+                format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
+                Some(dir),
+            )
         }
     };
     let mut config = Config::defaults(&url);
     config.jwt_secret = Some("a benchmark secret that is long enough".into());
     let mut db = app::connect(&config).await.unwrap();
     if dir.is_none() {
-        db.execute_unprepared("DROP SCHEMA public CASCADE; CREATE SCHEMA public;").await.unwrap();
+        db.execute_unprepared("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+            .await
+            .unwrap();
     }
     app::migrate(&db).await.unwrap();
-    seed::seed(&db, seed::SeedSize { organizations: ORGANIZATIONS, members: MEMBERS }, |_| {}).await.unwrap();
+    seed::seed(
+        &db,
+        seed::SeedSize {
+            organizations: ORGANIZATIONS,
+            members: MEMBERS,
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
     add_teams(&db).await;
 
     let auth: AuthConfig = app::auth_config(&config, &db).await.unwrap();
     let statements = StatementCounter::default();
     statements.attach(&mut db);
-    let issued = accounts::log_in(&db, &auth, &RequestMeta::default(), seed::DEMO_EMAIL, seed::DEMO_PASSWORD).await.unwrap();
+    let issued = accounts::log_in(
+        &db,
+        &auth,
+        &RequestMeta::default(),
+        seed::DEMO_EMAIL,
+        seed::DEMO_PASSWORD,
+    )
+    .await
+    .unwrap();
     let claims = auth.tokens.verify(&issued.access_token).unwrap();
-    let actor = accounts::authenticate(&db, &claims, RequestMeta::default()).await.unwrap();
-    let schema = build_schema(SchemaDeps { db: db.clone(), auth, config });
-    Bench { schema, db, actor, statements, _dir: dir }
+    let actor = accounts::authenticate(&db, &claims, RequestMeta::default())
+        .await
+        .unwrap();
+    let outbox = orgql::domain::outbox::Outbox::new(&config.public_url);
+    let schema = build_schema(SchemaDeps {
+        outbox,
+        db: db.clone(),
+        auth,
+        config,
+    });
+    Bench {
+        schema,
+        db,
+        actor,
+        statements,
+        _dir: dir,
+    }
 }
 
 /// Five teams per organization, each with a fifth of its members.
 async fn add_teams(db: &DatabaseConnection) {
     let orgs = entity::organization::Entity::find().all(db).await.unwrap();
-    let members = entity::member::Entity::find().order_by_asc(entity::member::Column::Id).all(db).await.unwrap();
+    let members = entity::member::Entity::find()
+        .order_by_asc(entity::member::Column::Id)
+        .all(db)
+        .await
+        .unwrap();
     let now = chrono::Utc::now();
     let mut teams = Vec::new();
     let mut placements = Vec::new();
     for org in &orgs {
-        let org_members: Vec<_> = members.iter().filter(|m| m.organization_id == org.id).collect();
+        let org_members: Vec<_> = members
+            .iter()
+            .filter(|m| m.organization_id == org.id)
+            .collect();
         for t in 0..5 {
             let team_id = uuid::Uuid::now_v7();
             teams.push(entity::team::ActiveModel {
@@ -88,10 +131,16 @@ async fn add_teams(db: &DatabaseConnection) {
         }
     }
     for chunk in teams.chunks(1000) {
-        entity::team::Entity::insert_many(chunk.to_vec()).exec(db).await.unwrap();
+        entity::team::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await
+            .unwrap();
     }
     for chunk in placements.chunks(2000) {
-        entity::team_member::Entity::insert_many(chunk.to_vec()).exec(db).await.unwrap();
+        entity::team_member::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await
+            .unwrap();
     }
 }
 
@@ -112,7 +161,8 @@ const QUERIES: &[(&str, &str)] = &[
 
 impl Bench {
     async fn run(&self, query: &str, slug: &str) {
-        let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(json!({ "slug": slug })));
+        let request = async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(json!({ "slug": slug })));
         let request = Loaders::for_request(&self.db, Some(self.actor.user_id))
             .attach(request)
             .data(self.actor.clone())
@@ -129,10 +179,15 @@ fn queries(c: &mut Criterion) {
     for (name, query) in QUERIES {
         let before = bench.statements.get();
         runtime.block_on(bench.run(query, "demo-0001"));
-        println!("{backend} | {name}: {} SQL statements per query", bench.statements.get() - before);
+        println!(
+            "{backend} | {name}: {} SQL statements per query",
+            bench.statements.get() - before
+        );
     }
     let mut group = c.benchmark_group(backend);
-    group.measurement_time(Duration::from_secs(5)).sample_size(50);
+    group
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(50);
     for (name, query) in QUERIES {
         let mut n = 0usize;
         group.bench_function(*name, |b| {

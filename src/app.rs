@@ -25,8 +25,10 @@ use tracing::Level;
 
 use crate::auth::{AuthConfig, PasswordHasher, TokenIssuer, secrets};
 use crate::config::Config;
+use crate::domain::outbox::Outbox;
 use crate::graphql::{SchemaDeps, build_schema};
 use crate::http::{self, AppState};
+use crate::mailer::Mailer;
 
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -192,8 +194,17 @@ impl Application {
         let auth = auth_config(&config, &db).await?;
         let statements = StatementCounter::default();
         statements.attach(&mut db);
+        let outbox = Outbox::new(&config.public_url);
+        let mailer = Mailer::new(
+            db.clone(),
+            outbox.clone(),
+            config.smtp_url.as_deref(),
+            &config.mail_from,
+        )?;
+        tokio::spawn(mailer.run());
         let schema = build_schema(SchemaDeps {
             db: db.clone(),
+            outbox,
             auth: auth.clone(),
             config: config.clone(),
         });

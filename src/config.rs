@@ -65,6 +65,15 @@ pub struct Config {
     #[arg(long, env = "ORGQL_SMTP_URL", hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
 
+    /// The sender of outgoing mail.
+    #[arg(
+        long,
+        env = "ORGQL_MAIL_FROM",
+        default_value = "orgql <no-reply@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
     /// Whether the schema answers introspection queries (the playground
     /// needs it). Turn off in production if clients use schema.graphql.
     #[arg(long, env = "ORGQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]

@@ -104,6 +104,16 @@ pub enum AppError {
         limit: u64,
         used: u64,
     },
+    /// INVITATION_EXPIRED.
+    #[error("this invitation has expired; ask for a new one")]
+    InvitationExpired,
+    /// INVITATION_INVALID: revoked, used, declined, unknown, or for another
+    /// email.
+    #[error("this invitation is not valid for you")]
+    InvitationInvalid,
+    /// JOIN_CODE_INVALID: unknown, revoked, expired or used up.
+    #[error("this join code is not valid")]
+    JoinCodeInvalid,
     /// QUERY_TOO_COMPLEX.
     #[error("{0}")]
     QueryTooComplex(String),
@@ -143,6 +153,9 @@ impl AppError {
             Self::AlreadyMember => ErrorCode::AlreadyMember,
             Self::LastOwner => ErrorCode::LastOwner,
             Self::TierLimitExceeded { .. } => ErrorCode::TierLimitExceeded,
+            Self::InvitationExpired => ErrorCode::InvitationExpired,
+            Self::InvitationInvalid => ErrorCode::InvitationInvalid,
+            Self::JoinCodeInvalid => ErrorCode::JoinCodeInvalid,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -181,6 +194,12 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, &str, &str)] = &[
         "team_members.team_id, team_members.member_id",
         "memberId",
         "already a member of this team",
+    ),
+    (
+        "uq_invitations_pending_email",
+        "invitations.organization_id, invitations.email",
+        "email",
+        "a pending invitation to this email exists: resend it instead",
     ),
     (
         "uq_member_org_user",

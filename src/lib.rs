@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod mailer;
 
 pub use app::Application;
 pub use config::Config;

@@ -4,8 +4,11 @@
 //! converts them, so a column such as a password hash cannot leak by accident.
 
 pub mod audit_entry;
+pub mod invitation;
+pub mod join_code;
 pub mod member;
 pub mod organization;
+pub mod outbox_email;
 pub mod refresh_token;
 pub mod server_setting;
 pub mod session;

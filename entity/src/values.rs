@@ -52,6 +52,26 @@ pub enum Tier {
     Enterprise,
 }
 
+/// Where an invitation stands. A PENDING invitation whose `expires_at` has
+/// passed reads as EXPIRED.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InvitationStatus {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "ACCEPTED")]
+    Accepted,
+    #[sea_orm(string_value = "DECLINED")]
+    Declined,
+    #[sea_orm(string_value = "REVOKED")]
+    Revoked,
+    #[sea_orm(string_value = "EXPIRED")]
+    Expired,
+}
+
 /// A member's role within one team.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,

@@ -7,6 +7,7 @@ mod m20261123_000001_create_accounts;
 mod m20261123_000002_create_organizations;
 mod m20261123_000003_create_audit_entries;
 mod m20261123_000004_create_teams;
+mod m20261123_000005_create_invitations_and_join_codes;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_organizations::Migration),
             Box::new(m20261123_000003_create_audit_entries::Migration),
             Box::new(m20261123_000004_create_teams::Migration),
+            Box::new(m20261123_000005_create_invitations_and_join_codes::Migration),
         ]
     }
 }

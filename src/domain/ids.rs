@@ -19,10 +19,14 @@ pub enum IdKind {
     Session,
     AuditEntry,
     Team,
+    Invitation,
+    JoinCode,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 6] = [
+    pub const ALL: [IdKind; 8] = [
+        IdKind::Invitation,
+        IdKind::JoinCode,
         IdKind::Organization,
         IdKind::User,
         IdKind::Member,
@@ -39,6 +43,8 @@ impl IdKind {
             IdKind::Session => "ses",
             IdKind::AuditEntry => "aud",
             IdKind::Team => "team",
+            IdKind::Invitation => "inv",
+            IdKind::JoinCode => "jc",
         }
     }
 }

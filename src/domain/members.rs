@@ -292,3 +292,54 @@ pub async fn visible_by_id<C: ConnectionTrait>(
         Err(e) => Err(e),
     }
 }
+
+/// Seats an organization uses toward its tier's member limit: members plus
+/// pending, unexpired invitations. Call with the organization locked.
+pub async fn seats_used<C: ConnectionTrait>(txn: &C, organization_id: Uuid) -> AppResult<u64> {
+    let members = member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(organization_id))
+        .count(txn)
+        .await?;
+    let pending = entity::invitation::Entity::find()
+        .filter(entity::invitation::Column::OrganizationId.eq(organization_id))
+        .filter(entity::invitation::Column::Status.eq(entity::values::InvitationStatus::Pending))
+        .filter(entity::invitation::Column::ExpiresAt.gt(chrono::Utc::now()))
+        .count(txn)
+        .await?;
+    Ok(members + pending)
+}
+
+/// Adds a user to an organization with a role, checking the tier's seats.
+/// Call with the organization locked; `counted` says whether the seat is
+/// already taken (by the pending invitation being accepted).
+pub async fn admit<C: ConnectionTrait>(
+    txn: &C,
+    organization: &entity::organization::Model,
+    user_id: Uuid,
+    role: Role,
+    counted: bool,
+) -> AppResult<member::Model> {
+    if !counted {
+        let used = seats_used(txn, organization.id).await?;
+        crate::domain::tiers::ensure_room(
+            organization.tier,
+            crate::domain::tiers::Resource::Members,
+            used,
+            1,
+        )?;
+    }
+    let member = member::ActiveModel {
+        id: sea_orm::ActiveValue::Set(crate::domain::ids::new_id()),
+        organization_id: sea_orm::ActiveValue::Set(organization.id),
+        user_id: sea_orm::ActiveValue::Set(user_id),
+        role: sea_orm::ActiveValue::Set(role),
+        joined_at: sea_orm::ActiveValue::Set(chrono::Utc::now()),
+    }
+    .insert(txn)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict { .. } => AppError::AlreadyMember,
+        other => other,
+    })?;
+    Ok(member)
+}

@@ -10,14 +10,17 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{member, organization, team, team_member, user, values::TeamRole};
+use entity::{
+    invitation, join_code, member, organization, team, team_member, user,
+    values::{InvitationStatus, TeamRole},
+};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use crate::domain::pagination::{Page, PageRequest};
-use crate::domain::{members, teams};
+use crate::domain::{invitations, join_codes, members, teams};
 use crate::error::{AppError, AppResult};
 
 /// Users by id.
@@ -272,6 +275,10 @@ pub struct Loaders {
     pub organization_team_totals: DataLoader<CountLoader<TeamsOfOrganization>, HashMapCache>,
     pub team_member_pages: DataLoader<PageLoader<MembersOfTeam>, HashMapCache>,
     pub team_member_totals: DataLoader<CountLoader<MembersOfTeam>, HashMapCache>,
+    pub invitation_pages: DataLoader<PageLoader<InvitationsOfOrganization>, HashMapCache>,
+    pub invitation_totals: DataLoader<CountLoader<InvitationsOfOrganization>, HashMapCache>,
+    pub join_code_pages: DataLoader<PageLoader<JoinCodesOfOrganization>, HashMapCache>,
+    pub join_code_totals: DataLoader<CountLoader<JoinCodesOfOrganization>, HashMapCache>,
 }
 
 /// A loader with a cache that lives as long as the request: each key is
@@ -326,6 +333,22 @@ impl Loaders {
                 db: db(),
                 relation: PhantomData,
             }),
+            invitation_pages: cached(PageLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            invitation_totals: cached(CountLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            join_code_pages: cached(PageLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            join_code_totals: cached(CountLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
         }
     }
 
@@ -348,6 +371,10 @@ impl Loaders {
             .data(self.organization_team_totals)
             .data(self.team_member_pages)
             .data(self.team_member_totals)
+            .data(self.invitation_pages)
+            .data(self.invitation_totals)
+            .data(self.join_code_pages)
+            .data(self.join_code_totals)
     }
 }
 
@@ -570,5 +597,55 @@ impl<R: PagedRelation> Loader<CountKey<R::Filter>> for CountLoader<R> {
             }
         }
         Ok(out)
+    }
+}
+
+/// An organization's invitations.
+pub struct InvitationsOfOrganization;
+
+impl PagedRelation for InvitationsOfOrganization {
+    type Filter = Option<InvitationStatus>;
+    type Item = invitation::Model;
+
+    async fn pages(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+        page: PageRequest,
+    ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
+        invitations::pages(db, parents, *filter, page).await
+    }
+
+    async fn counts(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+    ) -> AppResult<HashMap<Uuid, u64>> {
+        invitations::counts(db, parents, *filter).await
+    }
+}
+
+/// An organization's join codes; the filter is "active only".
+pub struct JoinCodesOfOrganization;
+
+impl PagedRelation for JoinCodesOfOrganization {
+    type Filter = bool;
+    type Item = join_code::Model;
+
+    async fn pages(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+        page: PageRequest,
+    ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
+        join_codes::pages(db, parents, *filter, page).await
+    }
+
+    async fn counts(
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        filter: &Self::Filter,
+    ) -> AppResult<HashMap<Uuid, u64>> {
+        join_codes::counts(db, parents, *filter).await
     }
 }

@@ -16,6 +16,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthConfig;
 use crate::config::Config;
+use crate::domain::outbox::Outbox;
 use crate::error::ErrorCode;
 
 pub use mutation::MutationRoot;
@@ -28,6 +29,7 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 /// `http::graphql`.
 pub struct SchemaDeps {
     pub db: DatabaseConnection,
+    pub outbox: Outbox,
     pub auth: AuthConfig,
     pub config: Config,
 }
@@ -52,6 +54,7 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
     }
     builder
         .data(deps.db)
+        .data(deps.outbox)
         .data(deps.auth)
         .data(deps.config)
         .finish()
@@ -74,6 +77,7 @@ pub fn offline_schema() -> AppSchema {
             refresh_ttl: chrono::Duration::days(1),
         },
         config: Config::defaults("sqlite::memory:"),
+        outbox: Outbox::new("http://127.0.0.1:8000"),
     };
     build_schema(deps)
 }

@@ -8,15 +8,16 @@ use async_graphql::{
 use crate::domain::ids::{self, IdKind};
 use crate::domain::organizations::{self, OrganizationFilter};
 use crate::domain::permissions::MATRIX;
-use crate::domain::{members, pagination, teams, users};
+use crate::domain::{invitations, join_codes, members, pagination, teams, users};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
 use crate::graphql::loaders::{OrganizationMemberCountLoader, ViewerMembershipLoader, prefetch};
 use crate::graphql::types::{
-    Member, Node, Organization, Team, User,
+    Invitation, JoinCode, Member, Node, Organization, Team, User,
     enums::{OrganizationStatus, Tier},
+    invitation::InvitationPreview,
     roles::RolePermissions,
     viewer::Viewer,
 };
@@ -140,6 +141,18 @@ impl QueryRoot {
         Ok(nodes)
     }
 
+    /// What an invitation's accept page needs before sign-in: organization,
+    /// inviter, role, expiry and status. Null for an unknown token.
+    async fn invitation_preview(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the invitation link.")] token: String,
+    ) -> async_graphql::Result<Option<InvitationPreview>> {
+        Ok(invitations::preview(ctx.db()?, &token)
+            .await?
+            .map(Into::into))
+    }
+
     /// The role → permission matrix.
     async fn roles(&self) -> Vec<RolePermissions> {
         MATRIX
@@ -190,6 +203,12 @@ async fn resolve_node(
         IdKind::Team => teams::visible_by_id(db, actor, uuid)
             .await?
             .map(|t| Node::Team(Team(t))),
+        IdKind::Invitation => invitations::visible_by_id(db, actor, uuid)
+            .await?
+            .map(|i| Node::Invitation(Invitation(i))),
+        IdKind::JoinCode => join_codes::visible_by_id(db, actor, uuid)
+            .await?
+            .map(|j| Node::JoinCode(JoinCode(j))),
         IdKind::Session | IdKind::AuditEntry => None,
     })
 }

@@ -4,7 +4,10 @@
 
 mod accounts;
 mod helpers;
+mod invitations;
 mod isolation;
+mod join_codes;
+mod mail;
 mod members;
 mod organizations;
 mod schema;

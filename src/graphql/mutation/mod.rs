@@ -2,6 +2,7 @@
 //! a payload object.
 
 mod accounts;
+mod invitations;
 mod members;
 mod organizations;
 mod teams;
@@ -14,5 +15,6 @@ pub struct MutationRoot(
     accounts::AccountMutations,
     organizations::OrganizationMutations,
     members::MemberMutations,
+    invitations::InvitationMutations,
     teams::TeamMutations,
 );

@@ -50,3 +50,19 @@ pub enum TeamRole {
     /// Belongs to the team.
     Member,
 }
+
+/// Where an invitation stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::values::InvitationStatus")]
+pub enum InvitationStatus {
+    /// Waiting for the invitee.
+    Pending,
+    /// The invitee joined.
+    Accepted,
+    /// The invitee said no.
+    Declined,
+    /// Withdrawn by the organization.
+    Revoked,
+    /// Its time ran out; resend it to try again.
+    Expired,
+}

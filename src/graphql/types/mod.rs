@@ -4,6 +4,8 @@
 
 pub mod auth;
 pub mod enums;
+pub mod invitation;
+pub mod join_code;
 pub mod member;
 pub mod node;
 pub mod organization;
@@ -12,6 +14,8 @@ pub mod team;
 pub mod user;
 pub mod viewer;
 
+pub use invitation::Invitation;
+pub use join_code::JoinCode;
 pub use member::Member;
 pub use node::Node;
 pub use organization::Organization;

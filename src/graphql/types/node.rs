@@ -1,6 +1,6 @@
 use async_graphql::{ID, Interface};
 
-use crate::graphql::types::{Member, Organization, Team, User};
+use crate::graphql::types::{Invitation, JoinCode, Member, Organization, Team, User};
 
 /// Any object with a global id; `node(id:)` fetches one by id.
 #[derive(Interface)]
@@ -10,4 +10,6 @@ pub enum Node {
     Member(Member),
     User(User),
     Team(Team),
+    Invitation(Invitation),
+    JoinCode(JoinCode),
 }

@@ -14,13 +14,14 @@ use crate::graphql::connection::{self, CountedConnection};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::loaders::{
-    MembersOfOrganization, OrganizationMemberCountLoader, TeamsByMemberLoader, TeamsOfOrganization,
+    InvitationsOfOrganization, JoinCodesOfOrganization, MembersOfOrganization,
+    OrganizationMemberCountLoader, TeamsByMemberLoader, TeamsOfOrganization,
     ViewerMembershipLoader, prefetch,
 };
 use crate::graphql::types::team::prefetch_team_relations;
 use crate::graphql::types::{
-    Member, Team,
-    enums::{OrganizationStatus, Role, Tier},
+    Invitation, JoinCode, Member, Team,
+    enums::{InvitationStatus, OrganizationStatus, Role, Tier},
 };
 
 /// A tenant: a company or group whose members share teams, settings and an
@@ -190,6 +191,58 @@ impl Organization {
         #[graphql(desc = "The team's slug.")] slug: String,
     ) -> async_graphql::Result<Option<Team>> {
         Ok(teams::by_slug(ctx.db()?, self.0.id, &slug).await?.map(Team))
+    }
+
+    /// The organization's invitations, oldest first (members:manage).
+    #[graphql(
+        guard = "PermissionGuard::new(Permission::MembersManage, self.0.id)",
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity"
+    )]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only invitations in this status.")] status: Option<InvitationStatus>,
+        #[graphql(desc = "Page size: 20 when absent, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "The `cursor` of the last edge already seen.")] after: Option<String>,
+    ) -> async_graphql::Result<CountedConnection<Invitation>> {
+        let (page, request, total) = connection::nested_page::<InvitationsOfOrganization>(
+            ctx,
+            self.0.id,
+            status.map(Into::into),
+            first,
+            after.as_deref(),
+        )
+        .await?;
+        Ok(connection::build(
+            page,
+            request,
+            total,
+            |i| i.id,
+            Invitation,
+        ))
+    }
+
+    /// The organization's join codes, oldest first (members:manage).
+    #[graphql(
+        guard = "PermissionGuard::new(Permission::MembersManage, self.0.id)",
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity"
+    )]
+    async fn join_codes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only codes that can still be used.")] active_only: Option<bool>,
+        #[graphql(desc = "Page size: 20 when absent, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "The `cursor` of the last edge already seen.")] after: Option<String>,
+    ) -> async_graphql::Result<CountedConnection<JoinCode>> {
+        let (page, request, total) = connection::nested_page::<JoinCodesOfOrganization>(
+            ctx,
+            self.0.id,
+            active_only.unwrap_or(false),
+            first,
+            after.as_deref(),
+        )
+        .await?;
+        Ok(connection::build(page, request, total, |j| j.id, JoinCode))
     }
 
     /// The viewer's own membership here; null for a platform administrator

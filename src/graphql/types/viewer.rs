@@ -4,11 +4,11 @@ use async_graphql::{
 };
 
 use crate::auth::Actor;
-use crate::domain::members;
+use crate::domain::{invitations, members};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{OrganizationLoader, UserLoader, prefetch};
-use crate::graphql::types::{Member, Organization, User};
+use crate::graphql::types::{Invitation, Member, Organization, User};
 
 /// The signed-in person and what they belong to.
 pub struct Viewer(pub Actor);
@@ -36,6 +36,21 @@ impl Viewer {
         )
         .await?;
         Ok(rows.into_iter().map(Member::from).collect())
+    }
+
+    /// Pending invitations to the viewer's email, in any organization.
+    async fn pending_invitations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<Invitation>> {
+        let rows = invitations::pending_for(ctx.db()?, &self.0.email).await?;
+        prefetch::<OrganizationLoader>(
+            ctx,
+            &["organization"],
+            rows.iter().map(|i| i.organization_id),
+        )
+        .await?;
+        Ok(rows.into_iter().map(Invitation).collect())
     }
 
     /// The organization named by the access token's `org` claim, if the

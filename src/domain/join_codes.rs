@@ -1,0 +1,332 @@
+//! Join codes: shareable secrets that let people join an organization.
+//!
+//! Rules enforced here: members:manage creates and revokes; a code's role
+//! is never OWNER and never above its creator's; the code (256 random bits)
+//! is shown once and stored as its SHA-256, lists show its last four
+//! characters; uses never pass `max_uses` (a conditional UPDATE, safe under
+//! concurrency on both databases) and joins never pass the tier's member
+//! limit (the organization row is locked first).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{join_code, member, organization, values::Role};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryTrait, Select,
+    sea_query::{Expr, ExprTrait},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::{Actor, secrets};
+use crate::domain::access;
+use crate::domain::audit::{self, AuditActor, Change};
+use crate::domain::members;
+use crate::domain::pagination::{self, Page, PageRequest};
+use crate::domain::permissions::{Permission, may_assign};
+use crate::domain::tiers::{self, Resource};
+use crate::domain::{begin_write, ids::new_id};
+use crate::error::{AppError, AppResult};
+
+/// The longest a code may live: one year.
+pub const MAX_TTL_HOURS: i32 = 24 * 365;
+
+pub struct NewJoinCode {
+    pub organization_id: Uuid,
+    pub role: Option<Role>,
+    pub max_uses: Option<i32>,
+    pub expires_in_hours: Option<i32>,
+}
+
+/// Whether a code can still be used at `now`.
+pub fn is_active(code: &join_code::Model, now: DateTime<Utc>) -> bool {
+    code.revoked_at.is_none()
+        && code.expires_at.is_none_or(|at| at > now)
+        && code.max_uses.is_none_or(|max| code.uses < max)
+}
+
+/// Codes that can still be used, as a condition.
+fn active_condition(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(join_code::Column::RevokedAt.is_null())
+        .add(
+            Condition::any()
+                .add(join_code::Column::ExpiresAt.is_null())
+                .add(join_code::Column::ExpiresAt.gt(now)),
+        )
+        .add(
+            Condition::any()
+                .add(join_code::Column::MaxUses.is_null())
+                .add(Expr::col(join_code::Column::Uses).lt(Expr::col(join_code::Column::MaxUses))),
+        )
+}
+
+/// Creates a join code (members:manage); returns it with the code, shown
+/// this once.
+#[tracing::instrument(skip_all, fields(organization_id = %input.organization_id))]
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: NewJoinCode,
+) -> AppResult<(join_code::Model, String)> {
+    let role = input.role.unwrap_or(Role::Member);
+    if role == Role::Owner {
+        return Err(AppError::bad_input(
+            "role",
+            "a join code never makes an OWNER",
+        ));
+    }
+    if input.max_uses.is_some_and(|n| n < 1) {
+        return Err(AppError::bad_input(
+            "maxUses",
+            "maxUses is at least 1 (leave it out for no limit)",
+        ));
+    }
+    if input
+        .expires_in_hours
+        .is_some_and(|h| !(1..=MAX_TTL_HOURS).contains(&h))
+    {
+        return Err(AppError::bad_input(
+            "expiresInHours",
+            format!("a join code lasts 1 to {MAX_TTL_HOURS} hours"),
+        ));
+    }
+
+    let txn = begin_write(db).await?;
+    let access = access::authorize_write(
+        &txn,
+        actor,
+        input.organization_id,
+        Permission::MembersManage,
+    )
+    .await?;
+    let creator_role = access
+        .membership
+        .as_ref()
+        .map(|m| m.role)
+        .ok_or(AppError::Forbidden(
+            "only members of this organization may create join codes",
+        ))?;
+    if !may_assign(creator_role, role) {
+        return Err(AppError::Forbidden(
+            "you may not hand out a role above your own",
+        ));
+    }
+    let now = Utc::now();
+    let active = join_code::Entity::find()
+        .filter(join_code::Column::OrganizationId.eq(input.organization_id))
+        .filter(active_condition(now))
+        .count(&txn)
+        .await?;
+    tiers::ensure_room(access.organization.tier, Resource::JoinCodes, active, 1)?;
+
+    let code = secrets::generate();
+    let created = join_code::ActiveModel {
+        id: Set(new_id()),
+        organization_id: Set(input.organization_id),
+        code_hash: Set(secrets::digest(&code)),
+        last_four: Set(code[code.len() - 4..].to_owned()),
+        role: Set(role),
+        max_uses: Set(input.max_uses),
+        uses: Set(0),
+        expires_at: Set(input
+            .expires_in_hours
+            .map(|h| now + Duration::hours(h.into()))),
+        revoked_at: Set(None),
+        created_by_user_id: Set(Some(actor.user_id)),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        AuditActor::user(actor),
+        &actor.meta,
+        Change {
+            action: "join_code.created",
+            resource_type: "join_code",
+            resource_id: Some(created.id),
+            organization_id: Some(created.organization_id),
+            metadata: json!({
+                "role": created.role,
+                "maxUses": created.max_uses,
+                "expiresAt": created.expires_at,
+                "lastFour": created.last_four,
+            }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((created, code))
+}
+
+/// Ends a join code (members:manage).
+#[tracing::instrument(skip_all, fields(%join_code_id))]
+pub async fn revoke(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    join_code_id: Uuid,
+) -> AppResult<join_code::Model> {
+    let txn = begin_write(db).await?;
+    let found = join_code::Entity::find_by_id(join_code_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    access::authorize_write(
+        &txn,
+        actor,
+        found.organization_id,
+        Permission::MembersManage,
+    )
+    .await?;
+    if found.revoked_at.is_some() {
+        return Err(AppError::conflict("this join code is already revoked"));
+    }
+    let mut active: join_code::ActiveModel = found.into();
+    active.revoked_at = Set(Some(Utc::now()));
+    let revoked = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        AuditActor::user(actor),
+        &actor.meta,
+        Change {
+            action: "join_code.revoked",
+            resource_type: "join_code",
+            resource_id: Some(revoked.id),
+            organization_id: Some(revoked.organization_id),
+            metadata: json!({ "lastFour": revoked.last_four, "uses": revoked.uses }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(revoked)
+}
+
+/// The outcome of presenting a join code.
+pub struct Joined {
+    pub organization: organization::Model,
+    pub membership: member::Model,
+    pub already_member: bool,
+}
+
+/// Joins the organization a code belongs to. A member who presents a valid
+/// code learns so and uses nothing up.
+#[tracing::instrument(skip_all, fields(user_id = %actor.user_id))]
+pub async fn join(db: &DatabaseConnection, actor: &Actor, code: &str) -> AppResult<Joined> {
+    let txn = begin_write(db).await?;
+    let found = join_code::Entity::find()
+        .filter(join_code::Column::CodeHash.eq(secrets::digest(code.trim())))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::JoinCodeInvalid)?;
+    let organization = access::lock_organization(&txn, found.organization_id).await?;
+    let now = Utc::now();
+    if !is_active(&found, now) {
+        return Err(AppError::JoinCodeInvalid);
+    }
+    if let Some(membership) = access::membership(&txn, actor.user_id, organization.id).await? {
+        return Ok(Joined {
+            organization,
+            membership,
+            already_member: true,
+        });
+    }
+    access::ensure_active(&organization)?;
+    let used = members::seats_used(&txn, organization.id).await?;
+    tiers::ensure_room(organization.tier, Resource::Members, used, 1)?;
+    // Of concurrent joins, only as many as the code has uses left succeed.
+    let taken = join_code::Entity::update_many()
+        .col_expr(
+            join_code::Column::Uses,
+            Expr::col(join_code::Column::Uses).add(1),
+        )
+        .filter(join_code::Column::Id.eq(found.id))
+        .filter(active_condition(now))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if taken == 0 {
+        return Err(AppError::JoinCodeInvalid);
+    }
+    let membership = members::admit(&txn, &organization, actor.user_id, found.role, true).await?;
+    audit::record(
+        &txn,
+        AuditActor::user(actor),
+        &actor.meta,
+        Change {
+            action: "join_code.used",
+            resource_type: "join_code",
+            resource_id: Some(found.id),
+            organization_id: Some(organization.id),
+            metadata: json!({ "memberId": membership.id, "role": membership.role, "lastFour": found.last_four }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Joined {
+        organization,
+        membership,
+        already_member: false,
+    })
+}
+
+fn listable(organization_ids: &[Uuid], active_only: bool) -> Select<join_code::Entity> {
+    let select = join_code::Entity::find()
+        .filter(join_code::Column::OrganizationId.is_in(organization_ids.iter().copied()));
+    if active_only {
+        select.filter(active_condition(Utc::now()))
+    } else {
+        select
+    }
+}
+
+/// One page of join codes per organization, in one statement.
+pub async fn pages<C: ConnectionTrait>(
+    db: &C,
+    organization_ids: &[Uuid],
+    active_only: bool,
+    page: PageRequest,
+) -> AppResult<HashMap<Uuid, Page<join_code::Model>>> {
+    let select = listable(organization_ids, active_only).into_query();
+    pagination::pages_per_parent(
+        db,
+        select,
+        ("join_codes", "organization_id"),
+        ("join_codes", "id"),
+        page,
+        |row| {
+            let code = join_code::Model::from_query_result(row, "")?;
+            Ok((code.organization_id, code))
+        },
+    )
+    .await
+}
+
+/// How many join codes match in each organization.
+pub async fn counts<C: ConnectionTrait>(
+    db: &C,
+    organization_ids: &[Uuid],
+    active_only: bool,
+) -> AppResult<HashMap<Uuid, u64>> {
+    let select = listable(organization_ids, active_only).into_query();
+    pagination::counts_per_parent(db, select, ("join_codes", "organization_id")).await
+}
+
+/// A join code the actor may see (members:manage in its organization).
+pub async fn visible_by_id<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    join_code_id: Uuid,
+) -> AppResult<Option<join_code::Model>> {
+    let Some(found) = join_code::Entity::find_by_id(join_code_id).one(db).await? else {
+        return Ok(None);
+    };
+    match access::authorize(db, actor, found.organization_id, Permission::MembersManage).await {
+        Ok(_) => Ok(Some(found)),
+        Err(AppError::NotFound | AppError::Forbidden(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

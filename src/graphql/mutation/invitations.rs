@@ -1,0 +1,329 @@
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+
+use crate::domain::ids::{self, IdKind};
+use crate::domain::invitations::{self, InvitationRef, IssuedInvitation, NewInvitation};
+use crate::domain::join_codes::{self, NewJoinCode};
+use crate::domain::outbox::Outbox;
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::guards::SignedIn;
+use crate::graphql::types::{Invitation, JoinCode, Member, Organization, enums::Role};
+
+#[derive(Default)]
+pub struct InvitationMutations;
+
+/// An invitation to send.
+#[derive(InputObject)]
+pub struct CreateInvitationInput {
+    /// The organization (`org_` id).
+    pub organization_id: ID,
+    /// Who to invite.
+    pub email: String,
+    /// The role on acceptance: MEMBER when absent; at most your own, and
+    /// only an OWNER invites an OWNER.
+    pub role: Option<Role>,
+    /// Hours until it expires: the policy's invitation lifetime (24) when
+    /// absent, at most 168.
+    pub expires_in_hours: Option<i32>,
+    /// Teams (`team_` ids) the invitee joins on acceptance.
+    pub team_ids: Option<Vec<ID>>,
+}
+
+/// A sent invitation and, this once, its secret token.
+#[derive(SimpleObject)]
+pub struct CreateInvitationPayload {
+    /// The invitation.
+    pub invitation: Invitation,
+    /// The secret token; shown only here and in the email.
+    pub token: String,
+    /// The link the email carries, built from `ORGQL_PUBLIC_URL`.
+    pub accept_url: String,
+}
+
+impl From<IssuedInvitation> for CreateInvitationPayload {
+    fn from(issued: IssuedInvitation) -> Self {
+        Self {
+            invitation: Invitation(issued.invitation),
+            token: issued.token,
+            accept_url: issued.accept_url,
+        }
+    }
+}
+
+/// Which invitation the invitee means: give `token` (from the link) or
+/// `invitationId` (from `viewer.pendingInvitations`).
+#[derive(InputObject)]
+pub struct InvitationResponseInput {
+    /// The token from the invitation link.
+    pub token: Option<String>,
+    /// The invitation (`inv_` id), when listed among the viewer's pending
+    /// invitations.
+    pub invitation_id: Option<ID>,
+}
+
+impl InvitationResponseInput {
+    fn reference(&self) -> Result<InvitationRef<'_>, AppError> {
+        match (&self.token, &self.invitation_id) {
+            (Some(token), None) => Ok(InvitationRef::Token(token)),
+            (None, Some(id)) => Ok(InvitationRef::Id(ids::parse(
+                IdKind::Invitation,
+                id,
+                "invitationId",
+            )?)),
+            _ => Err(AppError::bad_input(
+                "token",
+                "give either token or invitationId",
+            )),
+        }
+    }
+}
+
+/// The result of `acceptInvitation`.
+#[derive(SimpleObject)]
+pub struct AcceptInvitationPayload {
+    /// The new membership.
+    pub member: Member,
+    /// The organization joined.
+    pub organization: Organization,
+}
+
+/// The invitation after the change.
+#[derive(SimpleObject)]
+pub struct InvitationPayload {
+    /// The invitation.
+    pub invitation: Invitation,
+}
+
+/// An invitation to act on.
+#[derive(InputObject)]
+pub struct InvitationIdInput {
+    /// The invitation (`inv_` id).
+    pub invitation_id: ID,
+}
+
+/// An invitation to send again.
+#[derive(InputObject)]
+pub struct ResendInvitationInput {
+    /// The invitation (`inv_` id).
+    pub invitation_id: ID,
+    /// Hours until the new token expires: 24 when absent, at most 168.
+    pub expires_in_hours: Option<i32>,
+}
+
+/// A join code to create.
+#[derive(InputObject)]
+pub struct CreateJoinCodeInput {
+    /// The organization (`org_` id).
+    pub organization_id: ID,
+    /// The role joiners get: MEMBER when absent; never OWNER, at most your
+    /// own.
+    pub role: Option<Role>,
+    /// The most uses; absent for no limit.
+    pub max_uses: Option<i32>,
+    /// Hours until it expires; absent for never (at most a year).
+    pub expires_in_hours: Option<i32>,
+}
+
+/// A new join code and, this once, the code itself.
+#[derive(SimpleObject)]
+pub struct CreateJoinCodePayload {
+    /// The join code.
+    pub join_code: JoinCode,
+    /// The code to share; shown only here.
+    pub code: String,
+}
+
+/// A join code to revoke.
+#[derive(InputObject)]
+pub struct RevokeJoinCodeInput {
+    /// The join code (`jc_` id).
+    pub join_code_id: ID,
+}
+
+/// The result of `revokeJoinCode`.
+#[derive(SimpleObject)]
+pub struct RevokeJoinCodePayload {
+    /// The join code, now revoked.
+    pub join_code: JoinCode,
+}
+
+/// A code to join with.
+#[derive(InputObject)]
+pub struct JoinOrganizationInput {
+    /// The join code.
+    pub code: String,
+}
+
+/// The result of `joinOrganization`.
+#[derive(SimpleObject)]
+pub struct JoinOrganizationPayload {
+    /// The organization.
+    pub organization: Organization,
+    /// The viewer's role there.
+    pub role: Role,
+    /// True when the viewer was a member already (the code was not used).
+    pub already_member: bool,
+}
+
+fn invitation_id(id: &ID) -> Result<uuid::Uuid, AppError> {
+    ids::parse(IdKind::Invitation, id, "invitationId")
+}
+
+#[Object]
+impl InvitationMutations {
+    /// Invites an email address (members:manage) and emails the link.
+    #[graphql(guard = "SignedIn")]
+    async fn create_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateInvitationInput,
+    ) -> async_graphql::Result<CreateInvitationPayload> {
+        let team_ids = input
+            .team_ids
+            .unwrap_or_default()
+            .iter()
+            .map(|id| ids::parse(IdKind::Team, id, "teamIds"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let issued = invitations::create(
+            ctx.db()?,
+            ctx.actor()?,
+            ctx.data::<Outbox>()?,
+            NewInvitation {
+                organization_id: ids::parse(
+                    IdKind::Organization,
+                    &input.organization_id,
+                    "organizationId",
+                )?,
+                email: input.email,
+                role: input.role.map(Into::into),
+                expires_in_hours: input.expires_in_hours,
+                team_ids,
+            },
+        )
+        .await?;
+        Ok(issued.into())
+    }
+
+    /// Accepts an invitation addressed to the viewer's email: the viewer
+    /// becomes a member with its role. A token works once.
+    #[graphql(guard = "SignedIn")]
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: InvitationResponseInput,
+    ) -> async_graphql::Result<AcceptInvitationPayload> {
+        let (member, organization) =
+            invitations::accept(ctx.db()?, ctx.actor()?, input.reference()?).await?;
+        Ok(AcceptInvitationPayload {
+            member: member.into(),
+            organization: Organization(organization),
+        })
+    }
+
+    /// Turns down an invitation addressed to the viewer's email.
+    #[graphql(guard = "SignedIn")]
+    async fn decline_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: InvitationResponseInput,
+    ) -> async_graphql::Result<InvitationPayload> {
+        let invitation = invitations::decline(ctx.db()?, ctx.actor()?, input.reference()?).await?;
+        Ok(InvitationPayload {
+            invitation: Invitation(invitation),
+        })
+    }
+
+    /// Withdraws a pending invitation (members:manage).
+    #[graphql(guard = "SignedIn")]
+    async fn revoke_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: InvitationIdInput,
+    ) -> async_graphql::Result<InvitationPayload> {
+        let invitation = invitations::revoke(
+            ctx.db()?,
+            ctx.actor()?,
+            invitation_id(&input.invitation_id)?,
+        )
+        .await?;
+        Ok(InvitationPayload {
+            invitation: Invitation(invitation),
+        })
+    }
+
+    /// Sends an invitation again with a new token and expiry; the old
+    /// token stops working (members:manage).
+    #[graphql(guard = "SignedIn")]
+    async fn resend_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: ResendInvitationInput,
+    ) -> async_graphql::Result<CreateInvitationPayload> {
+        let issued = invitations::resend(
+            ctx.db()?,
+            ctx.actor()?,
+            ctx.data::<Outbox>()?,
+            invitation_id(&input.invitation_id)?,
+            input.expires_in_hours,
+        )
+        .await?;
+        Ok(issued.into())
+    }
+
+    /// Creates a shareable join code (members:manage).
+    #[graphql(guard = "SignedIn")]
+    async fn create_join_code(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateJoinCodeInput,
+    ) -> async_graphql::Result<CreateJoinCodePayload> {
+        let (join_code, code) = join_codes::create(
+            ctx.db()?,
+            ctx.actor()?,
+            NewJoinCode {
+                organization_id: ids::parse(
+                    IdKind::Organization,
+                    &input.organization_id,
+                    "organizationId",
+                )?,
+                role: input.role.map(Into::into),
+                max_uses: input.max_uses,
+                expires_in_hours: input.expires_in_hours,
+            },
+        )
+        .await?;
+        Ok(CreateJoinCodePayload {
+            join_code: JoinCode(join_code),
+            code,
+        })
+    }
+
+    /// Ends a join code (members:manage).
+    #[graphql(guard = "SignedIn")]
+    async fn revoke_join_code(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeJoinCodeInput,
+    ) -> async_graphql::Result<RevokeJoinCodePayload> {
+        let id = ids::parse(IdKind::JoinCode, &input.join_code_id, "joinCodeId")?;
+        let join_code = join_codes::revoke(ctx.db()?, ctx.actor()?, id).await?;
+        Ok(RevokeJoinCodePayload {
+            join_code: JoinCode(join_code),
+        })
+    }
+
+    /// Joins the organization a code belongs to.
+    #[graphql(guard = "SignedIn")]
+    async fn join_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: JoinOrganizationInput,
+    ) -> async_graphql::Result<JoinOrganizationPayload> {
+        let joined = join_codes::join(ctx.db()?, ctx.actor()?, &input.code).await?;
+        Ok(JoinOrganizationPayload {
+            role: joined.membership.role.into(),
+            organization: Organization(joined.organization),
+            already_member: joined.already_member,
+        })
+    }
+}
