@@ -18,6 +18,11 @@ pub struct Model {
     pub avatar_url: Option<String>,
     pub status: OrganizationStatus,
     pub tier: Tier,
+    /// Lifetime of access tokens issued with this organization active.
+    pub jwt_expiry_secs: i32,
+    /// Sessions started before this moment have lost access to the
+    /// organization (`revokeOrganizationSessions`).
+    pub sessions_revoked_before: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -8,6 +8,7 @@ mod m20261123_000002_create_organizations;
 mod m20261123_000003_create_audit_entries;
 mod m20261123_000004_create_teams;
 mod m20261123_000005_create_invitations_and_join_codes;
+mod m20261123_000006_create_api_tokens_and_session_controls;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_audit_entries::Migration),
             Box::new(m20261123_000004_create_teams::Migration),
             Box::new(m20261123_000005_create_invitations_and_join_codes::Migration),
+            Box::new(m20261123_000006_create_api_tokens_and_session_controls::Migration),
         ]
     }
 }

@@ -8,7 +8,7 @@ pub mod password;
 pub mod secrets;
 pub mod tokens;
 
-pub use actor::{Actor, RequestMeta};
+pub use actor::{Actor, Credential, RequestMeta, TokenGrant};
 pub use password::PasswordHasher;
 pub use tokens::{AccessClaims, TokenIssuer};
 

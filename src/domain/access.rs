@@ -11,8 +11,10 @@ use entity::{member, organization, values::OrganizationStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use crate::auth::Actor;
-use crate::domain::permissions::{Decision, Permission, decide};
+use chrono::{DateTime, Utc};
+
+use crate::auth::{Actor, Credential};
+use crate::domain::permissions::{Decision, Permission, Role, decide};
 use crate::error::{AppError, AppResult};
 
 /// An organization together with the actor's membership in it.
@@ -44,12 +46,81 @@ pub async fn membership<C: ConnectionTrait>(
         .await?)
 }
 
+/// The one access decision, for guards and domain functions alike. A
+/// session started before the organization revoked its sessions is
+/// UNAUTHENTICATED there; an API token holds exactly its scopes, in its own
+/// organization only; a person holds what their role grants.
+pub fn decide_for(
+    actor: &Actor,
+    organization_id: Uuid,
+    sessions_revoked_before: Option<DateTime<Utc>>,
+    role: Option<Role>,
+    permission: Permission,
+) -> AppResult<Decision> {
+    match &actor.credential {
+        Credential::ApiToken(grant) => Ok(if grant.organization_id != organization_id {
+            Decision::DenyHidden
+        } else if grant.scopes.contains(&permission) {
+            Decision::Allow
+        } else {
+            Decision::DenyForbidden
+        }),
+        Credential::Session { started_at, .. } => {
+            if role.is_some() && sessions_revoked_before.is_some_and(|cutoff| *started_at < cutoff)
+            {
+                tracing::debug!(target: "orgql::access", %organization_id, "session revoked for this organization");
+                return Err(AppError::Unauthenticated);
+            }
+            Ok(decide(role, actor.is_platform_admin, permission))
+        }
+    }
+}
+
+/// Whether the actor may see the organization at all.
+pub fn may_see(
+    actor: &Actor,
+    organization: &organization::Model,
+    membership: Option<&member::Model>,
+) -> bool {
+    match actor.api_token() {
+        Some(grant) => grant.organization_id == organization.id,
+        None => membership.is_some() || actor.is_platform_admin,
+    }
+}
+
+impl OrgAccess {
+    /// The role the actor acts with where rank rules apply: their own, or
+    /// an API token's (see `TokenGrant::acting_role`).
+    pub fn acting_role(&self, actor: &Actor) -> Option<Role> {
+        match actor.api_token() {
+            Some(grant) => Some(grant.acting_role()),
+            None => self.membership.as_ref().map(|m| m.role),
+        }
+    }
+
+    /// Whether the actor holds `permission` here.
+    pub fn allows(&self, actor: &Actor, permission: Permission) -> bool {
+        matches!(
+            decide_for(
+                actor,
+                self.organization.id,
+                self.organization.sessions_revoked_before,
+                self.membership.as_ref().map(|m| m.role),
+                permission,
+            ),
+            Ok(Decision::Allow)
+        )
+    }
+}
+
 fn check(actor: &Actor, access: &OrgAccess, permission: Permission) -> AppResult<()> {
-    match decide(
+    match decide_for(
+        actor,
+        access.organization.id,
+        access.organization.sessions_revoked_before,
         access.membership.as_ref().map(|m| m.role),
-        actor.is_platform_admin,
         permission,
-    ) {
+    )? {
         Decision::Allow => Ok(()),
         Decision::DenyForbidden => Err(AppError::Forbidden(
             "your role in this organization does not allow this",

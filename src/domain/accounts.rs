@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::{Actor, AuthConfig, RequestMeta, secrets};
+use crate::auth::{Actor, AuthConfig, Credential, RequestMeta, secrets};
 use crate::domain::audit::{self, AuditActor, Change};
 use crate::domain::values::{self, Email};
 use crate::domain::{access, begin_write, ids::new_id};
@@ -184,11 +184,16 @@ async fn issue<C: ConnectionTrait>(
     }
     .insert(txn)
     .await?;
+    let ttl = active_organization
+        .as_ref()
+        .map_or(auth.tokens.access_ttl_secs, |o| {
+            i64::from(o.jwt_expiry_secs)
+        });
     let (access_token, access_token_expires_at) = auth.tokens.issue(
         user.id,
         session_id,
         active_organization.as_ref().map(|o| o.id),
-        auth.tokens.access_ttl_secs,
+        ttl,
     )?;
     Ok(IssuedTokens {
         user,
@@ -291,10 +296,11 @@ pub async fn refresh_session(
 
 /// Ends the actor's current session: its access and refresh tokens stop
 /// working at once.
-#[tracing::instrument(skip_all, fields(session_id = %actor.session_id))]
-pub async fn log_out(db: &DatabaseConnection, actor: &Actor) -> AppResult<()> {
+#[tracing::instrument(skip_all, fields(user_id = %actor.user_id))]
+pub async fn log_out(db: &DatabaseConnection, actor: &Actor) -> AppResult<Uuid> {
+    let session_id = own_session(actor)?;
     let txn = begin_write(db).await?;
-    revoke_sessions(&txn, session::Column::Id.eq(actor.session_id)).await?;
+    revoke_sessions(&txn, session::Column::Id.eq(session_id)).await?;
     audit::record(
         &txn,
         AuditActor::user(actor),
@@ -302,14 +308,22 @@ pub async fn log_out(db: &DatabaseConnection, actor: &Actor) -> AppResult<()> {
         Change {
             action: "session.logged_out",
             resource_type: "session",
-            resource_id: Some(actor.session_id),
+            resource_id: Some(session_id),
             organization_id: None,
             metadata: json!({}),
         },
     )
     .await?;
     txn.commit().await?;
-    Ok(())
+    Ok(session_id)
+}
+
+/// The caller's own session: account operations are for people, not for
+/// API tokens.
+pub fn own_session(actor: &Actor) -> AppResult<Uuid> {
+    actor.session_id().ok_or(AppError::Forbidden(
+        "an API token cannot do this; sign in as a person",
+    ))
 }
 
 /// Marks the matching live sessions revoked.
@@ -335,6 +349,7 @@ pub async fn switch_organization(
     actor: &Actor,
     organization_id: Uuid,
 ) -> AppResult<(String, DateTime<Utc>, organization::Model)> {
+    let session_id = own_session(actor)?;
     let txn = begin_write(db).await?;
     let organization = organization::Entity::find_by_id(organization_id)
         .one(&txn)
@@ -351,7 +366,7 @@ pub async fn switch_organization(
             session::Column::ActiveOrganizationId,
             Expr::value(organization_id),
         )
-        .filter(session::Column::Id.eq(actor.session_id))
+        .filter(session::Column::Id.eq(session_id))
         .exec(&txn)
         .await?;
     user::Entity::update_many()
@@ -369,7 +384,7 @@ pub async fn switch_organization(
         Change {
             action: "session.organization_switched",
             resource_type: "session",
-            resource_id: Some(actor.session_id),
+            resource_id: Some(session_id),
             organization_id: Some(organization_id),
             metadata: json!({ "from": actor.active_organization_id, "to": organization_id }),
         },
@@ -377,9 +392,9 @@ pub async fn switch_organization(
     .await?;
     let (token, expires_at) = auth.tokens.issue(
         actor.user_id,
-        actor.session_id,
+        session_id,
         Some(organization_id),
-        auth.tokens.access_ttl_secs,
+        i64::from(organization.jwt_expiry_secs),
     )?;
     txn.commit().await?;
     Ok((token, expires_at, organization))
@@ -404,7 +419,10 @@ pub async fn authenticate<C: ConnectionTrait>(
             Ok(Actor {
                 user_id: user.id,
                 email: user.email,
-                session_id: session.id,
+                credential: Credential::Session {
+                    session_id: session.id,
+                    started_at: session.created_at,
+                },
                 is_platform_admin: user.is_platform_admin,
                 active_organization_id: claims.org,
                 meta,

@@ -100,14 +100,10 @@ async fn queue_email<C: ConnectionTrait>(
 }
 
 /// The actor's own role, which bounds what they may hand out.
-fn inviter_role(access: &access::OrgAccess) -> AppResult<Role> {
-    access
-        .membership
-        .as_ref()
-        .map(|m| m.role)
-        .ok_or(AppError::Forbidden(
-            "only members of this organization may invite",
-        ))
+fn inviter_role(actor: &Actor, access: &access::OrgAccess) -> AppResult<Role> {
+    access.acting_role(actor).ok_or(AppError::Forbidden(
+        "only members of this organization may invite",
+    ))
 }
 
 /// Invites an email address (members:manage).
@@ -130,7 +126,7 @@ pub async fn create(
         Permission::MembersManage,
     )
     .await?;
-    if !may_assign(inviter_role(&access)?, role) {
+    if !may_assign(inviter_role(actor, &access)?, role) {
         return Err(AppError::Forbidden(
             "you may not invite someone above your own role",
         ));
@@ -452,7 +448,7 @@ pub async fn resend(
             "only a pending or expired invitation can be resent",
         ));
     }
-    if !may_assign(inviter_role(&access)?, found.role) {
+    if !may_assign(inviter_role(actor, &access)?, found.role) {
         return Err(AppError::Forbidden(
             "you may not invite someone above your own role",
         ));

@@ -103,13 +103,9 @@ pub async fn create(
         Permission::MembersManage,
     )
     .await?;
-    let creator_role = access
-        .membership
-        .as_ref()
-        .map(|m| m.role)
-        .ok_or(AppError::Forbidden(
-            "only members of this organization may create join codes",
-        ))?;
+    let creator_role = access.acting_role(actor).ok_or(AppError::Forbidden(
+        "only members of this organization may create join codes",
+    ))?;
     if !may_assign(creator_role, role) {
         return Err(AppError::Forbidden(
             "you may not hand out a role above your own",

@@ -51,14 +51,10 @@ async fn keep_an_owner<C: ConnectionTrait>(txn: &C, target: &member::Model) -> A
     Ok(())
 }
 
-fn acting_role(access: &OrgAccess) -> AppResult<Role> {
-    access
-        .membership
-        .as_ref()
-        .map(|m| m.role)
-        .ok_or(AppError::Forbidden(
-            "only members of this organization may do this",
-        ))
+fn acting_role(actor: &Actor, access: &OrgAccess) -> AppResult<Role> {
+    access.acting_role(actor).ok_or(AppError::Forbidden(
+        "only members of this organization may do this",
+    ))
 }
 
 /// Gives a member a new role (members:manage, rank rules, last owner).
@@ -73,7 +69,7 @@ pub async fn change_role(
     let organization_id = find(&txn, member_id).await?.organization_id;
     let access =
         access::authorize_write(&txn, actor, organization_id, Permission::MembersManage).await?;
-    let actor_role = acting_role(&access)?;
+    let actor_role = acting_role(actor, &access)?;
     // Read again under the lock: the role may have changed meanwhile.
     let target = find(&txn, member_id).await?;
     let is_self = target.user_id == actor.user_id;
@@ -138,7 +134,7 @@ pub async fn remove(
     let access = access::authorize_write(&txn, actor, probe.organization_id, permission).await?;
     // Read again under the lock: the role may have changed meanwhile.
     let target = find(&txn, member_id).await?;
-    if !leaving && !may_act_on(acting_role(&access)?, target.role, false) {
+    if !leaving && !may_act_on(acting_role(actor, &access)?, target.role, false) {
         return Err(AppError::Forbidden("you may not remove this member"));
     }
     keep_an_owner(&txn, &target).await?;

@@ -27,6 +27,10 @@ use crate::domain::values::{self, Slug};
 use crate::domain::{accounts, begin_write, ids::new_id};
 use crate::error::{AppError, AppResult};
 
+/// Access-token lifetime for a new organization, and its bounds.
+pub const DEFAULT_JWT_EXPIRY_SECS: i32 = 900;
+pub const JWT_EXPIRY_SECS: std::ops::RangeInclusive<i32> = 60..=86_400;
+
 /// The optional profile fields of an organization. In an update, `None`
 /// leaves a field as it is and `Some("")` clears it.
 #[derive(Debug, Default, Clone)]
@@ -151,6 +155,8 @@ pub async fn create(
         avatar_url: Set(profile.avatar_url.flatten()),
         status: Set(OrganizationStatus::Active),
         tier: Set(Tier::Free),
+        jwt_expiry_secs: Set(DEFAULT_JWT_EXPIRY_SECS),
+        sessions_revoked_before: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -385,7 +391,9 @@ async fn visible_where<C: ConnectionTrait>(
         .select_also(member::Entity)
         .one(db)
         .await?;
-    Ok(found.filter(|(_, membership)| membership.is_some() || actor.is_platform_admin))
+    Ok(found.filter(|(organization, membership)| {
+        access::may_see(actor, organization, membership.as_ref())
+    }))
 }
 
 /// See [`visible_where`].
@@ -432,7 +440,9 @@ pub fn listable(
 ) -> AppResult<Select<organization::Entity>> {
     let search = values::search("search", filter.search.as_deref())?;
     let mut select = organization::Entity::find();
-    if !actor.is_platform_admin {
+    if let Some(grant) = actor.api_token() {
+        select = select.filter(organization::Column::Id.eq(grant.organization_id));
+    } else if !actor.is_platform_admin {
         select = select.filter(
             organization::Column::Id.in_subquery(
                 sea_orm::sea_query::Query::select()

@@ -85,6 +85,8 @@ pub async fn seed(
                 avatar_url: Set(None),
                 status: Set(OrganizationStatus::Active),
                 tier: Set(Tier::Enterprise),
+                jwt_expiry_secs: Set(900),
+                sessions_revoked_before: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
             });

@@ -10,10 +10,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{
-    member, team, team_member,
-    values::{Role, TeamRole},
-};
+use entity::{member, team, team_member, values::TeamRole};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
@@ -28,7 +25,7 @@ use crate::auth::Actor;
 use crate::domain::access::{self, OrgAccess};
 use crate::domain::audit::{self, AuditActor, Change};
 use crate::domain::pagination::{self, Page, PageRequest};
-use crate::domain::permissions::{Decision, Permission, decide};
+use crate::domain::permissions::Permission;
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values::{self, Slug};
 use crate::domain::{begin_write, ids::new_id};
@@ -58,12 +55,11 @@ pub struct TeamPatch {
 /// Whether the actor may change `team`: teams:manage in the organization,
 /// or MAINTAINER of the team.
 pub fn may_administer(
-    org_role: Option<Role>,
-    is_platform_admin: bool,
+    holds_teams_manage: bool,
+    is_member: bool,
     team_role: Option<TeamRole>,
 ) -> bool {
-    decide(org_role, is_platform_admin, Permission::TeamsManage) == Decision::Allow
-        || (org_role.is_some() && team_role == Some(TeamRole::Maintainer))
+    holds_teams_manage || (is_member && team_role == Some(TeamRole::Maintainer))
 }
 
 fn snapshot(team: &team::Model) -> Value {
@@ -112,8 +108,8 @@ async fn authorize_team_write<C: ConnectionTrait>(
     let team = find(txn, team_id).await?;
     let team_role = actor_team_role(txn, &access, team_id).await?;
     if !may_administer(
-        access.membership.as_ref().map(|m| m.role),
-        actor.is_platform_admin,
+        access.allows(actor, Permission::TeamsManage),
+        access.membership.is_some(),
         team_role,
     ) {
         return Err(AppError::Forbidden(
@@ -264,7 +260,7 @@ pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
     input: NewTeam,
-) -> AppResult<(team::Model, team_member::Model)> {
+) -> AppResult<(team::Model, Option<team_member::Model>)> {
     let name = values::text("name", &input.name, 200)?;
     let slug = input
         .slug
@@ -282,10 +278,9 @@ pub async fn create(
     let access =
         access::authorize_write(&txn, actor, input.organization_id, Permission::TeamsCreate)
             .await?;
-    let creator = access
-        .membership
-        .clone()
-        .ok_or(AppError::Forbidden("only members create teams"))?;
+    // A person becomes the team's first maintainer; an API token's team
+    // starts empty.
+    let creator = access.membership.clone();
     let used = team::Entity::find()
         .filter(team::Column::OrganizationId.eq(input.organization_id))
         .count(&txn)
@@ -315,15 +310,20 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    let maintainer = team_member::ActiveModel {
-        id: Set(new_id()),
-        team_id: Set(team.id),
-        member_id: Set(creator.id),
-        role: Set(TeamRole::Maintainer),
-        added_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    let maintainer = match creator {
+        Some(creator) => Some(
+            team_member::ActiveModel {
+                id: Set(new_id()),
+                team_id: Set(team.id),
+                member_id: Set(creator.id),
+                role: Set(TeamRole::Maintainer),
+                added_at: Set(now),
+            }
+            .insert(&txn)
+            .await?,
+        ),
+        None => None,
+    };
     audit::record(
         &txn,
         AuditActor::user(actor),
@@ -561,8 +561,8 @@ pub async fn remove_member(
     if !leaving {
         let team_role = actor_team_role(&txn, &access, team_id).await?;
         if !may_administer(
-            access.membership.as_ref().map(|m| m.role),
-            actor.is_platform_admin,
+            access.allows(actor, Permission::TeamsManage),
+            access.membership.is_some(),
             team_role,
         ) {
             return Err(AppError::Forbidden(

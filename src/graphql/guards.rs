@@ -9,7 +9,8 @@ use async_graphql::{
 };
 use uuid::Uuid;
 
-use crate::domain::permissions::{Decision, Permission, decide};
+use crate::domain::access::decide_for;
+use crate::domain::permissions::{Decision, Permission};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::ViewerMembershipLoader;
@@ -32,16 +33,19 @@ impl PermissionGuard {
 impl Guard for PermissionGuard {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         let actor = ctx.actor()?;
-        let membership = ctx
+        let access = ctx
             .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
             .load_one(self.organization_id)
             .await?
-            .flatten();
-        match decide(
-            membership.map(|m| m.role),
-            actor.is_platform_admin,
+            .ok_or(AppError::NotFound)?;
+        let decision = decide_for(
+            actor,
+            self.organization_id,
+            access.sessions_revoked_before,
+            access.membership.map(|m| m.role),
             self.permission,
-        ) {
+        )?;
+        match decision {
             Decision::Allow => Ok(()),
             Decision::DenyForbidden => Err(AppError::Forbidden(
                 "your role in this organization does not allow this",

@@ -14,8 +14,10 @@ use entity::{
     invitation, join_code, member, organization, team, team_member, user,
     values::{InvitationStatus, TeamRole},
 };
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait,
 };
 use uuid::Uuid;
 
@@ -59,30 +61,56 @@ impl Loader<Uuid> for OrganizationLoader {
     }
 }
 
-/// The viewer's own membership, by organization id: what every guard asks.
+/// What the guards need of an organization: the viewer's membership in it
+/// (none for a stranger, a platform administrator or an API token) and the
+/// moment it last revoked sessions.
+#[derive(Debug, Clone)]
+pub struct ViewerAccess {
+    pub membership: Option<member::Model>,
+    pub sessions_revoked_before: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The viewer's access to each organization, by organization id: what
+/// every guard asks. One statement (organizations left-joined with the
+/// viewer's memberships) for any number of organizations.
 pub struct ViewerMembershipLoader {
     db: DatabaseConnection,
     user_id: Option<Uuid>,
 }
 
-/// Every key gets an answer (`None`: not a member), so that absence is
-/// cached too.
 impl Loader<Uuid> for ViewerMembershipLoader {
-    type Value = Option<member::Model>;
+    type Value = ViewerAccess;
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut found: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, None)).collect();
-        let Some(user_id) = self.user_id else {
-            return Ok(found);
-        };
-        let rows = member::Entity::find()
-            .filter(member::Column::UserId.eq(user_id))
-            .filter(member::Column::OrganizationId.is_in(keys.iter().copied()))
+        let user_id = self.user_id.unwrap_or_else(Uuid::nil);
+        let rows = organization::Entity::find()
+            .filter(organization::Column::Id.is_in(keys.iter().copied()))
+            .join(
+                JoinType::LeftJoin,
+                organization::Relation::Member
+                    .def()
+                    .on_condition(move |_, member_table| {
+                        Expr::col((member_table, member::Column::UserId))
+                            .eq(user_id)
+                            .into_condition()
+                    }),
+            )
+            .select_also(member::Entity)
             .all(&self.db)
             .await?;
-        found.extend(rows.into_iter().map(|row| (row.organization_id, Some(row))));
-        Ok(found)
+        Ok(rows
+            .into_iter()
+            .map(|(organization, membership)| {
+                (
+                    organization.id,
+                    ViewerAccess {
+                        membership,
+                        sessions_revoked_before: organization.sessions_revoked_before,
+                    },
+                )
+            })
+            .collect())
     }
 }
 

@@ -13,7 +13,9 @@ use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
-use crate::graphql::loaders::{OrganizationMemberCountLoader, ViewerMembershipLoader, prefetch};
+use crate::graphql::loaders::{
+    OrganizationMemberCountLoader, ViewerAccess, ViewerMembershipLoader, prefetch,
+};
 use crate::graphql::types::{
     Invitation, JoinCode, Member, Node, Organization, Team, User,
     enums::{OrganizationStatus, Tier},
@@ -173,7 +175,13 @@ async fn prime_membership(
     membership: Option<entity::member::Model>,
 ) -> async_graphql::Result<Organization> {
     ctx.data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
-        .feed_one(organization.id, membership)
+        .feed_one(
+            organization.id,
+            ViewerAccess {
+                membership,
+                sessions_revoked_before: organization.sessions_revoked_before,
+            },
+        )
         .await;
     Ok(Organization(organization))
 }

@@ -72,10 +72,9 @@ impl AccountMutations {
     /// Ends the current session: its tokens stop working at once.
     #[graphql(guard = "SignedIn")]
     async fn log_out(&self, ctx: &Context<'_>) -> async_graphql::Result<LogOutPayload> {
-        let actor = ctx.actor()?;
-        accounts::log_out(ctx.db()?, actor).await?;
+        let session_id = accounts::log_out(ctx.db()?, ctx.actor()?).await?;
         Ok(LogOutPayload {
-            session_id: ID(ids::encode(IdKind::Session, actor.session_id)),
+            session_id: ID(ids::encode(IdKind::Session, session_id)),
         })
     }
 

@@ -252,7 +252,7 @@ impl Organization {
             .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
             .load_one(self.0.id)
             .await?
-            .flatten();
+            .and_then(|access| access.membership);
         Ok(membership.map(Member::from))
     }
 }

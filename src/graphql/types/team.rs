@@ -5,8 +5,9 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::{member, team, team_member};
 
+use crate::domain::access::decide_for;
 use crate::domain::ids::{self, IdKind};
-use crate::domain::permissions::Permission;
+use crate::domain::permissions::{Decision, Permission};
 use crate::domain::teams::{self, TeamMemberFilter};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection};
@@ -145,19 +146,29 @@ impl Team {
         let Some(actor) = ctx.actor_opt() else {
             return Ok(false);
         };
-        let membership = ctx
+        let Some(access) = ctx
             .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
             .load_one(self.0.organization_id)
             .await?
-            .flatten();
+        else {
+            return Ok(false);
+        };
+        let role = access.membership.as_ref().map(|m| m.role);
+        let holds_teams_manage = decide_for(
+            actor,
+            self.0.organization_id,
+            access.sessions_revoked_before,
+            role,
+            Permission::TeamsManage,
+        )? == Decision::Allow;
         let team_role = ctx
             .data::<DataLoader<ViewerTeamRoleLoader, HashMapCache>>()?
             .load_one(self.0.id)
             .await?
             .flatten();
         Ok(teams::may_administer(
-            membership.map(|m| m.role),
-            actor.is_platform_admin,
+            holds_teams_manage,
+            role.is_some(),
             team_role,
         ))
     }
