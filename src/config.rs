@@ -65,6 +65,11 @@ pub struct Config {
     #[arg(long, env = "ORGQL_SMTP_URL", hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
 
+    /// The `<env>` part of API tokens (`orgql_<env>_…`), so that secret
+    /// scanners can tell a production token from a test one.
+    #[arg(long, env = "ORGQL_TOKEN_ENV", default_value = "live", value_parser = parse_token_environment, global = true)]
+    pub token_environment: String,
+
     /// The sender of outgoing mail.
     #[arg(
         long,
@@ -161,6 +166,20 @@ pub struct Config {
         global = true
     )]
     pub insecure_fast_password_hashing: bool,
+}
+
+/// Lower-case letters and digits only: the token format splits on `_`.
+fn parse_token_environment(value: &str) -> Result<String, String> {
+    if !value.is_empty()
+        && value.len() <= 16
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        Ok(value.to_owned())
+    } else {
+        Err("1 to 16 lower-case letters and digits, such as live or test".to_owned())
+    }
 }
 
 /// A proxy address: a CIDR (`10.0.0.0/8`) or a single IP (`10.0.0.7`).

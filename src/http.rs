@@ -21,7 +21,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::json;
 
 use crate::auth::{Actor, AuthConfig, RequestMeta};
-use crate::domain::accounts;
+use crate::domain::{accounts, api_tokens};
 use crate::error::AppError;
 use crate::graphql::{AppSchema, loaders::Loaders};
 
@@ -79,8 +79,9 @@ fn request_meta(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Requ
     }
 }
 
-/// Resolves the `Authorization: Bearer` header. No header: anonymous. A
-/// header that does not hold a valid, live token: UNAUTHENTICATED.
+/// Resolves the `Authorization: Bearer` header: an access JWT or an
+/// organization API token (`orgql_…`). No header: anonymous. A header that
+/// does not hold a valid, live credential: UNAUTHENTICATED.
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
@@ -94,7 +95,13 @@ async fn authenticate(
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(AppError::Unauthenticated)?;
-    let claims = state.auth.tokens.verify(token.trim())?;
+    let token = token.trim();
+    if api_tokens::looks_like_token(token) {
+        return api_tokens::authenticate(&state.db, token, meta.clone())
+            .await
+            .map(Some);
+    }
+    let claims = state.auth.tokens.verify(token)?;
     accounts::authenticate(&state.db, &claims, meta.clone())
         .await
         .map(Some)

@@ -416,7 +416,7 @@ pub async fn authenticate<C: ConnectionTrait>(
         Some((session, Some(user)))
             if session.revoked_at.is_none() && session.user_id == claims.sub =>
         {
-            Ok(Actor {
+            let actor = Actor {
                 user_id: user.id,
                 email: user.email,
                 credential: Credential::Session {
@@ -426,7 +426,9 @@ pub async fn authenticate<C: ConnectionTrait>(
                 is_platform_admin: user.is_platform_admin,
                 active_organization_id: claims.org,
                 meta,
-            })
+            };
+            crate::domain::sessions::touch(db, &session, &actor).await?;
+            Ok(actor)
         }
         _ => {
             tracing::debug!(target: "orgql::auth", session_id = %claims.sid, "session revoked or unknown");

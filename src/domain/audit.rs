@@ -20,11 +20,20 @@ pub struct AuditActor {
 }
 
 impl AuditActor {
+    /// The caller: a person, or an API token (kind API_TOKEN, the token's
+    /// id, no email).
     pub fn user(actor: &Actor) -> Self {
-        Self {
-            kind: ActorKind::User,
-            id: Some(actor.user_id),
-            email: Some(actor.email.clone()),
+        match actor.api_token() {
+            Some(grant) => Self {
+                kind: ActorKind::ApiToken,
+                id: Some(grant.token_id),
+                email: None,
+            },
+            None => Self {
+                kind: ActorKind::User,
+                id: Some(actor.user_id),
+                email: Some(actor.email.clone()),
+            },
         }
     }
 

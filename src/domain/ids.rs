@@ -21,10 +21,12 @@ pub enum IdKind {
     Team,
     Invitation,
     JoinCode,
+    ApiToken,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 8] = [
+    pub const ALL: [IdKind; 9] = [
+        IdKind::ApiToken,
         IdKind::Invitation,
         IdKind::JoinCode,
         IdKind::Organization,
@@ -45,6 +47,7 @@ impl IdKind {
             IdKind::Team => "team",
             IdKind::Invitation => "inv",
             IdKind::JoinCode => "jc",
+            IdKind::ApiToken => "tok",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod api_tokens;
 pub mod audit;
 pub mod ids;
 pub mod invitations;
@@ -14,6 +15,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod permissions;
 pub mod seed;
+pub mod sessions;
 pub mod teams;
 pub mod tiers;
 pub mod users;

@@ -52,6 +52,7 @@ pub struct NewOrganization {
 pub struct OrganizationPatch {
     pub name: Option<String>,
     pub slug: Option<String>,
+    pub jwt_expiry_secs: Option<i32>,
     pub profile: Profile,
 }
 
@@ -200,6 +201,7 @@ fn snapshot(org: &organization::Model) -> Value {
         "avatarUrl": org.avatar_url,
         "status": org.status,
         "tier": org.tier,
+        "jwtExpirySecs": org.jwt_expiry_secs,
     })
 }
 
@@ -222,6 +224,14 @@ pub async fn update(
         .map(|v| Slug::parse("slug", v))
         .transpose()?;
     let profile = parse_profile(&patch.profile)?;
+    if let Some(secs) = patch.jwt_expiry_secs
+        && !JWT_EXPIRY_SECS.contains(&secs)
+    {
+        return Err(AppError::bad_input(
+            "jwtExpirySecs",
+            "between 60 and 86,400 seconds",
+        ));
+    }
 
     let txn = begin_write(db).await?;
     let OrgAccess { organization, .. } =
@@ -248,6 +258,9 @@ pub async fn update(
     }
     if let Some(v) = profile.avatar_url {
         active.avatar_url = Set(v);
+    }
+    if let Some(secs) = patch.jwt_expiry_secs {
+        active.jwt_expiry_secs = Set(secs);
     }
     active.updated_at = Set(Utc::now());
     let organization = active.update(&txn).await?;

@@ -62,6 +62,11 @@ impl Permission {
         }
     }
 
+    /// The permission written `area:verb`, if there is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
     /// Permissions that only read: a platform administrator holds these in
     /// every organization.
     pub fn is_read_only(self) -> bool {

@@ -64,3 +64,18 @@ impl Guard for SignedIn {
         ctx.actor().map(|_| ())
     }
 }
+
+/// Requires a person signed in with a session: account operations (joining,
+/// leaving, creating organizations, sessions) are not for API tokens.
+pub struct Person;
+
+impl Guard for Person {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        match ctx.actor()?.session_id() {
+            Some(_) => Ok(()),
+            None => {
+                Err(AppError::Forbidden("an API token cannot do this; sign in as a person").into())
+            }
+        }
+    }
+}

@@ -307,6 +307,7 @@ pub struct Loaders {
     pub invitation_totals: DataLoader<CountLoader<InvitationsOfOrganization>, HashMapCache>,
     pub join_code_pages: DataLoader<PageLoader<JoinCodesOfOrganization>, HashMapCache>,
     pub join_code_totals: DataLoader<CountLoader<JoinCodesOfOrganization>, HashMapCache>,
+    pub api_tokens: DataLoader<ApiTokensLoader, HashMapCache>,
 }
 
 /// A loader with a cache that lives as long as the request: each key is
@@ -377,6 +378,7 @@ impl Loaders {
                 db: db(),
                 relation: PhantomData,
             }),
+            api_tokens: cached(ApiTokensLoader { db: db() }),
         }
     }
 
@@ -403,6 +405,7 @@ impl Loaders {
             .data(self.invitation_totals)
             .data(self.join_code_pages)
             .data(self.join_code_totals)
+            .data(self.api_tokens)
     }
 }
 
@@ -675,5 +678,21 @@ impl PagedRelation for JoinCodesOfOrganization {
         filter: &Self::Filter,
     ) -> AppResult<HashMap<Uuid, u64>> {
         join_codes::counts(db, parents, *filter).await
+    }
+}
+
+/// Each organization's API tokens, newest first, by organization id.
+pub struct ApiTokensLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for ApiTokensLoader {
+    type Value = Vec<entity::api_token::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        crate::domain::api_tokens::of_organizations(&self.db, keys)
+            .await
+            .map_err(Arc::new)
     }
 }

@@ -40,9 +40,13 @@ pub struct OrganizationFilterInput {
 
 #[Object(name = "Query")]
 impl QueryRoot {
-    /// The signed-in person; null when the request carries no credentials.
+    /// The signed-in person; null when the request carries no credentials
+    /// or an API token.
     async fn viewer(&self, ctx: &Context<'_>) -> Option<Viewer> {
-        ctx.actor_opt().cloned().map(Viewer)
+        ctx.actor_opt()
+            .filter(|actor| actor.session_id().is_some())
+            .cloned()
+            .map(Viewer)
     }
 
     /// One organization by id or by slug (give exactly one); null when it
@@ -217,6 +221,8 @@ async fn resolve_node(
         IdKind::JoinCode => join_codes::visible_by_id(db, actor, uuid)
             .await?
             .map(|j| Node::JoinCode(JoinCode(j))),
-        IdKind::Session | IdKind::AuditEntry => None,
+        // Sessions are listed under `viewer`; tokens under their
+        // organization; audit entries in its log.
+        IdKind::Session | IdKind::AuditEntry | IdKind::ApiToken => None,
     })
 }

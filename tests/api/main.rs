@@ -3,6 +3,7 @@
 //! GraphQL over HTTP as a client would. One crate, so one binary to build.
 
 mod accounts;
+mod api_tokens;
 mod helpers;
 mod invitations;
 mod isolation;
@@ -12,5 +13,6 @@ mod members;
 mod organizations;
 mod schema;
 mod serving;
+mod sessions;
 mod statements;
 mod teams;

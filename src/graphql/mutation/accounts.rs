@@ -3,7 +3,7 @@ use async_graphql::{Context, ID, Object};
 use crate::domain::accounts::{self, SignUp};
 use crate::domain::ids::{self, IdKind};
 use crate::graphql::context::ContextExt;
-use crate::graphql::guards::SignedIn;
+use crate::graphql::guards::Person;
 use crate::graphql::types::{
     Organization,
     auth::{
@@ -70,7 +70,7 @@ impl AccountMutations {
     }
 
     /// Ends the current session: its tokens stop working at once.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "Person")]
     async fn log_out(&self, ctx: &Context<'_>) -> async_graphql::Result<LogOutPayload> {
         let session_id = accounts::log_out(ctx.db()?, ctx.actor()?).await?;
         Ok(LogOutPayload {
@@ -80,7 +80,7 @@ impl AccountMutations {
 
     /// Makes an organization the active one: returns an access token whose
     /// `org` claim names it, and remembers the choice for the next log-in.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "Person")]
     async fn switch_organization(
         &self,
         ctx: &Context<'_>,

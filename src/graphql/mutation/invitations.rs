@@ -6,7 +6,7 @@ use crate::domain::join_codes::{self, NewJoinCode};
 use crate::domain::outbox::Outbox;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::guards::SignedIn;
+use crate::graphql::guards::{Person, SignedIn};
 use crate::graphql::types::{Invitation, JoinCode, Member, Organization, enums::Role};
 
 #[derive(Default)]
@@ -206,7 +206,7 @@ impl InvitationMutations {
 
     /// Accepts an invitation addressed to the viewer's email: the viewer
     /// becomes a member with its role. A token works once.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "Person")]
     async fn accept_invitation(
         &self,
         ctx: &Context<'_>,
@@ -221,7 +221,7 @@ impl InvitationMutations {
     }
 
     /// Turns down an invitation addressed to the viewer's email.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "Person")]
     async fn decline_invitation(
         &self,
         ctx: &Context<'_>,
@@ -313,7 +313,7 @@ impl InvitationMutations {
     }
 
     /// Joins the organization a code belongs to.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "Person")]
     async fn join_organization(
         &self,
         ctx: &Context<'_>,

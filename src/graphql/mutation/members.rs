@@ -3,7 +3,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use crate::domain::ids::{self, IdKind};
 use crate::domain::members;
 use crate::graphql::context::ContextExt;
-use crate::graphql::guards::SignedIn;
+use crate::graphql::guards::{Person, SignedIn};
 use crate::graphql::types::{Member, enums::Role};
 
 #[derive(Default)]
@@ -87,7 +87,7 @@ impl MemberMutations {
     }
 
     /// The viewer leaves an organization; the last OWNER cannot.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "Person")]
     async fn leave_organization(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@ mod accounts;
 mod invitations;
 mod members;
 mod organizations;
+mod sessions;
 mod teams;
 
 use async_graphql::MergedObject;
@@ -16,5 +17,6 @@ pub struct MutationRoot(
     organizations::OrganizationMutations,
     members::MemberMutations,
     invitations::InvitationMutations,
+    sessions::SessionMutations,
     teams::TeamMutations,
 );

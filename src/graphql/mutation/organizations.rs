@@ -4,7 +4,7 @@ use entity::values::OrganizationStatus;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::organizations::{self, NewOrganization, OrganizationPatch, Profile};
 use crate::graphql::context::ContextExt;
-use crate::graphql::guards::SignedIn;
+use crate::graphql::guards::{Person, SignedIn};
 use crate::graphql::types::{Member, Organization};
 
 #[derive(Default)]
@@ -58,6 +58,9 @@ pub struct UpdateOrganizationInput {
     pub description: Option<String>,
     /// Absolute http(s) URL of a picture.
     pub avatar_url: Option<String>,
+    /// Lifetime, in seconds, of access tokens issued with this
+    /// organization active: 60 to 86,400.
+    pub jwt_expiry_secs: Option<i32>,
 }
 
 /// The result of `updateOrganization`.
@@ -106,7 +109,7 @@ fn organization_id(id: &ID) -> Result<uuid::Uuid, crate::error::AppError> {
 #[Object]
 impl OrganizationMutations {
     /// Creates an organization on the FREE tier, with the viewer as OWNER.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "Person")]
     async fn create_organization(
         &self,
         ctx: &Context<'_>,
@@ -148,6 +151,7 @@ impl OrganizationMutations {
             OrganizationPatch {
                 name: input.name,
                 slug: input.slug,
+                jwt_expiry_secs: input.jwt_expiry_secs,
                 profile: Profile {
                     domain: input.domain,
                     website: input.website,

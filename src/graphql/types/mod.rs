@@ -2,6 +2,7 @@
 //! each type here wraps a row and chooses its fields, so no column (a hash,
 //! an internal flag) reaches the schema by accident.
 
+pub mod api_token;
 pub mod auth;
 pub mod enums;
 pub mod invitation;
@@ -10,10 +11,12 @@ pub mod member;
 pub mod node;
 pub mod organization;
 pub mod roles;
+pub mod session;
 pub mod team;
 pub mod user;
 pub mod viewer;
 
+pub use api_token::ApiToken;
 pub use invitation::Invitation;
 pub use join_code::JoinCode;
 pub use member::Member;

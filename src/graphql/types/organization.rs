@@ -14,13 +14,13 @@ use crate::graphql::connection::{self, CountedConnection};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::loaders::{
-    InvitationsOfOrganization, JoinCodesOfOrganization, MembersOfOrganization,
+    ApiTokensLoader, InvitationsOfOrganization, JoinCodesOfOrganization, MembersOfOrganization,
     OrganizationMemberCountLoader, TeamsByMemberLoader, TeamsOfOrganization,
     ViewerMembershipLoader, prefetch,
 };
 use crate::graphql::types::team::prefetch_team_relations;
 use crate::graphql::types::{
-    Invitation, JoinCode, Member, Team,
+    ApiToken, Invitation, JoinCode, Member, Team,
     enums::{InvitationStatus, OrganizationStatus, Role, Tier},
 };
 
@@ -243,6 +243,24 @@ impl Organization {
         )
         .await?;
         Ok(connection::build(page, request, total, |j| j.id, JoinCode))
+    }
+
+    /// The organization's API tokens, newest first (tokens:manage).
+    #[graphql(guard = "PermissionGuard::new(Permission::TokensManage, self.0.id)")]
+    async fn api_tokens(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiToken>> {
+        let tokens = ctx
+            .data::<DataLoader<ApiTokensLoader, HashMapCache>>()?
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(tokens.into_iter().map(ApiToken).collect())
+    }
+
+    /// Lifetime, in seconds, of access tokens issued with this organization
+    /// active (org:manage): 900 unless changed, 60 to 86,400.
+    #[graphql(guard = "PermissionGuard::new(Permission::OrgManage, self.0.id)")]
+    async fn jwt_expiry_secs(&self) -> i32 {
+        self.0.jwt_expiry_secs
     }
 
     /// The viewer's own membership here; null for a platform administrator

@@ -4,11 +4,11 @@ use async_graphql::{
 };
 
 use crate::auth::Actor;
-use crate::domain::{invitations, members};
+use crate::domain::{invitations, members, sessions};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{OrganizationLoader, UserLoader, prefetch};
-use crate::graphql::types::{Invitation, Member, Organization, User};
+use crate::graphql::types::{Invitation, Member, Organization, User, session::Session};
 
 /// The signed-in person and what they belong to.
 pub struct Viewer(pub Actor);
@@ -36,6 +36,18 @@ impl Viewer {
         )
         .await?;
         Ok(rows.into_iter().map(Member::from).collect())
+    }
+
+    /// The viewer's live sessions, newest first; `current` marks this one.
+    async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Session>> {
+        let rows = sessions::active_of_user(ctx.db()?, self.0.user_id).await?;
+        prefetch::<OrganizationLoader>(
+            ctx,
+            &["activeOrganization"],
+            rows.iter().filter_map(|s| s.active_organization_id),
+        )
+        .await?;
+        Ok(rows.into_iter().map(Session).collect())
     }
 
     /// Pending invitations to the viewer's email, in any organization.
