@@ -175,6 +175,20 @@ impl StatementCounter {
     }
 }
 
+/// Applies audit retention (DESIGN §6) once an hour, so entries past it are
+/// not kept; `orgql audit purge` does the same on demand.
+async fn purge_audit_log_hourly(db: DatabaseConnection) {
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        match crate::domain::audit::purge(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "audit entries past retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "audit retention purge failed; will retry"),
+        }
+    }
+}
+
 /// A bound, ready-to-serve orgql.
 pub struct Application {
     listener: TcpListener,
@@ -192,16 +206,20 @@ impl Application {
             migrate(&db).await?;
         }
         let auth = auth_config(&config, &db).await?;
+        // Background work gets a handle made before the counter is attached:
+        // the counter measures what requests cost.
+        let background = db.clone();
         let statements = StatementCounter::default();
         statements.attach(&mut db);
         let outbox = Outbox::new(&config.public_url);
         let mailer = Mailer::new(
-            db.clone(),
+            background.clone(),
             outbox.clone(),
             config.smtp_url.as_deref(),
             &config.mail_from,
         )?;
         tokio::spawn(mailer.run());
+        tokio::spawn(purge_audit_log_hourly(background));
         let schema = build_schema(SchemaDeps {
             db: db.clone(),
             outbox,

@@ -202,6 +202,18 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, &str, &str)] = &[
         "a pending invitation to this email exists: resend it instead",
     ),
     (
+        "uq_ownership_transfers_pending",
+        "ownership_transfers.organization_id",
+        "organizationId",
+        "an ownership transfer is already pending: cancel it first",
+    ),
+    (
+        "uq_tier_upgrade_requests_pending",
+        "tier_upgrade_requests.organization_id",
+        "organizationId",
+        "a tier upgrade request is already pending",
+    ),
+    (
         "uq_member_org_user",
         "members.organization_id, members.user_id",
         "userId",

@@ -45,6 +45,18 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Delete entries past their organization's retention now (the server
+    /// also does it hourly).
+    Purge,
 }
 
 #[derive(Subcommand)]
@@ -141,6 +153,19 @@ async fn run(cli: Cli) -> Result<(), app::StartError> {
                 seed::DEMO_EMAIL,
                 seed::DEMO_PASSWORD
             );
+        }
+        Command::Audit {
+            command: AuditCommand::Purge,
+        } => {
+            let db = app::connect(&config).await?;
+            let spinner =
+                ProgressBar::new_spinner().with_message("purging audit entries past retention");
+            spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+            let purged = orgql::domain::audit::purge(&db)
+                .await
+                .map_err(|e| format!("purge failed: {e}"))?;
+            spinner.finish_and_clear();
+            println!("deleted {purged} audit entries past retention");
         }
         Command::Admin {
             command: AdminCommand::Grant { email },

@@ -9,6 +9,7 @@ mod m20261123_000003_create_audit_entries;
 mod m20261123_000004_create_teams;
 mod m20261123_000005_create_invitations_and_join_codes;
 mod m20261123_000006_create_api_tokens_and_session_controls;
+mod m20261123_000007_create_ownership_transfers_and_tier_requests;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_teams::Migration),
             Box::new(m20261123_000005_create_invitations_and_join_codes::Migration),
             Box::new(m20261123_000006_create_api_tokens_and_session_controls::Migration),
+            Box::new(m20261123_000007_create_ownership_transfers_and_tier_requests::Migration),
         ]
     }
 }

@@ -22,10 +22,14 @@ pub enum IdKind {
     Invitation,
     JoinCode,
     ApiToken,
+    OwnershipTransfer,
+    TierUpgradeRequest,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 9] = [
+    pub const ALL: [IdKind; 11] = [
+        IdKind::OwnershipTransfer,
+        IdKind::TierUpgradeRequest,
         IdKind::ApiToken,
         IdKind::Invitation,
         IdKind::JoinCode,
@@ -48,6 +52,8 @@ impl IdKind {
             IdKind::Invitation => "inv",
             IdKind::JoinCode => "jc",
             IdKind::ApiToken => "tok",
+            IdKind::OwnershipTransfer => "xfer",
+            IdKind::TierUpgradeRequest => "tur",
         }
     }
 }

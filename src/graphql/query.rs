@@ -223,6 +223,10 @@ async fn resolve_node(
             .map(|j| Node::JoinCode(JoinCode(j))),
         // Sessions are listed under `viewer`; tokens under their
         // organization; audit entries in its log.
-        IdKind::Session | IdKind::AuditEntry | IdKind::ApiToken => None,
+        IdKind::Session
+        | IdKind::AuditEntry
+        | IdKind::ApiToken
+        | IdKind::OwnershipTransfer
+        | IdKind::TierUpgradeRequest => None,
     })
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api_tokens;
+mod governance;
 mod helpers;
 mod invitations;
 mod isolation;

@@ -2,6 +2,7 @@
 //! a payload object.
 
 mod accounts;
+mod governance;
 mod invitations;
 mod members;
 mod organizations;
@@ -18,5 +19,6 @@ pub struct MutationRoot(
     members::MemberMutations,
     invitations::InvitationMutations,
     sessions::SessionMutations,
+    governance::GovernanceMutations,
     teams::TeamMutations,
 );

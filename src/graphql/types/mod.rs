@@ -3,8 +3,10 @@
 //! an internal flag) reaches the schema by accident.
 
 pub mod api_token;
+pub mod audit;
 pub mod auth;
 pub mod enums;
+pub mod governance;
 pub mod invitation;
 pub mod join_code;
 pub mod member;

@@ -5,12 +5,15 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::organization;
 
+use crate::domain::audit::{self, AuditFilter};
 use crate::domain::ids::{self, IdKind};
 use crate::domain::members::MemberFilter;
 use crate::domain::permissions::Permission;
 use crate::domain::teams::{self, TeamFilter};
 use crate::domain::values;
-use crate::graphql::connection::{self, CountedConnection};
+use crate::domain::{billing, ownership};
+use crate::error::AppError;
+use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::loaders::{
@@ -18,6 +21,8 @@ use crate::graphql::loaders::{
     OrganizationMemberCountLoader, TeamsByMemberLoader, TeamsOfOrganization,
     ViewerMembershipLoader, prefetch,
 };
+use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
+use crate::graphql::types::governance::{OwnershipTransfer, TierUpgradeRequest, Usage};
 use crate::graphql::types::team::prefetch_team_relations;
 use crate::graphql::types::{
     ApiToken, Invitation, JoinCode, Member, Team,
@@ -243,6 +248,83 @@ impl Organization {
         )
         .await?;
         Ok(connection::build(page, request, total, |j| j.id, JoinCode))
+    }
+
+    /// The organization's audit log, newest first, within its tier's
+    /// retention (audit:view).
+    #[graphql(
+        guard = "PermissionGuard::new(Permission::AuditView, self.0.id)",
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity"
+    )]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: 20 when absent, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "The `cursor` of the last edge already seen.")] after: Option<String>,
+        #[graphql(desc = "Narrows the log.")] filter: Option<AuditLogFilter>,
+    ) -> async_graphql::Result<CountedConnection<AuditEntry>> {
+        let filter = filter.unwrap_or_default();
+        let principal = |id: &ID| {
+            ids::parse_any(id)
+                .filter(|(kind, _)| matches!(kind, IdKind::User | IdKind::ApiToken))
+                .map(|(_, id)| id)
+                .ok_or_else(|| AppError::bad_input("filter.actorId", "not a usr_ or tok_ id"))
+        };
+        let filter = AuditFilter {
+            actions: filter.actions.unwrap_or_default(),
+            actor_id: filter.actor_id.as_ref().map(principal).transpose()?,
+            resource_type: filter.resource_type,
+            resource_id: filter
+                .resource_id
+                .as_ref()
+                .map(|id| {
+                    ids::parse_any(id)
+                        .map(|(_, id)| id)
+                        .ok_or_else(|| AppError::bad_input("filter.resourceId", "not a valid id"))
+                })
+                .transpose()?,
+            since: filter.since,
+            until: filter.until,
+        };
+        let request = connection::page_request(first, after.as_deref())?;
+        let db = ctx.db()?.clone();
+        let (page, select) = audit::page(&db, &self.0, &filter, request).await?;
+        Ok(connection::build(
+            page,
+            request,
+            TotalCount::of(db, select),
+            |e| e.id,
+            AuditEntry,
+        ))
+    }
+
+    /// Usage against the tier's limits (billing:view).
+    #[graphql(guard = "PermissionGuard::new(Permission::BillingView, self.0.id)")]
+    async fn usage(&self, ctx: &Context<'_>) -> async_graphql::Result<Usage> {
+        Ok(billing::usage(ctx.db()?, &self.0).await?.into())
+    }
+
+    /// The tier upgrade request awaiting a platform administrator, if any
+    /// (billing:view).
+    #[graphql(guard = "PermissionGuard::new(Permission::BillingView, self.0.id)")]
+    async fn pending_tier_upgrade_request(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<TierUpgradeRequest>> {
+        Ok(billing::pending_request(ctx.db()?, self.0.id)
+            .await?
+            .map(TierUpgradeRequest))
+    }
+
+    /// The ownership transfer awaiting an answer, if any (members:view).
+    #[graphql(guard = "PermissionGuard::new(Permission::MembersView, self.0.id)")]
+    async fn pending_ownership_transfer(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<OwnershipTransfer>> {
+        Ok(ownership::pending(ctx.db()?, self.0.id)
+            .await?
+            .map(OwnershipTransfer))
     }
 
     /// The organization's API tokens, newest first (tokens:manage).

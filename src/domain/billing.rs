@@ -1,0 +1,250 @@
+//! Tiers and usage: what an organization uses against its tier's limits,
+//! requests for a higher tier, and platform administrators' answers. After
+//! a downgrade what exists stays; `tiers::ensure_room` refuses anything new
+//! past the limit.
+
+use chrono::Utc;
+use entity::{
+    api_token, join_code, organization, team, tier_upgrade_request,
+    values::{RequestStatus, Tier},
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::domain::audit::{self, AuditActor, Change};
+use crate::domain::permissions::Permission;
+use crate::domain::tiers::{self, Resource};
+use crate::domain::{access, begin_write, ids::new_id, members, values};
+use crate::error::{AppError, AppResult};
+
+/// How much of one limited resource is used.
+#[derive(Debug, Clone, Copy)]
+pub struct Used {
+    pub used: u64,
+    /// None: unlimited.
+    pub limit: Option<u64>,
+}
+
+/// An organization's usage against its tier.
+#[derive(Debug, Clone)]
+pub struct Usage {
+    pub members: Used,
+    pub teams: Used,
+    pub api_tokens: Used,
+    pub join_codes: Used,
+    pub audit_retention_days: u32,
+}
+
+/// Counts what an organization uses (pending invitations take member
+/// seats; only usable tokens and codes count).
+pub async fn usage<C: ConnectionTrait>(
+    db: &C,
+    organization: &organization::Model,
+) -> AppResult<Usage> {
+    let now = Utc::now();
+    let of = |resource, used| Used {
+        used,
+        limit: tiers::limit(organization.tier, resource),
+    };
+    let teams = team::Entity::find()
+        .filter(team::Column::OrganizationId.eq(organization.id))
+        .count(db)
+        .await?;
+    let tokens = api_token::Entity::find()
+        .filter(api_token::Column::OrganizationId.eq(organization.id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(api_token::Column::ExpiresAt.is_null())
+                .add(api_token::Column::ExpiresAt.gt(now)),
+        )
+        .count(db)
+        .await?;
+    let codes = join_code::Entity::find()
+        .filter(join_code::Column::OrganizationId.eq(organization.id))
+        .all(db)
+        .await?
+        .iter()
+        .filter(|code| crate::domain::join_codes::is_active(code, now))
+        .count() as u64;
+    Ok(Usage {
+        members: of(
+            Resource::Members,
+            members::seats_used(db, organization.id).await?,
+        ),
+        teams: of(Resource::Teams, teams),
+        api_tokens: of(Resource::ApiTokens, tokens),
+        join_codes: of(Resource::JoinCodes, codes),
+        audit_retention_days: tiers::audit_retention_days(organization.tier),
+    })
+}
+
+fn rank(tier: Tier) -> u8 {
+    match tier {
+        Tier::Free => 0,
+        Tier::Starter => 1,
+        Tier::Team => 2,
+        Tier::Enterprise => 3,
+    }
+}
+
+/// Asks for a higher tier (billing:manage).
+#[tracing::instrument(skip_all, fields(%organization_id, ?requested_tier))]
+pub async fn request_upgrade(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: Uuid,
+    requested_tier: Tier,
+    reason: Option<String>,
+) -> AppResult<tier_upgrade_request::Model> {
+    let reason = reason
+        .as_deref()
+        .map(|r| values::optional_text("reason", r, 1000))
+        .transpose()?
+        .flatten();
+    let txn = begin_write(db).await?;
+    let access =
+        access::authorize_write(&txn, actor, organization_id, Permission::BillingManage).await?;
+    if rank(requested_tier) <= rank(access.organization.tier) {
+        return Err(AppError::bad_input(
+            "requestedTier",
+            "ask for a tier above the current one",
+        ));
+    }
+    let request = tier_upgrade_request::ActiveModel {
+        id: Set(new_id()),
+        organization_id: Set(organization_id),
+        requested_tier: Set(requested_tier),
+        reason: Set(reason),
+        status: Set(RequestStatus::Pending),
+        requested_by_user_id: Set(actor.api_token().is_none().then_some(actor.user_id)),
+        decided_by_user_id: Set(None),
+        created_at: Set(Utc::now()),
+        decided_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        AuditActor::user(actor),
+        &actor.meta,
+        Change {
+            action: "tier.upgrade_requested",
+            resource_type: "tier_upgrade_request",
+            resource_id: Some(request.id),
+            organization_id: Some(organization_id),
+            metadata: json!({ "from": access.organization.tier, "to": requested_tier, "reason": request.reason }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(request)
+}
+
+/// The pending upgrade request of an organization, if any.
+pub async fn pending_request<C: ConnectionTrait>(
+    db: &C,
+    organization_id: Uuid,
+) -> AppResult<Option<tier_upgrade_request::Model>> {
+    Ok(tier_upgrade_request::Entity::find()
+        .filter(tier_upgrade_request::Column::OrganizationId.eq(organization_id))
+        .filter(tier_upgrade_request::Column::Status.eq(RequestStatus::Pending))
+        .one(db)
+        .await?)
+}
+
+async fn change_tier<C: ConnectionTrait>(
+    txn: &C,
+    organization: organization::Model,
+    tier: Tier,
+) -> AppResult<organization::Model> {
+    let mut active: organization::ActiveModel = organization.into();
+    active.tier = Set(tier);
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(txn).await?)
+}
+
+/// Approves or rejects a pending request (platform administrators only).
+#[tracing::instrument(skip_all, fields(%request_id, approve))]
+pub async fn decide_upgrade(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    request_id: Uuid,
+    approve: bool,
+) -> AppResult<(tier_upgrade_request::Model, organization::Model)> {
+    let txn = begin_write(db).await?;
+    let request = tier_upgrade_request::Entity::find_by_id(request_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let organization = access::lock_organization(&txn, request.organization_id).await?;
+    access::require_platform_admin(&txn, actor, organization.id).await?;
+    if request.status != RequestStatus::Pending {
+        return Err(AppError::conflict("this request is already answered"));
+    }
+    let before = organization.tier;
+    let organization = if approve {
+        change_tier(&txn, organization, request.requested_tier).await?
+    } else {
+        organization
+    };
+    let mut active: tier_upgrade_request::ActiveModel = request.into();
+    active.status = Set(if approve {
+        RequestStatus::Accepted
+    } else {
+        RequestStatus::Declined
+    });
+    active.decided_by_user_id = Set(Some(actor.user_id));
+    active.decided_at = Set(Some(Utc::now()));
+    let request = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        AuditActor::platform_admin(actor),
+        &actor.meta,
+        Change {
+            action: if approve { "tier.upgrade_approved" } else { "tier.upgrade_rejected" },
+            resource_type: "tier_upgrade_request",
+            resource_id: Some(request.id),
+            organization_id: Some(organization.id),
+            metadata: json!({ "before": { "tier": before }, "after": { "tier": organization.tier } }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((request, organization))
+}
+
+/// Sets a tier directly (platform administrators only).
+#[tracing::instrument(skip_all, fields(%organization_id, ?tier))]
+pub async fn set_tier(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: Uuid,
+    tier: Tier,
+) -> AppResult<organization::Model> {
+    let txn = begin_write(db).await?;
+    let organization = access::lock_organization(&txn, organization_id).await?;
+    access::require_platform_admin(&txn, actor, organization_id).await?;
+    let before = organization.tier;
+    let organization = change_tier(&txn, organization, tier).await?;
+    audit::record(
+        &txn,
+        AuditActor::platform_admin(actor),
+        &actor.meta,
+        Change {
+            action: "tier.set",
+            resource_type: "organization",
+            resource_id: Some(organization.id),
+            organization_id: Some(organization.id),
+            metadata: json!({ "before": { "tier": before }, "after": { "tier": tier } }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(organization)
+}
