@@ -114,6 +114,9 @@ pub enum AppError {
     /// JOIN_CODE_INVALID: unknown, revoked, expired or used up.
     #[error("this join code is not valid")]
     JoinCodeInvalid,
+    /// IP_NOT_ALLOWED.
+    #[error("this organization's IP allowlist does not include your address")]
+    IpNotAllowed,
     /// QUERY_TOO_COMPLEX.
     #[error("{0}")]
     QueryTooComplex(String),
@@ -156,6 +159,7 @@ impl AppError {
             Self::InvitationExpired => ErrorCode::InvitationExpired,
             Self::InvitationInvalid => ErrorCode::InvitationInvalid,
             Self::JoinCodeInvalid => ErrorCode::JoinCodeInvalid,
+            Self::IpNotAllowed => ErrorCode::IpNotAllowed,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -212,6 +216,12 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, &str, &str)] = &[
         "tier_upgrade_requests.organization_id",
         "organizationId",
         "a tier upgrade request is already pending",
+    ),
+    (
+        "uq_ip_allowlist_entries_org_cidr",
+        "ip_allowlist_entries.organization_id, ip_allowlist_entries.cidr",
+        "cidr",
+        "this CIDR is on the allowlist already",
     ),
     (
         "uq_member_org_user",

@@ -6,6 +6,7 @@
 pub mod api_token;
 pub mod audit_entry;
 pub mod invitation;
+pub mod ip_allowlist_entry;
 pub mod join_code;
 pub mod member;
 pub mod organization;

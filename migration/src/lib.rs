@@ -10,6 +10,7 @@ mod m20261123_000004_create_teams;
 mod m20261123_000005_create_invitations_and_join_codes;
 mod m20261123_000006_create_api_tokens_and_session_controls;
 mod m20261123_000007_create_ownership_transfers_and_tier_requests;
+mod m20261123_000008_create_policies_and_ip_allowlist;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_create_invitations_and_join_codes::Migration),
             Box::new(m20261123_000006_create_api_tokens_and_session_controls::Migration),
             Box::new(m20261123_000007_create_ownership_transfers_and_tier_requests::Migration),
+            Box::new(m20261123_000008_create_policies_and_ip_allowlist::Migration),
         ]
     }
 }

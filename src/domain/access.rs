@@ -14,7 +14,8 @@ use uuid::Uuid;
 use chrono::{DateTime, Utc};
 
 use crate::auth::{Actor, Credential};
-use crate::domain::permissions::{Decision, Permission, Role, decide};
+use crate::domain::permissions::{Decision, Permission, Role, decide_with};
+use crate::domain::policy::{self, Policy};
 use crate::error::{AppError, AppResult};
 
 /// An organization together with the actor's membership in it.
@@ -46,14 +47,32 @@ pub async fn membership<C: ConnectionTrait>(
         .await?)
 }
 
+/// What an organization says about access beyond roles: the moment it
+/// revoked sessions, and its policy.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    pub sessions_revoked_before: Option<DateTime<Utc>>,
+    pub policy: Policy,
+}
+
+impl Gate {
+    pub fn of(organization: &organization::Model) -> Self {
+        Self {
+            sessions_revoked_before: organization.sessions_revoked_before,
+            policy: Policy::of(organization),
+        }
+    }
+}
+
 /// The one access decision, for guards and domain functions alike. A
-/// session started before the organization revoked its sessions is
-/// UNAUTHENTICATED there; an API token holds exactly its scopes, in its own
-/// organization only; a person holds what their role grants.
+/// session started before the organization revoked its sessions, or older
+/// than its policy's session timeout, is UNAUTHENTICATED there; an API
+/// token holds exactly its scopes, in its own organization only; a person
+/// holds what their role grants, as the policy adjusts it.
 pub fn decide_for(
     actor: &Actor,
     organization_id: Uuid,
-    sessions_revoked_before: Option<DateTime<Utc>>,
+    gate: &Gate,
     role: Option<Role>,
     permission: Permission,
 ) -> AppResult<Decision> {
@@ -66,12 +85,24 @@ pub fn decide_for(
             Decision::DenyForbidden
         }),
         Credential::Session { started_at, .. } => {
-            if role.is_some() && sessions_revoked_before.is_some_and(|cutoff| *started_at < cutoff)
-            {
-                tracing::debug!(target: "orgql::access", %organization_id, "session revoked for this organization");
-                return Err(AppError::Unauthenticated);
+            if role.is_some() {
+                let revoked = gate
+                    .sessions_revoked_before
+                    .is_some_and(|cutoff| *started_at < cutoff);
+                let timed_out = gate.policy.session_timeout_hours.is_some_and(|hours| {
+                    *started_at + chrono::Duration::hours(hours.into()) < Utc::now()
+                });
+                if revoked || timed_out {
+                    tracing::debug!(target: "orgql::access", %organization_id, revoked, timed_out, "session refused here");
+                    return Err(AppError::Unauthenticated);
+                }
             }
-            Ok(decide(role, actor.is_platform_admin, permission))
+            Ok(decide_with(
+                role,
+                actor.is_platform_admin,
+                permission,
+                |role, permission| gate.policy.role_has(role, permission),
+            ))
         }
     }
 }
@@ -104,7 +135,7 @@ impl OrgAccess {
             decide_for(
                 actor,
                 self.organization.id,
-                self.organization.sessions_revoked_before,
+                &Gate::of(&self.organization),
                 self.membership.as_ref().map(|m| m.role),
                 permission,
             ),
@@ -117,7 +148,7 @@ fn check(actor: &Actor, access: &OrgAccess, permission: Permission) -> AppResult
     match decide_for(
         actor,
         access.organization.id,
-        access.organization.sessions_revoked_before,
+        &Gate::of(&access.organization),
         access.membership.as_ref().map(|m| m.role),
         permission,
     )? {
@@ -145,7 +176,23 @@ pub async fn authorize<C: ConnectionTrait>(
         organization,
     };
     check(actor, &access, permission)?;
+    check_network(db, actor, &access.organization).await?;
     Ok(access)
+}
+
+/// Applies the organization's IP allowlist, when its policy turns it on
+/// (one more read, only then).
+pub async fn check_network<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    organization: &organization::Model,
+) -> AppResult<()> {
+    let policy = Policy::of(organization);
+    if !policy.ip_allowlist_enabled {
+        return Ok(());
+    }
+    let networks = policy::allowlist(db, organization.id).await?;
+    policy::check_network(actor, &policy, &networks)
 }
 
 /// Loads and locks (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's IMMEDIATE
@@ -166,6 +213,7 @@ pub async fn authorize_write<C: ConnectionTrait>(
         organization,
     };
     check(actor, &access, permission)?;
+    check_network(txn, actor, &access.organization).await?;
     ensure_active(&access.organization)?;
     Ok(access)
 }

@@ -23,12 +23,13 @@ use crate::auth::{Actor, Credential, RequestMeta, TokenGrant, secrets};
 use crate::domain::access;
 use crate::domain::audit::{self, AuditActor, Change};
 use crate::domain::permissions::Permission;
+use crate::domain::policy::Policy;
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values;
 use crate::domain::{begin_write, ids::new_id};
 use crate::error::{AppError, AppResult};
 
-/// The longest a token may live until the policy sets its own cap.
+/// The longest a token may live when the policy sets no cap.
 pub const MAX_AGE_DAYS: i32 = 365;
 const PREFIX: &str = "orgql";
 
@@ -91,18 +92,23 @@ pub async fn create(
             scopes.push(permission);
         }
     }
-    let days = input.expires_in_days.unwrap_or(MAX_AGE_DAYS);
-    if !(1..=MAX_AGE_DAYS).contains(&days) {
-        return Err(AppError::bad_input(
-            "expiresInDays",
-            format!("a token lasts 1 to {MAX_AGE_DAYS} days"),
-        ));
-    }
 
     let txn = begin_write(db).await?;
     let access =
         access::authorize_write(&txn, actor, input.organization_id, Permission::TokensManage)
             .await?;
+    // The policy's apiKeyMaxAgeDays caps the lifetime (the server's cap
+    // when it sets none); no expiry given means the longest allowed.
+    let max_days = Policy::of(&access.organization)
+        .api_key_max_age_days
+        .map_or(MAX_AGE_DAYS, |d| d as i32);
+    let days = input.expires_in_days.unwrap_or(max_days);
+    if !(1..=max_days).contains(&days) {
+        return Err(AppError::bad_input(
+            "expiresInDays",
+            format!("a token here lasts 1 to {max_days} days"),
+        ));
+    }
     if let Some(missing) = scopes.iter().find(|p| !access.allows(actor, **p)) {
         tracing::debug!(target: "orgql::access", scope = missing.as_str(), "scope not held by the creator");
         return Err(AppError::Forbidden(

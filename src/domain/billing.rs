@@ -37,6 +37,7 @@ pub struct Usage {
     pub teams: Used,
     pub api_tokens: Used,
     pub join_codes: Used,
+    pub ip_allowlist_entries: Used,
     pub audit_retention_days: u32,
 }
 
@@ -80,6 +81,13 @@ pub async fn usage<C: ConnectionTrait>(
         teams: of(Resource::Teams, teams),
         api_tokens: of(Resource::ApiTokens, tokens),
         join_codes: of(Resource::JoinCodes, codes),
+        ip_allowlist_entries: of(
+            Resource::IpAllowlistEntries,
+            entity::ip_allowlist_entry::Entity::find()
+                .filter(entity::ip_allowlist_entry::Column::OrganizationId.eq(organization.id))
+                .count(db)
+                .await?,
+        ),
         audit_retention_days: tiers::audit_retention_days(organization.tier),
     })
 }

@@ -24,10 +24,12 @@ pub enum IdKind {
     ApiToken,
     OwnershipTransfer,
     TierUpgradeRequest,
+    IpAllowlistEntry,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 11] = [
+    pub const ALL: [IdKind; 12] = [
+        IdKind::IpAllowlistEntry,
         IdKind::OwnershipTransfer,
         IdKind::TierUpgradeRequest,
         IdKind::ApiToken,
@@ -54,6 +56,7 @@ impl IdKind {
             IdKind::ApiToken => "tok",
             IdKind::OwnershipTransfer => "xfer",
             IdKind::TierUpgradeRequest => "tur",
+            IdKind::IpAllowlistEntry => "ip",
         }
     }
 }

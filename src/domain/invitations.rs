@@ -28,11 +28,11 @@ use crate::domain::members;
 use crate::domain::outbox::Outbox;
 use crate::domain::pagination::{self, Page, PageRequest};
 use crate::domain::permissions::{Permission, may_assign};
+use crate::domain::policy::Policy;
 use crate::domain::values::Email;
 use crate::domain::{begin_write, ids::new_id};
 use crate::error::{AppError, AppResult};
 
-pub const DEFAULT_TTL_HOURS: i64 = 24;
 pub const MAX_TTL_HOURS: i64 = 168;
 
 /// The status a reader sees: PENDING past its expiry reads EXPIRED.
@@ -58,8 +58,8 @@ pub struct IssuedInvitation {
     pub accept_url: String,
 }
 
-fn ttl(expires_in_hours: Option<i32>) -> AppResult<Duration> {
-    let hours = expires_in_hours.map_or(DEFAULT_TTL_HOURS, i64::from);
+fn ttl(expires_in_hours: Option<i32>, policy: &Policy) -> AppResult<Duration> {
+    let hours = expires_in_hours.map_or(i64::from(policy.invitation_ttl_hours), i64::from);
     if !(1..=MAX_TTL_HOURS).contains(&hours) {
         return Err(AppError::bad_input(
             "expiresInHours",
@@ -116,7 +116,6 @@ pub async fn create(
 ) -> AppResult<IssuedInvitation> {
     let email = Email::parse("email", &input.email)?;
     let role = input.role.unwrap_or(Role::Member);
-    let ttl = ttl(input.expires_in_hours)?;
 
     let txn = begin_write(db).await?;
     let access = access::authorize_write(
@@ -132,6 +131,14 @@ pub async fn create(
         ));
     }
     let organization = access.organization;
+    let policy = Policy::of(&organization);
+    let ttl = ttl(input.expires_in_hours, &policy)?;
+    if !policy.allows_email(email.as_str()) {
+        return Err(AppError::bad_input(
+            "email",
+            "this organization's policy admits only its allowed email domains",
+        ));
+    }
     let existing_member = member::Entity::find()
         .inner_join(user::Entity)
         .filter(member::Column::OrganizationId.eq(organization.id))
@@ -437,9 +444,9 @@ pub async fn resend(
     invitation_id: Uuid,
     expires_in_hours: Option<i32>,
 ) -> AppResult<IssuedInvitation> {
-    let ttl = ttl(expires_in_hours)?;
     let txn = begin_write(db).await?;
     let (access, found) = find_for_manager(&txn, actor, invitation_id).await?;
+    let ttl = ttl(expires_in_hours, &Policy::of(&access.organization))?;
     if !matches!(
         found.status,
         InvitationStatus::Pending | InvitationStatus::Expired

@@ -27,6 +27,7 @@ use crate::domain::audit::{self, AuditActor, Change};
 use crate::domain::members;
 use crate::domain::pagination::{self, Page, PageRequest};
 use crate::domain::permissions::{Permission, may_assign};
+use crate::domain::policy::Policy;
 use crate::domain::tiers::{self, Resource};
 use crate::domain::{begin_write, ids::new_id};
 use crate::error::{AppError, AppResult};
@@ -231,6 +232,13 @@ pub async fn join(db: &DatabaseConnection, actor: &Actor, code: &str) -> AppResu
         });
     }
     access::ensure_active(&organization)?;
+    access::check_network(&txn, actor, &organization).await?;
+    if !Policy::of(&organization).allows_email(&actor.email) {
+        return Err(AppError::bad_input(
+            "code",
+            "this organization's policy admits only its allowed email domains",
+        ));
+    }
     let used = members::seats_used(&txn, organization.id).await?;
     tiers::ensure_room(organization.tier, Resource::Members, used, 1)?;
     // Of concurrent joins, only as many as the code has uses left succeed.

@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod ownership;
 pub mod pagination;
 pub mod permissions;
+pub mod policy;
 pub mod seed;
 pub mod sessions;
 pub mod teams;

@@ -158,6 +158,7 @@ pub async fn create(
         tier: Set(Tier::Free),
         jwt_expiry_secs: Set(DEFAULT_JWT_EXPIRY_SECS),
         sessions_revoked_before: Set(None),
+        policy: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -404,9 +405,13 @@ async fn visible_where<C: ConnectionTrait>(
         .select_also(member::Entity)
         .one(db)
         .await?;
-    Ok(found.filter(|(organization, membership)| {
+    let Some((organization, membership)) = found.filter(|(organization, membership)| {
         access::may_see(actor, organization, membership.as_ref())
-    }))
+    }) else {
+        return Ok(None);
+    };
+    access::check_network(db, actor, &organization).await?;
+    Ok(Some((organization, membership)))
 }
 
 /// See [`visible_where`].

@@ -150,10 +150,23 @@ pub enum Decision {
 }
 
 /// Decides whether an actor with `role` in an organization (none when not a
-/// member) may use `permission` there.
+/// member) may use `permission` there, by the matrix alone.
 pub fn decide(role: Option<Role>, is_platform_admin: bool, permission: Permission) -> Decision {
+    decide_with(role, is_platform_admin, permission, |role, permission| {
+        permissions_of(role).contains(&permission)
+    })
+}
+
+/// Like [`decide`], with what each role holds given by `holds` (the matrix
+/// adjusted by an organization's policy).
+pub fn decide_with(
+    role: Option<Role>,
+    is_platform_admin: bool,
+    permission: Permission,
+    holds: impl Fn(Role, Permission) -> bool,
+) -> Decision {
     let decision = match role {
-        Some(role) if permissions_of(role).contains(&permission) => Decision::Allow,
+        Some(role) if holds(role, permission) => Decision::Allow,
         _ if is_platform_admin && permission.is_read_only() => Decision::Allow,
         Some(_) => Decision::DenyForbidden,
         None if is_platform_admin => Decision::DenyForbidden,

@@ -87,6 +87,7 @@ pub async fn seed(
                 tier: Set(Tier::Enterprise),
                 jwt_expiry_secs: Set(900),
                 sessions_revoked_before: Set(None),
+                policy: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
             });

@@ -11,9 +11,10 @@ use uuid::Uuid;
 
 use crate::domain::access::decide_for;
 use crate::domain::permissions::{Decision, Permission};
+use crate::domain::policy::check_network;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::ViewerMembershipLoader;
+use crate::graphql::loaders::{IpAllowlistLoader, ViewerMembershipLoader};
 
 /// Requires `permission` in organization `organization_id`.
 pub struct PermissionGuard {
@@ -41,10 +42,18 @@ impl Guard for PermissionGuard {
         let decision = decide_for(
             actor,
             self.organization_id,
-            access.sessions_revoked_before,
+            &access.gate,
             access.membership.map(|m| m.role),
             self.permission,
         )?;
+        if access.gate.policy.ip_allowlist_enabled {
+            let networks = ctx
+                .data::<DataLoader<IpAllowlistLoader, HashMapCache>>()?
+                .load_one(self.organization_id)
+                .await?
+                .unwrap_or_default();
+            check_network(actor, &access.gate.policy, &networks)?;
+        }
         match decision {
             Decision::Allow => Ok(()),
             Decision::DenyForbidden => Err(AppError::Forbidden(

@@ -21,6 +21,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::domain::access::Gate;
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::{invitations, join_codes, members, teams};
 use crate::error::{AppError, AppResult};
@@ -67,7 +68,7 @@ impl Loader<Uuid> for OrganizationLoader {
 #[derive(Debug, Clone)]
 pub struct ViewerAccess {
     pub membership: Option<member::Model>,
-    pub sessions_revoked_before: Option<chrono::DateTime<chrono::Utc>>,
+    pub gate: Gate,
 }
 
 /// The viewer's access to each organization, by organization id: what
@@ -105,8 +106,8 @@ impl Loader<Uuid> for ViewerMembershipLoader {
                 (
                     organization.id,
                     ViewerAccess {
+                        gate: Gate::of(&organization),
                         membership,
-                        sessions_revoked_before: organization.sessions_revoked_before,
                     },
                 )
             })
@@ -308,6 +309,7 @@ pub struct Loaders {
     pub join_code_pages: DataLoader<PageLoader<JoinCodesOfOrganization>, HashMapCache>,
     pub join_code_totals: DataLoader<CountLoader<JoinCodesOfOrganization>, HashMapCache>,
     pub api_tokens: DataLoader<ApiTokensLoader, HashMapCache>,
+    pub ip_allowlists: DataLoader<IpAllowlistLoader, HashMapCache>,
 }
 
 /// A loader with a cache that lives as long as the request: each key is
@@ -379,6 +381,7 @@ impl Loaders {
                 relation: PhantomData,
             }),
             api_tokens: cached(ApiTokensLoader { db: db() }),
+            ip_allowlists: cached(IpAllowlistLoader { db: db() }),
         }
     }
 
@@ -406,6 +409,7 @@ impl Loaders {
             .data(self.join_code_pages)
             .data(self.join_code_totals)
             .data(self.api_tokens)
+            .data(self.ip_allowlists)
     }
 }
 
@@ -694,5 +698,32 @@ impl Loader<Uuid> for ApiTokensLoader {
         crate::domain::api_tokens::of_organizations(&self.db, keys)
             .await
             .map_err(Arc::new)
+    }
+}
+
+/// Each organization's allowlisted networks, by organization id; read only
+/// for organizations whose policy turns the allowlist on.
+pub struct IpAllowlistLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for IpAllowlistLoader {
+    type Value = Vec<ipnet::IpNet>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut networks: HashMap<Uuid, Vec<ipnet::IpNet>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let rows = entity::ip_allowlist_entry::Entity::find()
+            .filter(entity::ip_allowlist_entry::Column::OrganizationId.is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        for row in rows {
+            if let Ok(net) = row.cidr.parse() {
+                networks.entry(row.organization_id).or_default().push(net);
+            }
+        }
+        Ok(networks)
     }
 }

@@ -5,6 +5,7 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache},
 };
 
+use crate::domain::access::Gate;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::organizations::{self, OrganizationFilter};
 use crate::domain::permissions::MATRIX;
@@ -182,8 +183,8 @@ async fn prime_membership(
         .feed_one(
             organization.id,
             ViewerAccess {
+                gate: Gate::of(&organization),
                 membership,
-                sessions_revoked_before: organization.sessions_revoked_before,
             },
         )
         .await;
@@ -227,6 +228,7 @@ async fn resolve_node(
         | IdKind::AuditEntry
         | IdKind::ApiToken
         | IdKind::OwnershipTransfer
-        | IdKind::TierUpgradeRequest => None,
+        | IdKind::TierUpgradeRequest
+        | IdKind::IpAllowlistEntry => None,
     })
 }

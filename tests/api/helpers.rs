@@ -154,6 +154,33 @@ impl TestApp {
             .expect("a JSON body")
     }
 
+    /// POSTs one operation with extra headers.
+    pub async fn graphql_with(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Value {
+        let mut request = self
+            .client
+            .post(self.url())
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// Runs one operation and counts the SQL statements the server ran for
     /// it (authentication and guards included).
     pub async fn graphql_counted(

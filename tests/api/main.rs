@@ -12,6 +12,7 @@ mod join_codes;
 mod mail;
 mod members;
 mod organizations;
+mod policy;
 mod schema;
 mod serving;
 mod sessions;

@@ -6,6 +6,7 @@ mod governance;
 mod invitations;
 mod members;
 mod organizations;
+mod policy;
 mod sessions;
 mod teams;
 
@@ -20,5 +21,6 @@ pub struct MutationRoot(
     invitations::InvitationMutations,
     sessions::SessionMutations,
     governance::GovernanceMutations,
+    policy::PolicyMutations,
     teams::TeamMutations,
 );

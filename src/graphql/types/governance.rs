@@ -148,6 +148,8 @@ pub struct Usage {
     pub api_tokens: UsageCount,
     /// Usable join codes.
     pub join_codes: UsageCount,
+    /// IP allowlist entries.
+    pub ip_allowlist_entries: UsageCount,
     /// Days of audit log kept.
     pub audit_retention_days: u32,
 }
@@ -159,6 +161,7 @@ impl From<billing::Usage> for Usage {
             teams: usage.teams.into(),
             api_tokens: usage.api_tokens.into(),
             join_codes: usage.join_codes.into(),
+            ip_allowlist_entries: usage.ip_allowlist_entries.into(),
             audit_retention_days: usage.audit_retention_days,
         }
     }

@@ -12,6 +12,7 @@ pub mod join_code;
 pub mod member;
 pub mod node;
 pub mod organization;
+pub mod policy;
 pub mod roles;
 pub mod session;
 pub mod team;

@@ -11,7 +11,7 @@ use crate::domain::members::MemberFilter;
 use crate::domain::permissions::Permission;
 use crate::domain::teams::{self, TeamFilter};
 use crate::domain::values;
-use crate::domain::{billing, ownership};
+use crate::domain::{billing, ownership, policy};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
@@ -23,6 +23,7 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
 use crate::graphql::types::governance::{OwnershipTransfer, TierUpgradeRequest, Usage};
+use crate::graphql::types::policy::{IpAllowlistEntry, Policy};
 use crate::graphql::types::team::prefetch_team_relations;
 use crate::graphql::types::{
     ApiToken, Invitation, JoinCode, Member, Team,
@@ -296,6 +297,26 @@ impl Organization {
             |e| e.id,
             AuditEntry,
         ))
+    }
+
+    /// The governance policy (members:view to read; policies:manage to
+    /// change). Stored with its defaults on first read.
+    #[graphql(guard = "PermissionGuard::new(Permission::MembersView, self.0.id)")]
+    async fn policy(&self, ctx: &Context<'_>) -> async_graphql::Result<Policy> {
+        Ok(Policy(policy::get_or_create(ctx.db()?, &self.0).await?))
+    }
+
+    /// The IP allowlist, oldest first (policies:manage).
+    #[graphql(guard = "PermissionGuard::new(Permission::PoliciesManage, self.0.id)")]
+    async fn ip_allowlist(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<IpAllowlistEntry>> {
+        Ok(policy::entries(ctx.db()?, self.0.id)
+            .await?
+            .into_iter()
+            .map(IpAllowlistEntry)
+            .collect())
     }
 
     /// Usage against the tier's limits (billing:view).

@@ -157,7 +157,7 @@ impl Team {
         let holds_teams_manage = decide_for(
             actor,
             self.0.organization_id,
-            access.sessions_revoked_before,
+            &access.gate,
             role,
             Permission::TeamsManage,
         )? == Decision::Allow;

@@ -1,0 +1,132 @@
+use async_graphql::{
+    Context, ID, InputObject, Object, SimpleObject,
+    dataloader::{DataLoader, HashMapCache},
+};
+use chrono::{DateTime, Utc};
+use entity::ip_allowlist_entry;
+
+use crate::domain::ids::{self, IdKind};
+use crate::domain::policy;
+use crate::graphql::loaders::UserLoader;
+use crate::graphql::types::{User, enums::Role};
+
+/// An organization's governance policy. Every field changes what the
+/// server does.
+pub struct Policy(pub policy::Policy);
+
+/// Permissions one role gains and loses in this organization, on top of
+/// the matrix of the `roles` query.
+#[derive(SimpleObject)]
+pub struct RolePermissionOverride {
+    /// The role.
+    pub role: Role,
+    /// Permissions added (`teams:manage`, …).
+    pub grant: Vec<String>,
+    /// Permissions taken away.
+    pub withdraw: Vec<String>,
+}
+
+/// Permissions one role gains and loses. org:delete and
+/// ownership:transfer always stay with OWNER.
+#[derive(InputObject)]
+pub struct RolePermissionOverrideInput {
+    /// The role.
+    pub role: Role,
+    /// Permissions to add; only ones you hold.
+    pub grant: Vec<String>,
+    /// Permissions to take away.
+    pub withdraw: Vec<String>,
+}
+
+/// An organization's governance policy. Every field changes what the
+/// server does.
+#[Object]
+impl Policy {
+    /// Sessions older than this many hours are refused in this
+    /// organization (people sign in again); null for no limit.
+    async fn session_timeout_hours(&self) -> Option<u32> {
+        self.0.session_timeout_hours
+    }
+
+    /// The default lifetime of invitations, in hours (at most 168).
+    async fn invitation_ttl_hours(&self) -> u32 {
+        self.0.invitation_ttl_hours
+    }
+
+    /// When not empty, invitations and joins are admitted only for emails
+    /// in these domains.
+    async fn allowed_email_domains(&self) -> &[String] {
+        &self.0.allowed_email_domains
+    }
+
+    /// Whether requests touching the organization must come from an
+    /// address on its IP allowlist.
+    async fn ip_allowlist_enabled(&self) -> bool {
+        self.0.ip_allowlist_enabled
+    }
+
+    /// Per-role grants and withdrawals of permissions.
+    async fn role_permissions(&self) -> Vec<RolePermissionOverride> {
+        self.0
+            .role_permissions
+            .iter()
+            .map(|(role, o)| RolePermissionOverride {
+                role: (*role).into(),
+                grant: o.grant.clone(),
+                withdraw: o.withdraw.clone(),
+            })
+            .collect()
+    }
+
+    /// The longest lifetime of new API tokens, in days; null for the
+    /// server's cap (365).
+    async fn api_key_max_age_days(&self) -> Option<u32> {
+        self.0.api_key_max_age_days
+    }
+
+    /// When the policy last changed; null while it has the defaults.
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.updated_at
+    }
+
+    /// Who last changed it.
+    async fn updated_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(id) = self.0.updated_by else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data::<DataLoader<UserLoader, HashMapCache>>()?
+            .load_one(id)
+            .await?
+            .map(User))
+    }
+}
+
+/// A network the organization accepts requests from when its allowlist is
+/// on.
+pub struct IpAllowlistEntry(pub ip_allowlist_entry::Model);
+
+/// A network the organization accepts requests from when its allowlist is
+/// on.
+#[Object]
+impl IpAllowlistEntry {
+    /// Opaque id, prefixed `ip_`.
+    async fn id(&self) -> ID {
+        ID(ids::encode(IdKind::IpAllowlistEntry, self.0.id))
+    }
+
+    /// The network, such as `203.0.113.0/24` or `2001:db8::/32`.
+    async fn cidr(&self) -> &str {
+        &self.0.cidr
+    }
+
+    /// What the network is.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// When it was added.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
