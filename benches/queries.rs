@@ -7,13 +7,12 @@
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use entity::values::TeamRole;
 use orgql::app::{self, StatementCounter};
 use orgql::auth::{AuthConfig, RequestMeta};
 use orgql::domain::{accounts, seed};
 use orgql::graphql::{AppSchema, SchemaDeps, build_schema, loaders::Loaders};
 use orgql::{Config, auth::Actor};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::json;
 
 const ORGANIZATIONS: usize = 100;
@@ -57,7 +56,6 @@ async fn setup() -> Bench {
     )
     .await
     .unwrap();
-    add_teams(&db).await;
 
     let auth: AuthConfig = app::auth_config(&config, &db).await.unwrap();
     let statements = StatementCounter::default();
@@ -88,59 +86,6 @@ async fn setup() -> Bench {
         actor,
         statements,
         _dir: dir,
-    }
-}
-
-/// Five teams per organization, each with a fifth of its members.
-async fn add_teams(db: &DatabaseConnection) {
-    let orgs = entity::organization::Entity::find().all(db).await.unwrap();
-    let members = entity::member::Entity::find()
-        .order_by_asc(entity::member::Column::Id)
-        .all(db)
-        .await
-        .unwrap();
-    let now = chrono::Utc::now();
-    let mut teams = Vec::new();
-    let mut placements = Vec::new();
-    for org in &orgs {
-        let org_members: Vec<_> = members
-            .iter()
-            .filter(|m| m.organization_id == org.id)
-            .collect();
-        for t in 0..5 {
-            let team_id = uuid::Uuid::now_v7();
-            teams.push(entity::team::ActiveModel {
-                id: Set(team_id),
-                organization_id: Set(org.id),
-                parent_team_id: Set(None),
-                name: Set(format!("Team {t}")),
-                slug: Set(format!("team-{t}")),
-                description: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
-            for m in org_members.iter().skip(t).step_by(5) {
-                placements.push(entity::team_member::ActiveModel {
-                    id: Set(uuid::Uuid::now_v7()),
-                    team_id: Set(team_id),
-                    member_id: Set(m.id),
-                    role: Set(TeamRole::Member),
-                    added_at: Set(now),
-                });
-            }
-        }
-    }
-    for chunk in teams.chunks(1000) {
-        entity::team::Entity::insert_many(chunk.to_vec())
-            .exec(db)
-            .await
-            .unwrap();
-    }
-    for chunk in placements.chunks(2000) {
-        entity::team_member::Entity::insert_many(chunk.to_vec())
-            .exec(db)
-            .await
-            .unwrap();
     }
 }
 

@@ -60,8 +60,10 @@ pub struct Config {
     #[arg(long, env = "ORGQL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy, global = true)]
     pub trusted_proxies: Vec<IpNet>,
 
-    /// SMTP server for outgoing mail (`smtp://user:pass@host:587`). When
-    /// unset, mail is written to the log.
+    /// SMTP server for outgoing mail: `smtps://user:pass@host:465` or
+    /// `smtp://user:pass@host:587?tls=required` (a bare `smtp://` URL sends
+    /// in clear text: for a local relay only). When unset, mail is written
+    /// to the log.
     #[arg(long, env = "ORGQL_SMTP_URL", hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
 

@@ -267,8 +267,9 @@ pub fn admits(networks: &[IpNet], client: Option<IpAddr>) -> bool {
 }
 
 /// Refuses a request from outside the allowlist when the organization's
-/// policy turns it on. Platform administrators, who act outside
-/// memberships, are not subject to it.
+/// policy turns it on. Platform administrators are not subject to it (they
+/// must be able to help an organization that locked itself out); everyone
+/// else, API tokens included, is.
 pub fn check_network(actor: &Actor, policy: &Policy, networks: &[IpNet]) -> AppResult<()> {
     if policy.ip_allowlist_enabled
         && !actor.is_platform_admin

@@ -1,10 +1,10 @@
-//! Demo data for the playground and for benchmarks: organizations, users
-//! and memberships, inserted in large batches.
+//! Demo data for the playground and for benchmarks: organizations, users,
+//! memberships and teams, inserted in large batches.
 
 use chrono::Utc;
 use entity::{
-    member, organization, user,
-    values::{OrganizationStatus, Role, Tier},
+    member, organization, team, team_member, user,
+    values::{OrganizationStatus, Role, TeamRole, Tier},
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
@@ -24,6 +24,9 @@ pub struct SeedSize {
     /// Members per organization, the demo owner included.
     pub members: usize,
 }
+
+/// Teams per seeded organization; every member is in one of them.
+const TEAMS_PER_ORGANIZATION: usize = 5;
 
 /// Rows per INSERT: well under SQLite's 32,766 bound variables.
 const BATCH: usize = 2_000;
@@ -72,6 +75,8 @@ pub async fn seed(
         let mut orgs = Vec::with_capacity(chunk);
         let mut users = Vec::with_capacity(chunk * size.members);
         let mut members = Vec::with_capacity(chunk * size.members);
+        let mut teams = Vec::with_capacity(chunk * TEAMS_PER_ORGANIZATION);
+        let mut placements = Vec::with_capacity(chunk * size.members);
         for i in done..done + chunk {
             let org_id = new_id();
             orgs.push(organization::ActiveModel {
@@ -91,7 +96,27 @@ pub async fn seed(
                 created_at: Set(now),
                 updated_at: Set(now),
             });
-            members.push(membership(org_id, demo_id, Role::Owner, now));
+            let owner = membership(org_id, demo_id, Role::Owner, now);
+            let team_ids: Vec<Uuid> = (0..TEAMS_PER_ORGANIZATION).map(|_| new_id()).collect();
+            for (t, team_id) in team_ids.iter().enumerate() {
+                teams.push(team::ActiveModel {
+                    id: Set(*team_id),
+                    organization_id: Set(org_id),
+                    parent_team_id: Set(None),
+                    name: Set(format!("Team {}", t + 1)),
+                    slug: Set(format!("team-{}", t + 1)),
+                    description: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                });
+            }
+            placements.push(placement(
+                team_ids[0],
+                *owner.id.as_ref(),
+                TeamRole::Maintainer,
+                now,
+            ));
+            members.push(owner);
             for j in 1..size.members {
                 let user_id = new_id();
                 let mut u = new_user(
@@ -105,7 +130,14 @@ pub async fn seed(
                     j if j % 10 == 0 => Role::Viewer,
                     _ => Role::Member,
                 };
-                members.push(membership(org_id, user_id, role, now));
+                let member = membership(org_id, user_id, role, now);
+                placements.push(placement(
+                    team_ids[j % TEAMS_PER_ORGANIZATION],
+                    *member.id.as_ref(),
+                    TeamRole::Member,
+                    now,
+                ));
+                members.push(member);
             }
         }
         organization::Entity::insert_many(orgs).exec(&txn).await?;
@@ -122,6 +154,21 @@ pub async fn seed(
         progress(done);
     }
     Ok(())
+}
+
+fn placement(
+    team_id: Uuid,
+    member_id: Uuid,
+    role: TeamRole,
+    now: chrono::DateTime<Utc>,
+) -> team_member::ActiveModel {
+    team_member::ActiveModel {
+        id: Set(new_id()),
+        team_id: Set(team_id),
+        member_id: Set(member_id),
+        role: Set(role),
+        added_at: Set(now),
+    }
 }
 
 fn membership(

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api_tokens;
+mod audit_coverage;
 mod governance;
 mod helpers;
 mod invitations;

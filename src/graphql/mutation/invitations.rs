@@ -106,7 +106,8 @@ pub struct InvitationIdInput {
 pub struct ResendInvitationInput {
     /// The invitation (`inv_` id).
     pub invitation_id: ID,
-    /// Hours until the new token expires: 24 when absent, at most 168.
+    /// Hours until the new token expires: the policy's invitation lifetime
+    /// (24 unless changed) when absent, at most 168.
     pub expires_in_hours: Option<i32>,
 }
 

@@ -57,7 +57,8 @@ pub struct CreateApiTokenInput {
     pub name: String,
     /// Permissions it holds, such as `members:view`; only ones you hold.
     pub scopes: Vec<String>,
-    /// Days until it expires: 365 when absent, at most 365.
+    /// Days until it expires: when absent, the policy's `apiKeyMaxAgeDays`
+    /// (365 unless set), which is also the most allowed.
     pub expires_in_days: Option<i32>,
 }
 

@@ -37,7 +37,7 @@ pub enum Tier {
     Starter,
     /// 50 members, 50 teams.
     Team,
-    /// No limits; single sign-on.
+    /// No limits; audit log kept two years.
     Enterprise,
 }
 

@@ -1,0 +1,335 @@
+//! Every mutation of the schema writes an audit entry. The test drives each
+//! one over HTTP through one story, checks that it added an entry, and
+//! fails if the schema has a mutation the story does not cover.
+
+use std::collections::BTreeSet;
+
+use entity::values::Tier;
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+struct Story<'a> {
+    app: &'a TestApp,
+    covered: BTreeSet<String>,
+}
+
+impl Story<'_> {
+    /// Runs `query` (one mutation, named `name`) and checks that it
+    /// succeeded and wrote at least one audit entry.
+    async fn run(
+        &mut self,
+        name: &str,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+    ) -> Value {
+        // The newest entry's id (UUIDv7, time-ordered) must change: a count
+        // would not do, since deleting an organization deletes its log.
+        let newest = || async {
+            entity::audit_entry::Entity::find()
+                .order_by_desc(entity::audit_entry::Column::Id)
+                .one(&self.app.db)
+                .await
+                .unwrap()
+                .map(|e| e.id)
+        };
+        let before = newest().await;
+        let response = self.app.graphql(query, variables, token).await;
+        assert!(
+            response.get("errors").is_none(),
+            "{name} failed: {response}"
+        );
+        assert_ne!(newest().await, before, "{name} wrote no audit entry");
+        self.covered.insert(name.to_owned());
+        response["data"][name].clone()
+    }
+}
+
+async fn schema_mutations() -> BTreeSet<String> {
+    let response = orgql::graphql::offline_schema()
+        .execute("{ __schema { mutationType { fields { name } } } }")
+        .await;
+    let data = response.data.into_json().unwrap();
+    data["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn s(value: &Value, path: &[&str]) -> String {
+    let mut v = value;
+    for p in path {
+        v = &v[*p];
+    }
+    v.as_str()
+        .unwrap_or_else(|| panic!("no {path:?} in {value}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn every_mutation_writes_an_audit_entry() {
+    let app = spawn_app().await;
+    let mut story = Story {
+        app: &app,
+        covered: BTreeSet::new(),
+    };
+    let sign_up = "mutation($e: String!) { signUp(input: { email: $e, password: \"correct horse\", name: \"Someone\" }) { accessToken refreshToken user { id } } }";
+    let ann = story
+        .run("signUp", sign_up, json!({ "e": "ann@acme.example" }), None)
+        .await;
+    let ann_token = s(&ann, &["accessToken"]);
+    let login = story
+        .run("logIn", "mutation { logIn(input: { email: \"ann@acme.example\", password: \"correct horse\" }) { accessToken refreshToken } }", json!({}), None)
+        .await;
+    let refreshed = story
+        .run(
+            "refreshSession",
+            "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken } }",
+            json!({ "t": s(&login, &["refreshToken"]) }),
+            None,
+        )
+        .await;
+    let second_session_token = s(&refreshed, &["accessToken"]);
+    let org = story
+        .run("createOrganization", "mutation { createOrganization(input: { name: \"Acme\" }) { organization { id slug } } }", json!({}), Some(&ann_token))
+        .await;
+    let org_id = s(&org, &["organization", "id"]);
+    let org_handle = TestOrg {
+        uuid: orgql::domain::ids::parse(orgql::domain::ids::IdKind::Organization, &org_id, "id")
+            .unwrap(),
+        id: org_id.clone(),
+        slug: s(&org, &["organization", "slug"]),
+    };
+    app.set_tier(&org_handle, Tier::Team).await;
+    story.run("updateOrganization", "mutation($o: ID!) { updateOrganization(input: { organizationId: $o, industry: \"Tools\" }) { organization { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    story.run("switchOrganization", "mutation($o: ID!) { switchOrganization(input: { organizationId: $o }) { accessToken } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    let team = story.run("createTeam", "mutation($o: ID!) { createTeam(input: { organizationId: $o, name: \"Core\" }) { team { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    let team_id = s(&team, &["team", "id"]);
+    story.run("updateTeam", "mutation($t: ID!) { updateTeam(input: { teamId: $t, description: \"the core\" }) { team { id } } }", json!({ "t": team_id }), Some(&ann_token)).await;
+
+    let bob = app
+        .graphql(sign_up, json!({ "e": "bob@acme.example" }), None)
+        .await["data"]["signUp"]
+        .clone();
+    let bob_token = s(&bob, &["accessToken"]);
+    let invite = "mutation($o: ID!, $e: String!) { createInvitation(input: { organizationId: $o, email: $e }) { token invitation { id } } }";
+    let for_bob = story
+        .run(
+            "createInvitation",
+            invite,
+            json!({ "o": org_id, "e": "bob@acme.example" }),
+            Some(&ann_token),
+        )
+        .await;
+    let resent = story
+        .run(
+            "resendInvitation",
+            "mutation($i: ID!) { resendInvitation(input: { invitationId: $i }) { token } }",
+            json!({ "i": s(&for_bob, &["invitation", "id"]) }),
+            Some(&ann_token),
+        )
+        .await;
+    let accepted = story
+        .run(
+            "acceptInvitation",
+            "mutation($t: String!) { acceptInvitation(input: { token: $t }) { member { id } } }",
+            json!({ "t": s(&resent, &["token"]) }),
+            Some(&bob_token),
+        )
+        .await;
+    let bob_member = s(&accepted, &["member", "id"]);
+    story.run("addTeamMember", "mutation($t: ID!, $m: ID!) { addTeamMember(input: { teamId: $t, memberId: $m }) { teamMember { role } } }", json!({ "t": team_id, "m": bob_member }), Some(&ann_token)).await;
+    story.run("updateTeamMemberRole", "mutation($t: ID!, $m: ID!) { updateTeamMemberRole(input: { teamId: $t, memberId: $m, role: MAINTAINER }) { teamMember { role } } }", json!({ "t": team_id, "m": bob_member }), Some(&ann_token)).await;
+    story.run("removeTeamMember", "mutation($t: ID!, $m: ID!) { removeTeamMember(input: { teamId: $t, memberId: $m }) { memberId } }", json!({ "t": team_id, "m": bob_member }), Some(&ann_token)).await;
+    story.run("updateMemberRole", "mutation($m: ID!) { updateMemberRole(input: { memberId: $m, role: ADMIN }) { member { role } } }", json!({ "m": bob_member }), Some(&ann_token)).await;
+    let for_cy = app
+        .graphql(
+            invite,
+            json!({ "o": org_id, "e": "cy@acme.example" }),
+            Some(&ann_token),
+        )
+        .await;
+    story.run("revokeInvitation", "mutation($i: ID!) { revokeInvitation(input: { invitationId: $i }) { invitation { status } } }", json!({ "i": for_cy["data"]["createInvitation"]["invitation"]["id"] }), Some(&ann_token)).await;
+    let dee = app
+        .graphql(sign_up, json!({ "e": "dee@acme.example" }), None)
+        .await["data"]["signUp"]
+        .clone();
+    let for_dee = app
+        .graphql(
+            invite,
+            json!({ "o": org_id, "e": "dee@acme.example" }),
+            Some(&ann_token),
+        )
+        .await;
+    story.run("declineInvitation", "mutation($t: String!) { declineInvitation(input: { token: $t }) { invitation { status } } }", json!({ "t": for_dee["data"]["createInvitation"]["token"] }), Some(&s(&dee, &["accessToken"]))).await;
+
+    let code = story.run("createJoinCode", "mutation($o: ID!) { createJoinCode(input: { organizationId: $o }) { code joinCode { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    let eve = app
+        .graphql(sign_up, json!({ "e": "eve@acme.example" }), None)
+        .await["data"]["signUp"]
+        .clone();
+    let eve_token = s(&eve, &["accessToken"]);
+    story
+        .run(
+            "joinOrganization",
+            "mutation($c: String!) { joinOrganization(input: { code: $c }) { role } }",
+            json!({ "c": s(&code, &["code"]) }),
+            Some(&eve_token),
+        )
+        .await;
+    story.run("revokeJoinCode", "mutation($j: ID!) { revokeJoinCode(input: { joinCodeId: $j }) { joinCode { active } } }", json!({ "j": s(&code, &["joinCode", "id"]) }), Some(&ann_token)).await;
+    let token = story.run("createApiToken", "mutation($o: ID!) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [\"org:view\"] }) { apiToken { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    story.run("revokeApiToken", "mutation($t: ID!) { revokeApiToken(input: { apiTokenId: $t }) { apiToken { active } } }", json!({ "t": s(&token, &["apiToken", "id"]) }), Some(&ann_token)).await;
+    story.run("updatePolicy", "mutation($o: ID!) { updatePolicy(input: { organizationId: $o, invitationTtlHours: 48 }) { policy { invitationTtlHours } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    let entry = story.run("addIpAllowlistEntry", "mutation($o: ID!) { addIpAllowlistEntry(input: { organizationId: $o, cidr: \"10.0.0.0/8\" }) { entry { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    story.run("removeIpAllowlistEntry", "mutation($e: ID!) { removeIpAllowlistEntry(input: { entryId: $e }) { removedEntryId } }", json!({ "e": s(&entry, &["entry", "id"]) }), Some(&ann_token)).await;
+
+    let root = app
+        .graphql(sign_up, json!({ "e": "root@platform.example" }), None)
+        .await["data"]["signUp"]
+        .clone();
+    let root_token = s(&root, &["accessToken"]);
+    orgql::domain::accounts::grant_platform_admin(&app.db, "root@platform.example")
+        .await
+        .unwrap();
+    let request = "mutation($o: ID!) { requestTierUpgrade(input: { organizationId: $o, requestedTier: ENTERPRISE }) { request { id } } }";
+    let first = story
+        .run(
+            "requestTierUpgrade",
+            request,
+            json!({ "o": org_id }),
+            Some(&ann_token),
+        )
+        .await;
+    story.run("rejectTierUpgrade", "mutation($r: ID!) { rejectTierUpgrade(input: { requestId: $r }) { request { status } } }", json!({ "r": s(&first, &["request", "id"]) }), Some(&root_token)).await;
+    let second = app
+        .graphql(request, json!({ "o": org_id }), Some(&ann_token))
+        .await;
+    story.run("approveTierUpgrade", "mutation($r: ID!) { approveTierUpgrade(input: { requestId: $r }) { request { status } } }", json!({ "r": second["data"]["requestTierUpgrade"]["request"]["id"] }), Some(&root_token)).await;
+    story.run("setOrganizationTier", "mutation($o: ID!) { setOrganizationTier(input: { organizationId: $o, tier: TEAM }) { organization { tier } } }", json!({ "o": org_id }), Some(&root_token)).await;
+    story.run("suspendOrganization", "mutation($o: ID!) { suspendOrganization(input: { organizationId: $o }) { organization { status } } }", json!({ "o": org_id }), Some(&root_token)).await;
+    story.run("reactivateOrganization", "mutation($o: ID!) { reactivateOrganization(input: { organizationId: $o }) { organization { status } } }", json!({ "o": org_id }), Some(&root_token)).await;
+
+    let offer = "mutation($o: ID!, $m: ID!) { transferOwnership(input: { organizationId: $o, newOwnerMemberId: $m }) { transfer { id } } }";
+    let offered = story
+        .run(
+            "transferOwnership",
+            offer,
+            json!({ "o": org_id, "m": bob_member }),
+            Some(&ann_token),
+        )
+        .await;
+    story.run("declineOwnershipTransfer", "mutation($t: ID!) { declineOwnershipTransfer(input: { transferId: $t }) { transfer { status } } }", json!({ "t": s(&offered, &["transfer", "id"]) }), Some(&bob_token)).await;
+    let offered = app
+        .graphql(
+            offer,
+            json!({ "o": org_id, "m": bob_member }),
+            Some(&ann_token),
+        )
+        .await;
+    story.run("cancelOwnershipTransfer", "mutation($t: ID!) { cancelOwnershipTransfer(input: { transferId: $t }) { transfer { status } } }", json!({ "t": offered["data"]["transferOwnership"]["transfer"]["id"] }), Some(&ann_token)).await;
+    let offered = app
+        .graphql(
+            offer,
+            json!({ "o": org_id, "m": bob_member }),
+            Some(&ann_token),
+        )
+        .await;
+    story.run("acceptOwnershipTransfer", "mutation($t: ID!) { acceptOwnershipTransfer(input: { transferId: $t }) { transfer { status } } }", json!({ "t": offered["data"]["transferOwnership"]["transfer"]["id"] }), Some(&bob_token)).await;
+
+    let sessions = app
+        .graphql(
+            "{ viewer { sessions { id current } } }",
+            json!({}),
+            Some(&ann_token),
+        )
+        .await;
+    let other = sessions["data"]["viewer"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["current"] == false)
+        .unwrap()["id"]
+        .clone();
+    story
+        .run(
+            "revokeSession",
+            "mutation($s: ID!) { revokeSession(input: { sessionId: $s }) { sessionId } }",
+            json!({ "s": other }),
+            Some(&ann_token),
+        )
+        .await;
+    assert_error(
+        &app.graphql(
+            "{ viewer { user { id } } }",
+            json!({}),
+            Some(&second_session_token),
+        )
+        .await,
+        "UNAUTHENTICATED",
+    );
+    let eve_member = app
+        .graphql(
+            "query($o: ID!) { organization(id: $o) { viewerMembership { id } } }",
+            json!({ "o": org_id }),
+            Some(&eve_token),
+        )
+        .await;
+    story
+        .run(
+            "removeMember",
+            "mutation($m: ID!) { removeMember(input: { memberId: $m }) { removedMemberId } }",
+            json!({ "m": eve_member["data"]["organization"]["viewerMembership"]["id"] }),
+            Some(&bob_token),
+        )
+        .await;
+    story.run("leaveOrganization", "mutation($o: ID!) { leaveOrganization(input: { organizationId: $o }) { organizationId } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    story
+        .run(
+            "deleteTeam",
+            "mutation($t: ID!) { deleteTeam(input: { teamId: $t }) { deletedTeamId } }",
+            json!({ "t": team_id }),
+            Some(&bob_token),
+        )
+        .await;
+    story
+        .run(
+            "logOut",
+            "mutation { logOut { sessionId } }",
+            json!({}),
+            Some(&s(&dee, &["accessToken"])),
+        )
+        .await;
+    story
+        .run(
+            "logOutEverywhere",
+            "mutation { logOutEverywhere { revokedSessions } }",
+            json!({}),
+            Some(&eve_token),
+        )
+        .await;
+    story.run("deleteOrganization", "mutation($o: ID!, $s: String!) { deleteOrganization(input: { organizationId: $o, confirmSlug: $s }) { deletedOrganizationId } }", json!({ "o": org_id, "s": org_handle.slug }), Some(&bob_token)).await;
+    // Last: it ends access to the organization for everyone, the caller too.
+    let other_org = app
+        .graphql(
+            "mutation { createOrganization(input: { name: \"Other\" }) { organization { id } } }",
+            json!({}),
+            Some(&bob_token),
+        )
+        .await;
+    story.run("revokeOrganizationSessions", "mutation($o: ID!) { revokeOrganizationSessions(input: { organizationId: $o }) { revokedSessions } }", json!({ "o": other_org["data"]["createOrganization"]["organization"]["id"] }), Some(&bob_token)).await;
+
+    let missing: Vec<_> = schema_mutations()
+        .await
+        .difference(&story.covered)
+        .cloned()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "mutations this test does not exercise: {missing:?}"
+    );
+}
