@@ -231,6 +231,7 @@ impl Application {
             db: db.clone(),
             auth,
             max_batch: config.max_batch,
+            max_aliases: config.max_aliases,
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         };
         let router = router(state, &config);

@@ -23,6 +23,7 @@ use serde_json::json;
 use crate::auth::{Actor, AuthConfig, RequestMeta};
 use crate::domain::{accounts, api_tokens};
 use crate::error::AppError;
+use crate::graphql::extensions::{aliases_in, annotate};
 use crate::graphql::{AppSchema, loaders::Loaders};
 
 /// What the handlers share.
@@ -32,6 +33,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: AuthConfig,
     pub max_batch: usize,
+    pub max_aliases: usize,
     pub trusted_proxies: Arc<Vec<IpNet>>,
 }
 
@@ -125,28 +127,49 @@ async fn execute(
         Err(err) => return error_response(err),
     };
     let viewer = actor.as_ref().map(|a| a.user_id);
-    let prepare = |request: async_graphql::Request| {
+    let run = |mut request: async_graphql::Request| {
+        let refused = check_document(&mut request, state.max_aliases);
         let request = Loaders::for_request(&state.db, viewer)
             .attach(request)
             .data(meta.clone());
-        match &actor {
+        let request = match &actor {
             Some(actor) => request.data(actor.clone()),
             None => request,
+        };
+        async move {
+            let mut response = match refused {
+                Some(error) => GqlResponse::from_errors(vec![error]),
+                None => state.schema.execute(request).await,
+            };
+            response.errors.iter_mut().for_each(annotate);
+            response
         }
     };
     let response = match batch {
-        BatchRequest::Single(request) => {
-            BatchResponse::Single(state.schema.execute(prepare(request)).await)
-        }
+        BatchRequest::Single(request) => BatchResponse::Single(run(request).await),
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(state.schema.execute(prepare(request)).await);
+                responses.push(run(request).await);
             }
             BatchResponse::Batch(responses)
         }
     };
     GraphQLResponse::from(response).into_response()
+}
+
+/// Parses the document once (execution reuses it) and applies the alias
+/// limit. A document that does not parse is left to the executor, which
+/// reports it.
+fn check_document(request: &mut async_graphql::Request, max_aliases: usize) -> Option<ServerError> {
+    let document = request.parsed_query().ok()?;
+    let aliases = aliases_in(document);
+    (aliases > max_aliases).then(|| {
+        ServerError::new(
+            format!("Too many aliases: {aliases}, at most {max_aliases}"),
+            None,
+        )
+    })
 }
 
 /// `POST /graphql`: a JSON body with one operation (or a batch, when
@@ -216,7 +239,7 @@ pub async fn graphql_get(
         )
         .into_response();
     };
-    let request = match async_graphql::http::parse_query_string(query) {
+    let mut request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
         Err(e) => {
             return refuse(
@@ -225,7 +248,7 @@ pub async fn graphql_get(
             );
         }
     };
-    if is_mutation(&request) {
+    if is_mutation(&mut request) {
         return refuse(
             StatusCode::METHOD_NOT_ALLOWED,
             "mutations must be sent with POST",
@@ -234,14 +257,16 @@ pub async fn graphql_get(
     execute(&state, peer, &headers, BatchRequest::Single(request)).await
 }
 
-/// Whether the operation the request would run is a mutation. A document
-/// that does not parse is left to the executor, which reports it.
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+/// Whether the operation the request would run is a mutation. The parsed
+/// document stays on the request for execution. A document that does not
+/// parse is left to the executor, which reports it.
+fn is_mutation(request: &mut async_graphql::Request) -> bool {
+    let wanted = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
         return false;
     };
     document.operations.iter().any(|(name, op)| {
-        let selected = match (&request.operation_name, name) {
+        let selected = match (&wanted, name) {
             (Some(wanted), Some(name)) => wanted == name.as_str(),
             _ => true,
         };

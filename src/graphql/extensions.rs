@@ -1,34 +1,12 @@
-//! Schema extensions: the alias limit async-graphql lacks, and the single
-//! place where every error of a response gets its `extensions.code`.
+//! What the HTTP edge applies around execution: the alias limit
+//! async-graphql lacks, and the single place where every error of a
+//! response gets its `extensions.code`. (Done at the edge rather than as
+//! schema extensions, which would wrap every field's resolution.)
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest,
-};
+use async_graphql::ServerError;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Response, ServerError, ServerResult, Variables};
 
 use crate::error::{AppError, ErrorCode};
-
-/// Refuses documents with more than `max_aliases` aliased fields, counted
-/// over all operations and fragments (graphql-armor's default is 15). Aliases
-/// let one small query ask for the same expensive field many times over.
-pub struct AliasLimit {
-    pub max_aliases: usize,
-}
-
-impl ExtensionFactory for AliasLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AliasLimitExtension {
-            max_aliases: self.max_aliases,
-        })
-    }
-}
-
-struct AliasLimitExtension {
-    max_aliases: usize,
-}
 
 fn count_aliases(set: &SelectionSet) -> usize {
     set.items
@@ -44,47 +22,21 @@ fn count_aliases(set: &SelectionSet) -> usize {
         .sum()
 }
 
-#[async_trait::async_trait]
-impl Extension for AliasLimitExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let aliases: usize = document
-            .operations
-            .iter()
-            .map(|(_, op)| count_aliases(&op.node.selection_set.node))
-            .chain(
-                document
-                    .fragments
-                    .values()
-                    .map(|f| count_aliases(&f.node.selection_set.node)),
-            )
-            .sum();
-        if aliases > self.max_aliases {
-            return Err(ServerError::new(
-                format!("Too many aliases: {aliases}, at most {}", self.max_aliases),
-                None,
-            ));
-        }
-        Ok(document)
-    }
-}
-
-/// Gives every error of a response its code: the `AppError` a resolver or
-/// guard returned, QUERY_TOO_COMPLEX for the limits, BAD_USER_INPUT for a
-/// document or argument the schema rejects, and INTERNAL (message hidden)
-/// for anything else a resolver raised.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
+/// How many aliased fields a document holds, over all operations and
+/// fragments. Aliases let one small query ask for the same expensive field
+/// many times over; graphql-armor's default limit is 15.
+pub fn aliases_in(document: &ExecutableDocument) -> usize {
+    document
+        .operations
+        .iter()
+        .map(|(_, op)| count_aliases(&op.node.selection_set.node))
+        .chain(
+            document
+                .fragments
+                .values()
+                .map(|f| count_aliases(&f.node.selection_set.node)),
+        )
+        .sum()
 }
 
 const LIMIT_MESSAGES: &[&str] = &[
@@ -103,6 +55,10 @@ const INPUT_MESSAGES: &[&str] = &[
     "Expected input type",
 ];
 
+/// Gives an error its code: the `AppError` a resolver or guard returned,
+/// QUERY_TOO_COMPLEX for the limits, BAD_USER_INPUT for a document or
+/// argument the schema rejects, and INTERNAL (message hidden) for anything
+/// else a resolver raised.
 pub fn annotate(error: &mut ServerError) {
     // The source is an `Arc`: clone it so the error can be mutated.
     if let Some(source) = error.source.clone()
@@ -134,13 +90,4 @@ pub fn annotate(error: &mut ServerError) {
         .extensions
         .get_or_insert_with(Default::default)
         .set("code", code.as_str());
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        response.errors.iter_mut().for_each(annotate);
-        response
-    }
 }

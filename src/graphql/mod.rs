@@ -44,11 +44,7 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
         .limit_complexity(config.max_complexity)
         .limit_directives(config.max_directives)
         .limit_recursive_depth(64)
-        .disable_suggestions()
-        .extension(extensions::AliasLimit {
-            max_aliases: config.max_aliases,
-        })
-        .extension(extensions::ErrorCodes);
+        .disable_suggestions();
     if !config.introspection {
         builder = builder.disable_introspection();
     }
