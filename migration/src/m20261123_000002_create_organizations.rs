@@ -68,7 +68,8 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // (organization_id, user_id) serves the membership lookups of every
-        // guard; (user_id) serves a viewer's list of organizations.
+        // guard; (user_id, organization_id) serves a viewer's list of
+        // organizations and its count from the index alone.
         manager
             .create_index(
                 Index::create()
@@ -86,6 +87,7 @@ impl MigrationTrait for Migration {
                     .name("ix_members_user")
                     .table("members")
                     .col("user_id")
+                    .col("organization_id")
                     .to_owned(),
             )
             .await

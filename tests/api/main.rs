@@ -15,6 +15,7 @@ mod members;
 mod organizations;
 mod policy;
 mod schema;
+mod secrets_in_logs;
 mod serving;
 mod sessions;
 mod statements;
