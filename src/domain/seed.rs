@@ -149,6 +149,12 @@ pub async fn seed(
                 .exec(&txn)
                 .await?;
         }
+        team::Entity::insert_many(teams).exec(&txn).await?;
+        for batch in placements.chunks(BATCH) {
+            team_member::Entity::insert_many(batch.to_vec())
+                .exec(&txn)
+                .await?;
+        }
         txn.commit().await?;
         done += chunk;
         progress(done);

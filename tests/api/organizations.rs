@@ -366,3 +366,51 @@ async fn a_platform_admin_reads_any_organization_and_its_members_but_changes_not
         "FORBIDDEN",
     );
 }
+
+#[tokio::test]
+async fn seeding_builds_organizations_with_members_and_teams() {
+    let app = spawn_app().await;
+    orgql::domain::seed::seed(
+        &app.db,
+        orgql::domain::seed::SeedSize {
+            organizations: 3,
+            members: 10,
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(
+        entity::organization::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        entity::member::Entity::find().count(&app.db).await.unwrap(),
+        30
+    );
+    assert_eq!(
+        entity::team::Entity::find().count(&app.db).await.unwrap(),
+        15
+    );
+    assert_eq!(
+        entity::team_member::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        30
+    );
+    let again = orgql::domain::seed::seed(
+        &app.db,
+        orgql::domain::seed::SeedSize {
+            organizations: 1,
+            members: 1,
+        },
+        |_| {},
+    )
+    .await;
+    assert!(again.is_err(), "a seeded database is refused");
+}
