@@ -195,6 +195,21 @@ pub async fn check_network<C: ConnectionTrait>(
     policy::check_network(actor, &policy, &networks)
 }
 
+/// Whether the actor may read with `permission` in an organization: for
+/// lookups by id, where anything the actor may not read is simply absent.
+pub async fn may_read<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    organization_id: Uuid,
+    permission: Permission,
+) -> AppResult<bool> {
+    match authorize(db, actor, organization_id, permission).await {
+        Ok(_) => Ok(true),
+        Err(AppError::NotFound | AppError::Forbidden(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Loads and locks (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's IMMEDIATE
 /// transaction already holds the write lock) an organization the actor may
 /// change with `permission`. Everything that guards an invariant of the

@@ -567,11 +567,11 @@ pub async fn visible_by_id<C: ConnectionTrait>(
     if found.email == actor.email.to_lowercase() {
         return Ok(Some(found));
     }
-    match access::authorize(db, actor, found.organization_id, Permission::MembersManage).await {
-        Ok(_) => Ok(Some(found)),
-        Err(AppError::NotFound | AppError::Forbidden(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(
+        access::may_read(db, actor, found.organization_id, Permission::MembersManage)
+            .await?
+            .then_some(found),
+    )
 }
 
 fn listable(

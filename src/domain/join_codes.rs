@@ -328,9 +328,9 @@ pub async fn visible_by_id<C: ConnectionTrait>(
     let Some(found) = join_code::Entity::find_by_id(join_code_id).one(db).await? else {
         return Ok(None);
     };
-    match access::authorize(db, actor, found.organization_id, Permission::MembersManage).await {
-        Ok(_) => Ok(Some(found)),
-        Err(AppError::NotFound | AppError::Forbidden(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(
+        access::may_read(db, actor, found.organization_id, Permission::MembersManage)
+            .await?
+            .then_some(found),
+    )
 }

@@ -282,11 +282,11 @@ pub async fn visible_by_id<C: ConnectionTrait>(
     let Some(found) = member::Entity::find_by_id(member_id).one(db).await? else {
         return Ok(None);
     };
-    match access::authorize(db, actor, found.organization_id, Permission::MembersView).await {
-        Ok(_) => Ok(Some(found)),
-        Err(AppError::NotFound | AppError::Forbidden(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(
+        access::may_read(db, actor, found.organization_id, Permission::MembersView)
+            .await?
+            .then_some(found),
+    )
 }
 
 /// Seats an organization uses toward its tier's member limit: members plus

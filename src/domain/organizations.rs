@@ -111,13 +111,7 @@ async fn available_slug<C: ConnectionTrait>(db: &C, base: Slug) -> AppResult<Slu
         .await?
         .into_iter()
         .collect();
-    if !taken.contains(base.as_str()) {
-        return Ok(base);
-    }
-    (2..)
-        .map(|n| base.with_suffix(n))
-        .find(|slug| !taken.contains(slug.as_str()))
-        .ok_or_else(|| AppError::conflict("no free slug"))
+    Ok(base.first_free(&taken))
 }
 
 /// Creates an organization: ACTIVE, on the FREE tier, with the creator as

@@ -245,13 +245,7 @@ async fn available_slug<C: ConnectionTrait>(
         .await?
         .into_iter()
         .collect();
-    if !taken.contains(base.as_str()) {
-        return Ok(base);
-    }
-    (2..)
-        .map(|n| base.with_suffix(n))
-        .find(|slug| !taken.contains(slug.as_str()))
-        .ok_or_else(|| AppError::conflict("no free slug"))
+    Ok(base.first_free(&taken))
 }
 
 /// Creates a team (teams:create); the creator becomes its MAINTAINER.
@@ -670,11 +664,11 @@ pub async fn visible_by_id<C: ConnectionTrait>(
     let Some(found) = team::Entity::find_by_id(team_id).one(db).await? else {
         return Ok(None);
     };
-    match access::authorize(db, actor, found.organization_id, Permission::TeamsView).await {
-        Ok(_) => Ok(Some(found)),
-        Err(AppError::NotFound | AppError::Forbidden(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(
+        access::may_read(db, actor, found.organization_id, Permission::TeamsView)
+            .await?
+            .then_some(found),
+    )
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]

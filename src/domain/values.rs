@@ -128,9 +128,17 @@ impl Slug {
         (slug.len() >= 2).then_some(Self(slug))
     }
 
-    /// This slug with a numbered suffix, for when the plain one is taken.
-    pub fn with_suffix(&self, n: u32) -> Self {
-        Self(format!("{}-{n}", self.0))
+    /// This slug if it is free, else the first free of `slug-2`,
+    /// `slug-3`, …, given the taken ones (the caller reads those matching
+    /// `slug` and `slug-%` in one query).
+    pub fn first_free(self, taken: &std::collections::HashSet<String>) -> Self {
+        if !taken.contains(&self.0) {
+            return self;
+        }
+        (2..)
+            .map(|n| Self(format!("{}-{n}", self.0)))
+            .find(|candidate| !taken.contains(&candidate.0))
+            .expect("an unbounded sequence has a free slug")
     }
 
     pub fn as_str(&self) -> &str {
