@@ -99,6 +99,14 @@ async fn queue_email<C: ConnectionTrait>(
     Ok(url)
 }
 
+/// Who an invitation email says invited you.
+fn inviter_label(actor: &Actor) -> &str {
+    match actor.api_token() {
+        Some(_) => "An administrator",
+        None => &actor.email,
+    }
+}
+
 /// The actor's own role, which bounds what they may hand out.
 fn inviter_role(actor: &Actor, access: &access::OrgAccess) -> AppResult<Role> {
     access.acting_role(actor).ok_or(AppError::Forbidden(
@@ -188,7 +196,7 @@ pub async fn create(
         role: Set(role),
         status: Set(InvitationStatus::Pending),
         token_hash: Set(secrets::digest(&token)),
-        invited_by_user_id: Set(Some(actor.user_id)),
+        invited_by_user_id: Set(actor.api_token().is_none().then_some(actor.user_id)),
         team_ids: Set(json!(input.team_ids)),
         expires_at: Set(now + ttl),
         created_at: Set(now),
@@ -201,7 +209,7 @@ pub async fn create(
         &txn,
         outbox,
         &organization,
-        &actor.email,
+        inviter_label(actor),
         &invitation,
         &token,
     )
@@ -482,7 +490,7 @@ pub async fn resend(
         &txn,
         outbox,
         &access.organization,
-        &actor.email,
+        inviter_label(actor),
         &invitation,
         &token,
     )

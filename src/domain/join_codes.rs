@@ -133,7 +133,7 @@ pub async fn create(
             .expires_in_hours
             .map(|h| now + Duration::hours(h.into()))),
         revoked_at: Set(None),
-        created_by_user_id: Set(Some(actor.user_id)),
+        created_by_user_id: Set(actor.api_token().is_none().then_some(actor.user_id)),
         created_at: Set(now),
     }
     .insert(&txn)

@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::domain::audit::{self, AuditActor, Change};
-use crate::domain::permissions::{Permission, Role, permissions_of};
+use crate::domain::permissions::{Permission, Role, may_act_on, permissions_of};
 use crate::domain::tiers::{self, Resource};
 use crate::domain::{access, begin_write, ids::new_id, values};
 use crate::error::{AppError, AppResult};
@@ -87,6 +87,11 @@ impl Policy {
             return role == Role::Owner;
         }
         let base = permissions_of(role).contains(&permission);
+        if role == Role::Owner {
+            // Nothing is taken from an owner: an organization can always
+            // be governed by its owners.
+            return base;
+        }
         match self.role_permissions.get(&role) {
             Some(o) if o.withdraw.iter().any(|p| p == permission.as_str()) => false,
             Some(o) if o.grant.iter().any(|p| p == permission.as_str()) => true,
@@ -189,8 +194,29 @@ pub async fn update(
         policy.api_key_max_age_days = days;
     }
     if let Some(overrides) = patch.role_permissions {
-        let mut table = BTreeMap::new();
+        // The caller changes only roles they rank above (as in
+        // `may_act_on`); the overrides of other roles stay as they are.
+        let acting = access.acting_role(actor).ok_or(AppError::Forbidden(
+            "only members of this organization may change role permissions",
+        ))?;
+        let mut table: BTreeMap<Role, RoleOverride> = before
+            .role_permissions
+            .iter()
+            .filter(|(role, _)| !may_act_on(acting, **role, false) || **role == Role::Owner)
+            .map(|(role, o)| (*role, o.clone()))
+            .collect();
         for (role, change) in overrides {
+            if role == Role::Owner {
+                return Err(AppError::bad_input(
+                    "rolePermissions",
+                    "OWNER always holds every permission",
+                ));
+            }
+            if !may_act_on(acting, role, false) {
+                return Err(AppError::Forbidden(
+                    "you may change the permissions of roles below your own only",
+                ));
+            }
             for (list, granting) in [(&change.grant, true), (&change.withdraw, false)] {
                 for name in list {
                     let permission = Permission::parse(name).ok_or_else(|| {

@@ -3,27 +3,15 @@
 //! organization they share.
 
 use entity::{member, user};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Query,
+};
 use uuid::Uuid;
 
 use crate::auth::Actor;
-use crate::domain::permissions::{Permission, permissions_of};
+use crate::domain::access;
+use crate::domain::permissions::Permission;
 use crate::error::AppResult;
-use entity::values::Role;
-
-/// Roles whose holders may see their organization's members.
-pub fn roles_that_view_members() -> Vec<Role> {
-    [
-        Role::Owner,
-        Role::Admin,
-        Role::Member,
-        Role::Viewer,
-        Role::Billing,
-    ]
-    .into_iter()
-    .filter(|r| permissions_of(*r).contains(&Permission::MembersView))
-    .collect()
-}
 
 pub async fn visible_by_id<C: ConnectionTrait>(
     db: &C,
@@ -31,7 +19,12 @@ pub async fn visible_by_id<C: ConnectionTrait>(
     user_id: Uuid,
 ) -> AppResult<Option<user::Model>> {
     if user_id != actor.user_id && !actor.is_platform_admin {
-        let shared = member::Entity::find()
+        // Organizations both belong to; the user is visible if the actor
+        // may view the members of one of them, with its policy, session
+        // controls and allowlist applied.
+        let shared: Vec<Uuid> = member::Entity::find()
+            .select_only()
+            .column(member::Column::OrganizationId)
             .filter(member::Column::UserId.eq(user_id))
             .filter(
                 member::Column::OrganizationId.in_subquery(
@@ -39,13 +32,20 @@ pub async fn visible_by_id<C: ConnectionTrait>(
                         .column(member::Column::OrganizationId)
                         .from(member::Entity)
                         .and_where(member::Column::UserId.eq(actor.user_id))
-                        .and_where(member::Column::Role.is_in(roles_that_view_members()))
                         .to_owned(),
                 ),
             )
-            .one(db)
+            .into_tuple()
+            .all(db)
             .await?;
-        if shared.is_none() {
+        let mut visible = false;
+        for organization_id in shared {
+            if access::may_read(db, actor, organization_id, Permission::MembersView).await? {
+                visible = true;
+                break;
+            }
+        }
+        if !visible {
             return Ok(None);
         }
     }

@@ -46,6 +46,10 @@ impl Guard for PermissionGuard {
             access.membership.map(|m| m.role),
             self.permission,
         )?;
+        // A stranger learns nothing, not even that an allowlist exists.
+        if decision == Decision::DenyHidden {
+            return Err(AppError::NotFound.into());
+        }
         if access.gate.policy.ip_allowlist_enabled {
             let networks = ctx
                 .data::<DataLoader<IpAllowlistLoader, HashMapCache>>()?

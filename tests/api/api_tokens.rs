@@ -242,3 +242,22 @@ async fn tokens_count_toward_the_tier_and_their_secret_never_shows_again() {
         assert!(!format!("{stored:?}").contains(raw));
     }
 }
+
+#[tokio::test]
+async fn a_token_with_members_manage_invites_and_creates_join_codes() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    app.set_tier(&org, entity::values::Tier::Team).await;
+    let token = secret(&create(&app, &ann, &org, json!(["members:view", "members:manage"])).await);
+    let invited = app
+        .graphql("mutation($o: ID!) { createInvitation(input: { organizationId: $o, email: \"new@example.com\" }) { invitation { invitedBy { name } } } }", json!({ "o": org.id }), Some(&token))
+        .await;
+    assert_ok(&invited);
+    assert!(invited["data"]["createInvitation"]["invitation"]["invitedBy"].is_null());
+    let code = app
+        .graphql("mutation($o: ID!) { createJoinCode(input: { organizationId: $o }) { joinCode { createdBy { name } } } }", json!({ "o": org.id }), Some(&token))
+        .await;
+    assert_ok(&code);
+    assert_eq!(app.last_audit().await.actor_kind, ActorKind::ApiToken);
+}

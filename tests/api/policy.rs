@@ -342,3 +342,47 @@ async fn forwarded_addresses_from_untrusted_peers_are_ignored() {
         .await;
     assert_error(&spoofed, "IP_NOT_ALLOWED");
 }
+
+#[tokio::test]
+async fn nobody_changes_the_permissions_of_owners_or_of_their_own_rank() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    app.set_tier(&org, Tier::Team).await;
+    let (ada, _) = app.member_of(&org, Role::Admin, "Ada").await;
+    let owners = update(&app, &ada, &org, json!({ "rolePermissions": [{ "role": "OWNER", "grant": [], "withdraw": ["policies:manage"] }] })).await;
+    assert_error(&owners, "BAD_USER_INPUT");
+    let admins = update(&app, &ada, &org, json!({ "rolePermissions": [{ "role": "ADMIN", "grant": [], "withdraw": ["members:manage"] }] })).await;
+    assert_error(&admins, "FORBIDDEN");
+    // The owner sets an ADMIN override; an admin's later change to MEMBER keeps it.
+    assert_ok(&update(&app, &ann, &org, json!({ "rolePermissions": [{ "role": "ADMIN", "grant": [], "withdraw": ["tokens:manage"] }] })).await);
+    let kept = update(&app, &ada, &org, json!({ "rolePermissions": [{ "role": "MEMBER", "grant": [], "withdraw": ["teams:create"] }] })).await;
+    let overrides = kept["data"]["updatePolicy"]["policy"]["rolePermissions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(overrides.len(), 2, "{kept}");
+}
+
+#[tokio::test]
+async fn withdrawing_members_view_hides_users_from_node_lookups_too() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    app.set_tier(&org, Tier::Team).await;
+    let (vera, _) = app.member_of(&org, Role::Viewer, "Vera").await;
+    let query = "query($id: ID!) { node(id: $id) { ... on User { email isPlatformAdmin } } }";
+    let seen = app
+        .graphql(query, json!({ "id": ann.id }), Some(&vera.token))
+        .await;
+    assert_eq!(seen["data"]["node"]["email"], ann.email);
+    assert!(
+        seen["data"]["node"]["isPlatformAdmin"].is_null(),
+        "told only to oneself and platform admins"
+    );
+    assert_ok(&update(&app, &ann, &org, json!({ "rolePermissions": [{ "role": "VIEWER", "grant": [], "withdraw": ["members:view"] }] })).await);
+    let hidden = app
+        .graphql(query, json!({ "id": ann.id }), Some(&vera.token))
+        .await;
+    assert!(hidden["data"]["node"].is_null(), "{hidden}");
+}

@@ -1,8 +1,9 @@
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::user;
 
 use crate::domain::ids::{self, IdKind};
+use crate::graphql::context::ContextExt;
 
 /// A person with an account. Visible to themselves and to the people who
 /// may view the members of an organization they share.
@@ -27,9 +28,11 @@ impl User {
         &self.0.name
     }
 
-    /// Whether the person administers the whole platform.
-    async fn is_platform_admin(&self) -> bool {
-        self.0.is_platform_admin
+    /// Whether the person administers the whole platform; told only to
+    /// themselves and to platform administrators (null otherwise).
+    async fn is_platform_admin(&self, ctx: &Context<'_>) -> Option<bool> {
+        let actor = ctx.actor_opt()?;
+        (actor.user_id == self.0.id || actor.is_platform_admin).then_some(self.0.is_platform_admin)
     }
 
     /// When the account was created.
