@@ -14,6 +14,7 @@ mod mail;
 mod members;
 mod organizations;
 mod policy;
+mod refusals;
 mod schema;
 mod secrets_in_logs;
 mod serving;
