@@ -26,41 +26,37 @@ use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::{invitations, join_codes, members, teams};
 use crate::error::{AppError, AppResult};
 
-/// Users by id.
-pub struct UserLoader {
-    db: DatabaseConnection,
+/// A loader of rows by primary key, for one entity.
+macro_rules! by_id_loader {
+    ($(#[$doc:meta])* $name:ident => $entity:ident) => {
+        $(#[$doc])*
+        pub struct $name {
+            db: DatabaseConnection,
+        }
+
+        impl Loader<Uuid> for $name {
+            type Value = $entity::Model;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::Id.is_in(keys.iter().copied()))
+                    .all(&self.db)
+                    .await?;
+                Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+            }
+        }
+    };
 }
 
-impl Loader<Uuid> for UserLoader {
-    type Value = user::Model;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
-    }
-}
-
-/// Organizations by id.
-pub struct OrganizationLoader {
-    db: DatabaseConnection,
-}
-
-impl Loader<Uuid> for OrganizationLoader {
-    type Value = organization::Model;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = organization::Entity::find()
-            .filter(organization::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
-    }
-}
+by_id_loader!(/// Users by id.
+    UserLoader => user);
+by_id_loader!(/// Organizations by id.
+    OrganizationLoader => organization);
+by_id_loader!(/// Organization members by id.
+    MemberLoader => member);
+by_id_loader!(/// Teams by id (a team's parent).
+    TeamLoader => team);
 
 /// What the guards need of an organization: the viewer's membership in it
 /// (none for a stranger, a platform administrator or an API token) and the
@@ -112,42 +108,6 @@ impl Loader<Uuid> for ViewerMembershipLoader {
                 )
             })
             .collect())
-    }
-}
-
-/// Organization members by id.
-pub struct MemberLoader {
-    db: DatabaseConnection,
-}
-
-impl Loader<Uuid> for MemberLoader {
-    type Value = member::Model;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = member::Entity::find()
-            .filter(member::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
-    }
-}
-
-/// Teams by id (a team's parent).
-pub struct TeamLoader {
-    db: DatabaseConnection,
-}
-
-impl Loader<Uuid> for TeamLoader {
-    type Value = team::Model;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = team::Entity::find()
-            .filter(team::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
     }
 }
 
@@ -204,62 +164,6 @@ impl Loader<Uuid> for TeamsByMemberLoader {
     }
 }
 
-/// How many members each team has, by team id.
-pub struct TeamMemberCountLoader {
-    db: DatabaseConnection,
-}
-
-impl Loader<Uuid> for TeamMemberCountLoader {
-    type Value = u64;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = team_member::Entity::find()
-            .select_only()
-            .column(team_member::Column::TeamId)
-            .column_as(team_member::Column::Id.count(), "count")
-            .filter(team_member::Column::TeamId.is_in(keys.iter().copied()))
-            .group_by(team_member::Column::TeamId)
-            .into_tuple::<(Uuid, i64)>()
-            .all(&self.db)
-            .await?;
-        let mut counts: HashMap<Uuid, u64> = keys.iter().map(|k| (*k, 0)).collect();
-        counts.extend(
-            rows.into_iter()
-                .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))),
-        );
-        Ok(counts)
-    }
-}
-
-/// How many members each organization has, by organization id.
-pub struct OrganizationMemberCountLoader {
-    db: DatabaseConnection,
-}
-
-impl Loader<Uuid> for OrganizationMemberCountLoader {
-    type Value = u64;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = member::Entity::find()
-            .select_only()
-            .column(member::Column::OrganizationId)
-            .column_as(member::Column::Id.count(), "count")
-            .filter(member::Column::OrganizationId.is_in(keys.iter().copied()))
-            .group_by(member::Column::OrganizationId)
-            .into_tuple::<(Uuid, i64)>()
-            .all(&self.db)
-            .await?;
-        let mut counts: HashMap<Uuid, u64> = keys.iter().map(|k| (*k, 0)).collect();
-        counts.extend(
-            rows.into_iter()
-                .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))),
-        );
-        Ok(counts)
-    }
-}
-
 /// The viewer's own role in each team, by team id.
 pub struct ViewerTeamRoleLoader {
     db: DatabaseConnection,
@@ -295,8 +199,6 @@ pub struct Loaders {
     pub teams: DataLoader<TeamLoader, HashMapCache>,
     pub child_teams: DataLoader<ChildTeamsLoader, HashMapCache>,
     pub teams_by_member: DataLoader<TeamsByMemberLoader, HashMapCache>,
-    pub team_member_counts: DataLoader<TeamMemberCountLoader, HashMapCache>,
-    pub organization_member_counts: DataLoader<OrganizationMemberCountLoader, HashMapCache>,
     pub viewer_team_roles: DataLoader<ViewerTeamRoleLoader, HashMapCache>,
     pub organization_member_pages: DataLoader<PageLoader<MembersOfOrganization>, HashMapCache>,
     pub organization_member_totals: DataLoader<CountLoader<MembersOfOrganization>, HashMapCache>,
@@ -334,8 +236,6 @@ impl Loaders {
             teams: cached(TeamLoader { db: db() }),
             child_teams: cached(ChildTeamsLoader { db: db() }),
             teams_by_member: cached(TeamsByMemberLoader { db: db() }),
-            team_member_counts: cached(TeamMemberCountLoader { db: db() }),
-            organization_member_counts: cached(OrganizationMemberCountLoader { db: db() }),
             viewer_team_roles: cached(ViewerTeamRoleLoader {
                 db: db(),
                 user_id: viewer,
@@ -395,8 +295,6 @@ impl Loaders {
             .data(self.teams)
             .data(self.child_teams)
             .data(self.teams_by_member)
-            .data(self.team_member_counts)
-            .data(self.organization_member_counts)
             .data(self.viewer_team_roles)
             .data(self.organization_member_pages)
             .data(self.organization_member_totals)
@@ -418,13 +316,15 @@ impl Loaders {
 /// request's cache. A connection calls this for its page: the relation then
 /// costs exactly one statement, however many rows the page holds and
 /// however the runtime interleaves their resolvers.
-pub async fn prefetch<T>(
+pub async fn prefetch<T, K>(
     ctx: &async_graphql::Context<'_>,
     path: &[&str],
-    keys: impl IntoIterator<Item = Uuid>,
+    keys: impl IntoIterator<Item = K>,
 ) -> async_graphql::Result<()>
 where
-    T: Loader<Uuid, Error = Arc<DbErr>>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    T: Loader<K>,
+    T::Error: std::fmt::Display + Send + Sync,
 {
     let mut selection = ctx.look_ahead();
     for name in path {
@@ -453,6 +353,16 @@ pub struct CountKey<F> {
     pub filter: F,
 }
 
+impl<F: Default> CountKey<F> {
+    /// All of a parent's children: what `membersCount` fields count.
+    pub fn unfiltered(parent: Uuid) -> Self {
+        Self {
+            parent,
+            filter: F::default(),
+        }
+    }
+}
+
 /// A one-to-many relation that nested connections page through: the domain
 /// reads the pages (and counts) of many parents in one statement.
 pub trait PagedRelation: Send + Sync + 'static {
@@ -473,80 +383,53 @@ pub trait PagedRelation: Send + Sync + 'static {
     ) -> impl Future<Output = AppResult<HashMap<Uuid, u64>>> + Send;
 }
 
-/// An organization's members, with their users.
-pub struct MembersOfOrganization;
+/// Declares a [`PagedRelation`] backed by two domain functions that read
+/// the pages and the counts of many parents.
+macro_rules! paged_relation {
+    ($(#[$doc:meta])* $name:ident: $filter:ty => $item:ty, $pages:path, $counts:path, $pass:ident) => {
+        $(#[$doc])*
+        pub struct $name;
 
-impl PagedRelation for MembersOfOrganization {
-    type Filter = members::MemberFilter;
-    type Item = members::MemberWithUser;
+        impl PagedRelation for $name {
+            type Filter = $filter;
+            type Item = $item;
 
-    async fn pages(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-        page: PageRequest,
-    ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
-        members::pages(db, parents, filter, page).await
-    }
+            async fn pages(
+                db: &DatabaseConnection,
+                parents: &[Uuid],
+                filter: &Self::Filter,
+                page: PageRequest,
+            ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
+                $pages(db, parents, paged_relation!(@filter $pass filter), page).await
+            }
 
-    async fn counts(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-    ) -> AppResult<HashMap<Uuid, u64>> {
-        members::counts(db, parents, filter).await
-    }
+            async fn counts(
+                db: &DatabaseConnection,
+                parents: &[Uuid],
+                filter: &Self::Filter,
+            ) -> AppResult<HashMap<Uuid, u64>> {
+                $counts(db, parents, paged_relation!(@filter $pass filter)).await
+            }
+        }
+    };
+    (@filter copy $filter:ident) => { *$filter };
+    (@filter ref $filter:ident) => { $filter };
 }
 
-/// An organization's teams.
-pub struct TeamsOfOrganization;
+paged_relation!(
+    /// An organization's members, with their users.
+    MembersOfOrganization: members::MemberFilter => members::MemberWithUser, members::pages, members::counts, ref
+);
 
-impl PagedRelation for TeamsOfOrganization {
-    type Filter = teams::TeamFilter;
-    type Item = team::Model;
+paged_relation!(
+    /// An organization's teams.
+    TeamsOfOrganization: teams::TeamFilter => team::Model, teams::pages, teams::counts, ref
+);
 
-    async fn pages(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-        page: PageRequest,
-    ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
-        teams::pages(db, parents, filter, page).await
-    }
-
-    async fn counts(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-    ) -> AppResult<HashMap<Uuid, u64>> {
-        teams::counts(db, parents, filter).await
-    }
-}
-
-/// A team's members, with their organization memberships.
-pub struct MembersOfTeam;
-
-impl PagedRelation for MembersOfTeam {
-    type Filter = teams::TeamMemberFilter;
-    type Item = teams::TeamMemberWithMember;
-
-    async fn pages(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-        page: PageRequest,
-    ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
-        teams::member_pages(db, parents, filter, page).await
-    }
-
-    async fn counts(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-    ) -> AppResult<HashMap<Uuid, u64>> {
-        teams::member_counts(db, parents, filter).await
-    }
-}
+paged_relation!(
+    /// A team's members, with their organization memberships.
+    MembersOfTeam: teams::TeamMemberFilter => teams::TeamMemberWithMember, teams::member_pages, teams::member_counts, ref
+);
 
 /// Pages of a relation for many parents at once: keys asking for the same
 /// page size, cursor and filter share one statement.
@@ -635,55 +518,15 @@ impl<R: PagedRelation> Loader<CountKey<R::Filter>> for CountLoader<R> {
     }
 }
 
-/// An organization's invitations.
-pub struct InvitationsOfOrganization;
+paged_relation!(
+    /// An organization's invitations.
+    InvitationsOfOrganization: Option<InvitationStatus> => invitation::Model, invitations::pages, invitations::counts, copy
+);
 
-impl PagedRelation for InvitationsOfOrganization {
-    type Filter = Option<InvitationStatus>;
-    type Item = invitation::Model;
-
-    async fn pages(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-        page: PageRequest,
-    ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
-        invitations::pages(db, parents, *filter, page).await
-    }
-
-    async fn counts(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-    ) -> AppResult<HashMap<Uuid, u64>> {
-        invitations::counts(db, parents, *filter).await
-    }
-}
-
-/// An organization's join codes; the filter is "active only".
-pub struct JoinCodesOfOrganization;
-
-impl PagedRelation for JoinCodesOfOrganization {
-    type Filter = bool;
-    type Item = join_code::Model;
-
-    async fn pages(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-        page: PageRequest,
-    ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
-        join_codes::pages(db, parents, *filter, page).await
-    }
-
-    async fn counts(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-    ) -> AppResult<HashMap<Uuid, u64>> {
-        join_codes::counts(db, parents, *filter).await
-    }
-}
+paged_relation!(
+    /// An organization's join codes; the filter is "active only".
+    JoinCodesOfOrganization: bool => join_code::Model, join_codes::pages, join_codes::counts, copy
+);
 
 /// Each organization's API tokens, newest first, by organization id.
 pub struct ApiTokensLoader {

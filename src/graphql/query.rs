@@ -15,7 +15,7 @@ use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
 use crate::graphql::loaders::{
-    OrganizationMemberCountLoader, ViewerAccess, ViewerMembershipLoader, prefetch,
+    CountKey, CountLoader, MembersOfOrganization, ViewerAccess, ViewerMembershipLoader, prefetch,
 };
 use crate::graphql::types::{
     Invitation, JoinCode, Member, Node, Organization, Team, User,
@@ -106,10 +106,14 @@ impl QueryRoot {
         )?;
         let page = organizations::page(&db, select.clone(), request).await?;
         let ids = || page.items.iter().map(|o| o.id);
-        prefetch::<ViewerMembershipLoader>(ctx, &["edges", "node", "viewerMembership"], ids())
+        prefetch::<ViewerMembershipLoader, _>(ctx, &["edges", "node", "viewerMembership"], ids())
             .await?;
-        prefetch::<OrganizationMemberCountLoader>(ctx, &["edges", "node", "membersCount"], ids())
-            .await?;
+        prefetch::<CountLoader<MembersOfOrganization>, _>(
+            ctx,
+            &["edges", "node", "membersCount"],
+            ids().map(CountKey::unfiltered),
+        )
+        .await?;
         let total = TotalCount::of(db, select);
         Ok(connection::build(
             page,

@@ -17,9 +17,9 @@ use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::loaders::{
-    ApiTokensLoader, InvitationsOfOrganization, JoinCodesOfOrganization, MembersOfOrganization,
-    OrganizationMemberCountLoader, TeamsByMemberLoader, TeamsOfOrganization,
-    ViewerMembershipLoader, prefetch,
+    ApiTokensLoader, CountKey, CountLoader, InvitationsOfOrganization, JoinCodesOfOrganization,
+    MembersOfOrganization, TeamsByMemberLoader, TeamsOfOrganization, ViewerMembershipLoader,
+    prefetch,
 };
 use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
 use crate::graphql::types::governance::{OwnershipTransfer, TierUpgradeRequest, Usage};
@@ -137,7 +137,7 @@ impl Organization {
         )
         .await?;
         let member_ids = page.items.iter().map(|(m, _)| m.id);
-        prefetch::<TeamsByMemberLoader>(ctx, &["edges", "node", "teams"], member_ids).await?;
+        prefetch::<TeamsByMemberLoader, _>(ctx, &["edges", "node", "teams"], member_ids).await?;
         Ok(connection::build(
             page,
             request,
@@ -151,8 +151,8 @@ impl Organization {
     #[graphql(guard = "PermissionGuard::new(Permission::MembersView, self.0.id)")]
     async fn members_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         Ok(ctx
-            .data::<DataLoader<OrganizationMemberCountLoader, HashMapCache>>()?
-            .load_one(self.0.id)
+            .data::<DataLoader<CountLoader<MembersOfOrganization>, HashMapCache>>()?
+            .load_one(CountKey::unfiltered(self.0.id))
             .await?
             .unwrap_or(0))
     }

@@ -14,9 +14,9 @@ use crate::graphql::connection::{self, CountedConnection};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::loaders::{
-    ChildTeamsLoader, MemberLoader, MembersOfTeam, OrganizationLoader, TeamLoader,
-    TeamMemberCountLoader, TeamsByMemberLoader, UserLoader, ViewerMembershipLoader,
-    ViewerTeamRoleLoader, prefetch,
+    ChildTeamsLoader, CountKey, CountLoader, MemberLoader, MembersOfTeam, OrganizationLoader,
+    TeamLoader, TeamsByMemberLoader, UserLoader, ViewerMembershipLoader, ViewerTeamRoleLoader,
+    prefetch,
 };
 use crate::graphql::types::{Member, Organization, enums::TeamRole};
 
@@ -110,13 +110,13 @@ impl Team {
         )
         .await?;
         let members = page.items.iter().filter_map(|(_, m)| m.as_ref());
-        prefetch::<UserLoader>(
+        prefetch::<UserLoader, _>(
             ctx,
             &["edges", "node", "member", "user"],
             members.clone().map(|m| m.user_id),
         )
         .await?;
-        prefetch::<TeamsByMemberLoader>(
+        prefetch::<TeamsByMemberLoader, _>(
             ctx,
             &["edges", "node", "member", "teams"],
             members.map(|m| m.id),
@@ -134,8 +134,8 @@ impl Team {
     /// How many members the team has.
     async fn members_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         Ok(ctx
-            .data::<DataLoader<TeamMemberCountLoader, HashMapCache>>()?
-            .load_one(self.0.id)
+            .data::<DataLoader<CountLoader<MembersOfTeam>, HashMapCache>>()?
+            .load_one(CountKey::unfiltered(self.0.id))
             .await?
             .unwrap_or(0))
     }
@@ -191,11 +191,17 @@ pub async fn prefetch_team_relations(
     page: &[team::Model],
 ) -> async_graphql::Result<()> {
     let ids = || page.iter().map(|t| t.id);
-    prefetch::<TeamMemberCountLoader>(ctx, &["edges", "node", "membersCount"], ids()).await?;
-    prefetch::<ChildTeamsLoader>(ctx, &["edges", "node", "children"], ids()).await?;
-    prefetch::<ViewerTeamRoleLoader>(ctx, &["edges", "node", "viewerCanAdminister"], ids()).await?;
+    prefetch::<CountLoader<MembersOfTeam>, _>(
+        ctx,
+        &["edges", "node", "membersCount"],
+        ids().map(CountKey::unfiltered),
+    )
+    .await?;
+    prefetch::<ChildTeamsLoader, _>(ctx, &["edges", "node", "children"], ids()).await?;
+    prefetch::<ViewerTeamRoleLoader, _>(ctx, &["edges", "node", "viewerCanAdminister"], ids())
+        .await?;
     let parents = page.iter().filter_map(|t| t.parent_team_id);
-    prefetch::<TeamLoader>(ctx, &["edges", "node", "parent"], parents).await
+    prefetch::<TeamLoader, _>(ctx, &["edges", "node", "parent"], parents).await
 }
 
 /// A member's place in a team.

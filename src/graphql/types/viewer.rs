@@ -29,7 +29,7 @@ impl Viewer {
     /// Every membership of the viewer, oldest first.
     async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Member>> {
         let rows = members::of_user(ctx.db()?, self.0.user_id).await?;
-        prefetch::<OrganizationLoader>(
+        prefetch::<OrganizationLoader, _>(
             ctx,
             &["organization"],
             rows.iter().map(|m| m.organization_id),
@@ -41,7 +41,7 @@ impl Viewer {
     /// The viewer's live sessions, newest first; `current` marks this one.
     async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Session>> {
         let rows = sessions::active_of_user(ctx.db()?, self.0.user_id).await?;
-        prefetch::<OrganizationLoader>(
+        prefetch::<OrganizationLoader, _>(
             ctx,
             &["activeOrganization"],
             rows.iter().filter_map(|s| s.active_organization_id),
@@ -56,7 +56,7 @@ impl Viewer {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<Invitation>> {
         let rows = invitations::pending_for(ctx.db()?, &self.0.email).await?;
-        prefetch::<OrganizationLoader>(
+        prefetch::<OrganizationLoader, _>(
             ctx,
             &["organization"],
             rows.iter().map(|i| i.organization_id),
