@@ -13,9 +13,7 @@ use axum::http::{HeaderName, Method, header};
 use axum::routing::get;
 use entity::server_setting;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{
-    ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, DbBackend, EntityTrait,
-};
+use sea_orm::{ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, EntityTrait};
 use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -262,10 +260,6 @@ impl Application {
 
     pub fn statements(&self) -> StatementCounter {
         self.statements.clone()
-    }
-
-    pub fn backend(&self) -> DbBackend {
-        self.db.get_database_backend()
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in

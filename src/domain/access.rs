@@ -24,14 +24,8 @@ pub struct OrgAccess {
     pub organization: organization::Model,
     /// None for a platform administrator who is not a member.
     pub membership: Option<member::Model>,
-}
-
-impl OrgAccess {
-    /// Whether the actor holds the permission here only as a platform
-    /// administrator (their actions are then audited as such).
-    pub fn as_platform_admin(&self) -> bool {
-        self.membership.is_none()
-    }
+    /// The organization's gate, its policy parsed once.
+    pub gate: Gate,
 }
 
 /// The actor's membership in an organization, if any.
@@ -135,7 +129,7 @@ impl OrgAccess {
             decide_for(
                 actor,
                 self.organization.id,
-                &Gate::of(&self.organization),
+                &self.gate,
                 self.membership.as_ref().map(|m| m.role),
                 permission,
             ),
@@ -148,7 +142,7 @@ fn check(actor: &Actor, access: &OrgAccess, permission: Permission) -> AppResult
     match decide_for(
         actor,
         access.organization.id,
-        &Gate::of(&access.organization),
+        &access.gate,
         access.membership.as_ref().map(|m| m.role),
         permission,
     )? {
@@ -173,10 +167,11 @@ pub async fn authorize<C: ConnectionTrait>(
         .ok_or(AppError::NotFound)?;
     let access = OrgAccess {
         membership: membership(db, actor.user_id, organization_id).await?,
+        gate: Gate::of(&organization),
         organization,
     };
     check(actor, &access, permission)?;
-    check_network(db, actor, &access.organization).await?;
+    check_gate_network(db, actor, organization_id, &access.gate.policy).await?;
     Ok(access)
 }
 
@@ -187,12 +182,20 @@ pub async fn check_network<C: ConnectionTrait>(
     actor: &Actor,
     organization: &organization::Model,
 ) -> AppResult<()> {
-    let policy = Policy::of(organization);
+    check_gate_network(db, actor, organization.id, &Policy::of(organization)).await
+}
+
+async fn check_gate_network<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    organization_id: Uuid,
+    policy: &Policy,
+) -> AppResult<()> {
     if !policy.ip_allowlist_enabled {
         return Ok(());
     }
-    let networks = policy::allowlist(db, organization.id).await?;
-    policy::check_network(actor, &policy, &networks)
+    let networks = policy::allowlist(db, organization_id).await?;
+    policy::check_network(actor, policy, &networks)
 }
 
 /// Whether the actor may read with `permission` in an organization: for
@@ -225,10 +228,11 @@ pub async fn authorize_write<C: ConnectionTrait>(
     let organization = lock_organization(txn, organization_id).await?;
     let access = OrgAccess {
         membership: membership(txn, actor.user_id, organization_id).await?,
+        gate: Gate::of(&organization),
         organization,
     };
     check(actor, &access, permission)?;
-    check_network(txn, actor, &access.organization).await?;
+    check_gate_network(txn, actor, organization_id, &access.gate.policy).await?;
     ensure_active(&access.organization)?;
     Ok(access)
 }

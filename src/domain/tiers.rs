@@ -60,11 +60,6 @@ pub fn audit_retention_days(tier: Tier) -> u32 {
     }
 }
 
-/// Whether a tier may use single sign-on.
-pub fn allows_sso(tier: Tier) -> bool {
-    tier == Tier::Enterprise
-}
-
 /// Refuses adding `adding` more of `resource` when `used` already exist.
 /// After a downgrade what exists stays, but nothing new fits past the limit.
 pub fn ensure_room(tier: Tier, resource: Resource, used: u64, adding: u64) -> AppResult<()> {
