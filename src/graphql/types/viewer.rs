@@ -7,7 +7,7 @@ use crate::auth::Actor;
 use crate::domain::{invitations, members, sessions};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{OrganizationLoader, UserLoader, prefetch};
+use crate::graphql::loaders::{OrganizationLoader, UserLoader, ViewerMembershipLoader, prefetch};
 use crate::graphql::types::{Invitation, Member, Organization, User, session::Session};
 
 /// The signed-in person and what they belong to.
@@ -74,10 +74,13 @@ impl Viewer {
         let Some(org_id) = self.0.active_organization_id else {
             return Ok(None);
         };
-        if crate::domain::access::membership(ctx.db()?, self.0.user_id, org_id)
-            .await?
-            .is_none()
-        {
+        // The guards' loader reads the membership and the organization in
+        // one statement, shared with every guarded field below.
+        let access = ctx
+            .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
+            .load_one(org_id)
+            .await?;
+        if access.as_ref().is_none_or(|a| a.membership.is_none()) {
             return Ok(None);
         }
         let org = ctx
