@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use orgql::app::{self, StatementCounter};
-use orgql::auth::{AuthConfig, RequestMeta};
+use orgql::auth::AuthConfig;
+use orgql::domain::authz::RequestMeta;
 use orgql::domain::{accounts, seed};
 use orgql::graphql::{AppSchema, SchemaDeps, build_schema, loaders::Loaders};
-use orgql::{Config, auth::Actor};
+use orgql::{Config, domain::authz::Actor};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::json;
 
@@ -108,7 +109,7 @@ impl Bench {
     async fn run(&self, query: &str, slug: &str) {
         let request = async_graphql::Request::new(query)
             .variables(async_graphql::Variables::from_json(json!({ "slug": slug })));
-        let request = Loaders::for_request(&self.db, Some(self.actor.user_id))
+        let request = Loaders::for_request(&self.db, self.actor.user_id())
             .attach(request)
             .data(self.actor.clone())
             .data(RequestMeta::default());

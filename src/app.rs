@@ -112,6 +112,7 @@ pub async fn auth_config(
         passwords: PasswordHasher::new(config.insecure_fast_password_hashing),
         tokens: TokenIssuer::new(&secret, &config.public_url, config.access_token_ttl_secs),
         refresh_ttl: chrono::Duration::days(config.refresh_token_ttl_days),
+        token_environment: config.token_environment.clone(),
     })
 }
 

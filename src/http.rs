@@ -20,7 +20,8 @@ use ipnet::IpNet;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::json;
 
-use crate::auth::{Actor, AuthConfig, RequestMeta};
+use crate::auth::AuthConfig;
+use crate::domain::authz::{Actor, RequestMeta};
 use crate::domain::{accounts, api_tokens};
 use crate::error::AppError;
 use crate::graphql::extensions::{aliases_in, annotate};
@@ -99,9 +100,14 @@ async fn authenticate(
         .ok_or(AppError::Unauthenticated)?;
     let token = token.trim();
     if api_tokens::looks_like_token(token) {
-        return api_tokens::authenticate(&state.db, token, meta.clone())
-            .await
-            .map(Some);
+        return api_tokens::authenticate(
+            &state.db,
+            &state.auth.token_environment,
+            token,
+            meta.clone(),
+        )
+        .await
+        .map(Some);
     }
     let claims = state.auth.tokens.verify(token)?;
     accounts::authenticate(&state.db, &claims, meta.clone())
@@ -126,7 +132,7 @@ async fn execute(
         Ok(actor) => actor,
         Err(err) => return error_response(err),
     };
-    let viewer = actor.as_ref().map(|a| a.user_id);
+    let viewer = actor.as_ref().and_then(|a| a.user_id());
     let run = |mut request: async_graphql::Request| {
         let refused = check_document(&mut request, state.max_aliases);
         let request = Loaders::for_request(&state.db, viewer)

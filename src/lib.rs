@@ -11,6 +11,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod mailer;
+pub mod read;
 
 pub use app::Application;
 pub use config::Config;

@@ -1,14 +1,12 @@
-//! Authentication: who is calling. Passwords (argon2id), access tokens
-//! (JWT, RFC 8725), opaque secrets (refresh tokens), and the request's
-//! [`Actor`]. Authorization (what they may do) lives in
-//! `domain::permissions`.
+//! Authentication's cryptography: passwords (argon2id), access tokens (JWT,
+//! RFC 8725) and opaque secrets (refresh tokens, API token secrets). It
+//! depends on nothing in `domain`; who the caller is, once proven, is
+//! `domain::authz::Actor`.
 
-pub mod actor;
 pub mod password;
 pub mod secrets;
 pub mod tokens;
 
-pub use actor::{Actor, Credential, RequestMeta, TokenGrant};
 pub use password::PasswordHasher;
 pub use tokens::{AccessClaims, TokenIssuer};
 
@@ -19,4 +17,7 @@ pub struct AuthConfig {
     pub tokens: TokenIssuer,
     /// How long a refresh token stays usable.
     pub refresh_ttl: chrono::Duration,
+    /// The `<env>` of API tokens this server issues and accepts
+    /// (`orgql_<env>_…`).
+    pub token_environment: String,
 }

@@ -10,15 +10,17 @@ use chrono::{DateTime, Utc};
 use entity::{organization, refresh_token, session, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
+    EntityTrait, QueryFilter, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::{Actor, AuthConfig, Credential, RequestMeta, secrets};
-use crate::domain::audit::{self, AuditActor, Change};
+use crate::auth::{AuthConfig, secrets};
+use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::authz::{Actor, Person, Principal, RequestMeta, access};
+use crate::domain::ids::{OrganizationId, new_id};
 use crate::domain::values::{self, Email};
-use crate::domain::{access, begin_write, ids::new_id};
+use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult};
 
 /// What a successful sign-up, log-in or refresh hands the client.
@@ -39,14 +41,6 @@ pub struct SignUp<'a> {
     pub name: &'a str,
 }
 
-fn account_actor(user: &user::Model) -> AuditActor {
-    AuditActor {
-        kind: entity::values::ActorKind::User,
-        id: Some(user.id),
-        email: Some(user.email.clone()),
-    }
-}
-
 /// Creates an account and signs it in.
 #[tracing::instrument(skip_all)]
 pub async fn sign_up(
@@ -60,7 +54,7 @@ pub async fn sign_up(
     values::password("password", input.password)?;
     let password_hash = auth.passwords.hash(input.password)?;
 
-    let txn = begin_write(db).await?;
+    let write = Write::begin(db).await?;
     let now = Utc::now();
     let user = user::ActiveModel {
         id: Set(new_id()),
@@ -72,23 +66,16 @@ pub async fn sign_up(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(write.txn())
     .await?;
-    audit::record(
-        &txn,
-        account_actor(&user),
-        meta,
-        Change {
-            action: "user.signed_up",
-            resource_type: "user",
-            resource_id: Some(user.id),
-            organization_id: None,
-            metadata: json!({ "email": user.email, "name": user.name }),
-        },
-    )
-    .await?;
-    let issued = start_session(&txn, auth, meta, user, None).await?;
-    txn.commit().await?;
+    let entry = Entry::new(
+        AuditAction::UserSignedUp,
+        user.id,
+        json!({ "email": user.email, "name": user.name }),
+    );
+    let who = AuditActor::account(&user);
+    let issued = start_session(write.txn(), auth, meta, user, None).await?;
+    write.commit(who, meta, None, entry).await?;
     Ok(issued)
 }
 
@@ -116,28 +103,23 @@ pub async fn log_in(
         }
     };
 
-    let txn = begin_write(db).await?;
+    let write = Write::begin(db).await?;
     let active = match user.last_organization_id {
-        Some(org_id) if access::membership(&txn, user.id, org_id).await?.is_some() => {
-            organization::Entity::find_by_id(org_id).one(&txn).await?
+        Some(org_id)
+            if access::membership(write.txn(), user.id, org_id)
+                .await?
+                .is_some() =>
+        {
+            organization::Entity::find_by_id(org_id)
+                .one(write.txn())
+                .await?
         }
         _ => None,
     };
-    audit::record(
-        &txn,
-        account_actor(&user),
-        meta,
-        Change {
-            action: "user.logged_in",
-            resource_type: "user",
-            resource_id: Some(user.id),
-            organization_id: None,
-            metadata: json!({}),
-        },
-    )
-    .await?;
-    let issued = start_session(&txn, auth, meta, user, active).await?;
-    txn.commit().await?;
+    let entry = Entry::new(AuditAction::UserLoggedIn, user.id, json!({}));
+    let who = AuditActor::account(&user);
+    let issued = start_session(write.txn(), auth, meta, user, active).await?;
+    write.commit(who, meta, None, entry).await?;
     Ok(issued)
 }
 
@@ -216,10 +198,10 @@ pub async fn refresh_session(
     presented: &str,
 ) -> AppResult<IssuedTokens> {
     let hash = secrets::digest(presented);
-    let txn = begin_write(db).await?;
+    let write = Write::begin(db).await?;
     let Some(token) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
-        .one(&txn)
+        .one(write.txn())
         .await?
     else {
         return Err(AppError::Unauthenticated);
@@ -230,26 +212,24 @@ pub async fn refresh_session(
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
         .filter(refresh_token::Column::Id.eq(token.id))
         .filter(refresh_token::Column::UsedAt.is_null())
-        .exec(&txn)
+        .exec(write.txn())
         .await?
         .rows_affected;
     if marked == 0 {
         tracing::warn!(target: "orgql::auth", session_id = %token.session_id, "refresh token reused; revoking its session");
-        revoke_sessions(&txn, session::Column::Id.eq(token.session_id)).await?;
-        audit::record(
-            &txn,
-            AuditActor::system(),
-            meta,
-            Change {
-                action: "session.revoked_on_reuse",
-                resource_type: "session",
-                resource_id: Some(token.session_id),
-                organization_id: None,
-                metadata: json!({}),
-            },
-        )
-        .await?;
-        txn.commit().await?;
+        revoke_sessions(write.txn(), session::Column::Id.eq(token.session_id)).await?;
+        write
+            .commit(
+                AuditActor::system(),
+                meta,
+                None,
+                Entry::new(
+                    AuditAction::SessionRevokedOnReuse,
+                    token.session_id,
+                    json!({}),
+                ),
+            )
+            .await?;
         return Err(AppError::Unauthenticated);
     }
     if token.expires_at <= now {
@@ -257,7 +237,7 @@ pub async fn refresh_session(
     }
     let Some((session, Some(user))) = session::Entity::find_by_id(token.session_id)
         .find_also_related(user::Entity)
-        .one(&txn)
+        .one(write.txn())
         .await?
     else {
         return Err(AppError::Unauthenticated);
@@ -266,64 +246,45 @@ pub async fn refresh_session(
         return Err(AppError::Unauthenticated);
     }
     let active = match session.active_organization_id {
-        Some(org_id) if access::membership(&txn, user.id, org_id).await?.is_some() => {
-            organization::Entity::find_by_id(org_id).one(&txn).await?
+        Some(org_id)
+            if access::membership(write.txn(), user.id, org_id)
+                .await?
+                .is_some() =>
+        {
+            organization::Entity::find_by_id(org_id)
+                .one(write.txn())
+                .await?
         }
         _ => None,
     };
     session::Entity::update_many()
         .col_expr(session::Column::LastUsedAt, Expr::value(now))
         .filter(session::Column::Id.eq(session.id))
-        .exec(&txn)
+        .exec(write.txn())
         .await?;
-    audit::record(
-        &txn,
-        account_actor(&user),
-        meta,
-        Change {
-            action: "session.refreshed",
-            resource_type: "session",
-            resource_id: Some(session.id),
-            organization_id: None,
-            metadata: json!({}),
-        },
-    )
-    .await?;
-    let issued = issue(&txn, auth, user, session.id, active).await?;
-    txn.commit().await?;
+    let entry = Entry::new(AuditAction::SessionRefreshed, session.id, json!({}));
+    let who = AuditActor::account(&user);
+    let issued = issue(write.txn(), auth, user, session.id, active).await?;
+    write.commit(who, meta, None, entry).await?;
     Ok(issued)
 }
 
 /// Ends the actor's current session: its access and refresh tokens stop
 /// working at once.
-#[tracing::instrument(skip_all, fields(user_id = %actor.user_id))]
+#[tracing::instrument(skip_all)]
 pub async fn log_out(db: &DatabaseConnection, actor: &Actor) -> AppResult<Uuid> {
-    let session_id = own_session(actor)?;
-    let txn = begin_write(db).await?;
-    revoke_sessions(&txn, session::Column::Id.eq(session_id)).await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "session.logged_out",
-            resource_type: "session",
-            resource_id: Some(session_id),
-            organization_id: None,
-            metadata: json!({}),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    let session_id = actor.require_person()?.session_id;
+    let write = Write::begin(db).await?;
+    revoke_sessions(write.txn(), session::Column::Id.eq(session_id)).await?;
+    write
+        .commit(
+            AuditActor::of(actor),
+            &actor.meta,
+            None,
+            Entry::new(AuditAction::SessionLoggedOut, session_id, json!({})),
+        )
+        .await?;
     Ok(session_id)
-}
-
-/// The caller's own session: account operations are for people, not for
-/// API tokens.
-pub fn own_session(actor: &Actor) -> AppResult<Uuid> {
-    actor.session_id().ok_or(AppError::Forbidden(
-        "an API token cannot do this; sign in as a person",
-    ))
 }
 
 /// Marks the matching live sessions revoked.
@@ -347,15 +308,17 @@ pub async fn switch_organization(
     db: &DatabaseConnection,
     auth: &AuthConfig,
     actor: &Actor,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
 ) -> AppResult<(String, DateTime<Utc>, organization::Model)> {
-    let session_id = own_session(actor)?;
-    let txn = begin_write(db).await?;
+    let person = actor.require_person()?;
+    let session_id = person.session_id;
+    let organization_id = Uuid::from(organization_id);
+    let write = Write::begin(db).await?;
     let organization = organization::Entity::find_by_id(organization_id)
-        .one(&txn)
+        .one(write.txn())
         .await?
         .ok_or(AppError::NotFound)?;
-    if access::membership(&txn, actor.user_id, organization_id)
+    if access::membership(write.txn(), person.user_id, organization_id)
         .await?
         .is_none()
     {
@@ -367,36 +330,34 @@ pub async fn switch_organization(
             Expr::value(organization_id),
         )
         .filter(session::Column::Id.eq(session_id))
-        .exec(&txn)
+        .exec(write.txn())
         .await?;
     user::Entity::update_many()
         .col_expr(
             user::Column::LastOrganizationId,
             Expr::value(organization_id),
         )
-        .filter(user::Column::Id.eq(actor.user_id))
-        .exec(&txn)
+        .filter(user::Column::Id.eq(person.user_id))
+        .exec(write.txn())
         .await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "session.organization_switched",
-            resource_type: "session",
-            resource_id: Some(session_id),
-            organization_id: Some(organization_id),
-            metadata: json!({ "from": actor.active_organization_id, "to": organization_id }),
-        },
-    )
-    .await?;
     let (token, expires_at) = auth.tokens.issue(
-        actor.user_id,
+        person.user_id,
         session_id,
         Some(organization_id),
         i64::from(organization.jwt_expiry_secs),
     )?;
-    txn.commit().await?;
+    write
+        .commit(
+            AuditActor::of(actor),
+            &actor.meta,
+            None,
+            Entry::new(
+                AuditAction::SessionOrganizationSwitched,
+                session_id,
+                json!({ "from": person.active_organization_id, "to": organization_id }),
+            ),
+        )
+        .await?;
     Ok((token, expires_at, organization))
 }
 
@@ -417,14 +378,14 @@ pub async fn authenticate<C: ConnectionTrait>(
             if session.revoked_at.is_none() && session.user_id == claims.sub =>
         {
             let actor = Actor {
-                user_id: user.id,
-                email: user.email,
-                credential: Credential::Session {
+                principal: Principal::Person(Person {
+                    user_id: user.id,
+                    email: user.email,
                     session_id: session.id,
-                    started_at: session.created_at,
-                },
-                is_platform_admin: user.is_platform_admin,
-                active_organization_id: claims.org,
+                    session_started_at: session.created_at,
+                    is_platform_admin: user.is_platform_admin,
+                    active_organization_id: claims.org,
+                }),
                 meta,
             };
             crate::domain::sessions::touch(db, &session, &actor).await?;
@@ -440,29 +401,27 @@ pub async fn authenticate<C: ConnectionTrait>(
 /// `orgql admin grant EMAIL`: makes an account a platform administrator.
 pub async fn grant_platform_admin(db: &DatabaseConnection, email: &str) -> AppResult<user::Model> {
     let email = Email::parse("email", email)?;
-    let txn = db.begin().await?;
+    let write = Write::begin(db).await?;
     let user = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
-        .one(&txn)
+        .one(write.txn())
         .await?
         .ok_or(AppError::NotFound)?;
     let mut active: user::ActiveModel = user.into();
     active.is_platform_admin = Set(true);
     active.updated_at = Set(Utc::now());
-    let user = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        AuditActor::system(),
-        &RequestMeta::default(),
-        Change {
-            action: "user.platform_admin_granted",
-            resource_type: "user",
-            resource_id: Some(user.id),
-            organization_id: None,
-            metadata: json!({ "email": user.email }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    let user = active.update(write.txn()).await?;
+    write
+        .commit(
+            AuditActor::system(),
+            &RequestMeta::default(),
+            None,
+            Entry::new(
+                AuditAction::UserPlatformAdminGranted,
+                user.id,
+                json!({ "email": user.email }),
+            ),
+        )
+        .await?;
     Ok(user)
 }

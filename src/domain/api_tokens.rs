@@ -1,32 +1,35 @@
 //! Organization API tokens: credentials for machines.
 //!
-//! Rules enforced here: tokens:manage creates and revokes; a token's scopes
-//! are permissions of the matrix, and nobody grants a scope they do not
-//! hold; the secret (256 random bits) is shown once, as
-//! `orgql_<env>_<key>_<secret>` so secret scanners recognise it, and stored
-//! as its SHA-256; a presented token is refused, always with the same
-//! UNAUTHENTICATED, when its key is unknown, its secret wrong, or it is
-//! revoked or expired.
+//! Rules enforced here: tokens:manage creates and revokes; only a person
+//! creates a token (tokens do not make tokens), and the token answers to
+//! them: its scopes are permissions of the matrix the creator holds, never
+//! the owner-only ones, and at every use it holds no more than its creator
+//! does then (`authz::access::decide_for`), and nothing once the creator
+//! has left the organization. The secret (256 random bits) is shown once,
+//! as `orgql_<env>_<key>_<secret>` so secret scanners recognise it, and
+//! stored as its SHA-256; a presented token is refused, always with the
+//! same UNAUTHENTICATED, when its key is unknown, its secret wrong, its
+//! environment another, or it is revoked or expired.
 
 use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
-use entity::api_token;
+use entity::{api_token, member};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    DatabaseConnection, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationDef, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::{Actor, Credential, RequestMeta, TokenGrant, secrets};
-use crate::domain::access;
-use crate::domain::audit::{self, AuditActor, Change};
-use crate::domain::permissions::Permission;
-use crate::domain::policy::Policy;
+use crate::auth::secrets;
+use crate::domain::audit::AuditAction;
+use crate::domain::authz::{Actor, Permission, Policy, Principal, RequestMeta, TokenGrant};
+use crate::domain::ids::{ApiTokenId, OrganizationId, new_id};
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values;
-use crate::domain::{begin_write, ids::new_id};
+use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult};
 
 /// The longest a token may live when the policy sets no cap.
@@ -34,9 +37,9 @@ pub const MAX_AGE_DAYS: i32 = 365;
 const PREFIX: &str = "orgql";
 
 pub struct NewApiToken {
-    pub organization_id: Uuid,
+    pub organization_id: OrganizationId,
     pub name: String,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Permission>,
     pub expires_in_days: Option<i32>,
 }
 
@@ -81,25 +84,20 @@ pub async fn create(
         ));
     }
     let mut scopes = Vec::with_capacity(input.scopes.len());
-    for scope in &input.scopes {
-        let permission = Permission::parse(scope).ok_or_else(|| {
-            AppError::bad_input(
-                "scopes",
-                format!("{scope:?} is not a permission; see the roles query"),
-            )
-        })?;
+    for &permission in &input.scopes {
         if !scopes.contains(&permission) {
             scopes.push(permission);
         }
     }
+    // A token is made by a person and answers to them: tokens do not
+    // make tokens.
+    let creator = actor.require_person()?;
 
-    let txn = begin_write(db).await?;
-    let access =
-        access::authorize_write(&txn, actor, input.organization_id, Permission::TokensManage)
-            .await?;
+    let organization_id = Uuid::from(input.organization_id);
+    let write = OrgWrite::begin(db, actor, organization_id, Permission::TokensManage).await?;
     // The policy's apiKeyMaxAgeDays caps the lifetime (the server's cap
     // when it sets none); no expiry given means the longest allowed.
-    let max_days = Policy::of(&access.organization)
+    let max_days = Policy::of(write.organization())?
         .api_key_max_age_days
         .map_or(MAX_AGE_DAYS, |d| d as i32);
     let days = input.expires_in_days.unwrap_or(max_days);
@@ -109,52 +107,51 @@ pub async fn create(
             format!("a token here lasts 1 to {max_days} days"),
         ));
     }
-    if let Some(missing) = scopes.iter().find(|p| !access.allows(actor, **p)) {
+    if let Some(missing) = scopes.iter().find(|p| !write.allows(**p)) {
         tracing::debug!(target: "orgql::access", scope = missing.as_str(), "scope not held by the creator");
         return Err(AppError::Forbidden(
             "you cannot grant a scope you do not hold",
         ));
     }
+    if let Some(owner_only) = scopes.iter().find(|p| p.is_owner_only()) {
+        return Err(AppError::bad_input(
+            "scopes",
+            format!("{owner_only} stays with the organization's owners, who are people"),
+        ));
+    }
     let active = api_token::Entity::find()
-        .filter(api_token::Column::OrganizationId.eq(input.organization_id))
+        .filter(api_token::Column::OrganizationId.eq(organization_id))
         .filter(active_condition())
-        .count(&txn)
+        .count(write.txn())
         .await?;
-    tiers::ensure_room(access.organization.tier, Resource::ApiTokens, active, 1)?;
+    tiers::ensure_room(write.organization().tier, Resource::ApiTokens, active, 1)?;
 
     let key = secrets::generate_hex(8);
     let secret = secrets::generate_hex(32);
     let now = Utc::now();
     let token = api_token::ActiveModel {
         id: Set(new_id()),
-        organization_id: Set(input.organization_id),
+        organization_id: Set(organization_id),
         name: Set(name),
         key: Set(key.clone()),
         secret_hash: Set(secrets::digest(&secret)),
         last_four: Set(secret[secret.len() - 4..].to_owned()),
         scopes: Set(json!(scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>())),
-        created_by_user_id: Set(actor.api_token().is_none().then_some(actor.user_id)),
+        created_by_user_id: Set(Some(creator.user_id)),
         created_at: Set(now),
         last_used_at: Set(None),
         expires_at: Set(Some(now + Duration::days(days.into()))),
         revoked_at: Set(None),
     }
-    .insert(&txn)
+    .insert(write.txn())
     .await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "api_token.created",
-            resource_type: "api_token",
-            resource_id: Some(token.id),
-            organization_id: Some(token.organization_id),
-            metadata: json!({ "name": token.name, "scopes": token.scopes, "expiresAt": token.expires_at, "lastFour": token.last_four }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    write
+        .commit(Entry::new(
+            AuditAction::ApiTokenCreated,
+            token.id,
+            json!({ "name": token.name, "scopes": token.scopes, "expiresAt": token.expires_at, "lastFour": token.last_four }),
+        ))
+        .await?;
     Ok((token, format!("{PREFIX}_{environment}_{key}_{secret}")))
 }
 
@@ -163,34 +160,29 @@ pub async fn create(
 pub async fn revoke(
     db: &DatabaseConnection,
     actor: &Actor,
-    token_id: Uuid,
+    token_id: ApiTokenId,
 ) -> AppResult<api_token::Model> {
-    let txn = begin_write(db).await?;
-    let found = api_token::Entity::find_by_id(token_id)
-        .one(&txn)
+    let write = Write::begin(db).await?;
+    let found = api_token::Entity::find_by_id(Uuid::from(token_id))
+        .one(write.txn())
         .await?
         .ok_or(AppError::NotFound)?;
-    access::authorize_write(&txn, actor, found.organization_id, Permission::TokensManage).await?;
+    let write = write
+        .authorize(actor, found.organization_id, Permission::TokensManage)
+        .await?;
     if found.revoked_at.is_some() {
         return Err(AppError::conflict("this token is already revoked"));
     }
     let mut active: api_token::ActiveModel = found.into();
     active.revoked_at = Set(Some(Utc::now()));
-    let revoked = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "api_token.revoked",
-            resource_type: "api_token",
-            resource_id: Some(revoked.id),
-            organization_id: Some(revoked.organization_id),
-            metadata: json!({ "name": revoked.name, "lastFour": revoked.last_four }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    let revoked = active.update(write.txn()).await?;
+    write
+        .commit(Entry::new(
+            AuditAction::ApiTokenRevoked,
+            revoked.id,
+            json!({ "name": revoked.name, "lastFour": revoked.last_four }),
+        ))
+        .await?;
     Ok(revoked)
 }
 
@@ -199,34 +191,47 @@ pub fn looks_like_token(credential: &str) -> bool {
     credential.starts_with("orgql_")
 }
 
-/// Resolves a presented API token to its actor (one indexed lookup by key).
+/// Resolves a presented API token to its actor, in one statement that
+/// also reads its creator's membership. A token is refused when its secret
+/// does not match, it is revoked or expired, it was issued for another
+/// environment (`orgql_<env>_…`), or its creator is no longer a member of
+/// its organization: a token dies with its creator's membership.
 pub async fn authenticate<C: ConnectionTrait>(
     db: &C,
+    environment: &str,
     presented: &str,
     meta: RequestMeta,
 ) -> AppResult<Actor> {
-    let refused = || {
-        tracing::debug!(target: "orgql::auth", "API token refused");
+    let refused = |why: &'static str| {
+        tracing::debug!(target: "orgql::auth", why, "API token refused");
         AppError::Unauthenticated
     };
     let mut parts = presented
         .strip_prefix("orgql_")
-        .ok_or_else(refused)?
+        .ok_or_else(|| refused("no orgql_ prefix"))?
         .splitn(3, '_');
-    let (Some(_environment), Some(key), Some(secret)) = (parts.next(), parts.next(), parts.next())
+    let (Some(presented_environment), Some(key), Some(secret)) =
+        (parts.next(), parts.next(), parts.next())
     else {
-        return Err(refused());
+        return Err(refused("malformed"));
     };
-    let token = api_token::Entity::find()
+    if presented_environment != environment {
+        return Err(refused("issued for another environment"));
+    }
+    let (token, creator) = api_token::Entity::find()
         .filter(api_token::Column::Key.eq(key))
+        .join(JoinType::LeftJoin, creator_membership())
+        .select_also(member::Entity)
         .one(db)
         .await?
-        .ok_or_else(refused)?;
-    if !secrets::constant_time_eq(&secrets::digest(secret), &token.secret_hash)
-        || !is_active(&token)
-    {
-        return Err(refused());
+        .ok_or_else(|| refused("unknown key"))?;
+    if !secrets::constant_time_eq(&secrets::digest(secret), &token.secret_hash) {
+        return Err(refused("wrong secret"));
     }
+    if !is_active(&token) {
+        return Err(refused("revoked or expired"));
+    }
+    let creator = creator.ok_or_else(|| refused("its creator is no longer a member"))?;
     let now = Utc::now();
     if token
         .last_used_at
@@ -239,17 +244,25 @@ pub async fn authenticate<C: ConnectionTrait>(
             .await?;
     }
     Ok(Actor {
-        user_id: token.id,
-        email: String::new(),
-        credential: Credential::ApiToken(TokenGrant {
+        principal: Principal::ApiToken(TokenGrant {
             token_id: token.id,
             organization_id: token.organization_id,
             scopes: scopes_of(&token),
+            creator_role: creator.role,
         }),
-        is_platform_admin: false,
-        active_organization_id: Some(token.organization_id),
         meta,
     })
+}
+
+/// Joins a token to its creator's membership in the token's organization.
+fn creator_membership() -> RelationDef {
+    api_token::Entity::belongs_to(member::Entity)
+        .from((
+            api_token::Column::OrganizationId,
+            api_token::Column::CreatedByUserId,
+        ))
+        .to((member::Column::OrganizationId, member::Column::UserId))
+        .into()
 }
 
 /// Each organization's tokens, newest first.

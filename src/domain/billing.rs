@@ -15,11 +15,12 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Actor;
-use crate::domain::audit::{self, AuditActor, Change};
-use crate::domain::permissions::Permission;
+use crate::domain::audit::AuditAction;
+use crate::domain::authz::{Actor, Permission};
+use crate::domain::ids::{OrganizationId, TierUpgradeRequestId, new_id};
 use crate::domain::tiers::{self, Resource};
-use crate::domain::{access, begin_write, ids::new_id, members, values};
+use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::{members, values};
 use crate::error::{AppError, AppResult};
 
 /// How much of one limited resource is used.
@@ -106,7 +107,7 @@ fn rank(tier: Tier) -> u8 {
 pub async fn request_upgrade(
     db: &DatabaseConnection,
     actor: &Actor,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     requested_tier: Tier,
     reason: Option<String>,
 ) -> AppResult<tier_upgrade_request::Model> {
@@ -115,10 +116,10 @@ pub async fn request_upgrade(
         .map(|r| values::optional_text("reason", r, 1000))
         .transpose()?
         .flatten();
-    let txn = begin_write(db).await?;
-    let access =
-        access::authorize_write(&txn, actor, organization_id, Permission::BillingManage).await?;
-    if rank(requested_tier) <= rank(access.organization.tier) {
+    let organization_id = Uuid::from(organization_id);
+    let write = OrgWrite::begin(db, actor, organization_id, Permission::BillingManage).await?;
+    let current_tier = write.organization().tier;
+    if rank(requested_tier) <= rank(current_tier) {
         return Err(AppError::bad_input(
             "requestedTier",
             "ask for a tier above the current one",
@@ -130,27 +131,20 @@ pub async fn request_upgrade(
         requested_tier: Set(requested_tier),
         reason: Set(reason),
         status: Set(RequestStatus::Pending),
-        requested_by_user_id: Set(actor.api_token().is_none().then_some(actor.user_id)),
+        requested_by_user_id: Set(actor.user_id()),
         decided_by_user_id: Set(None),
         created_at: Set(Utc::now()),
         decided_at: Set(None),
     }
-    .insert(&txn)
+    .insert(write.txn())
     .await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "tier.upgrade_requested",
-            resource_type: "tier_upgrade_request",
-            resource_id: Some(request.id),
-            organization_id: Some(organization_id),
-            metadata: json!({ "from": access.organization.tier, "to": requested_tier, "reason": request.reason }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    write
+        .commit(Entry::new(
+            AuditAction::TierUpgradeRequested,
+            request.id,
+            json!({ "from": current_tier, "to": requested_tier, "reason": request.reason }),
+        ))
+        .await?;
     Ok(request)
 }
 
@@ -182,22 +176,24 @@ async fn change_tier<C: ConnectionTrait>(
 pub async fn decide_upgrade(
     db: &DatabaseConnection,
     actor: &Actor,
-    request_id: Uuid,
+    request_id: TierUpgradeRequestId,
     approve: bool,
 ) -> AppResult<(tier_upgrade_request::Model, organization::Model)> {
-    let txn = begin_write(db).await?;
-    let request = tier_upgrade_request::Entity::find_by_id(request_id)
-        .one(&txn)
+    let write = Write::begin(db).await?;
+    let request = tier_upgrade_request::Entity::find_by_id(Uuid::from(request_id))
+        .one(write.txn())
         .await?
         .ok_or(AppError::NotFound)?;
-    let organization = access::lock_organization(&txn, request.organization_id).await?;
-    access::require_platform_admin(&txn, actor, organization.id).await?;
+    let write = write
+        .authorize_platform_admin(actor, request.organization_id)
+        .await?;
+    let organization = write.organization().clone();
     if request.status != RequestStatus::Pending {
         return Err(AppError::conflict("this request is already answered"));
     }
     let before = organization.tier;
     let organization = if approve {
-        change_tier(&txn, organization, request.requested_tier).await?
+        change_tier(write.txn(), organization, request.requested_tier).await?
     } else {
         organization
     };
@@ -207,23 +203,20 @@ pub async fn decide_upgrade(
     } else {
         RequestStatus::Declined
     });
-    active.decided_by_user_id = Set(Some(actor.user_id));
+    active.decided_by_user_id = Set(actor.user_id());
     active.decided_at = Set(Some(Utc::now()));
-    let request = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        AuditActor::platform_admin(actor),
-        &actor.meta,
-        Change {
-            action: if approve { "tier.upgrade_approved" } else { "tier.upgrade_rejected" },
-            resource_type: "tier_upgrade_request",
-            resource_id: Some(request.id),
-            organization_id: Some(organization.id),
-            metadata: json!({ "before": { "tier": before }, "after": { "tier": organization.tier } }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    let request = active.update(write.txn()).await?;
+    write
+        .commit(Entry::new(
+            if approve {
+                AuditAction::TierUpgradeApproved
+            } else {
+                AuditAction::TierUpgradeRejected
+            },
+            request.id,
+            json!({ "before": { "tier": before }, "after": { "tier": organization.tier } }),
+        ))
+        .await?;
     Ok((request, organization))
 }
 
@@ -232,27 +225,22 @@ pub async fn decide_upgrade(
 pub async fn set_tier(
     db: &DatabaseConnection,
     actor: &Actor,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     tier: Tier,
 ) -> AppResult<organization::Model> {
-    let txn = begin_write(db).await?;
-    let organization = access::lock_organization(&txn, organization_id).await?;
-    access::require_platform_admin(&txn, actor, organization_id).await?;
+    let write = Write::begin(db)
+        .await?
+        .authorize_platform_admin(actor, organization_id.into())
+        .await?;
+    let organization = write.organization().clone();
     let before = organization.tier;
-    let organization = change_tier(&txn, organization, tier).await?;
-    audit::record(
-        &txn,
-        AuditActor::platform_admin(actor),
-        &actor.meta,
-        Change {
-            action: "tier.set",
-            resource_type: "organization",
-            resource_id: Some(organization.id),
-            organization_id: Some(organization.id),
-            metadata: json!({ "before": { "tier": before }, "after": { "tier": tier } }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    let organization = change_tier(write.txn(), organization, tier).await?;
+    write
+        .commit(Entry::new(
+            AuditAction::TierSet,
+            organization.id,
+            json!({ "before": { "tier": before }, "after": { "tier": tier } }),
+        ))
+        .await?;
     Ok(organization)
 }

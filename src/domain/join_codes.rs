@@ -21,22 +21,22 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::{Actor, secrets};
-use crate::domain::access;
-use crate::domain::audit::{self, AuditActor, Change};
+use crate::auth::secrets;
+use crate::domain::audit::AuditAction;
+use crate::domain::authz::matrix::{Permission, may_assign};
+use crate::domain::authz::{Actor, access};
+use crate::domain::ids::{JoinCodeId, OrganizationId, new_id};
 use crate::domain::members;
-use crate::domain::pagination::{self, Page, PageRequest};
-use crate::domain::permissions::{Permission, may_assign};
-use crate::domain::policy::Policy;
 use crate::domain::tiers::{self, Resource};
-use crate::domain::{begin_write, ids::new_id};
+use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult};
+use crate::read::paging::{self, Page, PageRequest};
 
 /// The longest a code may live: one year.
 pub const MAX_TTL_HOURS: i32 = 24 * 365;
 
 pub struct NewJoinCode {
-    pub organization_id: Uuid,
+    pub organization_id: OrganizationId,
     pub role: Option<Role>,
     pub max_uses: Option<i32>,
     pub expires_in_hours: Option<i32>,
@@ -96,34 +96,25 @@ pub async fn create(
         ));
     }
 
-    let txn = begin_write(db).await?;
-    let access = access::authorize_write(
-        &txn,
-        actor,
-        input.organization_id,
-        Permission::MembersManage,
-    )
-    .await?;
-    let creator_role = access.acting_role(actor).ok_or(AppError::Forbidden(
-        "only members of this organization may create join codes",
-    ))?;
-    if !may_assign(creator_role, role) {
+    let organization_id = Uuid::from(input.organization_id);
+    let write = OrgWrite::begin(db, actor, organization_id, Permission::MembersManage).await?;
+    if !may_assign(write.acting_role()?, role) {
         return Err(AppError::Forbidden(
             "you may not hand out a role above your own",
         ));
     }
     let now = Utc::now();
     let active = join_code::Entity::find()
-        .filter(join_code::Column::OrganizationId.eq(input.organization_id))
+        .filter(join_code::Column::OrganizationId.eq(organization_id))
         .filter(active_condition(now))
-        .count(&txn)
+        .count(write.txn())
         .await?;
-    tiers::ensure_room(access.organization.tier, Resource::JoinCodes, active, 1)?;
+    tiers::ensure_room(write.organization().tier, Resource::JoinCodes, active, 1)?;
 
     let code = secrets::generate();
     let created = join_code::ActiveModel {
         id: Set(new_id()),
-        organization_id: Set(input.organization_id),
+        organization_id: Set(organization_id),
         code_hash: Set(secrets::digest(&code)),
         last_four: Set(code[code.len() - 4..].to_owned()),
         role: Set(role),
@@ -133,30 +124,23 @@ pub async fn create(
             .expires_in_hours
             .map(|h| now + Duration::hours(h.into()))),
         revoked_at: Set(None),
-        created_by_user_id: Set(actor.api_token().is_none().then_some(actor.user_id)),
+        created_by_user_id: Set(actor.user_id()),
         created_at: Set(now),
     }
-    .insert(&txn)
+    .insert(write.txn())
     .await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "join_code.created",
-            resource_type: "join_code",
-            resource_id: Some(created.id),
-            organization_id: Some(created.organization_id),
-            metadata: json!({
+    write
+        .commit(Entry::new(
+            AuditAction::JoinCodeCreated,
+            created.id,
+            json!({
                 "role": created.role,
                 "maxUses": created.max_uses,
                 "expiresAt": created.expires_at,
                 "lastFour": created.last_four,
             }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+        ))
+        .await?;
     Ok((created, code))
 }
 
@@ -165,40 +149,29 @@ pub async fn create(
 pub async fn revoke(
     db: &DatabaseConnection,
     actor: &Actor,
-    join_code_id: Uuid,
+    join_code_id: JoinCodeId,
 ) -> AppResult<join_code::Model> {
-    let txn = begin_write(db).await?;
-    let found = join_code::Entity::find_by_id(join_code_id)
-        .one(&txn)
+    let write = Write::begin(db).await?;
+    let found = join_code::Entity::find_by_id(Uuid::from(join_code_id))
+        .one(write.txn())
         .await?
         .ok_or(AppError::NotFound)?;
-    access::authorize_write(
-        &txn,
-        actor,
-        found.organization_id,
-        Permission::MembersManage,
-    )
-    .await?;
+    let write = write
+        .authorize(actor, found.organization_id, Permission::MembersManage)
+        .await?;
     if found.revoked_at.is_some() {
         return Err(AppError::conflict("this join code is already revoked"));
     }
     let mut active: join_code::ActiveModel = found.into();
     active.revoked_at = Set(Some(Utc::now()));
-    let revoked = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "join_code.revoked",
-            resource_type: "join_code",
-            resource_id: Some(revoked.id),
-            organization_id: Some(revoked.organization_id),
-            metadata: json!({ "lastFour": revoked.last_four, "uses": revoked.uses }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    let revoked = active.update(write.txn()).await?;
+    write
+        .commit(Entry::new(
+            AuditAction::JoinCodeRevoked,
+            revoked.id,
+            json!({ "lastFour": revoked.last_four, "uses": revoked.uses }),
+        ))
+        .await?;
     Ok(revoked)
 }
 
@@ -211,35 +184,35 @@ pub struct Joined {
 
 /// Joins the organization a code belongs to. A member who presents a valid
 /// code learns so and uses nothing up.
-#[tracing::instrument(skip_all, fields(user_id = %actor.user_id))]
+#[tracing::instrument(skip_all)]
 pub async fn join(db: &DatabaseConnection, actor: &Actor, code: &str) -> AppResult<Joined> {
-    let txn = begin_write(db).await?;
+    let person = actor.require_person()?;
+    let write = Write::begin(db).await?;
     let found = join_code::Entity::find()
         .filter(join_code::Column::CodeHash.eq(secrets::digest(code.trim())))
-        .one(&txn)
+        .one(write.txn())
         .await?
         .ok_or(AppError::JoinCodeInvalid)?;
-    let organization = access::lock_organization(&txn, found.organization_id).await?;
     let now = Utc::now();
     if !is_active(&found, now) {
         return Err(AppError::JoinCodeInvalid);
     }
-    if let Some(membership) = access::membership(&txn, actor.user_id, organization.id).await? {
+    let write = write.enter(actor, found.organization_id).await?;
+    let organization = write.organization().clone();
+    if let Some(membership) = write.access().membership.clone() {
         return Ok(Joined {
             organization,
             membership,
             already_member: true,
         });
     }
-    access::ensure_active(&organization)?;
-    access::check_network(&txn, actor, &organization).await?;
-    if !Policy::of(&organization).allows_email(&actor.email) {
+    if !write.access().gate.policy.allows_email(&person.email) {
         return Err(AppError::bad_input(
             "code",
             "this organization's policy admits only its allowed email domains",
         ));
     }
-    let used = members::seats_used(&txn, organization.id).await?;
+    let used = members::seats_used(write.txn(), organization.id).await?;
     tiers::ensure_room(organization.tier, Resource::Members, used, 1)?;
     // Of concurrent joins, only as many as the code has uses left succeed.
     let taken = join_code::Entity::update_many()
@@ -249,27 +222,21 @@ pub async fn join(db: &DatabaseConnection, actor: &Actor, code: &str) -> AppResu
         )
         .filter(join_code::Column::Id.eq(found.id))
         .filter(active_condition(now))
-        .exec(&txn)
+        .exec(write.txn())
         .await?
         .rows_affected;
     if taken == 0 {
         return Err(AppError::JoinCodeInvalid);
     }
-    let membership = members::admit(&txn, &organization, actor.user_id, found.role, true).await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "join_code.used",
-            resource_type: "join_code",
-            resource_id: Some(found.id),
-            organization_id: Some(organization.id),
-            metadata: json!({ "memberId": membership.id, "role": membership.role, "lastFour": found.last_four }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    let membership =
+        members::admit(write.txn(), &organization, person.user_id, found.role, true).await?;
+    write
+        .commit(Entry::new(
+            AuditAction::JoinCodeUsed,
+            found.id,
+            json!({ "memberId": membership.id, "role": membership.role, "lastFour": found.last_four }),
+        ))
+        .await?;
     Ok(Joined {
         organization,
         membership,
@@ -295,7 +262,7 @@ pub async fn pages<C: ConnectionTrait>(
     page: PageRequest,
 ) -> AppResult<HashMap<Uuid, Page<join_code::Model>>> {
     let select = listable(organization_ids, active_only).into_query();
-    pagination::pages_per_parent(
+    paging::pages_per_parent(
         db,
         select,
         ("join_codes", "organization_id"),
@@ -316,7 +283,7 @@ pub async fn counts<C: ConnectionTrait>(
     active_only: bool,
 ) -> AppResult<HashMap<Uuid, u64>> {
     let select = listable(organization_ids, active_only).into_query();
-    pagination::counts_per_parent(db, select, ("join_codes", "organization_id")).await
+    paging::counts_per_parent(db, select, ("join_codes", "organization_id")).await
 }
 
 /// A join code the actor may see (members:manage in its organization).

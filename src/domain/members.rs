@@ -18,17 +18,19 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Actor;
-use crate::domain::access::{self, OrgAccess};
-use crate::domain::audit::{self, AuditActor, Change};
+use crate::domain::audit::AuditAction;
+use crate::domain::authz::Actor;
+use crate::domain::authz::access;
+use crate::domain::authz::matrix::{Permission, may_act_on, may_assign};
+use crate::domain::ids::{MemberId, OrganizationId};
 use crate::domain::organizations::revoke_member_sessions;
-use crate::domain::pagination::{self, Page, PageRequest};
-use crate::domain::permissions::{Permission, may_act_on, may_assign};
-use crate::domain::{begin_write, values};
+use crate::domain::values;
+use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult};
+use crate::read::paging::{self, Page, PageRequest};
 
-async fn find<C: ConnectionTrait>(db: &C, member_id: Uuid) -> AppResult<member::Model> {
-    member::Entity::find_by_id(member_id)
+async fn find<C: ConnectionTrait>(db: &C, member_id: MemberId) -> AppResult<member::Model> {
+    member::Entity::find_by_id(Uuid::from(member_id))
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
@@ -51,28 +53,23 @@ async fn keep_an_owner<C: ConnectionTrait>(txn: &C, target: &member::Model) -> A
     Ok(())
 }
 
-fn acting_role(actor: &Actor, access: &OrgAccess) -> AppResult<Role> {
-    access.acting_role(actor).ok_or(AppError::Forbidden(
-        "only members of this organization may do this",
-    ))
-}
-
 /// Gives a member a new role (members:manage, rank rules, last owner).
 #[tracing::instrument(skip_all, fields(%member_id, ?new_role))]
 pub async fn change_role(
     db: &DatabaseConnection,
     actor: &Actor,
-    member_id: Uuid,
+    member_id: MemberId,
     new_role: Role,
 ) -> AppResult<member::Model> {
-    let txn = begin_write(db).await?;
-    let organization_id = find(&txn, member_id).await?.organization_id;
-    let access =
-        access::authorize_write(&txn, actor, organization_id, Permission::MembersManage).await?;
-    let actor_role = acting_role(actor, &access)?;
+    let write = Write::begin(db).await?;
+    let organization_id = find(write.txn(), member_id).await?.organization_id;
+    let write = write
+        .authorize(actor, organization_id, Permission::MembersManage)
+        .await?;
+    let actor_role = write.acting_role()?;
     // Read again under the lock: the role may have changed meanwhile.
-    let target = find(&txn, member_id).await?;
-    let is_self = target.user_id == actor.user_id;
+    let target = find(write.txn(), member_id).await?;
+    let is_self = Some(target.user_id) == actor.user_id();
     if !may_act_on(actor_role, target.role, is_self) {
         return Err(AppError::Forbidden(
             "you may not change the role of this member",
@@ -87,64 +84,57 @@ pub async fn change_role(
         return Ok(target);
     }
     if new_role != Role::Owner {
-        keep_an_owner(&txn, &target).await?;
+        keep_an_owner(write.txn(), &target).await?;
     }
     let before = target.role;
     let mut active: member::ActiveModel = target.into();
     active.role = Set(new_role);
-    let updated = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "member.role_updated",
-            resource_type: "member",
-            resource_id: Some(updated.id),
-            organization_id: Some(organization_id),
-            metadata: json!({
+    let updated = active.update(write.txn()).await?;
+    write
+        .commit(Entry::new(
+            AuditAction::MemberRoleUpdated,
+            updated.id,
+            json!({
                 "userId": updated.user_id,
                 "before": { "role": before },
                 "after": { "role": new_role },
             }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+        ))
+        .await?;
     Ok(updated)
 }
 
 /// Removes a member (members:manage, rank rules, last owner) and revokes
-/// their sessions in the organization at once.
+/// their sessions in the organization at once. Removing oneself is leaving,
+/// which needs no permission.
 #[tracing::instrument(skip_all, fields(%member_id))]
 pub async fn remove(
     db: &DatabaseConnection,
     actor: &Actor,
-    member_id: Uuid,
+    member_id: MemberId,
 ) -> AppResult<member::Model> {
-    let txn = begin_write(db).await?;
-    let probe = find(&txn, member_id).await?;
-    // Removing oneself is leaving, which needs no permission.
-    let leaving = probe.user_id == actor.user_id;
+    let write = Write::begin(db).await?;
+    let probe = find(write.txn(), member_id).await?;
+    let leaving = Some(probe.user_id) == actor.user_id();
     let permission = if leaving {
         Permission::OrgView
     } else {
         Permission::MembersManage
     };
-    let access = access::authorize_write(&txn, actor, probe.organization_id, permission).await?;
+    let write = write
+        .authorize(actor, probe.organization_id, permission)
+        .await?;
     // Read again under the lock: the role may have changed meanwhile.
-    let target = find(&txn, member_id).await?;
-    if !leaving && !may_act_on(acting_role(actor, &access)?, target.role, false) {
+    let target = find(write.txn(), member_id).await?;
+    if !leaving && !may_act_on(write.acting_role()?, target.role, false) {
         return Err(AppError::Forbidden("you may not remove this member"));
     }
-    keep_an_owner(&txn, &target).await?;
     let action = if leaving {
-        "member.left"
+        AuditAction::MemberLeft
     } else {
-        "member.removed"
+        AuditAction::MemberRemoved
     };
-    finish_removal(&txn, actor, &target, action).await?;
-    txn.commit().await?;
+    finish_removal(write, &target, action).await?;
     Ok(target)
 }
 
@@ -153,42 +143,40 @@ pub async fn remove(
 pub async fn leave(
     db: &DatabaseConnection,
     actor: &Actor,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
 ) -> AppResult<member::Model> {
-    let txn = begin_write(db).await?;
-    let access = access::authorize_write(&txn, actor, organization_id, Permission::OrgView).await?;
-    let target = access.membership.ok_or(AppError::NotFound)?;
-    keep_an_owner(&txn, &target).await?;
-    finish_removal(&txn, actor, &target, "member.left").await?;
-    txn.commit().await?;
+    let write = OrgWrite::begin(db, actor, organization_id.into(), Permission::OrgView).await?;
+    let target = write
+        .access()
+        .membership
+        .clone()
+        .ok_or(AppError::NotFound)?;
+    finish_removal(write, &target, AuditAction::MemberLeft).await?;
     Ok(target)
 }
 
-async fn finish_removal<C: ConnectionTrait>(
-    txn: &C,
-    actor: &Actor,
+/// Takes `target` out of the organization (never its last owner) and ends
+/// their sessions' access there.
+async fn finish_removal(
+    write: OrgWrite<'_>,
     target: &member::Model,
-    action: &'static str,
+    action: AuditAction,
 ) -> AppResult<()> {
-    target.clone().delete(txn).await?;
-    let revoked = revoke_member_sessions(txn, target.user_id, target.organization_id).await?;
-    audit::record(
-        txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
+    keep_an_owner(write.txn(), target).await?;
+    target.clone().delete(write.txn()).await?;
+    let revoked =
+        revoke_member_sessions(write.txn(), target.user_id, target.organization_id).await?;
+    write
+        .commit(Entry::new(
             action,
-            resource_type: "member",
-            resource_id: Some(target.id),
-            organization_id: Some(target.organization_id),
-            metadata: json!({
+            target.id,
+            json!({
                 "userId": target.user_id,
                 "before": { "role": target.role },
                 "sessionsRevoked": revoked,
             }),
-        },
-    )
-    .await
+        ))
+        .await
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
@@ -212,7 +200,7 @@ pub fn listable(
         select = select.filter(member::Column::Role.eq(role));
     }
     if let Some(search) = search {
-        let pattern = LikeExpr::new(pagination::like_pattern(&search)).escape('\\');
+        let pattern = LikeExpr::new(paging::like_pattern(&search)).escape('\\');
         select = select.filter(
             Condition::any()
                 .add(
@@ -238,7 +226,7 @@ pub async fn pages<C: ConnectionTrait>(
     let select = listable(organization_ids, filter)?
         .select_also(user::Entity)
         .into_query();
-    pagination::pages_per_parent(
+    paging::pages_per_parent(
         db,
         select,
         ("members", "organization_id"),
@@ -260,7 +248,7 @@ pub async fn counts<C: ConnectionTrait>(
     filter: &MemberFilter,
 ) -> AppResult<HashMap<Uuid, u64>> {
     let select = listable(organization_ids, filter)?.into_query();
-    pagination::counts_per_parent(db, select, ("members", "organization_id")).await
+    paging::counts_per_parent(db, select, ("members", "organization_id")).await
 }
 
 /// A user's memberships, oldest first.

@@ -18,14 +18,14 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth::Actor;
-use crate::domain::access::{self, OrgAccess};
-use crate::domain::audit::{self, AuditActor, Change};
-use crate::domain::pagination::{self, Page, PageRequest};
-use crate::domain::permissions::Permission;
+use crate::domain::accounts;
+use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::authz::{Actor, Permission, access};
+use crate::domain::ids::{OrganizationId, new_id};
 use crate::domain::values::{self, Slug};
-use crate::domain::{accounts, begin_write, ids::new_id};
+use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult};
+use crate::read::paging::{self, Page, PageRequest};
 
 /// Access-token lifetime for a new organization, and its bounds.
 pub const DEFAULT_JWT_EXPIRY_SECS: i32 = 900;
@@ -116,7 +116,7 @@ async fn available_slug<C: ConnectionTrait>(db: &C, base: Slug) -> AppResult<Slu
 
 /// Creates an organization: ACTIVE, on the FREE tier, with the creator as
 /// its OWNER.
-#[tracing::instrument(skip_all, fields(user_id = %actor.user_id))]
+#[tracing::instrument(skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -128,14 +128,15 @@ pub async fn create(
         None => None,
     };
     let profile = parse_profile(&input.profile)?;
+    let person = actor.require_person()?;
 
-    let txn = begin_write(db).await?;
+    let write = Write::begin(db).await?;
     let slug = match requested_slug {
         Some(slug) => slug,
         None => {
             let base = Slug::derive(&name)
                 .unwrap_or_else(|| Slug::parse("slug", "org").expect("a static slug is valid"));
-            available_slug(&txn, base).await?
+            available_slug(write.txn(), base).await?
         }
     };
     let now = Utc::now();
@@ -156,31 +157,29 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(write.txn())
     .await?;
     let owner = member::ActiveModel {
         id: Set(new_id()),
         organization_id: Set(organization.id),
-        user_id: Set(actor.user_id),
+        user_id: Set(person.user_id),
         role: Set(Role::Owner),
         joined_at: Set(now),
     }
-    .insert(&txn)
+    .insert(write.txn())
     .await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "organization.created",
-            resource_type: "organization",
-            resource_id: Some(organization.id),
-            organization_id: Some(organization.id),
-            metadata: json!({ "after": snapshot(&organization) }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    write
+        .commit(
+            AuditActor::of(actor),
+            &actor.meta,
+            Some(organization.id),
+            Entry::new(
+                AuditAction::OrganizationCreated,
+                organization.id,
+                json!({ "after": snapshot(&organization) }),
+            ),
+        )
+        .await?;
     Ok((organization, owner))
 }
 
@@ -205,7 +204,7 @@ fn snapshot(org: &organization::Model) -> Value {
 pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     patch: OrganizationPatch,
 ) -> AppResult<organization::Model> {
     let name = patch
@@ -228,11 +227,9 @@ pub async fn update(
         ));
     }
 
-    let txn = begin_write(db).await?;
-    let OrgAccess { organization, .. } =
-        access::authorize_write(&txn, actor, organization_id, Permission::OrgManage).await?;
-    let before = snapshot(&organization);
-    let mut active: organization::ActiveModel = organization.into();
+    let write = OrgWrite::begin(db, actor, organization_id.into(), Permission::OrgManage).await?;
+    let before = snapshot(write.organization());
+    let mut active: organization::ActiveModel = write.organization().clone().into();
     if let Some(name) = name {
         active.name = Set(name);
     }
@@ -258,21 +255,14 @@ pub async fn update(
         active.jwt_expiry_secs = Set(secs);
     }
     active.updated_at = Set(Utc::now());
-    let organization = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "organization.updated",
-            resource_type: "organization",
-            resource_id: Some(organization.id),
-            organization_id: Some(organization.id),
-            metadata: json!({ "before": before, "after": snapshot(&organization) }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    let organization = active.update(write.txn()).await?;
+    write
+        .commit(Entry::new(
+            AuditAction::OrganizationUpdated,
+            organization.id,
+            json!({ "before": before, "after": snapshot(&organization) }),
+        ))
+        .await?;
     Ok(organization)
 }
 
@@ -283,12 +273,12 @@ pub async fn update(
 pub async fn delete(
     db: &DatabaseConnection,
     actor: &Actor,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     confirm_slug: &str,
 ) -> AppResult<()> {
-    let txn = begin_write(db).await?;
-    let OrgAccess { organization, .. } =
-        access::authorize_write(&txn, actor, organization_id, Permission::OrgDelete).await?;
+    let organization_id = Uuid::from(organization_id);
+    let write = OrgWrite::begin(db, actor, organization_id, Permission::OrgDelete).await?;
+    let organization = write.organization().clone();
     if organization.slug != confirm_slug {
         return Err(AppError::bad_input(
             "confirmSlug",
@@ -301,29 +291,22 @@ pub async fn delete(
             Expr::value(Option::<Uuid>::None),
         )
         .filter(session::Column::ActiveOrganizationId.eq(organization_id))
-        .exec(&txn)
+        .exec(write.txn())
         .await?;
     audit_entry::Entity::delete_many()
         .filter(audit_entry::Column::OrganizationId.eq(organization_id))
-        .exec(&txn)
+        .exec(write.txn())
         .await?;
     organization::Entity::delete_by_id(organization_id)
-        .exec(&txn)
+        .exec(write.txn())
         .await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "organization.deleted",
-            resource_type: "organization",
-            resource_id: Some(organization_id),
-            organization_id: None,
-            metadata: json!({ "before": snapshot(&organization) }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    write
+        .commit_deletion(Entry::new(
+            AuditAction::OrganizationDeleted,
+            organization_id,
+            json!({ "before": snapshot(&organization) }),
+        ))
+        .await?;
     Ok(())
 }
 
@@ -332,7 +315,7 @@ pub async fn delete(
 pub async fn set_status(
     db: &DatabaseConnection,
     actor: &Actor,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     status: OrganizationStatus,
     reason: Option<String>,
 ) -> AppResult<organization::Model> {
@@ -341,9 +324,11 @@ pub async fn set_status(
         .map(|r| values::optional_text("reason", r, 1000))
         .transpose()?
         .flatten();
-    let txn = begin_write(db).await?;
-    let organization = access::lock_organization(&txn, organization_id).await?;
-    access::require_platform_admin(&txn, actor, organization_id).await?;
+    let write = Write::begin(db)
+        .await?
+        .authorize_platform_admin(actor, organization_id.into())
+        .await?;
+    let organization = write.organization().clone();
     if organization.status == status {
         return Err(AppError::conflict(match status {
             OrganizationStatus::Suspended => "the organization is already suspended",
@@ -354,24 +339,18 @@ pub async fn set_status(
     let mut active: organization::ActiveModel = organization.into();
     active.status = Set(status);
     active.updated_at = Set(Utc::now());
-    let organization = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        AuditActor::platform_admin(actor),
-        &actor.meta,
-        Change {
-            action: match status {
-                OrganizationStatus::Suspended => "organization.suspended",
-                OrganizationStatus::Active => "organization.reactivated",
-            },
-            resource_type: "organization",
-            resource_id: Some(organization.id),
-            organization_id: Some(organization.id),
-            metadata: json!({ "before": { "status": before }, "after": { "status": status }, "reason": reason }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    let organization = active.update(write.txn()).await?;
+    let action = match status {
+        OrganizationStatus::Suspended => AuditAction::OrganizationSuspended,
+        OrganizationStatus::Active => AuditAction::OrganizationReactivated,
+    };
+    write
+        .commit(Entry::new(
+            action,
+            organization.id,
+            json!({ "before": { "status": before }, "after": { "status": status }, "reason": reason }),
+        ))
+        .await?;
     Ok(organization)
 }
 
@@ -383,7 +362,7 @@ async fn visible_where<C: ConnectionTrait>(
     actor: &Actor,
     condition: Condition,
 ) -> AppResult<Option<(organization::Model, Option<member::Model>)>> {
-    let user_id = actor.user_id;
+    let user_id = actor.user_id();
     let found = organization::Entity::find()
         .filter(condition)
         .join(
@@ -454,13 +433,13 @@ pub fn listable(
     let mut select = organization::Entity::find();
     if let Some(grant) = actor.api_token() {
         select = select.filter(organization::Column::Id.eq(grant.organization_id));
-    } else if !actor.is_platform_admin {
+    } else if !actor.is_platform_admin() {
         select = select.filter(
             organization::Column::Id.in_subquery(
                 sea_orm::sea_query::Query::select()
                     .column(member::Column::OrganizationId)
                     .from(member::Entity)
-                    .and_where(member::Column::UserId.eq(actor.user_id))
+                    .and_where(member::Column::UserId.eq(actor.user_id()))
                     .to_owned(),
             ),
         );
@@ -472,7 +451,7 @@ pub fn listable(
         select = select.filter(organization::Column::Tier.eq(tier));
     }
     if let Some(search) = search {
-        let pattern = LikeExpr::new(pagination::like_pattern(&search)).escape('\\');
+        let pattern = LikeExpr::new(paging::like_pattern(&search)).escape('\\');
         select = select.filter(
             Condition::any()
                 .add(
@@ -491,10 +470,10 @@ pub async fn page<C: ConnectionTrait>(
     select: Select<organization::Entity>,
     page: PageRequest,
 ) -> AppResult<Page<organization::Model>> {
-    let rows = pagination::keyset(select, organization::Column::Id, page)
+    let rows = paging::keyset(select, organization::Column::Id, page)
         .all(db)
         .await?;
-    Ok(pagination::into_page(rows, page))
+    Ok(paging::into_page(rows, page))
 }
 
 /// Revokes a user's sessions whose active organization is this one: used

@@ -15,11 +15,10 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Actor;
-use crate::domain::access;
-use crate::domain::audit::{self, AuditActor, Change};
-use crate::domain::permissions::Permission;
-use crate::domain::{begin_write, ids::new_id};
+use crate::domain::audit::AuditAction;
+use crate::domain::authz::{Actor, Permission};
+use crate::domain::ids::{MemberId, OrganizationId, OwnershipTransferId, new_id};
+use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult};
 
 pub const LIFETIME_DAYS: i64 = 7;
@@ -42,14 +41,12 @@ pub async fn pending<C: ConnectionTrait>(
         .await?)
 }
 
-fn change(action: &'static str, transfer: &ownership_transfer::Model) -> Change {
-    Change {
+fn entry(action: AuditAction, transfer: &ownership_transfer::Model) -> Entry {
+    Entry::new(
         action,
-        resource_type: "ownership_transfer",
-        resource_id: Some(transfer.id),
-        organization_id: Some(transfer.organization_id),
-        metadata: json!({ "fromMemberId": transfer.from_member_id, "toMemberId": transfer.to_member_id }),
-    }
+        transfer.id,
+        json!({ "fromMemberId": transfer.from_member_id, "toMemberId": transfer.to_member_id }),
+    )
 }
 
 /// Offers ownership to another member (OWNER only).
@@ -57,20 +54,20 @@ fn change(action: &'static str, transfer: &ownership_transfer::Model) -> Change 
 pub async fn offer(
     db: &DatabaseConnection,
     actor: &Actor,
-    organization_id: Uuid,
-    new_owner_member_id: Uuid,
+    organization_id: OrganizationId,
+    new_owner_member_id: MemberId,
 ) -> AppResult<ownership_transfer::Model> {
-    let txn = begin_write(db).await?;
-    let access =
-        access::authorize_write(&txn, actor, organization_id, Permission::OwnershipTransfer)
-            .await?;
-    let from = access
+    let organization_id = Uuid::from(organization_id);
+    let write = OrgWrite::begin(db, actor, organization_id, Permission::OwnershipTransfer).await?;
+    let from = write
+        .access()
         .membership
+        .clone()
         .filter(|m| m.role == Role::Owner)
         .ok_or(AppError::Forbidden("only an owner may hand over ownership"))?;
-    let to = member::Entity::find_by_id(new_owner_member_id)
+    let to = member::Entity::find_by_id(Uuid::from(new_owner_member_id))
         .filter(member::Column::OrganizationId.eq(organization_id))
-        .one(&txn)
+        .one(write.txn())
         .await?
         .ok_or(AppError::NotFound)?;
     if to.id == from.id || to.role == Role::Owner {
@@ -88,7 +85,7 @@ pub async fn offer(
         .filter(ownership_transfer::Column::OrganizationId.eq(organization_id))
         .filter(ownership_transfer::Column::Status.eq(RequestStatus::Pending))
         .filter(ownership_transfer::Column::ExpiresAt.lte(now))
-        .exec(&txn)
+        .exec(write.txn())
         .await?;
     let transfer = ownership_transfer::ActiveModel {
         id: Set(new_id()),
@@ -100,16 +97,11 @@ pub async fn offer(
         created_at: Set(now),
         decided_at: Set(None),
     }
-    .insert(&txn)
+    .insert(write.txn())
     .await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        change("ownership.transfer_offered", &transfer),
-    )
-    .await?;
-    txn.commit().await?;
+    write
+        .commit(entry(AuditAction::OwnershipTransferOffered, &transfer))
+        .await?;
     Ok(transfer)
 }
 
@@ -124,36 +116,38 @@ enum Answer {
 async fn answer(
     db: &DatabaseConnection,
     actor: &Actor,
-    transfer_id: Uuid,
+    transfer_id: OwnershipTransferId,
     answer: Answer,
 ) -> AppResult<ownership_transfer::Model> {
-    let txn = begin_write(db).await?;
+    let transfer_id = Uuid::from(transfer_id);
+    let write = Write::begin(db).await?;
     let probe = ownership_transfer::Entity::find_by_id(transfer_id)
-        .one(&txn)
+        .one(write.txn())
         .await?
         .ok_or(AppError::NotFound)?;
-    let access =
-        access::authorize_write(&txn, actor, probe.organization_id, Permission::OrgView).await?;
+    let write = write
+        .authorize(actor, probe.organization_id, Permission::OrgView)
+        .await?;
     let transfer = ownership_transfer::Entity::find_by_id(transfer_id)
-        .one(&txn)
+        .one(write.txn())
         .await?
         .ok_or(AppError::NotFound)?;
-    let me = access.membership.as_ref().map(|m| m.id);
+    let me = write.access().membership.as_ref().map(|m| m.id);
     let (allowed_member, status, action) = match answer {
         Answer::Accept => (
             transfer.to_member_id,
             RequestStatus::Accepted,
-            "ownership.transferred",
+            AuditAction::OwnershipTransferred,
         ),
         Answer::Decline => (
             transfer.to_member_id,
             RequestStatus::Declined,
-            "ownership.transfer_declined",
+            AuditAction::OwnershipTransferDeclined,
         ),
         Answer::Cancel => (
             transfer.from_member_id,
             RequestStatus::Cancelled,
-            "ownership.transfer_cancelled",
+            AuditAction::OwnershipTransferCancelled,
         ),
     };
     if me != Some(allowed_member) {
@@ -167,7 +161,7 @@ async fn answer(
     }
     if matches!(answer, Answer::Accept) {
         let from = member::Entity::find_by_id(transfer.from_member_id)
-            .one(&txn)
+            .one(write.txn())
             .await?;
         if from.as_ref().is_none_or(|m| m.role != Role::Owner) {
             return Err(AppError::conflict(
@@ -181,22 +175,15 @@ async fn answer(
             member::Entity::update_many()
                 .col_expr(member::Column::Role, Expr::value(role))
                 .filter(member::Column::Id.eq(member_id))
-                .exec(&txn)
+                .exec(write.txn())
                 .await?;
         }
     }
     let mut active: ownership_transfer::ActiveModel = transfer.into();
     active.status = Set(status);
     active.decided_at = Set(Some(Utc::now()));
-    let transfer = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        change(action, &transfer),
-    )
-    .await?;
-    txn.commit().await?;
+    let transfer = active.update(write.txn()).await?;
+    write.commit(entry(action, &transfer)).await?;
     Ok(transfer)
 }
 
@@ -204,7 +191,7 @@ async fn answer(
 pub async fn accept(
     db: &DatabaseConnection,
     actor: &Actor,
-    transfer_id: Uuid,
+    transfer_id: OwnershipTransferId,
 ) -> AppResult<ownership_transfer::Model> {
     answer(db, actor, transfer_id, Answer::Accept).await
 }
@@ -213,7 +200,7 @@ pub async fn accept(
 pub async fn decline(
     db: &DatabaseConnection,
     actor: &Actor,
-    transfer_id: Uuid,
+    transfer_id: OwnershipTransferId,
 ) -> AppResult<ownership_transfer::Model> {
     answer(db, actor, transfer_id, Answer::Decline).await
 }
@@ -222,7 +209,7 @@ pub async fn decline(
 pub async fn cancel(
     db: &DatabaseConnection,
     actor: &Actor,
-    transfer_id: Uuid,
+    transfer_id: OwnershipTransferId,
 ) -> AppResult<ownership_transfer::Model> {
     answer(db, actor, transfer_id, Answer::Cancel).await
 }

@@ -11,11 +11,11 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Actor;
-use crate::domain::accounts::{own_session, revoke_sessions};
-use crate::domain::audit::{self, AuditActor, Change};
-use crate::domain::permissions::Permission;
-use crate::domain::{access, begin_write};
+use crate::domain::accounts::revoke_sessions;
+use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::authz::{Actor, Permission};
+use crate::domain::ids::{OrganizationId, SessionId};
+use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult};
 
 /// How stale `last_used_at` may get before a request refreshes it: one
@@ -63,53 +63,50 @@ pub async fn touch<C: ConnectionTrait>(
 
 /// Ends one of the actor's own sessions; anyone else's is absent.
 #[tracing::instrument(skip_all, fields(%session_id))]
-pub async fn revoke(db: &DatabaseConnection, actor: &Actor, session_id: Uuid) -> AppResult<()> {
-    own_session(actor)?;
-    let txn = begin_write(db).await?;
+pub async fn revoke(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    session_id: SessionId,
+) -> AppResult<()> {
+    let person = actor.require_person()?;
+    let session_id = Uuid::from(session_id);
+    let write = Write::begin(db).await?;
     session::Entity::find_by_id(session_id)
-        .filter(session::Column::UserId.eq(actor.user_id))
+        .filter(session::Column::UserId.eq(person.user_id))
         .filter(session::Column::RevokedAt.is_null())
-        .one(&txn)
+        .one(write.txn())
         .await?
         .ok_or(AppError::NotFound)?;
-    revoke_sessions(&txn, session::Column::Id.eq(session_id)).await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "session.revoked",
-            resource_type: "session",
-            resource_id: Some(session_id),
-            organization_id: None,
-            metadata: json!({}),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    revoke_sessions(write.txn(), session::Column::Id.eq(session_id)).await?;
+    write
+        .commit(
+            AuditActor::of(actor),
+            &actor.meta,
+            None,
+            Entry::new(AuditAction::SessionRevoked, session_id, json!({})),
+        )
+        .await?;
     Ok(())
 }
 
 /// Ends every session of the actor, this one included.
-#[tracing::instrument(skip_all, fields(user_id = %actor.user_id))]
+#[tracing::instrument(skip_all)]
 pub async fn revoke_all(db: &DatabaseConnection, actor: &Actor) -> AppResult<u64> {
-    own_session(actor)?;
-    let txn = begin_write(db).await?;
-    let revoked = revoke_sessions(&txn, session::Column::UserId.eq(actor.user_id)).await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "session.logged_out_everywhere",
-            resource_type: "user",
-            resource_id: Some(actor.user_id),
-            organization_id: None,
-            metadata: json!({ "sessionsRevoked": revoked }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    let person = actor.require_person()?;
+    let write = Write::begin(db).await?;
+    let revoked = revoke_sessions(write.txn(), session::Column::UserId.eq(person.user_id)).await?;
+    write
+        .commit(
+            AuditActor::of(actor),
+            &actor.meta,
+            None,
+            Entry::new(
+                AuditAction::SessionLoggedOutEverywhere,
+                person.user_id,
+                json!({ "sessionsRevoked": revoked }),
+            ),
+        )
+        .await?;
     Ok(revoked)
 }
 
@@ -121,10 +118,10 @@ pub async fn revoke_all(db: &DatabaseConnection, actor: &Actor) -> AppResult<u64
 pub async fn revoke_for_organization(
     db: &DatabaseConnection,
     actor: &Actor,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
 ) -> AppResult<(organization::Model, u64)> {
-    let txn = begin_write(db).await?;
-    access::authorize_write(&txn, actor, organization_id, Permission::MembersManage).await?;
+    let organization_id = Uuid::from(organization_id);
+    let write = OrgWrite::begin(db, actor, organization_id, Permission::MembersManage).await?;
     let now = Utc::now();
     organization::Entity::update_many()
         .col_expr(
@@ -132,27 +129,23 @@ pub async fn revoke_for_organization(
             Expr::value(now),
         )
         .filter(organization::Column::Id.eq(organization_id))
-        .exec(&txn)
+        .exec(write.txn())
         .await?;
     let revoked = revoke_sessions(
-        &txn,
+        write.txn(),
         session::Column::ActiveOrganizationId.eq(organization_id),
     )
     .await?;
-    audit::record(
-        &txn,
-        AuditActor::user(actor),
-        &actor.meta,
-        Change {
-            action: "organization.sessions_revoked",
-            resource_type: "organization",
-            resource_id: Some(organization_id),
-            organization_id: Some(organization_id),
-            metadata: json!({ "sessionsRevoked": revoked, "before": now }),
-        },
-    )
-    .await?;
-    let organization = access::lock_organization(&txn, organization_id).await?;
-    txn.commit().await?;
+    let organization = organization::Model {
+        sessions_revoked_before: Some(now),
+        ..write.organization().clone()
+    };
+    write
+        .commit(Entry::new(
+            AuditAction::OrganizationSessionsRevoked,
+            organization_id,
+            json!({ "sessionsRevoked": revoked, "before": now }),
+        ))
+        .await?;
     Ok((organization, revoked))
 }

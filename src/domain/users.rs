@@ -8,9 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::Actor;
-use crate::domain::access;
-use crate::domain::permissions::Permission;
+use crate::domain::authz::{Actor, Permission, access};
 use crate::error::AppResult;
 
 pub async fn visible_by_id<C: ConnectionTrait>(
@@ -18,7 +16,7 @@ pub async fn visible_by_id<C: ConnectionTrait>(
     actor: &Actor,
     user_id: Uuid,
 ) -> AppResult<Option<user::Model>> {
-    if user_id != actor.user_id && !actor.is_platform_admin {
+    if Some(user_id) != actor.user_id() && !actor.is_platform_admin() {
         // Organizations both belong to; the user is visible if the actor
         // may view the members of one of them, with its policy, session
         // controls and allowlist applied.
@@ -31,7 +29,7 @@ pub async fn visible_by_id<C: ConnectionTrait>(
                     Query::select()
                         .column(member::Column::OrganizationId)
                         .from(member::Entity)
-                        .and_where(member::Column::UserId.eq(actor.user_id))
+                        .and_where(member::Column::UserId.eq(actor.user_id()))
                         .to_owned(),
                 ),
             )

@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use sea_orm::{DatabaseConnection, EntityTrait, Select};
 
-use crate::domain::pagination::{self, Page, PageRequest};
 use crate::error::{AppError, AppResult};
 use crate::graphql::loaders::{CountKey, CountLoader, PageKey, PageLoader, PagedRelation};
+use crate::read::paging::{self, Page, PageRequest};
 
 const CURSOR: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -53,7 +53,7 @@ impl TotalCount {
         Self {
             counter: Box::new(move |_| {
                 let (db, select) = (db.clone(), select.clone());
-                Box::pin(async move { Ok(pagination::count(&db, select).await?) })
+                Box::pin(async move { Ok(paging::count(&db, select).await?) })
             }),
         }
     }

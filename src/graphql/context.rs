@@ -3,8 +3,9 @@
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::auth::{Actor, AuthConfig, RequestMeta};
+use crate::auth::AuthConfig;
 use crate::config::Config;
+use crate::domain::authz::{Actor, RequestMeta};
 use crate::error::AppError;
 
 pub trait ContextExt {

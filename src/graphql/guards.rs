@@ -1,7 +1,8 @@
 //! Field guards: each guarded field names the permission it needs, in the
 //! organization it belongs to. The check goes through the request's
 //! membership loader (one batched query however many fields ask) and the
-//! same `permissions::decide` the domain uses.
+//! kernel's one decision (`domain::authz::decide_for`); guards decide
+//! nothing themselves.
 
 use async_graphql::{
     Context, Guard,
@@ -9,9 +10,9 @@ use async_graphql::{
 };
 use uuid::Uuid;
 
-use crate::domain::access::decide_for;
-use crate::domain::permissions::{Decision, Permission};
-use crate::domain::policy::check_network;
+use crate::domain::authz::access::decide_for;
+use crate::domain::authz::matrix::{Decision, Permission};
+use crate::domain::authz::policy::check_network;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{IpAllowlistLoader, ViewerMembershipLoader};
@@ -39,33 +40,27 @@ impl Guard for PermissionGuard {
             .load_one(self.organization_id)
             .await?
             .ok_or(AppError::NotFound)?;
+        let gate = access.gate()?;
         let decision = decide_for(
             actor,
             self.organization_id,
-            &access.gate,
-            access.membership.map(|m| m.role),
+            gate,
+            access.membership.as_ref().map(|m| m.role),
             self.permission,
         )?;
         // A stranger learns nothing, not even that an allowlist exists.
         if decision == Decision::DenyHidden {
             return Err(AppError::NotFound.into());
         }
-        if access.gate.policy.ip_allowlist_enabled {
+        if gate.policy.ip_allowlist_enabled {
             let networks = ctx
                 .data::<DataLoader<IpAllowlistLoader, HashMapCache>>()?
                 .load_one(self.organization_id)
                 .await?
                 .unwrap_or_default();
-            check_network(actor, &access.gate.policy, &networks)?;
+            check_network(actor, &gate.policy, &networks)?;
         }
-        match decision {
-            Decision::Allow => Ok(()),
-            Decision::DenyForbidden => Err(AppError::Forbidden(
-                "your role in this organization does not allow this",
-            )
-            .into()),
-            Decision::DenyHidden => Err(AppError::NotFound.into()),
-        }
+        Ok(decision.into_result()?)
     }
 }
 
@@ -84,11 +79,7 @@ pub struct Person;
 
 impl Guard for Person {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        match ctx.actor()?.session_id() {
-            Some(_) => Ok(()),
-            None => {
-                Err(AppError::Forbidden("an API token cannot do this; sign in as a person").into())
-            }
-        }
+        ctx.actor()?.require_person()?;
+        Ok(())
     }
 }

@@ -21,10 +21,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::domain::access::Gate;
-use crate::domain::pagination::{Page, PageRequest};
-use crate::domain::{invitations, join_codes, members, teams};
+use crate::domain::authz::access::Gate;
+use crate::domain::{join_codes, members};
 use crate::error::{AppError, AppResult};
+use crate::read::paging::{Page, PageRequest};
 
 /// A loader of rows by primary key, for one entity.
 macro_rules! by_id_loader {
@@ -64,7 +64,25 @@ by_id_loader!(/// Teams by id (a team's parent).
 #[derive(Debug, Clone)]
 pub struct ViewerAccess {
     pub membership: Option<member::Model>,
-    pub gate: Gate,
+    /// None when the organization's stored policy cannot be read.
+    gate: Option<Gate>,
+}
+
+impl ViewerAccess {
+    pub fn new(organization: &organization::Model, membership: Option<member::Model>) -> Self {
+        Self {
+            membership,
+            gate: Gate::of(organization).ok(),
+        }
+    }
+
+    /// The organization's gate; an error (fail closed) when its policy
+    /// cannot be read.
+    pub fn gate(&self) -> Result<&Gate, AppError> {
+        self.gate
+            .as_ref()
+            .ok_or_else(|| AppError::internal("an organization's policy cannot be read"))
+    }
 }
 
 /// The viewer's access to each organization, by organization id: what
@@ -101,10 +119,7 @@ impl Loader<Uuid> for ViewerMembershipLoader {
             .map(|(organization, membership)| {
                 (
                     organization.id,
-                    ViewerAccess {
-                        gate: Gate::of(&organization),
-                        membership,
-                    },
+                    ViewerAccess::new(&organization, membership),
                 )
             })
             .collect())
@@ -423,12 +438,12 @@ paged_relation!(
 
 paged_relation!(
     /// An organization's teams.
-    TeamsOfOrganization: teams::TeamFilter => team::Model, teams::pages, teams::counts, ref
+    TeamsOfOrganization: crate::read::teams::TeamFilter => team::Model, crate::read::teams::pages, crate::read::teams::counts, ref
 );
 
 paged_relation!(
     /// A team's members, with their organization memberships.
-    MembersOfTeam: teams::TeamMemberFilter => teams::TeamMemberWithMember, teams::member_pages, teams::member_counts, ref
+    MembersOfTeam: crate::read::teams::TeamMemberFilter => crate::read::teams::TeamMemberWithMember, crate::read::teams::member_pages, crate::read::teams::member_counts, ref
 );
 
 /// Pages of a relation for many parents at once: keys asking for the same
@@ -520,7 +535,7 @@ impl<R: PagedRelation> Loader<CountKey<R::Filter>> for CountLoader<R> {
 
 paged_relation!(
     /// An organization's invitations.
-    InvitationsOfOrganization: Option<InvitationStatus> => invitation::Model, invitations::pages, invitations::counts, copy
+    InvitationsOfOrganization: Option<InvitationStatus> => invitation::Model, crate::read::invitations::pages, crate::read::invitations::counts, copy
 );
 
 paged_relation!(

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod context;
 pub mod extensions;
 pub mod guards;
+pub mod ids;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -71,6 +72,7 @@ pub fn offline_schema() -> AppSchema {
             passwords: crate::auth::PasswordHasher::new(true),
             tokens: crate::auth::TokenIssuer::new(b"schema-printing-only", "orgql", 60),
             refresh_ttl: chrono::Duration::days(1),
+            token_environment: "live".into(),
         },
         config: Config::defaults("sqlite::memory:"),
         outbox: Outbox::new("http://127.0.0.1:8000"),

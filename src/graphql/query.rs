@@ -5,15 +5,14 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache},
 };
 
-use crate::domain::access::Gate;
-use crate::domain::ids::{self, IdKind};
+use crate::domain::authz::matrix::MATRIX;
 use crate::domain::organizations::{self, OrganizationFilter};
-use crate::domain::permissions::MATRIX;
-use crate::domain::{invitations, join_codes, members, pagination, teams, users};
+use crate::domain::{join_codes, members, users};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     CountKey, CountLoader, MembersOfOrganization, ViewerAccess, ViewerMembershipLoader, prefetch,
 };
@@ -24,6 +23,7 @@ use crate::graphql::types::{
     roles::RolePermissions,
     viewer::Viewer,
 };
+use crate::read::paging;
 
 #[derive(Default)]
 pub struct QueryRoot;
@@ -45,7 +45,7 @@ impl QueryRoot {
     /// or an API token.
     async fn viewer(&self, ctx: &Context<'_>) -> Option<Viewer> {
         ctx.actor_opt()
-            .filter(|actor| actor.session_id().is_some())
+            .and_then(|actor| actor.person())
             .cloned()
             .map(Viewer)
     }
@@ -142,7 +142,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "Type-prefixed ids, at most 100.")] ids: Vec<ID>,
     ) -> async_graphql::Result<Vec<Option<Node>>> {
-        if ids.len() > pagination::MAX_PAGE_SIZE as usize {
+        if ids.len() > paging::MAX_PAGE_SIZE as usize {
             return Err(AppError::bad_input("ids", "at most 100 ids").into());
         }
         let mut nodes = Vec::with_capacity(ids.len());
@@ -159,7 +159,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "The token from the invitation link.")] token: String,
     ) -> async_graphql::Result<Option<InvitationPreview>> {
-        Ok(invitations::preview(ctx.db()?, &token)
+        Ok(crate::read::invitations::preview(ctx.db()?, &token)
             .await?
             .map(Into::into))
     }
@@ -170,7 +170,7 @@ impl QueryRoot {
             .iter()
             .map(|(role, permissions)| RolePermissions {
                 role: (*role).into(),
-                permissions: permissions.iter().map(|p| p.as_str()).collect(),
+                permissions: permissions.iter().copied().map(Into::into).collect(),
             })
             .collect()
     }
@@ -186,10 +186,7 @@ async fn prime_membership(
     ctx.data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
         .feed_one(
             organization.id,
-            ViewerAccess {
-                gate: Gate::of(&organization),
-                membership,
-            },
+            ViewerAccess::new(&organization, membership),
         )
         .await;
     Ok(Organization(organization))
@@ -217,10 +214,10 @@ async fn resolve_node(
         IdKind::User => users::visible_by_id(db, actor, uuid)
             .await?
             .map(|u| Node::User(User(u))),
-        IdKind::Team => teams::visible_by_id(db, actor, uuid)
+        IdKind::Team => crate::read::teams::visible_by_id(db, actor, uuid)
             .await?
             .map(|t| Node::Team(Team(t))),
-        IdKind::Invitation => invitations::visible_by_id(db, actor, uuid)
+        IdKind::Invitation => crate::read::invitations::visible_by_id(db, actor, uuid)
             .await?
             .map(|i| Node::Invitation(Invitation(i))),
         IdKind::JoinCode => join_codes::visible_by_id(db, actor, uuid)

@@ -99,8 +99,12 @@ async fn every_mutation_writes_an_audit_entry() {
         .await;
     let org_id = s(&org, &["organization", "id"]);
     let org_handle = TestOrg {
-        uuid: orgql::domain::ids::parse(orgql::domain::ids::IdKind::Organization, &org_id, "id")
-            .unwrap(),
+        uuid: orgql::graphql::ids::parse::<uuid::Uuid>(
+            orgql::graphql::ids::IdKind::Organization,
+            &org_id,
+            "id",
+        )
+        .unwrap(),
         id: org_id.clone(),
         slug: s(&org, &["organization", "slug"]),
     };
@@ -182,7 +186,7 @@ async fn every_mutation_writes_an_audit_entry() {
         )
         .await;
     story.run("revokeJoinCode", "mutation($j: ID!) { revokeJoinCode(input: { joinCodeId: $j }) { joinCode { active } } }", json!({ "j": s(&code, &["joinCode", "id"]) }), Some(&ann_token)).await;
-    let token = story.run("createApiToken", "mutation($o: ID!) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [\"org:view\"] }) { apiToken { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    let token = story.run("createApiToken", "mutation($o: ID!) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [ORG_VIEW] }) { apiToken { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
     story.run("revokeApiToken", "mutation($t: ID!) { revokeApiToken(input: { apiTokenId: $t }) { apiToken { active } } }", json!({ "t": s(&token, &["apiToken", "id"]) }), Some(&ann_token)).await;
     story.run("updatePolicy", "mutation($o: ID!) { updatePolicy(input: { organizationId: $o, invitationTtlHours: 48 }) { policy { invitationTtlHours } } }", json!({ "o": org_id }), Some(&ann_token)).await;
     let entry = story.run("addIpAllowlistEntry", "mutation($o: ID!) { addIpAllowlistEntry(input: { organizationId: $o, cidr: \"10.0.0.0/8\" }) { entry { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;

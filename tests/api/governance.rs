@@ -32,7 +32,7 @@ async fn admins_read_the_audit_log_newest_first_and_members_cannot() {
     assert_ok(&log);
     assert_eq!(
         actions(&log),
-        ["member.role_updated", "organization.created"]
+        ["MEMBER_ROLE_UPDATED", "ORGANIZATION_CREATED"]
     );
     let newest = &log["data"]["organization"]["auditLog"]["edges"][0]["node"];
     assert_eq!(newest["actor"]["email"], ann.email);
@@ -60,7 +60,7 @@ async fn the_audit_log_filters_and_pages() {
     let teams = app
         .graphql(
             LOG,
-            json!({ "id": org.id, "f": { "actions": ["team.created"] } }),
+            json!({ "id": org.id, "f": { "actions": ["TEAM_CREATED"] } }),
             Some(&ann.token),
         )
         .await;
@@ -72,7 +72,7 @@ async fn the_audit_log_filters_and_pages() {
             Some(&ann.token),
         )
         .await;
-    assert_eq!(actions(&by_actor), ["organization.created"]);
+    assert_eq!(actions(&by_actor), ["ORGANIZATION_CREATED"]);
     let future = app
         .graphql(
             LOG,
@@ -98,11 +98,11 @@ async fn the_audit_log_filters_and_pages() {
     assert_eq!(
         all,
         [
-            "team.created",
-            "team.created",
-            "team.created",
-            "team.created",
-            "organization.created"
+            "TEAM_CREATED",
+            "TEAM_CREATED",
+            "TEAM_CREATED",
+            "TEAM_CREATED",
+            "ORGANIZATION_CREATED"
         ]
     );
 }
@@ -127,8 +127,9 @@ async fn entries_past_retention_are_neither_returned_nor_kept() {
         log["data"]["organization"]["auditLog"]["totalCount"], 0,
         "FREE keeps 7 days"
     );
-    let purged = orgql::domain::audit::purge(&app.db).await.unwrap();
-    assert!(purged >= 1);
+    // The server's own purge task may get there first, so what counts is
+    // that nothing past retention is left, not who deleted it.
+    orgql::domain::audit::purge(&app.db).await.unwrap();
     let left = entity::audit_entry::Entity::find()
         .all(&app.db)
         .await

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use entity::{member, values::Role};
 use orgql::app::StatementCounter;
-use orgql::domain::ids::{self, IdKind};
+use orgql::graphql::ids::{self, IdKind};
 use orgql::{Application, Config};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
@@ -294,7 +294,7 @@ impl TestApp {
         assert!(payload.is_object(), "sign-up failed: {response}");
         let id = payload["user"]["id"].as_str().unwrap().to_owned();
         TestUser {
-            uuid: ids::parse(IdKind::User, &id, "id").unwrap(),
+            uuid: ids::parse::<uuid::Uuid>(IdKind::User, &id, "id").unwrap(),
             id,
             email,
             token: payload["accessToken"].as_str().unwrap().to_owned(),
@@ -314,7 +314,7 @@ impl TestApp {
         assert!(org.is_object(), "createOrganization failed: {response}");
         let id = org["id"].as_str().unwrap().to_owned();
         TestOrg {
-            uuid: ids::parse(IdKind::Organization, &id, "id").unwrap(),
+            uuid: ids::parse::<uuid::Uuid>(IdKind::Organization, &id, "id").unwrap(),
             id,
             slug: org["slug"].as_str().unwrap().to_owned(),
         }

@@ -177,7 +177,7 @@ async fn role_permissions_grant_and_withdraw_but_never_owner_only_ones() {
             .await,
         "FORBIDDEN",
     );
-    let set = update(&app, &ann, &org, json!({ "rolePermissions": [{ "role": "MEMBER", "grant": ["teams:manage"], "withdraw": ["teams:create"] }] })).await;
+    let set = update(&app, &ann, &org, json!({ "rolePermissions": [{ "role": "MEMBER", "grant": ["TEAMS_MANAGE"], "withdraw": ["TEAMS_CREATE"] }] })).await;
     assert_ok(&set);
     assert_ok(
         &app.graphql(rename, json!({ "t": team }), Some(&max.token))
@@ -187,9 +187,9 @@ async fn role_permissions_grant_and_withdraw_but_never_owner_only_ones() {
         .graphql("mutation($o: ID!) { createTeam(input: { organizationId: $o, name: \"Mine\" }) { team { id } } }", json!({ "o": org.id }), Some(&max.token))
         .await;
     assert_error(&create, "FORBIDDEN");
-    let owner_only = update(&app, &ann, &org, json!({ "rolePermissions": [{ "role": "ADMIN", "grant": ["org:delete"], "withdraw": [] }] })).await;
+    let owner_only = update(&app, &ann, &org, json!({ "rolePermissions": [{ "role": "ADMIN", "grant": ["ORG_DELETE"], "withdraw": [] }] })).await;
     assert_error(&owner_only, "BAD_USER_INPUT");
-    let not_held = update(&app, &ada, &org, json!({ "rolePermissions": [{ "role": "MEMBER", "grant": ["billing:manage"], "withdraw": [] }] })).await;
+    let not_held = update(&app, &ada, &org, json!({ "rolePermissions": [{ "role": "MEMBER", "grant": ["BILLING_MANAGE"], "withdraw": [] }] })).await;
     assert_error(&not_held, "FORBIDDEN");
 }
 
@@ -199,7 +199,7 @@ async fn api_key_max_age_caps_token_lifetimes() {
     let ann = app.sign_up("Ann").await;
     let org = app.create_org(&ann, "Acme").await;
     assert_ok(&update(&app, &ann, &org, json!({ "apiKeyMaxAgeDays": 30 })).await);
-    let create = "mutation($o: ID!, $d: Int) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [\"org:view\"], expiresInDays: $d }) { apiToken { expiresAt } } }";
+    let create = "mutation($o: ID!, $d: Int) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [ORG_VIEW], expiresInDays: $d }) { apiToken { expiresAt } } }";
     let long = app
         .graphql(create, json!({ "o": org.id, "d": 31 }), Some(&ann.token))
         .await;
@@ -350,13 +350,13 @@ async fn nobody_changes_the_permissions_of_owners_or_of_their_own_rank() {
     let org = app.create_org(&ann, "Acme").await;
     app.set_tier(&org, Tier::Team).await;
     let (ada, _) = app.member_of(&org, Role::Admin, "Ada").await;
-    let owners = update(&app, &ada, &org, json!({ "rolePermissions": [{ "role": "OWNER", "grant": [], "withdraw": ["policies:manage"] }] })).await;
+    let owners = update(&app, &ada, &org, json!({ "rolePermissions": [{ "role": "OWNER", "grant": [], "withdraw": ["POLICIES_MANAGE"] }] })).await;
     assert_error(&owners, "BAD_USER_INPUT");
-    let admins = update(&app, &ada, &org, json!({ "rolePermissions": [{ "role": "ADMIN", "grant": [], "withdraw": ["members:manage"] }] })).await;
+    let admins = update(&app, &ada, &org, json!({ "rolePermissions": [{ "role": "ADMIN", "grant": [], "withdraw": ["MEMBERS_MANAGE"] }] })).await;
     assert_error(&admins, "FORBIDDEN");
     // The owner sets an ADMIN override; an admin's later change to MEMBER keeps it.
-    assert_ok(&update(&app, &ann, &org, json!({ "rolePermissions": [{ "role": "ADMIN", "grant": [], "withdraw": ["tokens:manage"] }] })).await);
-    let kept = update(&app, &ada, &org, json!({ "rolePermissions": [{ "role": "MEMBER", "grant": [], "withdraw": ["teams:create"] }] })).await;
+    assert_ok(&update(&app, &ann, &org, json!({ "rolePermissions": [{ "role": "ADMIN", "grant": [], "withdraw": ["TOKENS_MANAGE"] }] })).await);
+    let kept = update(&app, &ada, &org, json!({ "rolePermissions": [{ "role": "MEMBER", "grant": [], "withdraw": ["TEAMS_CREATE"] }] })).await;
     let overrides = kept["data"]["updatePolicy"]["policy"]["rolePermissions"]
         .as_array()
         .unwrap()
@@ -380,7 +380,7 @@ async fn withdrawing_members_view_hides_users_from_node_lookups_too() {
         seen["data"]["node"]["isPlatformAdmin"].is_null(),
         "told only to oneself and platform admins"
     );
-    assert_ok(&update(&app, &ann, &org, json!({ "rolePermissions": [{ "role": "VIEWER", "grant": [], "withdraw": ["members:view"] }] })).await);
+    assert_ok(&update(&app, &ann, &org, json!({ "rolePermissions": [{ "role": "VIEWER", "grant": [], "withdraw": ["MEMBERS_VIEW"] }] })).await);
     let hidden = app
         .graphql(query, json!({ "id": ann.id }), Some(&vera.token))
         .await;

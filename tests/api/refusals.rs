@@ -59,7 +59,7 @@ async fn managing_codes_tokens_allowlist_and_tiers_is_refused_without_permission
         .graphql("mutation($o: ID!) { createJoinCode(input: { organizationId: $o }) { joinCode { id } } }", json!({ "o": org.id }), Some(&ann.token))
         .await;
     let token = app
-        .graphql("mutation($o: ID!) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [\"org:view\"] }) { apiToken { id } } }", json!({ "o": org.id }), Some(&ann.token))
+        .graphql("mutation($o: ID!) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [ORG_VIEW] }) { apiToken { id } } }", json!({ "o": org.id }), Some(&ann.token))
         .await;
     let invitation = app
         .graphql("mutation($o: ID!) { createInvitation(input: { organizationId: $o, email: \"x@example.com\" }) { invitation { id } } }", json!({ "o": org.id }), Some(&ann.token))

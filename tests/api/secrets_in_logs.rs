@@ -124,7 +124,7 @@ async fn no_secret_is_ever_logged() {
         )
         .await;
     let created = client
-        .call("mutation($o: ID!) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [\"org:view\"] }) { token apiToken { id } } }", json!({ "o": org_id }), Some(&access))
+        .call("mutation($o: ID!) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [ORG_VIEW] }) { token apiToken { id } } }", json!({ "o": org_id }), Some(&access))
         .await;
     let api_token = created["createApiToken"]["token"]
         .as_str()

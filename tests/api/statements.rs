@@ -2,7 +2,7 @@
 //! same number of statements at 10 members as at 100.
 
 use entity::values::Tier;
-use orgql::domain::ids::{self, IdKind};
+use orgql::graphql::ids::{self, IdKind};
 use serde_json::json;
 
 use crate::helpers::*;
@@ -19,7 +19,7 @@ async fn organization_with(app: &TestApp, owner: &TestUser, members: usize) -> T
         let team = app
             .create_team(owner, &org, &format!("Team {i}"), None)
             .await;
-        let team = ids::parse(IdKind::Team, &team, "id").unwrap();
+        let team = ids::parse::<uuid::Uuid>(IdKind::Team, &team, "id").unwrap();
         app.bulk_team_members(team, chunk).await;
     }
     org

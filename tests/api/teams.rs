@@ -1,7 +1,7 @@
 //! Teams: who may create and change them, nesting, membership, limits.
 
 use entity::values::{Role, Tier};
-use orgql::domain::ids::{self, IdKind};
+use orgql::graphql::ids::{self, IdKind};
 use serde_json::json;
 
 use crate::helpers::*;
@@ -327,7 +327,7 @@ async fn another_tenants_team_is_not_found() {
         )
         .await;
     assert_error(&update, "NOT_FOUND");
-    assert!(ids::parse(IdKind::Team, &team, "id").is_ok());
+    assert!(ids::parse::<uuid::Uuid>(IdKind::Team, &team, "id").is_ok());
 }
 
 #[tokio::test]

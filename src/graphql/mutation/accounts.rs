@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::domain::accounts::{self, SignUp};
-use crate::domain::ids::{self, IdKind};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::Person;
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{
     Organization,
     auth::{

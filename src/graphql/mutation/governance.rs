@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
-use crate::domain::ids::{self, IdKind};
 use crate::domain::{billing, ownership};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{
     Organization,
     enums::Tier,
@@ -86,7 +86,9 @@ pub struct SetOrganizationTierPayload {
     pub organization: Organization,
 }
 
-fn transfer_id(input: &OwnershipTransferInput) -> Result<uuid::Uuid, crate::error::AppError> {
+fn transfer_id(
+    input: &OwnershipTransferInput,
+) -> Result<crate::domain::ids::OwnershipTransferId, crate::error::AppError> {
     ids::parse(IdKind::OwnershipTransfer, &input.transfer_id, "transferId")
 }
 

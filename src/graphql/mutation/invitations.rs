@@ -1,12 +1,12 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
-use crate::domain::ids::{self, IdKind};
 use crate::domain::invitations::{self, InvitationRef, IssuedInvitation, NewInvitation};
 use crate::domain::join_codes::{self, NewJoinCode};
 use crate::domain::outbox::Outbox;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Invitation, JoinCode, Member, Organization, enums::Role};
 
 #[derive(Default)]
@@ -166,7 +166,7 @@ pub struct JoinOrganizationPayload {
     pub already_member: bool,
 }
 
-fn invitation_id(id: &ID) -> Result<uuid::Uuid, AppError> {
+fn invitation_id(id: &ID) -> Result<crate::domain::ids::InvitationId, AppError> {
     ids::parse(IdKind::Invitation, id, "invitationId")
 }
 

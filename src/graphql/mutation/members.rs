@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
-use crate::domain::ids::{self, IdKind};
 use crate::domain::members;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Member, enums::Role};
 
 #[derive(Default)]

@@ -1,10 +1,10 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use entity::values::OrganizationStatus;
 
-use crate::domain::ids::{self, IdKind};
 use crate::domain::organizations::{self, NewOrganization, OrganizationPatch, Profile};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Member, Organization};
 
 #[derive(Default)]
@@ -102,7 +102,7 @@ pub struct SetOrganizationStatusPayload {
     pub organization: Organization,
 }
 
-fn organization_id(id: &ID) -> Result<uuid::Uuid, crate::error::AppError> {
+fn organization_id(id: &ID) -> Result<crate::domain::ids::OrganizationId, crate::error::AppError> {
     ids::parse(IdKind::Organization, id, "organizationId")
 }
 

@@ -1,10 +1,11 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
-use crate::domain::ids::{self, IdKind};
-use crate::domain::policy::{self, PolicyPatch, RoleOverride};
+use crate::domain::authz::policy::RoleOverride;
+use crate::domain::governance::{self, PolicyPatch};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::policy::{IpAllowlistEntry, Policy, RolePermissionOverrideInput};
 
 #[derive(Default)]
@@ -106,8 +107,8 @@ impl PolicyMutations {
                         (
                             o.role.into(),
                             RoleOverride {
-                                grant: o.grant,
-                                withdraw: o.withdraw,
+                                grant: o.grant.into_iter().map(Into::into).collect(),
+                                withdraw: o.withdraw.into_iter().map(Into::into).collect(),
                             },
                         )
                     })
@@ -120,7 +121,7 @@ impl PolicyMutations {
             &input.organization_id,
             "organizationId",
         )?;
-        let policy = policy::update(ctx.db()?, ctx.actor()?, organization_id, patch).await?;
+        let policy = governance::update(ctx.db()?, ctx.actor()?, organization_id, patch).await?;
         Ok(UpdatePolicyPayload {
             policy: Policy(policy),
         })
@@ -138,7 +139,7 @@ impl PolicyMutations {
             &input.organization_id,
             "organizationId",
         )?;
-        let entry = policy::add_entry(
+        let entry = governance::add_entry(
             ctx.db()?,
             ctx.actor()?,
             organization_id,
@@ -160,7 +161,7 @@ impl PolicyMutations {
         input: RemoveIpAllowlistEntryInput,
     ) -> async_graphql::Result<RemoveIpAllowlistEntryPayload> {
         let id = ids::parse(IdKind::IpAllowlistEntry, &input.entry_id, "entryId")?;
-        policy::remove_entry(ctx.db()?, ctx.actor()?, id).await?;
+        governance::remove_entry(ctx.db()?, ctx.actor()?, id).await?;
         Ok(RemoveIpAllowlistEntryPayload {
             removed_entry_id: input.entry_id,
         })

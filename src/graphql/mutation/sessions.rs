@@ -1,11 +1,11 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use crate::domain::api_tokens::{self, NewApiToken};
-use crate::domain::ids::{self, IdKind};
 use crate::domain::sessions;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
-use crate::graphql::types::{ApiToken, Organization};
+use crate::graphql::ids::{self, IdKind};
+use crate::graphql::types::{ApiToken, Organization, enums::Permission};
 
 #[derive(Default)]
 pub struct SessionMutations;
@@ -56,7 +56,7 @@ pub struct CreateApiTokenInput {
     /// What it is for.
     pub name: String,
     /// Permissions it holds, such as `members:view`; only ones you hold.
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Permission>,
     /// Days until it expires: when absent, the policy's `apiKeyMaxAgeDays`
     /// (365 unless set), which is also the most allowed.
     pub expires_in_days: Option<i32>,
@@ -151,7 +151,7 @@ impl SessionMutations {
                     "organizationId",
                 )?,
                 name: input.name,
-                scopes: input.scopes,
+                scopes: input.scopes.into_iter().map(Into::into).collect(),
                 expires_in_days: input.expires_in_days,
             },
         )

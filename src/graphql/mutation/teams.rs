@@ -1,10 +1,10 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
-use crate::domain::ids::{self, IdKind};
 use crate::domain::teams::{self, NewTeam, TeamPatch};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Team, TeamMember, enums::TeamRole};
 
 #[derive(Default)]
@@ -105,7 +105,7 @@ pub struct RemoveTeamMemberPayload {
     pub member_id: ID,
 }
 
-fn team_id(id: &ID, field: &str) -> Result<uuid::Uuid, AppError> {
+fn team_id(id: &ID, field: &str) -> Result<crate::domain::ids::TeamId, AppError> {
     ids::parse(IdKind::Team, id, field)
 }
 

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use entity::api_token;
 
 use crate::domain::api_tokens;
-use crate::domain::ids::{self, IdKind};
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::UserLoader;
-use crate::graphql::types::User;
+use crate::graphql::types::{User, enums::Permission};
 
 /// A credential for machines, owned by an organization. It does exactly
 /// what its scopes allow, in its organization only. The secret is shown
@@ -30,11 +30,12 @@ impl ApiToken {
         &self.0.name
     }
 
-    /// Permissions it holds, such as `members:view`.
-    async fn scopes(&self) -> Vec<&'static str> {
+    /// Permissions it holds (never more than its creator holds at the
+    /// time of use).
+    async fn scopes(&self) -> Vec<Permission> {
         api_tokens::scopes_of(&self.0)
             .into_iter()
-            .map(|p| p.as_str())
+            .map(Permission::from)
             .collect()
     }
 

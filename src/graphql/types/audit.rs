@@ -2,7 +2,8 @@ use async_graphql::{Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::audit_entry;
 
-use crate::domain::ids::{self, IdKind};
+use crate::domain::audit::AuditAction;
+use crate::graphql::ids::{self, IdKind};
 
 /// Who performed an audited action.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +34,8 @@ pub struct AuditActor {
 /// Narrows `Organization.auditLog`.
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {
-    /// Only these actions, such as `member.role_updated`.
-    pub actions: Option<Vec<String>>,
+    /// Only these actions.
+    pub actions: Option<Vec<AuditAction>>,
     /// Only entries by this actor (`usr_` or `tok_` id).
     pub actor_id: Option<ID>,
     /// Only entries about this kind of resource, such as `member`.
@@ -58,9 +59,12 @@ impl AuditEntry {
         ID(ids::encode(IdKind::AuditEntry, self.0.id))
     }
 
-    /// What happened, dotted and past tense: `member.role_updated`.
-    async fn action(&self) -> &str {
-        &self.0.action
+    /// What happened.
+    async fn action(&self) -> async_graphql::Result<AuditAction> {
+        self.0.action.parse().map_err(|_| {
+            crate::error::AppError::internal(format!("unknown audit action {:?}", self.0.action))
+                .into()
+        })
     }
 
     /// Who did it.

@@ -66,3 +66,39 @@ pub enum InvitationStatus {
     /// Its time ran out; resend it to try again.
     Expired,
 }
+
+/// A permission of the role matrix (DESIGN §4). Roles hold them, an
+/// organization's policy grants and withdraws them per role, and API
+/// tokens are scoped to them. Stored and documented as `area:verb`.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::authz::Permission")]
+pub enum Permission {
+    /// `org:view`: see the organization.
+    OrgView,
+    /// `org:manage`: change the organization's settings.
+    OrgManage,
+    /// `org:delete`: delete the organization (OWNER only, people only).
+    OrgDelete,
+    /// `ownership:transfer`: hand the ownership over (OWNER only).
+    OwnershipTransfer,
+    /// `members:view`: see the members.
+    MembersView,
+    /// `members:manage`: invite, create join codes, change roles, remove.
+    MembersManage,
+    /// `teams:view`: see the teams.
+    TeamsView,
+    /// `teams:create`: start a team.
+    TeamsCreate,
+    /// `teams:manage`: change any team.
+    TeamsManage,
+    /// `policies:manage`: the policy, the IP allowlist and SSO.
+    PoliciesManage,
+    /// `audit:view`: read the audit log.
+    AuditView,
+    /// `billing:view`: see usage and the tier.
+    BillingView,
+    /// `billing:manage`: request tier upgrades.
+    BillingManage,
+    /// `tokens:manage`: create and revoke organization API tokens.
+    TokensManage,
+}

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use entity::{ownership_transfer, tier_upgrade_request};
 
 use crate::domain::billing;
-use crate::domain::ids::{self, IdKind};
 use crate::domain::ownership;
 use crate::error::AppError;
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::MemberLoader;
 use crate::graphql::types::{Member, enums::Tier};
 

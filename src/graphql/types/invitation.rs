@@ -5,9 +5,9 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::invitation;
 
-use crate::domain::ids::{self, IdKind};
 use crate::domain::invitations;
 use crate::error::AppError;
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{OrganizationLoader, UserLoader};
 use crate::graphql::types::{
     Organization, User,
@@ -99,8 +99,8 @@ pub struct InvitationPreview {
     pub status: InvitationStatus,
 }
 
-impl From<invitations::Preview> for InvitationPreview {
-    fn from(preview: invitations::Preview) -> Self {
+impl From<crate::read::invitations::Preview> for InvitationPreview {
+    fn from(preview: crate::read::invitations::Preview) -> Self {
         Self {
             status: invitations::status_at(&preview.invitation, Utc::now()).into(),
             organization_name: preview.organization_name,

@@ -5,10 +5,10 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::{member, user};
 
-use crate::domain::ids::{self, IdKind};
-use crate::domain::permissions::Permission;
+use crate::domain::authz::matrix::Permission;
 use crate::error::AppError;
 use crate::graphql::guards::PermissionGuard;
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{OrganizationLoader, TeamsByMemberLoader, UserLoader};
 use crate::graphql::types::{Organization, Team, User, enums::Role};
 

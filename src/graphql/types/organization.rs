@@ -6,16 +6,15 @@ use chrono::{DateTime, Utc};
 use entity::organization;
 
 use crate::domain::audit::{self, AuditFilter};
-use crate::domain::ids::{self, IdKind};
+use crate::domain::authz::matrix::Permission;
 use crate::domain::members::MemberFilter;
-use crate::domain::permissions::Permission;
-use crate::domain::teams::{self, TeamFilter};
 use crate::domain::values;
-use crate::domain::{billing, ownership, policy};
+use crate::domain::{billing, governance, ownership};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     ApiTokensLoader, CountKey, CountLoader, InvitationsOfOrganization, JoinCodesOfOrganization,
     MembersOfOrganization, TeamsByMemberLoader, TeamsOfOrganization, ViewerMembershipLoader,
@@ -29,6 +28,7 @@ use crate::graphql::types::{
     ApiToken, Invitation, JoinCode, Member, Team,
     enums::{InvitationStatus, OrganizationStatus, Role, Tier},
 };
+use crate::read::teams::TeamFilter;
 
 /// A tenant: a company or group whose members share teams, settings and an
 /// audit trail. Only its members (and platform administrators) see it.
@@ -196,7 +196,9 @@ impl Organization {
         ctx: &Context<'_>,
         #[graphql(desc = "The team's slug.")] slug: String,
     ) -> async_graphql::Result<Option<Team>> {
-        Ok(teams::by_slug(ctx.db()?, self.0.id, &slug).await?.map(Team))
+        Ok(crate::read::teams::by_slug(ctx.db()?, self.0.id, &slug)
+            .await?
+            .map(Team))
     }
 
     /// The organization's invitations, oldest first (members:manage).
@@ -300,10 +302,10 @@ impl Organization {
     }
 
     /// The governance policy (members:view to read; policies:manage to
-    /// change). Stored with its defaults on first read.
+    /// change): the defaults until it is first changed.
     #[graphql(guard = "PermissionGuard::new(Permission::MembersView, self.0.id)")]
-    async fn policy(&self, ctx: &Context<'_>) -> async_graphql::Result<Policy> {
-        Ok(Policy(policy::get_or_create(ctx.db()?, &self.0).await?))
+    async fn policy(&self) -> async_graphql::Result<Policy> {
+        Ok(Policy(crate::domain::authz::Policy::of(&self.0)?))
     }
 
     /// The IP allowlist, oldest first (policies:manage).
@@ -312,7 +314,7 @@ impl Organization {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<IpAllowlistEntry>> {
-        Ok(policy::entries(ctx.db()?, self.0.id)
+        Ok(governance::entries(ctx.db()?, self.0.id)
             .await?
             .into_iter()
             .map(IpAllowlistEntry)

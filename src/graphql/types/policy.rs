@@ -5,14 +5,16 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::ip_allowlist_entry;
 
-use crate::domain::ids::{self, IdKind};
-use crate::domain::policy;
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::UserLoader;
-use crate::graphql::types::{User, enums::Role};
+use crate::graphql::types::{
+    User,
+    enums::{Permission, Role},
+};
 
 /// An organization's governance policy. Every field changes what the
 /// server does.
-pub struct Policy(pub policy::Policy);
+pub struct Policy(pub crate::domain::authz::Policy);
 
 /// Permissions one role gains and loses in this organization, on top of
 /// the matrix of the `roles` query.
@@ -20,10 +22,10 @@ pub struct Policy(pub policy::Policy);
 pub struct RolePermissionOverride {
     /// The role.
     pub role: Role,
-    /// Permissions added (`teams:manage`, …).
-    pub grant: Vec<String>,
+    /// Permissions added.
+    pub grant: Vec<Permission>,
     /// Permissions taken away.
-    pub withdraw: Vec<String>,
+    pub withdraw: Vec<Permission>,
 }
 
 /// Permissions one role gains and loses. org:delete and
@@ -33,9 +35,9 @@ pub struct RolePermissionOverrideInput {
     /// The role.
     pub role: Role,
     /// Permissions to add; only ones you hold.
-    pub grant: Vec<String>,
+    pub grant: Vec<Permission>,
     /// Permissions to take away.
-    pub withdraw: Vec<String>,
+    pub withdraw: Vec<Permission>,
 }
 
 /// An organization's governance policy. Every field changes what the
@@ -72,8 +74,8 @@ impl Policy {
             .iter()
             .map(|(role, o)| RolePermissionOverride {
                 role: (*role).into(),
-                grant: o.grant.clone(),
-                withdraw: o.withdraw.clone(),
+                grant: o.grant.iter().copied().map(Permission::from).collect(),
+                withdraw: o.withdraw.iter().copied().map(Permission::from).collect(),
             })
             .collect()
     }

@@ -5,20 +5,20 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::{member, team, team_member};
 
-use crate::domain::access::decide_for;
-use crate::domain::ids::{self, IdKind};
-use crate::domain::permissions::{Decision, Permission};
-use crate::domain::teams::{self, TeamMemberFilter};
+use crate::domain::authz::access::decide_for;
+use crate::domain::authz::matrix::{Decision, Permission};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
+use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     ChildTeamsLoader, CountKey, CountLoader, MemberLoader, MembersOfTeam, OrganizationLoader,
     TeamLoader, TeamsByMemberLoader, UserLoader, ViewerMembershipLoader, ViewerTeamRoleLoader,
     prefetch,
 };
 use crate::graphql::types::{Member, Organization, enums::TeamRole};
+use crate::read::teams::TeamMemberFilter;
 
 /// A group of members inside an organization; teams nest up to eight
 /// levels.
@@ -157,7 +157,7 @@ impl Team {
         let holds_teams_manage = decide_for(
             actor,
             self.0.organization_id,
-            &access.gate,
+            access.gate()?,
             role,
             Permission::TeamsManage,
         )? == Decision::Allow;
@@ -166,7 +166,7 @@ impl Team {
             .load_one(self.0.id)
             .await?
             .flatten();
-        Ok(teams::may_administer(
+        Ok(crate::domain::authz::matrix::may_administer_team(
             holds_teams_manage,
             role.is_some(),
             team_role,

@@ -2,8 +2,8 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::user;
 
-use crate::domain::ids::{self, IdKind};
 use crate::graphql::context::ContextExt;
+use crate::graphql::ids::{self, IdKind};
 
 /// A person with an account. Visible to themselves and to the people who
 /// may view the members of an organization they share.
@@ -32,7 +32,8 @@ impl User {
     /// themselves and to platform administrators (null otherwise).
     async fn is_platform_admin(&self, ctx: &Context<'_>) -> Option<bool> {
         let actor = ctx.actor_opt()?;
-        (actor.user_id == self.0.id || actor.is_platform_admin).then_some(self.0.is_platform_admin)
+        (actor.user_id() == Some(self.0.id) || actor.is_platform_admin())
+            .then_some(self.0.is_platform_admin)
     }
 
     /// When the account was created.

@@ -3,15 +3,15 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache},
 };
 
-use crate::auth::Actor;
-use crate::domain::{invitations, members, sessions};
+use crate::domain::authz::Person;
+use crate::domain::{members, sessions};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{OrganizationLoader, UserLoader, ViewerMembershipLoader, prefetch};
 use crate::graphql::types::{Invitation, Member, Organization, User, session::Session};
 
 /// The signed-in person and what they belong to.
-pub struct Viewer(pub Actor);
+pub struct Viewer(pub Person);
 
 /// The signed-in person and what they belong to.
 #[Object]
@@ -55,7 +55,7 @@ impl Viewer {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<Invitation>> {
-        let rows = invitations::pending_for(ctx.db()?, &self.0.email).await?;
+        let rows = crate::read::invitations::pending_for(ctx.db()?, &self.0.email).await?;
         prefetch::<OrganizationLoader, _>(
             ctx,
             &["organization"],

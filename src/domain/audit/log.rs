@@ -1,113 +1,24 @@
-//! The audit trail: every mutation writes one entry in its own transaction,
-//! so there is no change without its entry and no entry without its change.
-//! Entries are immutable: nothing here updates one, and only retention
-//! (`purge`) deletes them.
+//! Reading the audit trail, and retention: entries are immutable, nothing
+//! here updates one, and only retention (`purge`) deletes them.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{
-    audit_entry, organization,
-    values::{ActorKind, Tier},
-};
+use entity::{audit_entry, organization, values::Tier};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, sea_query::Query,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    sea_query::Query,
 };
-use serde_json::Value;
 use uuid::Uuid;
 
-use crate::auth::{Actor, RequestMeta};
-use crate::domain::ids::new_id;
-use crate::domain::pagination::{self, Page, PageRequest};
+use super::AuditAction;
 use crate::domain::tiers;
 use crate::error::{AppError, AppResult};
-
-/// Who an entry names as the actor.
-#[derive(Debug, Clone)]
-pub struct AuditActor {
-    pub kind: ActorKind,
-    pub id: Option<Uuid>,
-    pub email: Option<String>,
-}
-
-impl AuditActor {
-    /// The caller: a person, or an API token (kind API_TOKEN, the token's
-    /// id, no email).
-    pub fn user(actor: &Actor) -> Self {
-        match actor.api_token() {
-            Some(grant) => Self {
-                kind: ActorKind::ApiToken,
-                id: Some(grant.token_id),
-                email: None,
-            },
-            None => Self {
-                kind: ActorKind::User,
-                id: Some(actor.user_id),
-                email: Some(actor.email.clone()),
-            },
-        }
-    }
-
-    /// A platform administrator acting outside their own memberships.
-    pub fn platform_admin(actor: &Actor) -> Self {
-        Self {
-            kind: ActorKind::PlatformAdmin,
-            ..Self::user(actor)
-        }
-    }
-
-    pub fn system() -> Self {
-        Self {
-            kind: ActorKind::System,
-            id: None,
-            email: None,
-        }
-    }
-}
-
-/// What happened, to what, in which organization.
-#[derive(Debug, Clone)]
-pub struct Change {
-    /// Dotted, past tense: `member.role_updated`.
-    pub action: &'static str,
-    pub resource_type: &'static str,
-    pub resource_id: Option<Uuid>,
-    pub organization_id: Option<Uuid>,
-    /// Before/after values and other detail; never a secret.
-    pub metadata: Value,
-}
-
-/// Writes one entry inside the caller's transaction.
-pub async fn record<C: ConnectionTrait>(
-    txn: &C,
-    who: AuditActor,
-    meta: &RequestMeta,
-    change: Change,
-) -> AppResult<()> {
-    audit_entry::ActiveModel {
-        id: Set(new_id()),
-        organization_id: Set(change.organization_id),
-        actor_kind: Set(who.kind),
-        actor_id: Set(who.id),
-        actor_email: Set(who.email),
-        action: Set(change.action.to_owned()),
-        resource_type: Set(change.resource_type.to_owned()),
-        resource_id: Set(change.resource_id),
-        metadata: Set(change.metadata),
-        ip_address: Set(meta.client_ip.map(|ip| ip.to_string())),
-        user_agent: Set(meta.user_agent.clone()),
-        request_id: Set(meta.request_id.clone()),
-        created_at: Set(Utc::now()),
-    }
-    .insert(txn)
-    .await?;
-    Ok(())
-}
+use crate::read::paging::{self, Page, PageRequest};
 
 /// Narrows an organization's audit log.
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
-    /// Any of these actions (`member.role_updated`, …).
-    pub actions: Vec<String>,
+    /// Any of these actions.
+    pub actions: Vec<AuditAction>,
     pub actor_id: Option<Uuid>,
     pub resource_type: Option<String>,
     pub resource_id: Option<Uuid>,
@@ -130,7 +41,8 @@ fn listable(
         .filter(audit_entry::Column::OrganizationId.eq(organization.id))
         .filter(audit_entry::Column::CreatedAt.gte(Utc::now() - retention));
     if !filter.actions.is_empty() {
-        select = select.filter(audit_entry::Column::Action.is_in(filter.actions.iter().cloned()));
+        select = select
+            .filter(audit_entry::Column::Action.is_in(filter.actions.iter().map(|a| a.as_str())));
     }
     if let Some(actor) = filter.actor_id {
         select = select.filter(audit_entry::Column::ActorId.eq(actor));
@@ -167,7 +79,7 @@ pub async fn page<C: ConnectionTrait>(
         .limit(page.first + 1)
         .all(db)
         .await?;
-    Ok((pagination::into_page(rows, page), select))
+    Ok((paging::into_page(rows, page), select))
 }
 
 /// Deletes entries past their organization's retention (DESIGN §6), and

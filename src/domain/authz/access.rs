@@ -1,10 +1,11 @@
-//! Tenant isolation and permission checks for domain functions.
+//! Tenant isolation and permission checks: the one access decision.
 //!
 //! Enforces DESIGN §4: an organization the actor does not belong to looks
 //! absent (NOT_FOUND), one they see but may not change answers FORBIDDEN,
 //! and a suspended organization is read-only for its members. Guards in the
-//! GraphQL layer make the same decisions through `permissions::decide`; the
-//! domain checks again here because a domain function must be safe to call
+//! GraphQL layer call [`decide_for`] through their batched loader; domain
+//! functions reach the same decision through [`authorize`] and the write
+//! path (`domain::write`), because a domain function must be safe to call
 //! from anywhere.
 
 use entity::{member, organization, values::OrganizationStatus};
@@ -13,9 +14,9 @@ use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
 
-use crate::auth::{Actor, Credential};
-use crate::domain::permissions::{Decision, Permission, Role, decide_with};
-use crate::domain::policy::{self, Policy};
+use super::matrix::{Decision, Permission, Role, decide_with};
+use super::policy::{self, Policy};
+use super::principal::{Actor, Principal};
 use crate::error::{AppError, AppResult};
 
 /// An organization together with the actor's membership in it.
@@ -28,7 +29,20 @@ pub struct OrgAccess {
     pub gate: Gate,
 }
 
-/// The actor's membership in an organization, if any.
+/// The actor's membership in an organization, if any (an API token has
+/// none).
+pub async fn actor_membership<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    organization_id: Uuid,
+) -> AppResult<Option<member::Model>> {
+    match actor.user_id() {
+        Some(user_id) => membership(db, user_id, organization_id).await,
+        None => Ok(None),
+    }
+}
+
+/// A user's membership in an organization, if any.
 pub async fn membership<C: ConnectionTrait>(
     db: &C,
     user_id: Uuid,
@@ -50,11 +64,13 @@ pub struct Gate {
 }
 
 impl Gate {
-    pub fn of(organization: &organization::Model) -> Self {
-        Self {
+    /// The organization's gate; an error when its policy cannot be read
+    /// (fail closed).
+    pub fn of(organization: &organization::Model) -> AppResult<Self> {
+        Ok(Self {
             sessions_revoked_before: organization.sessions_revoked_before,
-            policy: Policy::of(organization),
-        }
+            policy: Policy::of(organization)?,
+        })
     }
 }
 
@@ -70,21 +86,27 @@ pub fn decide_for(
     role: Option<Role>,
     permission: Permission,
 ) -> AppResult<Decision> {
-    match &actor.credential {
-        Credential::ApiToken(grant) => Ok(if grant.organization_id != organization_id {
+    match &actor.principal {
+        Principal::ApiToken(grant) => Ok(if grant.organization_id != organization_id {
             Decision::DenyHidden
-        } else if grant.scopes.contains(&permission) {
+        } else if grant.scopes.contains(&permission)
+            && !permission.is_owner_only()
+            && gate.policy.role_has(grant.creator_role, permission)
+        {
+            // A token holds its scopes only while its creator does: it
+            // never acts above the person who made it.
             Decision::Allow
         } else {
             Decision::DenyForbidden
         }),
-        Credential::Session { started_at, .. } => {
+        Principal::Person(person) => {
             if role.is_some() {
+                let started_at = person.session_started_at;
                 let revoked = gate
                     .sessions_revoked_before
-                    .is_some_and(|cutoff| *started_at < cutoff);
+                    .is_some_and(|cutoff| started_at < cutoff);
                 let timed_out = gate.policy.session_timeout_hours.is_some_and(|hours| {
-                    *started_at + chrono::Duration::hours(hours.into()) < Utc::now()
+                    started_at + chrono::Duration::hours(hours.into()) < Utc::now()
                 });
                 if revoked || timed_out {
                     tracing::debug!(target: "orgql::access", %organization_id, revoked, timed_out, "session refused here");
@@ -93,7 +115,7 @@ pub fn decide_for(
             }
             Ok(decide_with(
                 role,
-                actor.is_platform_admin,
+                person.is_platform_admin,
                 permission,
                 |role, permission| gate.policy.role_has(role, permission),
             ))
@@ -107,9 +129,9 @@ pub fn may_see(
     organization: &organization::Model,
     membership: Option<&member::Model>,
 ) -> bool {
-    match actor.api_token() {
-        Some(grant) => grant.organization_id == organization.id,
-        None => membership.is_some() || actor.is_platform_admin,
+    match &actor.principal {
+        Principal::ApiToken(grant) => grant.organization_id == organization.id,
+        Principal::Person(person) => membership.is_some() || person.is_platform_admin,
     }
 }
 
@@ -139,19 +161,14 @@ impl OrgAccess {
 }
 
 fn check(actor: &Actor, access: &OrgAccess, permission: Permission) -> AppResult<()> {
-    match decide_for(
+    decide_for(
         actor,
         access.organization.id,
         &access.gate,
         access.membership.as_ref().map(|m| m.role),
         permission,
-    )? {
-        Decision::Allow => Ok(()),
-        Decision::DenyForbidden => Err(AppError::Forbidden(
-            "your role in this organization does not allow this",
-        )),
-        Decision::DenyHidden => Err(AppError::NotFound),
-    }
+    )?
+    .into_result()
 }
 
 /// Loads an organization the actor may use with `permission`, for reading.
@@ -166,8 +183,8 @@ pub async fn authorize<C: ConnectionTrait>(
         .await?
         .ok_or(AppError::NotFound)?;
     let access = OrgAccess {
-        membership: membership(db, actor.user_id, organization_id).await?,
-        gate: Gate::of(&organization),
+        membership: actor_membership(db, actor, organization_id).await?,
+        gate: Gate::of(&organization)?,
         organization,
     };
     check(actor, &access, permission)?;
@@ -182,7 +199,7 @@ pub async fn check_network<C: ConnectionTrait>(
     actor: &Actor,
     organization: &organization::Model,
 ) -> AppResult<()> {
-    check_gate_network(db, actor, organization.id, &Policy::of(organization)).await
+    check_gate_network(db, actor, organization.id, &Policy::of(organization)?).await
 }
 
 async fn check_gate_network<C: ConnectionTrait>(
@@ -194,7 +211,7 @@ async fn check_gate_network<C: ConnectionTrait>(
     if !policy.ip_allowlist_enabled {
         return Ok(());
     }
-    let networks = policy::allowlist(db, organization_id).await?;
+    let networks = crate::domain::governance::allowlist(db, organization_id).await?;
     policy::check_network(actor, policy, &networks)
 }
 
@@ -227,8 +244,8 @@ pub async fn authorize_write<C: ConnectionTrait>(
 ) -> AppResult<OrgAccess> {
     let organization = lock_organization(txn, organization_id).await?;
     let access = OrgAccess {
-        membership: membership(txn, actor.user_id, organization_id).await?,
-        gate: Gate::of(&organization),
+        membership: actor_membership(txn, actor, organization_id).await?,
+        gate: Gate::of(&organization)?,
         organization,
     };
     check(actor, &access, permission)?;
@@ -266,10 +283,10 @@ pub async fn require_platform_admin<C: ConnectionTrait>(
     actor: &Actor,
     organization_id: Uuid,
 ) -> AppResult<()> {
-    if actor.is_platform_admin {
+    if actor.is_platform_admin() {
         return Ok(());
     }
-    match membership(db, actor.user_id, organization_id).await? {
+    match actor_membership(db, actor, organization_id).await? {
         Some(_) => Err(AppError::Forbidden(
             "only a platform administrator may do this",
         )),

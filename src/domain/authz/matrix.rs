@@ -1,70 +1,77 @@
 //! The role → permission matrix of DESIGN §4 and the rank rules.
 //!
-//! This module decides who may do what. The matrix is data (`MATRIX`), served
-//! as is by the `roles` query; every check, in guards and in domain functions
-//! alike, goes through [`decide`], which denies unless a row grants.
+//! The matrix is data (`MATRIX`), served as is by the `roles` query; every
+//! check, in guards and in domain functions alike, goes through
+//! [`decide_with`], which denies unless a row grants. The rank rules
+//! ([`may_act_on`], [`may_assign`], [`may_administer_team`]) are the only
+//! place where one role is weighed against another.
 
-pub use entity::values::Role;
+pub use entity::values::{Role, TeamRole};
 
-/// One permission of the matrix, written `area:verb` in the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+use crate::error::{AppError, AppResult};
+
+/// One permission of the matrix. Its string form (`area:verb`, as in
+/// DESIGN §4) is used only where permissions are stored (policies, API
+/// token scopes); everywhere else they are this enum.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+    strum::Display,
+)]
 pub enum Permission {
+    #[strum(serialize = "org:view")]
     OrgView,
+    #[strum(serialize = "org:manage")]
     OrgManage,
+    #[strum(serialize = "org:delete")]
     OrgDelete,
+    #[strum(serialize = "ownership:transfer")]
     OwnershipTransfer,
+    #[strum(serialize = "members:view")]
     MembersView,
+    #[strum(serialize = "members:manage")]
     MembersManage,
+    #[strum(serialize = "teams:view")]
     TeamsView,
+    #[strum(serialize = "teams:create")]
     TeamsCreate,
+    #[strum(serialize = "teams:manage")]
     TeamsManage,
+    #[strum(serialize = "policies:manage")]
     PoliciesManage,
+    #[strum(serialize = "audit:view")]
     AuditView,
+    #[strum(serialize = "billing:view")]
     BillingView,
+    #[strum(serialize = "billing:manage")]
     BillingManage,
+    #[strum(serialize = "tokens:manage")]
     TokensManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
-        Permission::OrgView,
-        Permission::OrgManage,
-        Permission::OrgDelete,
-        Permission::OwnershipTransfer,
-        Permission::MembersView,
-        Permission::MembersManage,
-        Permission::TeamsView,
-        Permission::TeamsCreate,
-        Permission::TeamsManage,
-        Permission::PoliciesManage,
-        Permission::AuditView,
-        Permission::BillingView,
-        Permission::BillingManage,
-        Permission::TokensManage,
-    ];
-
+    /// The stored form, `area:verb`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Permission::OrgView => "org:view",
-            Permission::OrgManage => "org:manage",
-            Permission::OrgDelete => "org:delete",
-            Permission::OwnershipTransfer => "ownership:transfer",
-            Permission::MembersView => "members:view",
-            Permission::MembersManage => "members:manage",
-            Permission::TeamsView => "teams:view",
-            Permission::TeamsCreate => "teams:create",
-            Permission::TeamsManage => "teams:manage",
-            Permission::PoliciesManage => "policies:manage",
-            Permission::AuditView => "audit:view",
-            Permission::BillingView => "billing:view",
-            Permission::BillingManage => "billing:manage",
-            Permission::TokensManage => "tokens:manage",
-        }
+        self.into()
     }
 
-    /// The permission written `area:verb`, if there is one.
+    /// The permission stored as `area:verb`, if there is one.
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == text)
+        text.parse().ok()
+    }
+
+    /// Every permission, in the matrix's order.
+    pub fn all() -> impl Iterator<Item = Permission> {
+        <Self as strum::IntoEnumIterator>::iter()
     }
 
     /// Permissions that only read: a platform administrator holds these in
@@ -78,6 +85,12 @@ impl Permission {
                 | Permission::AuditView
                 | Permission::BillingView
         )
+    }
+
+    /// Powers that stay with OWNERs who are people: no policy moves them
+    /// to another role and no API token holds them.
+    pub fn is_owner_only(self) -> bool {
+        matches!(self, Permission::OrgDelete | Permission::OwnershipTransfer)
     }
 }
 
@@ -149,6 +162,21 @@ pub enum Decision {
     DenyForbidden,
 }
 
+impl Decision {
+    /// The one conversion of a decision into what the client is told:
+    /// NOT_FOUND for a stranger, FORBIDDEN for a member without the
+    /// permission.
+    pub fn into_result(self) -> AppResult<()> {
+        match self {
+            Decision::Allow => Ok(()),
+            Decision::DenyForbidden => Err(AppError::Forbidden(
+                "your role in this organization does not allow this",
+            )),
+            Decision::DenyHidden => Err(AppError::NotFound),
+        }
+    }
+}
+
 /// Decides whether an actor with `role` in an organization (none when not a
 /// member) may use `permission` there, by the matrix alone.
 pub fn decide(role: Option<Role>, is_platform_admin: bool, permission: Permission) -> Decision {
@@ -189,6 +217,11 @@ pub fn rank(role: Role) -> u8 {
     }
 }
 
+/// The lower-ranked of two roles.
+pub fn lower_of(a: Role, b: Role) -> Role {
+    if rank(b) < rank(a) { b } else { a }
+}
+
 /// Whether someone with `actor` role may act on (change or remove) a member
 /// who holds `target`: OWNER acts on anyone; ADMIN on MEMBER, VIEWER and
 /// BILLING only. `is_self` lets an actor step down from their own role.
@@ -207,6 +240,16 @@ pub fn may_assign(actor: Role, new_role: Role) -> bool {
         Role::Owner => actor == Role::Owner,
         _ => rank(new_role) <= rank(actor),
     }
+}
+
+/// Whether someone may change a team: teams:manage in the organization,
+/// or MAINTAINER of the team.
+pub fn may_administer_team(
+    holds_teams_manage: bool,
+    is_member: bool,
+    team_role: Option<TeamRole>,
+) -> bool {
+    holds_teams_manage || (is_member && team_role == Some(TeamRole::Maintainer))
 }
 
 #[cfg(test)]

@@ -1,0 +1,222 @@
+//! What an audit entry says happened: one closed list, stored as the dotted
+//! name (`member.role_updated`) and exposed to clients as the `AuditAction`
+//! enum, so that filters are typed.
+
+use async_graphql::Enum;
+
+/// An audited action. Its stored form is dotted and past tense
+/// (`member.role_updated`); clients see the enum value.
+#[derive(
+    Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum AuditAction {
+    /// An account was created.
+    #[strum(serialize = "user.signed_up")]
+    UserSignedUp,
+    /// A person signed in with their password.
+    #[strum(serialize = "user.logged_in")]
+    UserLoggedIn,
+    /// A user was made a platform administrator.
+    #[strum(serialize = "user.platform_admin_granted")]
+    UserPlatformAdminGranted,
+    /// A session's refresh token was used.
+    #[strum(serialize = "session.refreshed")]
+    SessionRefreshed,
+    /// A session was ended by its owner.
+    #[strum(serialize = "session.logged_out")]
+    SessionLoggedOut,
+    /// A person ended all of their sessions.
+    #[strum(serialize = "session.logged_out_everywhere")]
+    SessionLoggedOutEverywhere,
+    /// A session was revoked.
+    #[strum(serialize = "session.revoked")]
+    SessionRevoked,
+    /// A session was revoked because one of its old refresh tokens was used
+    /// again.
+    #[strum(serialize = "session.revoked_on_reuse")]
+    SessionRevokedOnReuse,
+    /// A session switched its active organization.
+    #[strum(serialize = "session.organization_switched")]
+    SessionOrganizationSwitched,
+    /// An organization was created.
+    #[strum(serialize = "organization.created")]
+    OrganizationCreated,
+    /// An organization's settings changed.
+    #[strum(serialize = "organization.updated")]
+    OrganizationUpdated,
+    /// An organization was deleted.
+    #[strum(serialize = "organization.deleted")]
+    OrganizationDeleted,
+    /// A platform administrator suspended an organization.
+    #[strum(serialize = "organization.suspended")]
+    OrganizationSuspended,
+    /// A platform administrator reactivated an organization.
+    #[strum(serialize = "organization.reactivated")]
+    OrganizationReactivated,
+    /// Every session lost access to the organization.
+    #[strum(serialize = "organization.sessions_revoked")]
+    OrganizationSessionsRevoked,
+    /// A member's role changed.
+    #[strum(serialize = "member.role_updated")]
+    MemberRoleUpdated,
+    /// A member was removed.
+    #[strum(serialize = "member.removed")]
+    MemberRemoved,
+    /// A member left.
+    #[strum(serialize = "member.left")]
+    MemberLeft,
+    /// An invitation was sent.
+    #[strum(serialize = "invitation.created")]
+    InvitationCreated,
+    /// An invitation was sent again, with a new link.
+    #[strum(serialize = "invitation.resent")]
+    InvitationResent,
+    /// An invitation was withdrawn.
+    #[strum(serialize = "invitation.revoked")]
+    InvitationRevoked,
+    /// An invitee joined.
+    #[strum(serialize = "invitation.accepted")]
+    InvitationAccepted,
+    /// An invitee said no.
+    #[strum(serialize = "invitation.declined")]
+    InvitationDeclined,
+    /// A join code was created.
+    #[strum(serialize = "join_code.created")]
+    JoinCodeCreated,
+    /// A join code was revoked.
+    #[strum(serialize = "join_code.revoked")]
+    JoinCodeRevoked,
+    /// Someone joined with a join code.
+    #[strum(serialize = "join_code.used")]
+    JoinCodeUsed,
+    /// A team was created.
+    #[strum(serialize = "team.created")]
+    TeamCreated,
+    /// A team changed.
+    #[strum(serialize = "team.updated")]
+    TeamUpdated,
+    /// A team was deleted.
+    #[strum(serialize = "team.deleted")]
+    TeamDeleted,
+    /// A member was put into a team.
+    #[strum(serialize = "team.member_added")]
+    TeamMemberAdded,
+    /// A member's role in a team changed.
+    #[strum(serialize = "team.member_role_updated")]
+    TeamMemberRoleUpdated,
+    /// A member was taken out of a team.
+    #[strum(serialize = "team.member_removed")]
+    TeamMemberRemoved,
+    /// The governance policy changed.
+    #[strum(serialize = "policy.updated")]
+    PolicyUpdated,
+    /// A network was added to the IP allowlist.
+    #[strum(serialize = "ip_allowlist.entry_added")]
+    IpAllowlistEntryAdded,
+    /// A network was removed from the IP allowlist.
+    #[strum(serialize = "ip_allowlist.entry_removed")]
+    IpAllowlistEntryRemoved,
+    /// An API token was created.
+    #[strum(serialize = "api_token.created")]
+    ApiTokenCreated,
+    /// An API token was revoked.
+    #[strum(serialize = "api_token.revoked")]
+    ApiTokenRevoked,
+    /// An owner offered the ownership to another member.
+    #[strum(serialize = "ownership.transfer_offered")]
+    OwnershipTransferOffered,
+    /// The offered member accepted the ownership.
+    #[strum(serialize = "ownership.transferred")]
+    OwnershipTransferred,
+    /// The offered member declined the ownership.
+    #[strum(serialize = "ownership.transfer_declined")]
+    OwnershipTransferDeclined,
+    /// The owner withdrew the offer.
+    #[strum(serialize = "ownership.transfer_cancelled")]
+    OwnershipTransferCancelled,
+    /// A platform administrator set the tier.
+    #[strum(serialize = "tier.set")]
+    TierSet,
+    /// An upgrade of the tier was requested.
+    #[strum(serialize = "tier.upgrade_requested")]
+    TierUpgradeRequested,
+    /// A platform administrator approved a tier upgrade.
+    #[strum(serialize = "tier.upgrade_approved")]
+    TierUpgradeApproved,
+    /// A platform administrator rejected a tier upgrade.
+    #[strum(serialize = "tier.upgrade_rejected")]
+    TierUpgradeRejected,
+}
+
+impl AuditAction {
+    /// The stored, dotted form.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The kind of object the action is about, as stored in
+    /// `resource_type`.
+    pub fn resource_type(self) -> &'static str {
+        use AuditAction::*;
+        match self {
+            UserSignedUp | UserLoggedIn | UserPlatformAdminGranted | SessionLoggedOutEverywhere => {
+                "user"
+            }
+            SessionRefreshed
+            | SessionLoggedOut
+            | SessionRevoked
+            | SessionRevokedOnReuse
+            | SessionOrganizationSwitched => "session",
+            OrganizationCreated
+            | OrganizationUpdated
+            | OrganizationDeleted
+            | OrganizationSuspended
+            | OrganizationReactivated
+            | OrganizationSessionsRevoked
+            | PolicyUpdated
+            | TierSet => "organization",
+            MemberRoleUpdated | MemberRemoved | MemberLeft => "member",
+            InvitationCreated | InvitationResent | InvitationRevoked | InvitationAccepted
+            | InvitationDeclined => "invitation",
+            JoinCodeCreated | JoinCodeRevoked | JoinCodeUsed => "join_code",
+            TeamCreated
+            | TeamUpdated
+            | TeamDeleted
+            | TeamMemberAdded
+            | TeamMemberRoleUpdated
+            | TeamMemberRemoved => "team",
+            IpAllowlistEntryAdded | IpAllowlistEntryRemoved => "ip_allowlist_entry",
+            ApiTokenCreated | ApiTokenRevoked => "api_token",
+            OwnershipTransferOffered
+            | OwnershipTransferred
+            | OwnershipTransferDeclined
+            | OwnershipTransferCancelled => "ownership_transfer",
+            TierUpgradeRequested | TierUpgradeApproved | TierUpgradeRejected => {
+                "tier_upgrade_request"
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strum::IntoEnumIterator;
+
+    #[test]
+    fn every_action_reads_back_from_its_stored_form() {
+        for action in AuditAction::iter() {
+            assert_eq!(action.as_str().parse::<AuditAction>(), Ok(action));
+        }
+    }
+}

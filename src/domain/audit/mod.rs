@@ -1,0 +1,94 @@
+//! The audit trail: every change writes exactly one entry in its own
+//! transaction (through `domain::write`), so there is no change without its
+//! entry and no entry without its change.
+
+pub mod action;
+pub mod log;
+
+use chrono::Utc;
+use entity::{audit_entry, values::ActorKind};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+use uuid::Uuid;
+
+pub use action::AuditAction;
+pub use log::{AuditFilter, page, purge};
+
+use crate::domain::authz::{Actor, Principal, RequestMeta};
+use crate::domain::ids::new_id;
+use crate::domain::write::Entry;
+use crate::error::AppResult;
+
+/// Who an entry names as the actor.
+#[derive(Debug, Clone)]
+pub struct AuditActor {
+    pub kind: ActorKind,
+    pub id: Option<Uuid>,
+    pub email: Option<String>,
+}
+
+impl AuditActor {
+    /// The caller: a person (kind USER, their id and email), or an API
+    /// token (kind API_TOKEN, the token's id, no email).
+    pub fn of(actor: &Actor) -> Self {
+        match &actor.principal {
+            Principal::ApiToken(grant) => Self {
+                kind: ActorKind::ApiToken,
+                id: Some(grant.token_id),
+                email: None,
+            },
+            Principal::Person(person) => Self {
+                kind: ActorKind::User,
+                id: Some(person.user_id),
+                email: Some(person.email.clone()),
+            },
+        }
+    }
+
+    /// A person acting on their own account before they hold a session
+    /// (signing up, logging in).
+    pub fn account(user: &entity::user::Model) -> Self {
+        Self {
+            kind: ActorKind::User,
+            id: Some(user.id),
+            email: Some(user.email.clone()),
+        }
+    }
+
+    /// The server itself (reuse detection, the CLI).
+    pub fn system() -> Self {
+        Self {
+            kind: ActorKind::System,
+            id: None,
+            email: None,
+        }
+    }
+}
+
+/// Writes one entry inside the caller's transaction. Only `domain::write`
+/// calls this, right before it commits.
+pub(crate) async fn record<C: ConnectionTrait>(
+    txn: &C,
+    who: &AuditActor,
+    meta: &RequestMeta,
+    organization_id: Option<Uuid>,
+    entry: &Entry,
+) -> AppResult<()> {
+    audit_entry::ActiveModel {
+        id: Set(new_id()),
+        organization_id: Set(organization_id),
+        actor_kind: Set(who.kind),
+        actor_id: Set(who.id),
+        actor_email: Set(who.email.clone()),
+        action: Set(entry.action.as_str().to_owned()),
+        resource_type: Set(entry.action.resource_type().to_owned()),
+        resource_id: Set(entry.resource_id),
+        metadata: Set(entry.metadata.clone()),
+        ip_address: Set(meta.client_ip.map(|ip| ip.to_string())),
+        user_agent: Set(meta.user_agent.clone()),
+        request_id: Set(meta.request_id.clone()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Who is making a request, and from where.
+//!
+//! A request acts for a [`Principal`]: a person signed in with a session, or
+//! an organization API token. The two are different kinds of caller, not a
+//! token dressed up as a user: code that needs a person asks for one
+//! ([`Actor::person`]) and an API token has no user id, no email and no
+//! memberships.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::matrix::{Permission, Role};
+use crate::error::{AppError, AppResult};
+
+/// Facts about the HTTP request that every audit entry records.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub client_ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// A person signed in with a session.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub user_id: Uuid,
+    pub email: String,
+    /// The session behind the access token.
+    pub session_id: Uuid,
+    pub session_started_at: DateTime<Utc>,
+    pub is_platform_admin: bool,
+    /// The `org` claim of the access token.
+    pub active_organization_id: Option<Uuid>,
+}
+
+/// What an organization API token may do: its scopes, in its own
+/// organization and nowhere else, and never above the rank of the person
+/// who created it.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub token_id: Uuid,
+    pub organization_id: Uuid,
+    pub scopes: Vec<Permission>,
+    /// The creator's role in the organization now (the token dies with the
+    /// creator's membership, so a live token always has one).
+    pub creator_role: Role,
+}
+
+impl TokenGrant {
+    /// The rank a token acts with where rank rules apply: ADMIN when it may
+    /// manage members, MEMBER otherwise, and never above its creator.
+    pub fn acting_role(&self) -> Role {
+        let by_scope = if self.scopes.contains(&Permission::MembersManage) {
+            Role::Admin
+        } else {
+            Role::Member
+        };
+        super::matrix::lower_of(by_scope, self.creator_role)
+    }
+}
+
+/// The caller, as proven by its credential.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Person(Person),
+    ApiToken(TokenGrant),
+}
+
+/// An authenticated caller with the facts of its request. Resolvers read it
+/// from the request's data; domain functions take it as their first
+/// argument.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub principal: Principal,
+    pub meta: RequestMeta,
+}
+
+impl Actor {
+    /// The person behind the request; none for an API token.
+    pub fn person(&self) -> Option<&Person> {
+        match &self.principal {
+            Principal::Person(person) => Some(person),
+            Principal::ApiToken(_) => None,
+        }
+    }
+
+    /// The person behind the request, or FORBIDDEN for an API token:
+    /// account operations (joining, leaving, creating organizations,
+    /// sessions) are for people.
+    pub fn require_person(&self) -> AppResult<&Person> {
+        self.person().ok_or(AppError::Forbidden(
+            "an API token cannot do this; sign in as a person",
+        ))
+    }
+
+    /// The signed-in user's id; none for an API token.
+    pub fn user_id(&self) -> Option<Uuid> {
+        self.person().map(|p| p.user_id)
+    }
+
+    /// The session behind a person's token; none for an API token.
+    pub fn session_id(&self) -> Option<Uuid> {
+        self.person().map(|p| p.session_id)
+    }
+
+    pub fn api_token(&self) -> Option<&TokenGrant> {
+        match &self.principal {
+            Principal::ApiToken(grant) => Some(grant),
+            Principal::Person(_) => None,
+        }
+    }
+
+    pub fn is_platform_admin(&self) -> bool {
+        self.person().is_some_and(|p| p.is_platform_admin)
+    }
+
+    /// The organization the caller works in: a person's `org` claim, or an
+    /// API token's own organization.
+    pub fn active_organization_id(&self) -> Option<Uuid> {
+        match &self.principal {
+            Principal::Person(person) => person.active_organization_id,
+            Principal::ApiToken(grant) => Some(grant.organization_id),
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! Teams: groups of members inside an organization, nested up to
+//! [`tree::MAX_LEVELS`] levels.
+//!
+//! Who may change a team: holders of teams:manage in its organization, or a
+//! MAINTAINER of that team (`authz::matrix::may_administer_team`). Anyone
+//! with teams:create may start a team and becomes its first maintainer.
+//! Only members of the organization join its teams, and leaving the
+//! organization removes a member from all of them (a cascading foreign
+//! key). The read side is `read::teams`.
+
+pub mod tree;
+
+use chrono::Utc;
+use entity::{member, team, team_member, values::TeamRole};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QuerySelect,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::domain::audit::AuditAction;
+use crate::domain::authz::matrix::may_administer_team;
+use crate::domain::authz::{Actor, Permission};
+use crate::domain::ids::{MemberId, OrganizationId, TeamId, new_id};
+use crate::domain::tiers::{self, Resource};
+use crate::domain::values::{self, Slug};
+use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::error::{AppError, AppResult};
+
+pub use tree::MAX_LEVELS;
+
+pub struct NewTeam {
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub parent_team_id: Option<TeamId>,
+}
+
+/// A change to a team. `None` leaves a field; `Some(None)` clears it
+/// (`parent`: moves the team to the top level).
+#[derive(Default)]
+pub struct TeamPatch {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<Option<String>>,
+    pub parent_team_id: Option<Option<TeamId>>,
+}
+
+fn snapshot(team: &team::Model) -> Value {
+    json!({
+        "name": team.name,
+        "slug": team.slug,
+        "description": team.description,
+        "parentTeamId": team.parent_team_id,
+    })
+}
+
+async fn find<C: ConnectionTrait>(db: &C, team_id: TeamId) -> AppResult<team::Model> {
+    team::Entity::find_by_id(Uuid::from(team_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The actor's role in a team, if they are in it.
+async fn actor_team_role(write: &OrgWrite<'_>, team_id: Uuid) -> AppResult<Option<TeamRole>> {
+    let Some(membership) = &write.access().membership else {
+        return Ok(None);
+    };
+    Ok(team_member::Entity::find()
+        .filter(team_member::Column::TeamId.eq(team_id))
+        .filter(team_member::Column::MemberId.eq(membership.id))
+        .one(write.txn())
+        .await?
+        .map(|tm| tm.role))
+}
+
+/// Opens a write on a team's organization (teams:view, so that strangers
+/// get NOT_FOUND) and returns the team read under the lock.
+async fn begin_on_team<'a>(
+    db: &DatabaseConnection,
+    actor: &'a Actor,
+    team_id: TeamId,
+) -> AppResult<(OrgWrite<'a>, team::Model)> {
+    let write = Write::begin(db).await?;
+    let organization_id = find(write.txn(), team_id).await?.organization_id;
+    let write = write
+        .authorize(actor, organization_id, Permission::TeamsView)
+        .await?;
+    let team = find(write.txn(), team_id).await?;
+    Ok((write, team))
+}
+
+/// Refuses actors who may not administer `team`.
+async fn ensure_may_administer(write: &OrgWrite<'_>, team: &team::Model) -> AppResult<()> {
+    let team_role = actor_team_role(write, team.id).await?;
+    if may_administer_team(
+        write.allows(Permission::TeamsManage),
+        write.access().membership.is_some(),
+        team_role,
+    ) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only a team maintainer or someone with teams:manage may change this team",
+        ))
+    }
+}
+
+/// Opens a write on a team that the actor must be able to administer.
+async fn begin_administering<'a>(
+    db: &DatabaseConnection,
+    actor: &'a Actor,
+    team_id: TeamId,
+) -> AppResult<(OrgWrite<'a>, team::Model)> {
+    let (write, team) = begin_on_team(db, actor, team_id).await?;
+    ensure_may_administer(&write, &team).await?;
+    Ok((write, team))
+}
+
+async fn available_slug<C: ConnectionTrait>(
+    db: &C,
+    organization_id: Uuid,
+    base: Slug,
+) -> AppResult<Slug> {
+    let taken: std::collections::HashSet<String> = team::Entity::find()
+        .select_only()
+        .column(team::Column::Slug)
+        .filter(team::Column::OrganizationId.eq(organization_id))
+        .filter(
+            Condition::any()
+                .add(team::Column::Slug.eq(base.as_str()))
+                .add(team::Column::Slug.like(format!("{}-%", base.as_str()))),
+        )
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(base.first_free(&taken))
+}
+
+/// Creates a team (teams:create); the creator becomes its MAINTAINER.
+#[tracing::instrument(skip_all, fields(organization_id = %input.organization_id))]
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: NewTeam,
+) -> AppResult<(team::Model, Option<team_member::Model>)> {
+    let name = values::text("name", &input.name, 200)?;
+    let slug = input
+        .slug
+        .as_deref()
+        .map(|s| Slug::parse("slug", s))
+        .transpose()?;
+    let description = input
+        .description
+        .as_deref()
+        .map(|d| values::optional_text("description", d, 2000))
+        .transpose()?
+        .flatten();
+
+    let organization_id = Uuid::from(input.organization_id);
+    let parent_team_id = input.parent_team_id.map(Uuid::from);
+    let write = OrgWrite::begin(db, actor, organization_id, Permission::TeamsCreate).await?;
+    // A person becomes the team's first maintainer; an API token's team
+    // starts empty.
+    let creator = write.access().membership.clone();
+    let used = team::Entity::find()
+        .filter(team::Column::OrganizationId.eq(organization_id))
+        .count(write.txn())
+        .await?;
+    tiers::ensure_room(write.organization().tier, Resource::Teams, used, 1)?;
+    if let Some(parent) = parent_team_id {
+        tree::check_parent(write.txn(), organization_id, None, parent).await?;
+    }
+    let slug = match slug {
+        Some(slug) => slug,
+        None => {
+            let base = Slug::derive(&name)
+                .unwrap_or_else(|| Slug::parse("slug", "team").expect("a static slug is valid"));
+            available_slug(write.txn(), organization_id, base).await?
+        }
+    };
+    let now = Utc::now();
+    let team = team::ActiveModel {
+        id: Set(new_id()),
+        organization_id: Set(organization_id),
+        parent_team_id: Set(parent_team_id),
+        name: Set(name),
+        slug: Set(slug.into_string()),
+        description: Set(description),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(write.txn())
+    .await?;
+    let maintainer = match creator {
+        Some(creator) => Some(
+            team_member::ActiveModel {
+                id: Set(new_id()),
+                team_id: Set(team.id),
+                member_id: Set(creator.id),
+                role: Set(TeamRole::Maintainer),
+                added_at: Set(now),
+            }
+            .insert(write.txn())
+            .await?,
+        ),
+        None => None,
+    };
+    write
+        .commit(Entry::new(
+            AuditAction::TeamCreated,
+            team.id,
+            json!({ "after": snapshot(&team) }),
+        ))
+        .await?;
+    Ok((team, maintainer))
+}
+
+/// Changes a team's name, slug, description or parent.
+#[tracing::instrument(skip_all, fields(%team_id))]
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    team_id: TeamId,
+    patch: TeamPatch,
+) -> AppResult<team::Model> {
+    let name = patch
+        .name
+        .as_deref()
+        .map(|n| values::text("name", n, 200))
+        .transpose()?;
+    let slug = patch
+        .slug
+        .as_deref()
+        .map(|s| Slug::parse("slug", s))
+        .transpose()?;
+    let description = patch
+        .description
+        .map(|d| {
+            d.as_deref()
+                .map(|d| values::optional_text("description", d, 2000))
+                .transpose()
+                .map(Option::flatten)
+        })
+        .transpose()?;
+
+    let (write, team) = begin_administering(db, actor, team_id).await?;
+    if let Some(Some(parent)) = patch.parent_team_id {
+        tree::check_parent(
+            write.txn(),
+            team.organization_id,
+            Some(team.id),
+            parent.into(),
+        )
+        .await?;
+    }
+    let before = snapshot(&team);
+    let mut active: team::ActiveModel = team.into();
+    if let Some(name) = name {
+        active.name = Set(name);
+    }
+    if let Some(slug) = slug {
+        active.slug = Set(slug.into_string());
+    }
+    if let Some(description) = description {
+        active.description = Set(description);
+    }
+    if let Some(parent) = patch.parent_team_id {
+        active.parent_team_id = Set(parent.map(Uuid::from));
+    }
+    active.updated_at = Set(Utc::now());
+    let team = active.update(write.txn()).await?;
+    write
+        .commit(Entry::new(
+            AuditAction::TeamUpdated,
+            team.id,
+            json!({ "before": before, "after": snapshot(&team) }),
+        ))
+        .await?;
+    Ok(team)
+}
+
+/// Deletes a team; refused with CONFLICT while it has sub-teams.
+#[tracing::instrument(skip_all, fields(%team_id))]
+pub async fn delete(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    team_id: TeamId,
+) -> AppResult<team::Model> {
+    let (write, team) = begin_administering(db, actor, team_id).await?;
+    let children = team::Entity::find()
+        .filter(team::Column::ParentTeamId.eq(team.id))
+        .count(write.txn())
+        .await?;
+    if children > 0 {
+        return Err(AppError::conflict(format!(
+            "this team has {children} sub-team(s): delete or move them first"
+        )));
+    }
+    team.clone().delete(write.txn()).await?;
+    write
+        .commit(Entry::new(
+            AuditAction::TeamDeleted,
+            team.id,
+            json!({ "before": snapshot(&team) }),
+        ))
+        .await?;
+    Ok(team)
+}
+
+/// The organization member `member_id`, which must belong to the team's
+/// organization (anything else looks absent).
+async fn member_of_org<C: ConnectionTrait>(
+    txn: &C,
+    organization_id: Uuid,
+    member_id: MemberId,
+) -> AppResult<member::Model> {
+    member::Entity::find_by_id(Uuid::from(member_id))
+        .filter(member::Column::OrganizationId.eq(organization_id))
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Puts an organization member into a team.
+#[tracing::instrument(skip_all, fields(%team_id, %member_id, ?role))]
+pub async fn add_member(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    team_id: TeamId,
+    member_id: MemberId,
+    role: TeamRole,
+) -> AppResult<team_member::Model> {
+    let (write, team) = begin_administering(db, actor, team_id).await?;
+    let member = member_of_org(write.txn(), team.organization_id, member_id).await?;
+    let added = team_member::ActiveModel {
+        id: Set(new_id()),
+        team_id: Set(team.id),
+        member_id: Set(member.id),
+        role: Set(role),
+        added_at: Set(Utc::now()),
+    }
+    .insert(write.txn())
+    .await?;
+    write
+        .commit(Entry::new(
+            AuditAction::TeamMemberAdded,
+            team.id,
+            json!({ "memberId": member.id, "userId": member.user_id, "after": { "role": role } }),
+        ))
+        .await?;
+    Ok(added)
+}
+
+async fn team_membership<C: ConnectionTrait>(
+    txn: &C,
+    team_id: Uuid,
+    member_id: MemberId,
+) -> AppResult<team_member::Model> {
+    team_member::Entity::find()
+        .filter(team_member::Column::TeamId.eq(team_id))
+        .filter(team_member::Column::MemberId.eq(Uuid::from(member_id)))
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Changes a member's role within a team.
+#[tracing::instrument(skip_all, fields(%team_id, %member_id, ?role))]
+pub async fn change_member_role(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    team_id: TeamId,
+    member_id: MemberId,
+    role: TeamRole,
+) -> AppResult<team_member::Model> {
+    let (write, team) = begin_administering(db, actor, team_id).await?;
+    let current = team_membership(write.txn(), team.id, member_id).await?;
+    let before = current.role;
+    let mut active: team_member::ActiveModel = current.into();
+    active.role = Set(role);
+    let updated = active.update(write.txn()).await?;
+    write
+        .commit(Entry::new(
+            AuditAction::TeamMemberRoleUpdated,
+            team.id,
+            json!({ "memberId": member_id, "before": { "role": before }, "after": { "role": role } }),
+        ))
+        .await?;
+    Ok(updated)
+}
+
+/// Takes a member out of a team. Members may also take themselves out.
+#[tracing::instrument(skip_all, fields(%team_id, %member_id))]
+pub async fn remove_member(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    team_id: TeamId,
+    member_id: MemberId,
+) -> AppResult<team_member::Model> {
+    let (write, team) = begin_on_team(db, actor, team_id).await?;
+    let leaving = write
+        .access()
+        .membership
+        .as_ref()
+        .is_some_and(|m| MemberId::from(m.id) == member_id);
+    if !leaving {
+        ensure_may_administer(&write, &team).await?;
+    }
+    let current = team_membership(write.txn(), team.id, member_id).await?;
+    current.clone().delete(write.txn()).await?;
+    write
+        .commit(Entry::new(
+            AuditAction::TeamMemberRemoved,
+            team.id,
+            json!({ "memberId": member_id, "before": { "role": current.role } }),
+        ))
+        .await?;
+    Ok(current)
+}

@@ -1,0 +1,158 @@
+//! The read side of teams: lists, pages and counts per organization and per
+//! team, and lookups by slug or id. Loaders call these.
+
+use std::collections::HashMap;
+
+use entity::{member, team, team_member, values::TeamRole};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryTrait,
+    Select,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+use uuid::Uuid;
+
+use crate::domain::authz::{Actor, Permission, access};
+use crate::domain::values;
+use crate::error::AppResult;
+use crate::read::paging::{self, Page, PageRequest};
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
+pub struct TeamFilter {
+    pub search: Option<String>,
+    /// Only teams without a parent.
+    pub top_level_only: bool,
+}
+
+/// Organizations' teams matching a filter.
+pub fn listable(organization_ids: &[Uuid], filter: &TeamFilter) -> AppResult<Select<team::Entity>> {
+    let search = values::search("search", filter.search.as_deref())?;
+    let mut select = team::Entity::find()
+        .filter(team::Column::OrganizationId.is_in(organization_ids.iter().copied()));
+    if filter.top_level_only {
+        select = select.filter(team::Column::ParentTeamId.is_null());
+    }
+    if let Some(search) = search {
+        let pattern = LikeExpr::new(paging::like_pattern(&search)).escape('\\');
+        select = select.filter(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col(team::Column::Name))).like(pattern.clone()))
+                .add(Expr::col(team::Column::Slug).like(pattern)),
+        );
+    }
+    Ok(select)
+}
+
+/// One page of teams for each organization, in one statement.
+pub async fn pages<C: ConnectionTrait>(
+    db: &C,
+    organization_ids: &[Uuid],
+    filter: &TeamFilter,
+    page: PageRequest,
+) -> AppResult<HashMap<Uuid, Page<team::Model>>> {
+    let select = listable(organization_ids, filter)?.into_query();
+    paging::pages_per_parent(
+        db,
+        select,
+        ("teams", "organization_id"),
+        ("teams", "id"),
+        page,
+        |row| {
+            let team = team::Model::from_query_result(row, "")?;
+            Ok((team.organization_id, team))
+        },
+    )
+    .await
+}
+
+/// How many teams match the filter in each organization.
+pub async fn counts<C: ConnectionTrait>(
+    db: &C,
+    organization_ids: &[Uuid],
+    filter: &TeamFilter,
+) -> AppResult<HashMap<Uuid, u64>> {
+    let select = listable(organization_ids, filter)?.into_query();
+    paging::counts_per_parent(db, select, ("teams", "organization_id")).await
+}
+
+/// A team by slug within an organization the caller already may read.
+pub async fn by_slug<C: ConnectionTrait>(
+    db: &C,
+    organization_id: Uuid,
+    slug: &str,
+) -> AppResult<Option<team::Model>> {
+    let slug = values::text("slug", slug, 64)?;
+    Ok(team::Entity::find()
+        .filter(team::Column::OrganizationId.eq(organization_id))
+        .filter(team::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
+}
+
+/// A team the actor may see (teams:view in its organization).
+pub async fn visible_by_id<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    team_id: Uuid,
+) -> AppResult<Option<team::Model>> {
+    let Some(found) = team::Entity::find_by_id(team_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(
+        access::may_read(db, actor, found.organization_id, Permission::TeamsView)
+            .await?
+            .then_some(found),
+    )
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
+pub struct TeamMemberFilter {
+    pub role: Option<TeamRole>,
+}
+
+/// Teams' members, joined with their organization memberships.
+fn members_listable(team_ids: &[Uuid], filter: &TeamMemberFilter) -> Select<team_member::Entity> {
+    let mut select = team_member::Entity::find()
+        .inner_join(member::Entity)
+        .filter(team_member::Column::TeamId.is_in(team_ids.iter().copied()));
+    if let Some(role) = filter.role {
+        select = select.filter(team_member::Column::Role.eq(role));
+    }
+    select
+}
+
+pub type TeamMemberWithMember = (team_member::Model, Option<member::Model>);
+
+/// One page of members for each team, in one statement.
+pub async fn member_pages<C: ConnectionTrait>(
+    db: &C,
+    team_ids: &[Uuid],
+    filter: &TeamMemberFilter,
+    page: PageRequest,
+) -> AppResult<HashMap<Uuid, Page<TeamMemberWithMember>>> {
+    let select = members_listable(team_ids, filter)
+        .select_also(member::Entity)
+        .into_query();
+    paging::pages_per_parent(
+        db,
+        select,
+        ("team_members", "team_id"),
+        ("team_members", "id"),
+        page,
+        |row| {
+            let placement = team_member::Model::from_query_result(row, "A_")?;
+            let member = member::Model::from_query_result_optional(row, "B_")?;
+            Ok((placement.team_id, (placement, member)))
+        },
+    )
+    .await
+}
+
+/// How many members match the filter in each team.
+pub async fn member_counts<C: ConnectionTrait>(
+    db: &C,
+    team_ids: &[Uuid],
+    filter: &TeamMemberFilter,
+) -> AppResult<HashMap<Uuid, u64>> {
+    let select = members_listable(team_ids, filter).into_query();
+    paging::counts_per_parent(db, select, ("team_members", "team_id")).await
+}
