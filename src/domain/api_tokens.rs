@@ -11,14 +11,12 @@
 //! same UNAUTHENTICATED, when its key is unknown, its secret wrong, its
 //! environment another, or it is revoked or expired.
 
-use std::collections::HashMap;
-
 use chrono::{Duration, Utc};
 use entity::{api_token, member};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationDef, sea_query::Expr,
+    DatabaseConnection, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QuerySelect,
+    RelationDef, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -263,24 +261,4 @@ fn creator_membership() -> RelationDef {
         ))
         .to((member::Column::OrganizationId, member::Column::UserId))
         .into()
-}
-
-/// Each organization's tokens, newest first.
-pub async fn of_organizations<C: ConnectionTrait>(
-    db: &C,
-    organization_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, Vec<api_token::Model>>> {
-    let rows = api_token::Entity::find()
-        .filter(api_token::Column::OrganizationId.is_in(organization_ids.iter().copied()))
-        .order_by_desc(api_token::Column::Id)
-        .all(db)
-        .await?;
-    let mut tokens: HashMap<Uuid, Vec<api_token::Model>> = organization_ids
-        .iter()
-        .map(|id| (*id, Vec::new()))
-        .collect();
-    for row in rows {
-        tokens.entry(row.organization_id).or_default().push(row);
-    }
-    Ok(tokens)
 }

@@ -21,6 +21,5 @@ pub mod seed;
 pub mod sessions;
 pub mod teams;
 pub mod tiers;
-pub mod users;
 pub mod values;
 pub mod write;

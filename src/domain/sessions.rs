@@ -5,8 +5,7 @@
 use chrono::{Duration, Utc};
 use entity::{organization, session};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -21,19 +20,6 @@ use crate::error::{AppError, AppResult};
 /// How stale `last_used_at` may get before a request refreshes it: one
 /// write a minute per session at most, not one per request.
 const TOUCH_EVERY: i64 = 60;
-
-/// A user's live sessions, newest first.
-pub async fn active_of_user<C: ConnectionTrait>(
-    db: &C,
-    user_id: Uuid,
-) -> AppResult<Vec<session::Model>> {
-    Ok(session::Entity::find()
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .order_by_desc(session::Column::Id)
-        .all(db)
-        .await?)
-}
 
 /// Records that a session was used (at most once a minute).
 pub async fn touch<C: ConnectionTrait>(

@@ -10,21 +10,13 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{
-    invitation, join_code, member, organization, team, team_member, user,
-    values::{InvitationStatus, TeamRole},
-};
-use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait,
-};
+use entity::{member, organization, team, team_member, user, values::TeamRole};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::domain::authz::access::Gate;
-use crate::domain::{join_codes, members};
-use crate::error::{AppError, AppResult};
-use crate::read::paging::{Page, PageRequest};
+use crate::error::AppError;
+use crate::read::paging::{self, Page, PageRequest, PerParent};
 
 /// A loader of rows by primary key, for one entity.
 macro_rules! by_id_loader {
@@ -98,20 +90,8 @@ impl Loader<Uuid> for ViewerMembershipLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let user_id = self.user_id.unwrap_or_else(Uuid::nil);
-        let rows = organization::Entity::find()
+        let rows = crate::read::organizations::with_membership_of(self.user_id)
             .filter(organization::Column::Id.is_in(keys.iter().copied()))
-            .join(
-                JoinType::LeftJoin,
-                organization::Relation::Member
-                    .def()
-                    .on_condition(move |_, member_table| {
-                        Expr::col((member_table, member::Column::UserId))
-                            .eq(user_id)
-                            .into_condition()
-                    }),
-            )
-            .select_also(member::Entity)
             .all(&self.db)
             .await?;
         Ok(rows
@@ -378,73 +358,10 @@ impl<F: Default> CountKey<F> {
     }
 }
 
-/// A one-to-many relation that nested connections page through: the domain
-/// reads the pages (and counts) of many parents in one statement.
-pub trait PagedRelation: Send + Sync + 'static {
-    type Filter: Clone + Eq + Hash + Send + Sync + 'static;
-    type Item: Clone + Send + Sync + 'static;
-
-    fn pages(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-        page: PageRequest,
-    ) -> impl Future<Output = AppResult<HashMap<Uuid, Page<Self::Item>>>> + Send;
-
-    fn counts(
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        filter: &Self::Filter,
-    ) -> impl Future<Output = AppResult<HashMap<Uuid, u64>>> + Send;
-}
-
-/// Declares a [`PagedRelation`] backed by two domain functions that read
-/// the pages and the counts of many parents.
-macro_rules! paged_relation {
-    ($(#[$doc:meta])* $name:ident: $filter:ty => $item:ty, $pages:path, $counts:path, $pass:ident) => {
-        $(#[$doc])*
-        pub struct $name;
-
-        impl PagedRelation for $name {
-            type Filter = $filter;
-            type Item = $item;
-
-            async fn pages(
-                db: &DatabaseConnection,
-                parents: &[Uuid],
-                filter: &Self::Filter,
-                page: PageRequest,
-            ) -> AppResult<HashMap<Uuid, Page<Self::Item>>> {
-                $pages(db, parents, paged_relation!(@filter $pass filter), page).await
-            }
-
-            async fn counts(
-                db: &DatabaseConnection,
-                parents: &[Uuid],
-                filter: &Self::Filter,
-            ) -> AppResult<HashMap<Uuid, u64>> {
-                $counts(db, parents, paged_relation!(@filter $pass filter)).await
-            }
-        }
-    };
-    (@filter copy $filter:ident) => { *$filter };
-    (@filter ref $filter:ident) => { $filter };
-}
-
-paged_relation!(
-    /// An organization's members, with their users.
-    MembersOfOrganization: members::MemberFilter => members::MemberWithUser, members::pages, members::counts, ref
-);
-
-paged_relation!(
-    /// An organization's teams.
-    TeamsOfOrganization: crate::read::teams::TeamFilter => team::Model, crate::read::teams::pages, crate::read::teams::counts, ref
-);
-
-paged_relation!(
-    /// A team's members, with their organization memberships.
-    MembersOfTeam: crate::read::teams::TeamMemberFilter => crate::read::teams::TeamMemberWithMember, crate::read::teams::member_pages, crate::read::teams::member_counts, ref
-);
+pub use crate::read::invitations::InvitationsOfOrganization;
+pub use crate::read::join_codes::JoinCodesOfOrganization;
+pub use crate::read::members::MembersOfOrganization;
+pub use crate::read::teams::{MembersOfTeam, TeamsOfOrganization};
 
 /// Pages of a relation for many parents at once: keys asking for the same
 /// page size, cursor and filter share one statement.
@@ -453,7 +370,7 @@ pub struct PageLoader<R> {
     relation: PhantomData<fn() -> R>,
 }
 
-impl<R: PagedRelation> Loader<PageKey<R::Filter>> for PageLoader<R> {
+impl<R: PerParent> Loader<PageKey<R::Filter>> for PageLoader<R> {
     type Value = Page<R::Item>;
     type Error = Arc<AppError>;
 
@@ -470,7 +387,7 @@ impl<R: PagedRelation> Loader<PageKey<R::Filter>> for PageLoader<R> {
         }
         let mut out = HashMap::with_capacity(keys.len());
         for ((page, filter), parents) in groups {
-            let mut pages = R::pages(&self.db, &parents, &filter, page)
+            let mut pages = paging::pages::<R, _>(&self.db, &parents, &filter, page)
                 .await
                 .map_err(Arc::new)?;
             for parent in parents {
@@ -498,7 +415,7 @@ pub struct CountLoader<R> {
     relation: PhantomData<fn() -> R>,
 }
 
-impl<R: PagedRelation> Loader<CountKey<R::Filter>> for CountLoader<R> {
+impl<R: PerParent> Loader<CountKey<R::Filter>> for CountLoader<R> {
     type Value = u64;
     type Error = Arc<AppError>;
 
@@ -515,7 +432,7 @@ impl<R: PagedRelation> Loader<CountKey<R::Filter>> for CountLoader<R> {
         }
         let mut out = HashMap::with_capacity(keys.len());
         for (filter, parents) in groups {
-            let counts = R::counts(&self.db, &parents, &filter)
+            let counts = paging::counts::<R, _>(&self.db, &parents, &filter)
                 .await
                 .map_err(Arc::new)?;
             for parent in parents {
@@ -533,16 +450,6 @@ impl<R: PagedRelation> Loader<CountKey<R::Filter>> for CountLoader<R> {
     }
 }
 
-paged_relation!(
-    /// An organization's invitations.
-    InvitationsOfOrganization: Option<InvitationStatus> => invitation::Model, crate::read::invitations::pages, crate::read::invitations::counts, copy
-);
-
-paged_relation!(
-    /// An organization's join codes; the filter is "active only".
-    JoinCodesOfOrganization: bool => join_code::Model, join_codes::pages, join_codes::counts, copy
-);
-
 /// Each organization's API tokens, newest first, by organization id.
 pub struct ApiTokensLoader {
     db: DatabaseConnection,
@@ -553,7 +460,7 @@ impl Loader<Uuid> for ApiTokensLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        crate::domain::api_tokens::of_organizations(&self.db, keys)
+        crate::read::api_tokens::of_organizations(&self.db, keys)
             .await
             .map_err(Arc::new)
     }
