@@ -25,9 +25,10 @@ use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
 use crate::domain::authz::{Actor, Permission, Policy, Principal, RequestMeta, TokenGrant};
 use crate::domain::ids::{ApiTokenId, OrganizationId, new_id};
+use crate::domain::revocation::Revocable;
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values;
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{Entry, OrgWrite};
 use crate::error::{AppError, AppResult};
 
 /// The longest a token may live when the policy sets no cap.
@@ -160,28 +161,17 @@ pub async fn revoke(
     actor: &Actor,
     token_id: ApiTokenId,
 ) -> AppResult<api_token::Model> {
-    let write = Write::begin(db).await?;
-    let found = api_token::Entity::find_by_id(Uuid::from(token_id))
-        .one(write.txn())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let write = write
-        .authorize(actor, found.organization_id, Permission::TokensManage)
-        .await?;
-    if found.revoked_at.is_some() {
-        return Err(AppError::conflict("this token is already revoked"));
+    Revocable::<api_token::Entity> {
+        noun: "token",
+        id: api_token::Column::Id,
+        revoked_at: api_token::Column::RevokedAt,
+        organization_of: |token| token.organization_id,
+        permission: Permission::TokensManage,
+        action: AuditAction::ApiTokenRevoked,
+        audited: |token| json!({ "name": token.name, "lastFour": token.last_four }),
     }
-    let mut active: api_token::ActiveModel = found.into();
-    active.revoked_at = Set(Some(Utc::now()));
-    let revoked = active.update(write.txn()).await?;
-    write
-        .commit(Entry::new(
-            AuditAction::ApiTokenRevoked,
-            revoked.id,
-            json!({ "name": revoked.name, "lastFour": revoked.last_four }),
-        ))
-        .await?;
-    Ok(revoked)
+    .revoke(db, actor, token_id.into())
+    .await
 }
 
 /// Whether a bearer credential looks like an API token rather than a JWT.

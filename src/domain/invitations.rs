@@ -70,15 +70,19 @@ fn accept_url(outbox: &Outbox, token: &str) -> String {
     format!("{}/invitations/accept?token={token}", outbox.public_url)
 }
 
-async fn queue_email<C: ConnectionTrait>(
-    txn: &C,
+/// Queues the invitation email (with its one-time link) in the write's
+/// transaction, commits with the change's audit entry, and wakes the
+/// sender: the email goes out if and only if the change is kept.
+async fn send(
+    write: OrgWrite<'_>,
     outbox: &Outbox,
-    organization: &organization::Model,
-    inviter: &str,
-    invitation: &invitation::Model,
-    token: &str,
-) -> AppResult<String> {
-    let url = accept_url(outbox, token);
+    invitation: invitation::Model,
+    token: String,
+    entry: Entry,
+) -> AppResult<IssuedInvitation> {
+    let organization = write.organization();
+    let inviter = inviter_label(write.actor());
+    let url = accept_url(outbox, &token);
     let body = format!(
         "{inviter} invited you to join {} on orgql as {}.\n\nAccept the invitation: {url}\n\nThe link works once and expires at {} (UTC).\n",
         organization.name,
@@ -87,13 +91,19 @@ async fn queue_email<C: ConnectionTrait>(
     );
     outbox
         .enqueue(
-            txn,
+            write.txn(),
             &invitation.email,
             &format!("You are invited to join {}", organization.name),
             body,
         )
         .await?;
-    Ok(url)
+    write.commit(entry).await?;
+    outbox.wake();
+    Ok(IssuedInvitation {
+        invitation,
+        token,
+        accept_url: url,
+    })
 }
 
 /// Who an invitation email says invited you.
@@ -194,33 +204,17 @@ pub async fn create(
     }
     .insert(write.txn())
     .await?;
-    let accept_url = queue_email(
-        write.txn(),
-        outbox,
-        &organization,
-        inviter_label(actor),
-        &invitation,
-        &token,
-    )
-    .await?;
-    write
-        .commit(Entry::new(
-            AuditAction::InvitationCreated,
-            invitation.id,
-            json!({
-                "email": invitation.email,
-                "role": invitation.role,
-                "teamIds": input.team_ids,
-                "expiresAt": invitation.expires_at,
-            }),
-        ))
-        .await?;
-    outbox.wake();
-    Ok(IssuedInvitation {
-        invitation,
-        token,
-        accept_url,
-    })
+    let entry = Entry::new(
+        AuditAction::InvitationCreated,
+        invitation.id,
+        json!({
+            "email": invitation.email,
+            "role": invitation.role,
+            "teamIds": input.team_ids,
+            "expiresAt": invitation.expires_at,
+        }),
+    );
+    send(write, outbox, invitation, token, entry).await
 }
 
 /// How the invitee names an invitation: its secret token, or its id when
@@ -457,26 +451,10 @@ pub async fn resend(
     active.expires_at = Set(now + ttl);
     active.updated_at = Set(now);
     let invitation = active.update(write.txn()).await?;
-    let accept_url = queue_email(
-        write.txn(),
-        outbox,
-        &organization,
-        inviter_label(actor),
-        &invitation,
-        &token,
-    )
-    .await?;
-    write
-        .commit(Entry::new(
-            AuditAction::InvitationResent,
-            invitation.id,
-            json!({ "email": invitation.email, "expiresAt": invitation.expires_at }),
-        ))
-        .await?;
-    outbox.wake();
-    Ok(IssuedInvitation {
-        invitation,
-        token,
-        accept_url,
-    })
+    let entry = Entry::new(
+        AuditAction::InvitationResent,
+        invitation.id,
+        json!({ "email": invitation.email, "expiresAt": invitation.expires_at }),
+    );
+    send(write, outbox, invitation, token, entry).await
 }

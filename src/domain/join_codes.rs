@@ -24,6 +24,7 @@ use crate::domain::authz::Actor;
 use crate::domain::authz::matrix::{Permission, may_assign};
 use crate::domain::ids::{JoinCodeId, OrganizationId, new_id};
 use crate::domain::members;
+use crate::domain::revocation::Revocable;
 use crate::domain::tiers::{self, Resource};
 use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult};
@@ -147,28 +148,17 @@ pub async fn revoke(
     actor: &Actor,
     join_code_id: JoinCodeId,
 ) -> AppResult<join_code::Model> {
-    let write = Write::begin(db).await?;
-    let found = join_code::Entity::find_by_id(Uuid::from(join_code_id))
-        .one(write.txn())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let write = write
-        .authorize(actor, found.organization_id, Permission::MembersManage)
-        .await?;
-    if found.revoked_at.is_some() {
-        return Err(AppError::conflict("this join code is already revoked"));
+    Revocable::<join_code::Entity> {
+        noun: "join code",
+        id: join_code::Column::Id,
+        revoked_at: join_code::Column::RevokedAt,
+        organization_of: |code| code.organization_id,
+        permission: Permission::MembersManage,
+        action: AuditAction::JoinCodeRevoked,
+        audited: |code| json!({ "lastFour": code.last_four, "uses": code.uses }),
     }
-    let mut active: join_code::ActiveModel = found.into();
-    active.revoked_at = Set(Some(Utc::now()));
-    let revoked = active.update(write.txn()).await?;
-    write
-        .commit(Entry::new(
-            AuditAction::JoinCodeRevoked,
-            revoked.id,
-            json!({ "lastFour": revoked.last_four, "uses": revoked.uses }),
-        ))
-        .await?;
-    Ok(revoked)
+    .revoke(db, actor, join_code_id.into())
+    .await
 }
 
 /// The outcome of presenting a join code.

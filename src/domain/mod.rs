@@ -17,6 +17,7 @@ pub mod members;
 pub mod organizations;
 pub mod outbox;
 pub mod ownership;
+pub mod revocation;
 pub mod seed;
 pub mod sessions;
 pub mod teams;
