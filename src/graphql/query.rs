@@ -99,6 +99,7 @@ impl QueryRoot {
         let request = connection::page_request(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let select = crate::read::organizations::listable(
+            db.get_database_backend(),
             actor,
             &OrganizationFilter {
                 status: filter.status.map(Into::into),

@@ -1,15 +1,17 @@
 //! The read side of members: lists with their users, pages and counts per
 //! organization, a user's memberships, visibility by id.
 
-use entity::{member, user, values::Role};
+use entity::{member, organization, user, values::Role};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryTrait,
-    Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, QueryTrait, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;
 
-use crate::domain::authz::{Actor, Permission, access};
+use std::net::IpAddr;
+
+use crate::domain::authz::{Actor, Permission, Person, access};
 use crate::domain::values;
 use crate::error::AppResult;
 use crate::read::paging::{self, PerParent};
@@ -75,14 +77,30 @@ impl PerParent for MembersOfOrganization {
     }
 }
 
-/// A user's memberships, oldest first.
-pub async fn of_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<Vec<member::Model>> {
+/// A person's memberships, oldest first, leaving out organizations whose
+/// IP allowlist refuses the request's address.
+pub async fn of_person<C: ConnectionTrait>(
+    db: &C,
+    person: &Person,
+    client_ip: Option<IpAddr>,
+) -> AppResult<Vec<member::Model>> {
     use sea_orm::QueryOrder;
-    Ok(member::Entity::find()
-        .filter(member::Column::UserId.eq(user_id))
-        .order_by_asc(member::Column::Id)
-        .all(db)
-        .await?)
+    let mut select = member::Entity::find().filter(member::Column::UserId.eq(person.user_id));
+    if !person.is_platform_admin {
+        select = select.filter(
+            member::Column::OrganizationId.in_subquery(
+                organization::Entity::find()
+                    .select_only()
+                    .column(organization::Column::Id)
+                    .filter(crate::read::organizations::allowlist_admits(
+                        db.get_database_backend(),
+                        client_ip,
+                    ))
+                    .into_query(),
+            ),
+        );
+    }
+    Ok(select.order_by_asc(member::Column::Id).all(db).await?)
 }
 
 /// A member the actor may see (members:view in its organization).

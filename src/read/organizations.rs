@@ -1,9 +1,14 @@
 //! The read side of organizations: what a viewer may see and list.
 
+use std::net::IpAddr;
+
 use entity::{
-    member, organization,
+    ip_allowlist_entry, member, organization,
     values::{OrganizationStatus, Tier},
 };
+use ipnet::IpNet;
+use sea_orm::DbBackend;
+use sea_orm::sea_query::Query;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
     RelationTrait, Select, SelectTwo,
@@ -97,11 +102,15 @@ pub struct OrganizationFilter {
 /// The organizations a viewer may list: their own, or, for a platform
 /// administrator, all of them; narrowed by the filter.
 pub fn listable(
+    backend: DbBackend,
     actor: &Actor,
     filter: &OrganizationFilter,
 ) -> AppResult<Select<organization::Entity>> {
     let search = values::search("search", filter.search.as_deref())?;
     let mut select = organization::Entity::find();
+    if !actor.is_platform_admin() {
+        select = select.filter(allowlist_admits(backend, actor.meta.client_ip));
+    }
     if let Some(grant) = actor.api_token() {
         select = select.filter(organization::Column::Id.eq(grant.organization_id));
     } else if !actor.is_platform_admin() {
@@ -133,6 +142,40 @@ pub fn listable(
         );
     }
     Ok(select)
+}
+
+/// Organizations whose IP allowlist admits `client`, or that have it off:
+/// lists leave out, whole, an organization that refuses the caller's
+/// address, as single lookups answer IP_NOT_ALLOWED (`authz::access`).
+///
+/// Entries are stored canonical (`203.0.113.0/24`, host bits cleared), so
+/// "some entry contains the client" is "some entry is one of the client's
+/// 33 (IPv4) or 129 (IPv6) supernets": one indexed `IN`, the same on both
+/// databases. Only reading the policy's flag differs between them.
+pub fn allowlist_admits(backend: DbBackend, client: Option<IpAddr>) -> Condition {
+    let allowlist_on = match backend {
+        DbBackend::Postgres => {
+            "COALESCE((\"organizations\".\"policy\"->>'ipAllowlistEnabled')::boolean, false)"
+        }
+        _ => "COALESCE(json_extract(\"organizations\".\"policy\", '$.ipAllowlistEnabled'), 0)",
+    };
+    let supernets: Vec<String> = client
+        .map(|ip| {
+            let bits = if ip.is_ipv4() { 32 } else { 128 };
+            (0..=bits)
+                .filter_map(|prefix| IpNet::new(ip, prefix).ok())
+                .map(|net| net.trunc().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let admitted = Query::select()
+        .column(ip_allowlist_entry::Column::OrganizationId)
+        .from(ip_allowlist_entry::Entity)
+        .and_where(ip_allowlist_entry::Column::Cidr.is_in(supernets))
+        .to_owned();
+    Condition::any()
+        .add(Expr::cust(allowlist_on).not())
+        .add(organization::Column::Id.in_subquery(admitted))
 }
 
 /// One page of [`listable`].

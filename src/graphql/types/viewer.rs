@@ -27,7 +27,8 @@ impl Viewer {
 
     /// Every membership of the viewer, oldest first.
     async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Member>> {
-        let rows = crate::read::members::of_user(ctx.db()?, self.0.user_id).await?;
+        let rows =
+            crate::read::members::of_person(ctx.db()?, &self.0, ctx.meta().client_ip).await?;
         prefetch::<OrganizationLoader, _>(
             ctx,
             &["organization"],
