@@ -212,6 +212,7 @@ pub async fn admit<C: ConnectionTrait>(
         user_id: sea_orm::ActiveValue::Set(user_id),
         role: sea_orm::ActiveValue::Set(role),
         joined_at: sea_orm::ActiveValue::Set(chrono::Utc::now()),
+        sessions_revoked_before: sea_orm::ActiveValue::Set(None),
     }
     .insert(txn)
     .await

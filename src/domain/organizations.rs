@@ -164,6 +164,7 @@ pub async fn create(
         user_id: Set(person.user_id),
         role: Set(Role::Owner),
         joined_at: Set(now),
+        sessions_revoked_before: Set(None),
     }
     .insert(write.txn())
     .await?;
