@@ -231,6 +231,7 @@ impl Application {
             max_batch: config.max_batch,
             max_aliases: config.max_aliases,
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+            token_environment: config.token_environment.as_str().into(),
         };
         let router = router(state, &config);
         let listener = TcpListener::bind(config.listen)

@@ -200,9 +200,13 @@ pub fn looks_like_token(credential: &str) -> bool {
 }
 
 /// Resolves a presented API token to its actor (one indexed lookup by key).
+/// A token minted for another `<env>` (`orgql_test_…` on a `live` server) is
+/// refused like any other bad token, so a test token never works in
+/// production.
 pub async fn authenticate<C: ConnectionTrait>(
     db: &C,
     presented: &str,
+    environment: &str,
     meta: RequestMeta,
 ) -> AppResult<Actor> {
     let refused = || {
@@ -213,10 +217,13 @@ pub async fn authenticate<C: ConnectionTrait>(
         .strip_prefix("orgql_")
         .ok_or_else(refused)?
         .splitn(3, '_');
-    let (Some(_environment), Some(key), Some(secret)) = (parts.next(), parts.next(), parts.next())
+    let (Some(presented_env), Some(key), Some(secret)) = (parts.next(), parts.next(), parts.next())
     else {
         return Err(refused());
     };
+    if presented_env != environment {
+        return Err(refused());
+    }
     let token = api_token::Entity::find()
         .filter(api_token::Column::Key.eq(key))
         .one(db)

@@ -6,6 +6,7 @@ mod accounts;
 mod api_tokens;
 mod audit_coverage;
 mod governance;
+mod hardening;
 mod helpers;
 mod invitations;
 mod isolation;
