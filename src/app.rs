@@ -15,6 +15,8 @@ use entity::server_setting;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, EntityTrait};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -32,18 +34,32 @@ pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Opens the database pool. SQLite gets WAL and foreign keys; statement
 /// logging stays off (it would log every query at INFO).
+///
+/// The timeouts keep a database outage from turning into hung requests:
+/// a request waits at most `ACQUIRE_TIMEOUT` for a connection (the pool
+/// keeps reconnecting meanwhile, so a short PostgreSQL restart costs a
+/// pause, a longer one clean INTERNAL errors), and every connection is
+/// pinged when taken from the pool, so the ones a restart killed are
+/// replaced instead of failing a request. SQLite writers queue on the
+/// database lock for up to `SQLITE_BUSY_TIMEOUT` (writes begin IMMEDIATE,
+/// see `domain::begin_write`).
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> {
+    const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+    const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
     let mut options = ConnectOptions::new(config.database_url.clone());
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
     options
         .max_connections(config.db_max_connections.unwrap_or(cores * 4))
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(true)
+        .idle_timeout(Duration::from_secs(600))
+        .max_lifetime(Duration::from_secs(1800))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sqlx_sqlite_journal::WAL)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
         });
     let db = Database::connect(options).await.map_err(|e| {
         format!(
@@ -174,11 +190,15 @@ impl StatementCounter {
 }
 
 /// Applies audit retention (DESIGN §6) once an hour, so entries past it are
-/// not kept; `orgql audit purge` does the same on demand.
-async fn purge_audit_log_hourly(db: DatabaseConnection) {
+/// not kept; `orgql audit purge` does the same on demand. A purge under way
+/// when `stop` is cancelled is finished.
+async fn purge_audit_log_hourly(db: DatabaseConnection, stop: CancellationToken) {
     let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
     loop {
-        every_hour.tick().await;
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every_hour.tick() => {}
+        }
         match crate::domain::audit::purge(&db).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "audit entries past retention deleted"),
@@ -193,6 +213,9 @@ pub struct Application {
     router: Router,
     db: DatabaseConnection,
     statements: StatementCounter,
+    /// The mail sender and the audit purge, stopped after the last request.
+    background: TaskTracker,
+    stop_background: CancellationToken,
 }
 
 impl Application {
@@ -214,10 +237,15 @@ impl Application {
             background.clone(),
             outbox.clone(),
             config.smtp_url.as_deref(),
+            &config.mail_dir(),
             &config.mail_from,
         )?;
-        tokio::spawn(mailer.run());
-        tokio::spawn(purge_audit_log_hourly(background));
+        tracing::info!(target: "orgql::mail", "outgoing mail goes to {}", mailer.destination());
+        let stop_background = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        tasks.spawn(mailer.run(stop_background.clone()));
+        tasks.spawn(purge_audit_log_hourly(background, stop_background.clone()));
+        tasks.close();
         let schema = build_schema(SchemaDeps {
             db: db.clone(),
             outbox,
@@ -242,6 +270,8 @@ impl Application {
             router,
             db,
             statements,
+            background: tasks,
+            stop_background,
         })
     }
 
@@ -263,18 +293,22 @@ impl Application {
         self.statements.clone()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in
-    /// flight.
+    /// Serves until `shutdown` completes: then stops accepting, finishes
+    /// the requests in flight (each bounded by the request timeout), and
+    /// stops the background tasks, letting an email being sent finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        self.stop_background.cancel();
+        self.background.wait().await;
+        served
     }
 }

@@ -5,6 +5,7 @@
 mod accounts;
 mod api_tokens;
 mod audit_coverage;
+mod binary;
 mod governance;
 mod hardening;
 mod helpers;
@@ -12,6 +13,7 @@ mod invitations;
 mod isolation;
 mod join_codes;
 mod mail;
+mod mail_dir;
 mod members;
 mod organizations;
 mod policy;
