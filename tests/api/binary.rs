@@ -6,13 +6,16 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, ChildStderr, Command};
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
-/// A running `orgql serve` and what it has logged so far.
+/// A running `orgql serve`.
 pub struct Server {
     child: Child,
-    stderr: BufReader<ChildStderr>,
-    pub logs: String,
+    /// The log up to "listening", then the rest, read as it comes (an
+    /// unread pipe would fill and stall the server).
+    logs: String,
+    rest: JoinHandle<String>,
     pub address: String,
 }
 
@@ -55,10 +58,15 @@ impl Server {
                 break rest.split('/').next().unwrap().to_owned();
             }
         };
+        let rest = tokio::spawn(async move {
+            let mut rest = String::new();
+            let _ = stderr.read_to_string(&mut rest).await;
+            rest
+        });
         Self {
             child,
-            stderr,
             logs,
+            rest,
             address,
         }
     }
@@ -81,17 +89,14 @@ impl Server {
     /// Waits (at most `limit`) for the process to exit; returns its status
     /// and the whole log.
     pub async fn wait(mut self, limit: Duration) -> (ExitStatus, String) {
-        let mut rest = String::new();
         let exited = tokio::time::timeout(limit, async {
-            let _ = self.stderr.read_to_string(&mut rest).await;
-            self.child.wait().await.unwrap()
+            let status = self.child.wait().await.unwrap();
+            (status, self.rest.await.unwrap_or_default())
         })
         .await;
-        let mut logs = std::mem::take(&mut self.logs);
-        logs.push_str(&rest);
         match exited {
-            Ok(status) => (status, logs),
-            Err(_) => panic!("the server did not exit within {limit:?}: {logs}"),
+            Ok((status, rest)) => (status, self.logs + &rest),
+            Err(_) => panic!("the server did not exit within {limit:?}: {}", self.logs),
         }
     }
 

@@ -22,5 +22,6 @@ mod schema;
 mod secrets_in_logs;
 mod serving;
 mod sessions;
+mod shutdown;
 mod statements;
 mod teams;
