@@ -18,6 +18,7 @@ mod members;
 mod organizations;
 mod policy;
 mod refusals;
+mod reliability;
 mod schema;
 mod secrets_in_logs;
 mod serving;
