@@ -37,12 +37,14 @@ pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// The timeouts keep a database outage from turning into hung requests:
 /// a request waits at most `ACQUIRE_TIMEOUT` for a connection (the pool
-/// keeps reconnecting meanwhile, so a short PostgreSQL restart costs a
-/// pause, a longer one clean INTERNAL errors), and every connection is
-/// pinged when taken from the pool, so the ones a restart killed are
-/// replaced instead of failing a request. SQLite writers queue on the
-/// database lock for up to `SQLITE_BUSY_TIMEOUT` (writes begin IMMEDIATE,
-/// see `domain::begin_write`).
+/// keeps reconnecting meanwhile), then fails with INTERNAL. Connections are
+/// pinged when taken from the pool (sqlx's default, stated because it
+/// matters), so fewer requests meet a connection a PostgreSQL restart
+/// killed; the pool drops one that broke mid-statement either way.
+/// SQLite writers queue on the database lock for up to
+/// `SQLITE_BUSY_TIMEOUT` (writes begin IMMEDIATE, see
+/// `domain::begin_write`); with no busy timeout, 50 concurrent writes
+/// fail with "database is locked" (tests/api/reliability.rs).
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> {
     const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
     const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
