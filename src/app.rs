@@ -215,9 +215,9 @@ pub struct Application {
     router: Router,
     db: DatabaseConnection,
     statements: StatementCounter,
-    /// The mail sender and the audit purge, stopped after the last request.
-    background: TaskTracker,
-    stop_background: CancellationToken,
+    mailer: Mailer,
+    /// A handle for background work, whose statements are not counted.
+    background_db: DatabaseConnection,
 }
 
 impl Application {
@@ -243,11 +243,6 @@ impl Application {
             &config.mail_from,
         )?;
         tracing::info!(target: "orgql::mail", "outgoing mail goes to {}", mailer.destination());
-        let stop_background = CancellationToken::new();
-        let tasks = TaskTracker::new();
-        tasks.spawn(mailer.run(stop_background.clone()));
-        tasks.spawn(purge_audit_log_hourly(background, stop_background.clone()));
-        tasks.close();
         let schema = build_schema(SchemaDeps {
             db: db.clone(),
             outbox,
@@ -272,8 +267,8 @@ impl Application {
             router,
             db,
             statements,
-            background: tasks,
-            stop_background,
+            mailer,
+            background_db: background,
         })
     }
 
@@ -295,13 +290,23 @@ impl Application {
         self.statements.clone()
     }
 
-    /// Serves until `shutdown` completes: then stops accepting, finishes
-    /// the requests in flight (each bounded by the request timeout), and
-    /// stops the background tasks, letting an email being sent finish.
+    /// Serves, with the background tasks (mail sender, hourly audit purge)
+    /// running beside, until `shutdown` completes: then stops accepting,
+    /// finishes the requests in flight (each bounded by the request
+    /// timeout), and stops the background tasks, letting an email being
+    /// sent finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let stop_background = CancellationToken::new();
+        let background = TaskTracker::new();
+        background.spawn(self.mailer.run(stop_background.clone()));
+        background.spawn(purge_audit_log_hourly(
+            self.background_db,
+            stop_background.clone(),
+        ));
+        background.close();
         let served = axum::serve(
             self.listener,
             self.router
@@ -309,8 +314,8 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        self.stop_background.cancel();
-        self.background.wait().await;
+        stop_background.cancel();
+        background.wait().await;
         served
     }
 }

@@ -99,10 +99,4 @@ impl Server {
             Err(_) => panic!("the server did not exit within {limit:?}: {}", self.logs),
         }
     }
-
-    /// Kills the process; returns the whole log.
-    pub async fn kill(mut self) -> String {
-        self.child.start_kill().unwrap();
-        self.wait(Duration::from_secs(10)).await.1
-    }
 }

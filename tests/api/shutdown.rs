@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::binary::Server;
+use crate::mail::smtp_listener_slow;
 
 #[tokio::test]
 async fn sigterm_mid_load_finishes_the_requests_in_flight_and_exits_zero() {
@@ -84,4 +86,57 @@ async fn sigterm_mid_load_finishes_the_requests_in_flight_and_exits_zero() {
         logs.contains("stopped: requests and background work finished"),
         "{logs}"
     );
+}
+
+#[tokio::test]
+async fn sigterm_during_an_email_delivery_lets_it_finish() {
+    let (port, mut inbox) = smtp_listener_slow(Duration::from_secs(2)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let server = Server::start(dir.path(), &[("ORGQL_SMTP_URL", &smtp)]).await;
+    let client = reqwest::Client::new();
+    let call = |query: &'static str, variables: Value, token: Option<String>| {
+        let mut request = client
+            .post(server.url())
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let body: Value = request.send().await.unwrap().json().await.unwrap();
+            assert!(body.get("errors").is_none(), "{body}");
+            body["data"].clone()
+        }
+    };
+    let token = call("mutation { signUp(input: { email: \"ann@example.com\", password: \"correct horse\", name: \"Ann\" }) { accessToken } }", json!({}), None)
+        .await["signUp"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let org = call(
+        "mutation { createOrganization(input: { name: \"Acme\" }) { organization { id } } }",
+        json!({}),
+        Some(token.clone()),
+    )
+    .await["createOrganization"]["organization"]["id"]
+        .clone();
+    call("mutation($o: ID!) { createInvitation(input: { organizationId: $o, email: \"bob@example.com\" }) { token } }", json!({ "o": org }), Some(token))
+        .await;
+
+    // The message is on the wire; the server waits for the SMTP answer.
+    tokio::time::timeout(Duration::from_secs(10), inbox.recv())
+        .await
+        .expect("the delivery starts")
+        .unwrap();
+    server.terminate().await;
+    let (status, logs) = server.wait(Duration::from_secs(20)).await;
+    assert_eq!(status.code(), Some(0), "{logs}");
+
+    // Finished, not abandoned: the outbox records the email as sent.
+    let db = sea_orm::Database::connect(format!("sqlite://{}/orgql.db", dir.path().display()))
+        .await
+        .unwrap();
+    let rows = entity::outbox_email::Entity::find().all(&db).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].sent_at.is_some(), "{rows:?}");
 }
