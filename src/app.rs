@@ -15,7 +15,7 @@ use entity::server_setting;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, EntityTrait};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -215,9 +215,11 @@ pub struct Application {
     router: Router,
     db: DatabaseConnection,
     statements: StatementCounter,
-    mailer: Mailer,
-    /// A handle for background work, whose statements are not counted.
-    background_db: DatabaseConnection,
+    /// The mail sender and the hourly audit purge, started with the
+    /// application (the purge's first run is at start-up) and stopped after
+    /// the last request, or when the application is dropped unserved.
+    background: TaskTracker,
+    stop_background: DropGuard,
 }
 
 impl Application {
@@ -262,13 +264,18 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let stop_background = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        tasks.spawn(mailer.run(stop_background.clone()));
+        tasks.spawn(purge_audit_log_hourly(background, stop_background.clone()));
+        tasks.close();
         Ok(Self {
             listener,
             router,
             db,
             statements,
-            mailer,
-            background_db: background,
+            background: tasks,
+            stop_background: stop_background.drop_guard(),
         })
     }
 
@@ -290,23 +297,13 @@ impl Application {
         self.statements.clone()
     }
 
-    /// Serves, with the background tasks (mail sender, hourly audit purge)
-    /// running beside, until `shutdown` completes: then stops accepting,
-    /// finishes the requests in flight (each bounded by the request
-    /// timeout), and stops the background tasks, letting an email being
-    /// sent finish.
+    /// Serves until `shutdown` completes: then stops accepting, finishes
+    /// the requests in flight (each bounded by the request timeout), and
+    /// stops the background tasks, letting an email being sent finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let stop_background = CancellationToken::new();
-        let background = TaskTracker::new();
-        background.spawn(self.mailer.run(stop_background.clone()));
-        background.spawn(purge_audit_log_hourly(
-            self.background_db,
-            stop_background.clone(),
-        ));
-        background.close();
         let served = axum::serve(
             self.listener,
             self.router
@@ -314,8 +311,8 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        stop_background.cancel();
-        background.wait().await;
+        drop(self.stop_background);
+        self.background.wait().await;
         served
     }
 }
