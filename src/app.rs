@@ -191,20 +191,26 @@ impl StatementCounter {
     }
 }
 
-/// Applies audit retention (DESIGN §6) once an hour, so entries past it are
-/// not kept; `orgql audit purge` does the same on demand. A purge under way
-/// when `stop` is cancelled is finished.
+/// Applies audit retention (DESIGN §6): entries past it are deleted at
+/// start-up and then once an hour; `orgql audit purge` does the same on
+/// demand. A failure is logged and retried at the next run.
+async fn purge_audit_log(db: &DatabaseConnection) {
+    match crate::domain::audit::purge(db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(purged = n, "audit entries past retention deleted"),
+        Err(e) => tracing::warn!(error = %e, "audit retention purge failed; will retry"),
+    }
+}
+
+/// The hourly runs after the start-up one, until `stop` is cancelled (a
+/// purge under way then is finished).
 async fn purge_audit_log_hourly(db: DatabaseConnection, stop: CancellationToken) {
-    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    const HOUR: Duration = Duration::from_secs(3600);
+    let mut every_hour = tokio::time::interval_at(tokio::time::Instant::now() + HOUR, HOUR);
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = every_hour.tick() => {}
-        }
-        match crate::domain::audit::purge(&db).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "audit entries past retention deleted"),
-            Err(e) => tracing::warn!(error = %e, "audit retention purge failed; will retry"),
+            _ = every_hour.tick() => purge_audit_log(&db).await,
         }
     }
 }
@@ -264,6 +270,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        purge_audit_log(&background).await;
         let stop_background = CancellationToken::new();
         let tasks = TaskTracker::new();
         tasks.spawn(mailer.run(stop_background.clone()));
