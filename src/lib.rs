@@ -8,8 +8,10 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod forwarded;
 pub mod graphql;
 pub mod http;
+pub mod input_guard;
 pub mod mailer;
 pub mod read;
 

@@ -118,6 +118,7 @@ async fn run(cli: Cli) -> Result<(), app::StartError> {
                 app::redact(&config.database_url)
             );
             application.run_until_stopped(shutdown_signal()).await?;
+            tracing::info!("stopped: requests and background work finished");
         }
         Command::Migrate => {
             let db = app::connect(&config).await?;
