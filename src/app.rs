@@ -25,10 +25,10 @@ use tracing::Level;
 
 use crate::auth::{AuthConfig, PasswordHasher, TokenIssuer, secrets};
 use crate::config::Config;
-use crate::domain::outbox::Outbox;
 use crate::graphql::{SchemaDeps, build_schema};
 use crate::http::{self, AppState};
-use crate::mailer::Mailer;
+use crate::mail::Mailer;
+use crate::mail::outbox::Outbox;
 
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use orgql::cli::seed;
 use orgql::config::{Config, LogFormat};
-use orgql::domain::{accounts, seed};
+use orgql::domain::accounts;
 use orgql::{Application, app, graphql};
 use tracing_subscriber::EnvFilter;
 

@@ -13,8 +13,7 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::StartError;
-use crate::domain::outbox::{self, Outbox};
+use crate::mail::outbox::{self, Outbox};
 
 /// How often the sender looks for due retries when nothing wakes it.
 const POLL: Duration = Duration::from_secs(5);
@@ -43,7 +42,7 @@ impl Mailer {
         smtp_url: Option<&str>,
         mail_dir: &Path,
         from: &str,
-    ) -> Result<Self, StartError> {
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let transport = match smtp_url {
             Some(url) => Transport::Smtp(Box::new(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
