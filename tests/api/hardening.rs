@@ -337,3 +337,27 @@ async fn an_admin_cuts_off_those_below_but_never_the_owner_and_only_here() {
             >= 2
     );
 }
+
+#[tokio::test]
+async fn a_domain_another_tenant_claimed_is_neither_confirmed_nor_blocked() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let bob = app.sign_up("Bob").await;
+    let first = app.create_org(&ann, "First").await;
+    let second = app.create_org(&bob, "Second").await;
+    let claim = "mutation($o: ID!, $d: String) { updateOrganization(input: { organizationId: $o, domain: $d }) { organization { domain } } }";
+    assert_ok(
+        &app.graphql(claim, json!({ "o": first.id, "d": "victimcorp.com" }), Some(&ann.token))
+            .await,
+    );
+    // Bob's organization may state the same (unverified) domain: nothing
+    // tells him that another tenant claimed it.
+    let same = app
+        .graphql(claim, json!({ "o": second.id, "d": "victimcorp.com" }), Some(&bob.token))
+        .await;
+    assert_ok(&same);
+    assert_eq!(
+        same["data"]["updateOrganization"]["organization"]["domain"],
+        "victimcorp.com"
+    );
+}
