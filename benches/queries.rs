@@ -62,9 +62,18 @@ async fn setup() -> Bench {
     let auth: AuthConfig = app::auth_config(&config, &db).await.unwrap();
     let statements = StatementCounter::default();
     statements.attach(&mut db);
+    let outbox = orgql::mail::Outbox::new(&config.public_url);
+    let guard = accounts::LogInGuard {
+        outbox: &outbox,
+        lockout: accounts::lockout::LockoutPolicy {
+            threshold: 10,
+            duration: chrono::Duration::minutes(15),
+        },
+    };
     let issued = accounts::log_in(
         &db,
         &auth,
+        guard,
         &RequestMeta::default(),
         seed::DEMO_EMAIL,
         seed::DEMO_PASSWORD,

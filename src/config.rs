@@ -152,6 +152,63 @@ pub struct Config {
     )]
     pub refresh_token_ttl_days: i64,
 
+    /// How many times per window one client address may run each
+    /// credential-checking operation (log-in, sign-up, refresh, join codes,
+    /// invitations …), counted per operation executed: aliases and batch
+    /// entries each count.
+    #[arg(
+        long,
+        env = "ORGQL_RATE_LIMIT_PER_IP",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub rate_limit_per_ip: u32,
+
+    /// How many times per window each such operation may run for one
+    /// account (an email address, a user), whatever address it comes from.
+    #[arg(
+        long,
+        env = "ORGQL_RATE_LIMIT_PER_ACCOUNT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub rate_limit_per_account: u32,
+
+    /// The rate limits' window, in seconds: the budget refills evenly over
+    /// it, and may be spent at once.
+    #[arg(
+        long,
+        env = "ORGQL_RATE_LIMIT_WINDOW_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub rate_limit_window_secs: u64,
+
+    /// Wrong passwords in a row after which an account is locked (the
+    /// person is told by email, and may still reset the password). The
+    /// count lives in the database, so it holds across instances.
+    #[arg(
+        long,
+        env = "ORGQL_LOCKOUT_THRESHOLD",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub lockout_threshold: u32,
+
+    /// How long a locked account stays locked, in minutes.
+    #[arg(
+        long,
+        env = "ORGQL_LOCKOUT_MINUTES",
+        default_value_t = 15,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub lockout_minutes: u32,
+
     /// Skip migrations at start-up (run `orgql migrate` yourself).
     #[arg(long, env = "ORGQL_NO_MIGRATE", global = true)]
     pub no_migrate: bool,

@@ -120,6 +120,9 @@ pub enum AppError {
     /// QUERY_TOO_COMPLEX.
     #[error("{0}")]
     QueryTooComplex(String),
+    /// RATE_LIMITED, with `retryAfter` in seconds.
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// INTERNAL: logged with its cause, told as "internal error".
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -161,6 +164,7 @@ impl AppError {
             Self::JoinCodeInvalid => ErrorCode::JoinCodeInvalid,
             Self::IpNotAllowed => ErrorCode::IpNotAllowed,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -262,6 +266,7 @@ impl AppError {
             AppError::Conflict {
                 field: Some(field), ..
             } => ext.set("field", *field),
+            AppError::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
             AppError::TierLimitExceeded {
                 resource,
                 limit,

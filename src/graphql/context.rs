@@ -7,6 +7,7 @@ use crate::auth::AuthConfig;
 use crate::config::Config;
 use crate::domain::authz::{Actor, RequestMeta};
 use crate::error::AppError;
+use crate::graphql::rate_limits::{Limited, RateLimits};
 
 pub trait ContextExt {
     fn db(&self) -> async_graphql::Result<&DatabaseConnection>;
@@ -16,6 +17,9 @@ pub trait ContextExt {
     fn meta(&self) -> RequestMeta;
     fn auth(&self) -> async_graphql::Result<&AuthConfig>;
     fn config(&self) -> async_graphql::Result<&Config>;
+    /// Counts one `operation` against the request's client address and
+    /// `account`, or answers RATE_LIMITED.
+    fn rate_limit(&self, operation: Limited, account: Option<&str>) -> async_graphql::Result<()>;
 }
 
 impl ContextExt for Context<'_> {
@@ -42,5 +46,17 @@ impl ContextExt for Context<'_> {
 
     fn config(&self) -> async_graphql::Result<&Config> {
         self.data::<Config>()
+    }
+
+    fn rate_limit(&self, operation: Limited, account: Option<&str>) -> async_graphql::Result<()> {
+        // Clients whose address could not be told (a forwarded chain that
+        // does not parse) share one budget rather than escape the limit.
+        let client_ip = self
+            .meta()
+            .client_ip
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        Ok(self
+            .data::<RateLimits>()?
+            .check(operation, Some(client_ip), account)?)
     }
 }

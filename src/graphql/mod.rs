@@ -10,6 +10,7 @@ pub mod ids;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod rate_limits;
 pub mod types;
 
 use async_graphql::{EmptySubscription, Schema};
@@ -39,6 +40,11 @@ pub struct SchemaDeps {
 /// tests.
 pub fn build_schema(deps: SchemaDeps) -> AppSchema {
     let config = &deps.config;
+    let rate_limits = rate_limits::RateLimits::new(
+        config.rate_limit_per_ip,
+        config.rate_limit_per_account,
+        std::time::Duration::from_secs(config.rate_limit_window_secs),
+    );
     let mut builder = Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
         .register_output_type::<ErrorCode>()
         .limit_depth(config.max_depth)
@@ -53,6 +59,7 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
         .data(deps.db)
         .data(deps.outbox)
         .data(deps.auth)
+        .data(rate_limits)
         .data(deps.config)
         .finish()
 }

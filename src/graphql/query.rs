@@ -16,6 +16,7 @@ use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     CountKey, CountLoader, MembersOfOrganization, ViewerAccess, ViewerMembershipLoader, prefetch,
 };
+use crate::graphql::rate_limits::Limited;
 use crate::graphql::types::{
     Invitation, JoinCode, Member, Node, Organization, Team, User,
     enums::{OrganizationStatus, Tier},
@@ -162,6 +163,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "The token from the invitation link.")] token: String,
     ) -> async_graphql::Result<Option<InvitationPreview>> {
+        ctx.rate_limit(Limited::Invitation, None)?;
         Ok(crate::read::invitations::preview(ctx.db()?, &token)
             .await?
             .map(Into::into))

@@ -33,6 +33,9 @@ impl Server {
                 "a test secret that is long enough to sign",
             )
             .env("ORGQL_INSECURE_FAST_PASSWORD_HASHING", "true")
+            // Load from one address would otherwise be rate limited.
+            .env("ORGQL_RATE_LIMIT_PER_IP", "1000000")
+            .env("ORGQL_RATE_LIMIT_PER_ACCOUNT", "1000000")
             .env_remove("ORGQL_DATABASE_URL")
             .env_remove("ORGQL_MAIL_DIR")
             .env_remove("ORGQL_SMTP_URL")

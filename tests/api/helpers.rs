@@ -96,6 +96,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     config.db_max_connections = Some(8);
     let mail_dir = tempfile::tempdir().expect("a temporary directory");
     config.mail_dir = Some(mail_dir.path().to_owned());
+    // Scenarios sign many people up and in from one address; the limits
+    // have tests of their own, which lower these.
+    config.rate_limit_per_ip = 10_000;
+    config.rate_limit_per_account = 10_000;
     configure(&mut config);
     let app = Application::build(config).await.expect("the app starts");
     let base = format!("http://{}", app.local_addr());
@@ -111,6 +115,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         _database: database,
     }
 }
+
+/// The password `sign_up` gives every test user.
+pub const TEST_PASSWORD: &str = "correct horse";
 
 /// A signed-up user and their tokens.
 #[derive(Clone, Debug)]
@@ -292,7 +299,7 @@ impl TestApp {
         let response = self
             .graphql(
                 "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken user { id } } }",
-                json!({ "input": { "email": email, "password": "correct horse", "name": name } }),
+                json!({ "input": { "email": email, "password": TEST_PASSWORD, "name": name } }),
                 None,
             )
             .await;

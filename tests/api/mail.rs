@@ -14,7 +14,7 @@ use crate::helpers::*;
 
 /// A minimal SMTP server (RFC 5321) that accepts every message and hands
 /// each DATA section to the test.
-async fn smtp_listener() -> (u16, mpsc::UnboundedReceiver<String>) {
+pub async fn smtp_listener() -> (u16, mpsc::UnboundedReceiver<String>) {
     smtp_listener_slow(Duration::ZERO).await
 }
 

@@ -6,6 +6,7 @@ mod accounts;
 mod api_tokens;
 mod audit_coverage;
 mod binary;
+mod brute_force;
 mod edge_hardening;
 mod governance;
 mod hardening;

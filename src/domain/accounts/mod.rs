@@ -35,11 +35,19 @@ pub struct IssuedTokens {
     pub active_organization: Option<organization::Model>,
 }
 
+pub mod lockout;
 mod session_tokens;
 
 pub use session_tokens::{
     authenticate, log_out, refresh_session, revoke_sessions, switch_organization,
 };
+
+/// What log-in needs beyond the credentials: where to send the lock-out
+/// email, and when to lock.
+pub struct LogInGuard<'a> {
+    pub outbox: &'a crate::mail::Outbox,
+    pub lockout: lockout::LockoutPolicy,
+}
 
 pub struct SignUp<'a> {
     pub email: &'a str,
@@ -91,6 +99,7 @@ pub async fn sign_up(
 pub async fn log_in(
     db: &DatabaseConnection,
     auth: &AuthConfig,
+    guard: LogInGuard<'_>,
     meta: &RequestMeta,
     email: &str,
     password: &str,
@@ -100,14 +109,24 @@ pub async fn log_in(
         .filter(user::Column::Email.eq(email))
         .one(db)
         .await?;
-    let user = match found {
-        Some(user) if auth.passwords.verify(password, &user.password_hash) => user,
-        Some(_) => return Err(AppError::Unauthenticated),
-        None => {
-            auth.passwords.verify_dummy(password);
-            return Err(AppError::Unauthenticated);
-        }
+    let Some(user) = found else {
+        auth.passwords.verify_dummy(password);
+        return Err(AppError::Unauthenticated);
     };
+    let standing = lockout::standing(db, user.id).await?;
+    if standing == lockout::Standing::Locked {
+        // The same work and the same answer as a wrong password.
+        auth.passwords.verify_dummy(password);
+        tracing::debug!(target: "orgql::auth", user_id = %user.id, "log-in refused: account locked");
+        return Err(AppError::Unauthenticated);
+    }
+    if !auth.passwords.verify(password, &user.password_hash) {
+        lockout::record_failure(db, guard.outbox, guard.lockout, &user, meta).await?;
+        return Err(AppError::Unauthenticated);
+    }
+    if standing == lockout::Standing::Failing {
+        lockout::clear(db, user.id).await?;
+    }
 
     let write = Write::begin(db).await?;
     let active = match user.last_organization_id {

@@ -26,6 +26,9 @@ pub enum AuditAction {
     /// A person signed in with their password.
     #[strum(serialize = "user.logged_in")]
     UserLoggedIn,
+    /// An account was locked after repeated wrong passwords.
+    #[strum(serialize = "user.locked_out")]
+    UserLockedOut,
     /// A user was made a platform administrator.
     #[strum(serialize = "user.platform_admin_granted")]
     UserPlatformAdminGranted,
@@ -169,9 +172,11 @@ impl AuditAction {
     pub fn resource_type(self) -> &'static str {
         use AuditAction::*;
         match self {
-            UserSignedUp | UserLoggedIn | UserPlatformAdminGranted | SessionLoggedOutEverywhere => {
-                "user"
-            }
+            UserSignedUp
+            | UserLoggedIn
+            | UserLockedOut
+            | UserPlatformAdminGranted
+            | SessionLoggedOutEverywhere => "user",
             SessionRefreshed
             | SessionLoggedOut
             | SessionRevoked

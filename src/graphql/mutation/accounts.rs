@@ -4,6 +4,7 @@ use crate::domain::accounts::{self, SignUp};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::Person;
 use crate::graphql::ids::{self, IdKind};
+use crate::graphql::rate_limits::Limited;
 use crate::graphql::types::{
     Organization,
     auth::{
@@ -23,6 +24,7 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: SignUpInput,
     ) -> async_graphql::Result<AuthPayload> {
+        ctx.rate_limit(Limited::SignUp, Some(&input.email))?;
         let issued = accounts::sign_up(
             ctx.db()?,
             ctx.auth()?,
@@ -44,9 +46,19 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: LogInInput,
     ) -> async_graphql::Result<AuthPayload> {
+        ctx.rate_limit(Limited::LogIn, Some(&input.email))?;
+        let config = ctx.config()?;
+        let guard = accounts::LogInGuard {
+            outbox: ctx.data::<crate::mail::Outbox>()?,
+            lockout: accounts::lockout::LockoutPolicy {
+                threshold: config.lockout_threshold,
+                duration: chrono::Duration::minutes(config.lockout_minutes.into()),
+            },
+        };
         let issued = accounts::log_in(
             ctx.db()?,
             ctx.auth()?,
+            guard,
             &ctx.meta(),
             &input.email,
             &input.password,
@@ -63,6 +75,7 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: RefreshSessionInput,
     ) -> async_graphql::Result<AuthPayload> {
+        ctx.rate_limit(Limited::Refresh, None)?;
         let issued =
             accounts::refresh_session(ctx.db()?, ctx.auth()?, &ctx.meta(), &input.refresh_token)
                 .await?;

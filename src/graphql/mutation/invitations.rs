@@ -6,6 +6,7 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
 use crate::graphql::ids::{self, IdKind};
+use crate::graphql::rate_limits::Limited;
 use crate::graphql::types::{Invitation, JoinCode, Member, Organization, enums::Role};
 use crate::mail::outbox::Outbox;
 
@@ -170,6 +171,11 @@ fn invitation_id(id: &ID) -> Result<crate::domain::ids::InvitationId, AppError> 
     ids::parse(IdKind::Invitation, id, "invitationId")
 }
 
+/// The account a limited operation is counted against: the signed-in user.
+fn actor_key(actor: &crate::domain::authz::Actor) -> Option<String> {
+    actor.user_id().map(|id| id.to_string())
+}
+
 #[Object]
 impl InvitationMutations {
     /// Invites an email address (members:manage) and emails the link.
@@ -213,8 +219,10 @@ impl InvitationMutations {
         ctx: &Context<'_>,
         input: InvitationResponseInput,
     ) -> async_graphql::Result<AcceptInvitationPayload> {
+        let actor = ctx.actor()?;
+        ctx.rate_limit(Limited::Invitation, actor_key(actor).as_deref())?;
         let (member, organization) =
-            invitations::accept(ctx.db()?, ctx.actor()?, input.reference()?).await?;
+            invitations::accept(ctx.db()?, actor, input.reference()?).await?;
         Ok(AcceptInvitationPayload {
             member: member.into(),
             organization: Organization(organization),
@@ -228,7 +236,9 @@ impl InvitationMutations {
         ctx: &Context<'_>,
         input: InvitationResponseInput,
     ) -> async_graphql::Result<InvitationPayload> {
-        let invitation = invitations::decline(ctx.db()?, ctx.actor()?, input.reference()?).await?;
+        let actor = ctx.actor()?;
+        ctx.rate_limit(Limited::Invitation, actor_key(actor).as_deref())?;
+        let invitation = invitations::decline(ctx.db()?, actor, input.reference()?).await?;
         Ok(InvitationPayload {
             invitation: Invitation(invitation),
         })
@@ -320,7 +330,9 @@ impl InvitationMutations {
         ctx: &Context<'_>,
         input: JoinOrganizationInput,
     ) -> async_graphql::Result<JoinOrganizationPayload> {
-        let joined = join_codes::join(ctx.db()?, ctx.actor()?, &input.code).await?;
+        let actor = ctx.actor()?;
+        ctx.rate_limit(Limited::JoinCode, actor_key(actor).as_deref())?;
+        let joined = join_codes::join(ctx.db()?, actor, &input.code).await?;
         Ok(JoinOrganizationPayload {
             role: joined.membership.role.into(),
             organization: Organization(joined.organization),
