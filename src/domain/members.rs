@@ -26,7 +26,7 @@ use crate::domain::ids::{MemberId, OrganizationId};
 use crate::domain::organizations::revoke_member_sessions;
 use crate::domain::values;
 use crate::domain::write::{Entry, OrgWrite, Write};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
 use crate::read::paging::{self, Page, PageRequest};
 
 async fn find<C: ConnectionTrait>(db: &C, member_id: MemberId) -> AppResult<member::Model> {
@@ -293,6 +293,13 @@ pub async fn seats_used<C: ConnectionTrait>(txn: &C, organization_id: Uuid) -> A
     Ok(members + pending)
 }
 
+/// A person is a member of an organization once. Callers check first,
+/// under the organization's lock; this is the database's word on it.
+const MEMBER_UNIQUE: Constraint = Constraint {
+    name: "uq_member_org_user",
+    sqlite: "members.organization_id, members.user_id",
+};
+
 /// Adds a user to an organization with a role, checking the tier's seats.
 /// Call with the organization locked; `counted` says whether the seat is
 /// already taken (by the pending invitation being accepted).
@@ -321,9 +328,6 @@ pub async fn admit<C: ConnectionTrait>(
     }
     .insert(txn)
     .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict { .. } => AppError::AlreadyMember,
-        other => other,
-    })?;
+    .on_unique(MEMBER_UNIQUE, || AppError::AlreadyMember)?;
     Ok(member)
 }

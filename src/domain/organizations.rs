@@ -24,12 +24,30 @@ use crate::domain::authz::{Actor, Permission, access};
 use crate::domain::ids::{OrganizationId, new_id};
 use crate::domain::values::{self, Slug};
 use crate::domain::write::{Entry, OrgWrite, Write};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
 use crate::read::paging::{self, Page, PageRequest};
 
 /// Access-token lifetime for a new organization, and its bounds.
 pub const DEFAULT_JWT_EXPIRY_SECS: i32 = 900;
 pub const JWT_EXPIRY_SECS: std::ops::RangeInclusive<i32> = 60..=86_400;
+
+/// Slugs and domains are unique across all organizations.
+const SLUG_UNIQUE: Constraint = Constraint {
+    name: "uq_organizations_slug",
+    sqlite: "organizations.slug",
+};
+const DOMAIN_UNIQUE: Constraint = Constraint {
+    name: "uq_organizations_domain",
+    sqlite: "organizations.domain",
+};
+
+fn slug_taken() -> AppError {
+    AppError::taken("slug", "this slug is taken")
+}
+
+fn domain_taken() -> AppError {
+    AppError::taken("domain", "this domain belongs to another organization")
+}
 
 /// The optional profile fields of an organization. In an update, `None`
 /// leaves a field as it is and `Some("")` clears it.
@@ -158,7 +176,9 @@ pub async fn create(
         updated_at: Set(now),
     }
     .insert(write.txn())
-    .await?;
+    .await
+    .on_unique(SLUG_UNIQUE, slug_taken)
+    .on_unique(DOMAIN_UNIQUE, domain_taken)?;
     let owner = member::ActiveModel {
         id: Set(new_id()),
         organization_id: Set(organization.id),
@@ -255,7 +275,11 @@ pub async fn update(
         active.jwt_expiry_secs = Set(secs);
     }
     active.updated_at = Set(Utc::now());
-    let organization = active.update(write.txn()).await?;
+    let organization = active
+        .update(write.txn())
+        .await
+        .on_unique(SLUG_UNIQUE, slug_taken)
+        .on_unique(DOMAIN_UNIQUE, domain_taken)?;
     write
         .commit(Entry::new(
             AuditAction::OrganizationUpdated,

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-const CREATE_TOKEN: &str = "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token } }";
+const CREATE_TOKEN: &str =
+    "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token } }";
 const CHANGE_ROLE: &str = "mutation($id: ID!, $role: Role!) { updateMemberRole(input: { memberId: $id, role: $role }) { member { role } } }";
 const POLICY: &str = "mutation($input: UpdatePolicyInput!) { updatePolicy(input: $input) { policy { ipAllowlistEnabled } } }";
 
@@ -44,13 +45,21 @@ async fn a_member_cannot_outrank_itself_through_a_token() {
 
     // As a person, Max may not make himself ADMIN …
     let direct = app
-        .graphql(CHANGE_ROLE, json!({ "id": max_id, "role": "ADMIN" }), Some(&max.token))
+        .graphql(
+            CHANGE_ROLE,
+            json!({ "id": max_id, "role": "ADMIN" }),
+            Some(&max.token),
+        )
         .await;
     assert_error(&direct, "FORBIDDEN");
     // … and a token he mints acts no higher than he does.
     let token = secret(&mint(&app, &max.token, &org, json!(["MEMBERS_MANAGE"])).await);
     let through_token = app
-        .graphql(CHANGE_ROLE, json!({ "id": max_id, "role": "ADMIN" }), Some(&token))
+        .graphql(
+            CHANGE_ROLE,
+            json!({ "id": max_id, "role": "ADMIN" }),
+            Some(&token),
+        )
         .await;
     assert_error(&through_token, "FORBIDDEN");
 }
@@ -61,24 +70,45 @@ async fn a_token_loses_what_its_creator_loses_and_dies_with_the_membership() {
     let ann = app.sign_up("Ann").await;
     let org = app.create_org(&ann, "Acme").await;
     let (ada, ada_id) = app.member_of(&org, Role::Admin, "Ada").await;
-    let token = secret(&mint(&app, &ada.token, &org, json!(["ORG_VIEW", "MEMBERS_MANAGE"])).await);
+    let token = secret(
+        &mint(
+            &app,
+            &ada.token,
+            &org,
+            json!(["ORG_VIEW", "MEMBERS_MANAGE"]),
+        )
+        .await,
+    );
     let members = "query($id: ID!) { organization(id: $id) { invitations { totalCount } } }";
-    assert_ok(&app.graphql(members, json!({ "id": org.id }), Some(&token)).await);
+    assert_ok(
+        &app.graphql(members, json!({ "id": org.id }), Some(&token))
+            .await,
+    );
 
     // Demoted, Ada no longer manages members: neither does her token.
     assert_ok(
-        &app.graphql(CHANGE_ROLE, json!({ "id": ada_id, "role": "VIEWER" }), Some(&ann.token))
-            .await,
+        &app.graphql(
+            CHANGE_ROLE,
+            json!({ "id": ada_id, "role": "VIEWER" }),
+            Some(&ann.token),
+        )
+        .await,
     );
     assert_error(
-        &app.graphql(members, json!({ "id": org.id }), Some(&token)).await,
+        &app.graphql(members, json!({ "id": org.id }), Some(&token))
+            .await,
         "FORBIDDEN",
     );
     // Removed, her token stops working at all.
-    let remove = "mutation($id: ID!) { removeMember(input: { memberId: $id }) { removedMemberId } }";
-    assert_ok(&app.graphql(remove, json!({ "id": ada_id }), Some(&ann.token)).await);
+    let remove =
+        "mutation($id: ID!) { removeMember(input: { memberId: $id }) { removedMemberId } }";
+    assert_ok(
+        &app.graphql(remove, json!({ "id": ada_id }), Some(&ann.token))
+            .await,
+    );
     assert_error(
-        &app.graphql("{ organizations { totalCount } }", json!({}), Some(&token)).await,
+        &app.graphql("{ organizations { totalCount } }", json!({}), Some(&token))
+            .await,
         "UNAUTHENTICATED",
     );
 }
@@ -102,7 +132,11 @@ async fn tokens_cannot_make_tokens_nor_hold_owner_only_powers() {
     }
     let delete = "mutation($id: ID!, $slug: String!) { deleteOrganization(input: { organizationId: $id, confirmSlug: $slug }) { deletedOrganizationId } }";
     let attempt = app
-        .graphql(delete, json!({ "id": org.id, "slug": org.slug }), Some(&token))
+        .graphql(
+            delete,
+            json!({ "id": org.id, "slug": org.slug }),
+            Some(&token),
+        )
         .await;
     assert_error(&attempt, "FORBIDDEN");
 }
@@ -113,10 +147,14 @@ async fn a_token_of_another_environment_is_refused() {
     let ann = app.sign_up("Ann").await;
     let org = app.create_org(&ann, "Acme").await;
     let token = secret(&mint(&app, &ann.token, &org, json!(["ORG_VIEW"])).await);
-    assert_ok(&app.graphql("{ organizations { totalCount } }", json!({}), Some(&token)).await);
+    assert_ok(
+        &app.graphql("{ organizations { totalCount } }", json!({}), Some(&token))
+            .await,
+    );
     let other = token.replacen("orgql_live_", "orgql_test_", 1);
     assert_error(
-        &app.graphql("{ organizations { totalCount } }", json!({}), Some(&other)).await,
+        &app.graphql("{ organizations { totalCount } }", json!({}), Some(&other))
+            .await,
         "UNAUTHENTICATED",
     );
 }
@@ -129,7 +167,11 @@ async fn resending_an_invitation_that_expired_unnoticed_respects_the_seat_limit(
     app.set_tier(&org, Tier::Free).await;
     let invite = "mutation($o: ID!, $e: String!) { createInvitation(input: { organizationId: $o, email: $e }) { invitation { id } } }";
     let first = app
-        .graphql(invite, json!({ "o": org.id, "e": "one@example.com" }), Some(&ann.token))
+        .graphql(
+            invite,
+            json!({ "o": org.id, "e": "one@example.com" }),
+            Some(&ann.token),
+        )
         .await;
     assert_ok(&first);
     let first_id = first["data"]["createInvitation"]["invitation"]["id"]
@@ -147,8 +189,12 @@ async fn resending_an_invitation_that_expired_unnoticed_respects_the_seat_limit(
         .unwrap();
     // … and someone else takes it (FREE: 2 seats, Ann holds one).
     assert_ok(
-        &app.graphql(invite, json!({ "o": org.id, "e": "two@example.com" }), Some(&ann.token))
-            .await,
+        &app.graphql(
+            invite,
+            json!({ "o": org.id, "e": "two@example.com" }),
+            Some(&ann.token),
+        )
+        .await,
     );
     let resend = "mutation($id: ID!) { resendInvitation(input: { invitationId: $id }) { invitation { id } } }";
     let revived = app
@@ -165,20 +211,35 @@ async fn accepting_an_invitation_from_outside_the_allowlist_is_refused() {
     let invite = "mutation($o: ID!, $e: String!) { createInvitation(input: { organizationId: $o, email: $e }) { token } }";
     let bob = app.sign_up("Bob").await;
     let sent = app
-        .graphql(invite, json!({ "o": org.id, "e": bob.email }), Some(&ann.token))
+        .graphql(
+            invite,
+            json!({ "o": org.id, "e": bob.email }),
+            Some(&ann.token),
+        )
         .await;
     assert_ok(&sent);
-    let token = sent["data"]["createInvitation"]["token"].as_str().unwrap().to_owned();
+    let token = sent["data"]["createInvitation"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // The test client connects from 127.0.0.1; allow only that, turn the
     // allowlist on, then move the allowed network elsewhere.
     let add = "mutation($o: ID!, $c: String!) { addIpAllowlistEntry(input: { organizationId: $o, cidr: $c }) { entry { id } } }";
     let own = app
-        .graphql(add, json!({ "o": org.id, "c": "127.0.0.1/32" }), Some(&ann.token))
+        .graphql(
+            add,
+            json!({ "o": org.id, "c": "127.0.0.1/32" }),
+            Some(&ann.token),
+        )
         .await;
     assert_ok(&own);
     assert_ok(
-        &app.graphql(add, json!({ "o": org.id, "c": "203.0.113.0/24" }), Some(&ann.token))
-            .await,
+        &app.graphql(
+            add,
+            json!({ "o": org.id, "c": "203.0.113.0/24" }),
+            Some(&ann.token),
+        )
+        .await,
     );
     let on = json!({ "input": { "organizationId": org.id, "ipAllowlistEnabled": true } });
     assert_ok(&app.graphql(POLICY, on, Some(&ann.token)).await);
@@ -195,7 +256,8 @@ async fn accepting_an_invitation_from_outside_the_allowlist_is_refused() {
     .await
     .unwrap();
 
-    let accept = "mutation($t: String!) { acceptInvitation(input: { token: $t }) { member { id } } }";
+    let accept =
+        "mutation($t: String!) { acceptInvitation(input: { token: $t }) { member { id } } }";
     let refused = app
         .graphql(accept, json!({ "t": token }), Some(&bob.token))
         .await;

@@ -5,6 +5,7 @@
 mod accounts;
 mod api_tokens;
 mod audit_coverage;
+mod conflicts;
 mod governance;
 mod hardening;
 mod helpers;

@@ -26,9 +26,27 @@ use crate::domain::ids::{MemberId, OrganizationId, TeamId, new_id};
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values::{self, Slug};
 use crate::domain::write::{Entry, OrgWrite, Write};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 pub use tree::MAX_LEVELS;
+
+/// A slug names one team within its organization.
+const SLUG_UNIQUE: Constraint = Constraint {
+    name: "uq_teams_org_slug",
+    sqlite: "teams.organization_id, teams.slug",
+};
+/// A member is in a team once.
+const MEMBER_UNIQUE: Constraint = Constraint {
+    name: "uq_team_members_team_member",
+    sqlite: "team_members.team_id, team_members.member_id",
+};
+
+fn slug_taken() -> AppError {
+    AppError::taken(
+        "slug",
+        "this organization already has a team with this slug",
+    )
+}
 
 pub struct NewTeam {
     pub organization_id: OrganizationId,
@@ -196,7 +214,8 @@ pub async fn create(
         updated_at: Set(now),
     }
     .insert(write.txn())
-    .await?;
+    .await
+    .on_unique(SLUG_UNIQUE, slug_taken)?;
     let maintainer = match creator {
         Some(creator) => Some(
             team_member::ActiveModel {
@@ -274,7 +293,10 @@ pub async fn update(
         active.parent_team_id = Set(parent.map(Uuid::from));
     }
     active.updated_at = Set(Utc::now());
-    let team = active.update(write.txn()).await?;
+    let team = active
+        .update(write.txn())
+        .await
+        .on_unique(SLUG_UNIQUE, slug_taken)?;
     write
         .commit(Entry::new(
             AuditAction::TeamUpdated,
@@ -346,7 +368,10 @@ pub async fn add_member(
         added_at: Set(Utc::now()),
     }
     .insert(write.txn())
-    .await?;
+    .await
+    .on_unique(MEMBER_UNIQUE, || {
+        AppError::taken("memberId", "already a member of this team")
+    })?;
     write
         .commit(Entry::new(
             AuditAction::TeamMemberAdded,
