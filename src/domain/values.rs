@@ -2,6 +2,8 @@
 //! field it blames, so a client learns which argument was wrong before
 //! anything reaches SQL.
 
+use email_address::{EmailAddress, Options};
+
 use crate::error::AppError;
 
 /// Text a person typed: trimmed, non-empty, bounded, free of NUL and other
@@ -50,28 +52,22 @@ pub fn search(field: &str, value: Option<&str>) -> Result<Option<String>, AppErr
     }
 }
 
-/// A lower-cased email address with one `@` and a dotted domain.
+/// A lower-cased email address: an RFC 5322 addr-spec (as `email_address`
+/// reads it, the crate lettre checks recipients with) whose domain has a
+/// dot; no display name, no `[IP]` domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(field: &str, value: &str) -> Result<Self, AppError> {
         let value = text(field, value, 254)?.to_lowercase();
-        let valid = match value.split_once('@') {
-            Some((local, domain)) => {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !value.chars().any(char::is_whitespace)
-            }
-            None => false,
-        };
-        if valid {
-            Ok(Self(value))
-        } else {
-            Err(AppError::bad_input(field, "not a valid email address"))
+        let options = Options::default()
+            .with_required_tld()
+            .without_display_text()
+            .without_domain_literal();
+        match EmailAddress::parse_with_options(&value, options) {
+            Ok(_) => Ok(Self(value)),
+            Err(_) => Err(AppError::bad_input(field, "not a valid email address")),
         }
     }
 
@@ -173,21 +169,21 @@ pub fn domain(field: &str, value: &str) -> Result<Option<String>, AppError> {
     }
 }
 
-/// An absolute http(s) URL.
+/// An absolute http(s) URL without credentials, kept as the WHATWG URL
+/// parser serializes it, so what is stored is what a browser would open.
 pub fn url(field: &str, value: &str) -> Result<Option<String>, AppError> {
     let Some(value) = optional_text(field, value, 2048)? else {
         return Ok(None);
     };
-    let rest = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"));
-    match rest {
-        Some(rest)
-            if !rest.is_empty()
-                && !rest.starts_with('/')
-                && !value.chars().any(char::is_whitespace) =>
+    match url::Url::parse(&value) {
+        // Credentials in a public profile URL would be shown to everyone
+        // (and `https://bank.example@evil.example` misleads the reader).
+        Ok(parsed)
+            if matches!(parsed.scheme(), "http" | "https")
+                && parsed.username().is_empty()
+                && parsed.password().is_none() =>
         {
-            Ok(Some(value))
+            Ok(Some(parsed.into()))
         }
         _ => Err(AppError::bad_input(field, "not an absolute http(s) URL")),
     }
@@ -252,8 +248,38 @@ mod tests {
             "ann@example",
             "a b@example.com",
             "ann@@example.com",
+            "Ann <ann@example.com>",
+            "ann@[192.0.2.1]",
+            "ann.@example.com",
         ] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_are_absolute_http_and_stored_as_parsed() {
+        assert_eq!(
+            url("website", " https://Acme.example ").unwrap().as_deref(),
+            Some("https://acme.example/")
+        );
+        assert_eq!(
+            url("website", "http://acme.example/a?b=c#d")
+                .unwrap()
+                .as_deref(),
+            Some("http://acme.example/a?b=c#d")
+        );
+        assert_eq!(url("website", "").unwrap(), None);
+        for bad in [
+            "acme.example",
+            "/relative",
+            "javascript:alert(1)",
+            "ftp://acme.example",
+            "https://",
+            "https://user:secret@acme.example",
+            "https://bank.example@evil.example",
+            "https://exa mple.com",
+        ] {
+            assert!(url("website", bad).is_err(), "{bad}");
         }
     }
 
