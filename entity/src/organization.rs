@@ -23,8 +23,8 @@ pub struct Model {
     /// Sessions started before this moment have lost access to the
     /// organization (`revokeOrganizationSessions`).
     pub sessions_revoked_before: Option<DateTimeUtc>,
-    /// The governance policy (`domain::policy::Policy` as JSON); null until
-    /// first read or changed, meaning the defaults.
+    /// The governance policy (`domain::authz::Policy` as JSON); null until
+    /// first changed, meaning the defaults.
     pub policy: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

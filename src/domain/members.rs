@@ -1,9 +1,9 @@
 //! Members: roles, removal and leaving, under the rank rules and the
 //! last-owner rule of DESIGN §4.
 //!
-//! Every change locks the organization row first (`access::authorize_write`),
-//! so two requests that each demote one of the last two owners take turns
-//! and the second sees one owner left: LAST_OWNER.
+//! Every change locks the organization row first (through the write path,
+//! `domain::write`), so two requests that each demote one of the last two
+//! owners take turns and the second sees one owner left: LAST_OWNER.
 
 use std::collections::HashMap;
 
