@@ -120,7 +120,7 @@ pub async fn request_upgrade(
 ) -> AppResult<tier_upgrade_request::Model> {
     let reason = reason
         .as_deref()
-        .map(|r| values::optional_text("reason", r, 1000))
+        .map(|r| values::prose("reason", r, 1000))
         .transpose()?
         .flatten();
     let organization_id = Uuid::from(organization_id);

@@ -206,7 +206,7 @@ pub async fn add_entry(
         })?;
     let description = description
         .as_deref()
-        .map(|d| values::optional_text("description", d, 200))
+        .map(|d| values::prose("description", d, 200))
         .transpose()?
         .flatten();
     let organization_id = Uuid::from(organization_id);

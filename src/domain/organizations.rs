@@ -103,7 +103,7 @@ fn parse_profile(profile: &Profile) -> AppResult<ParsedProfile> {
         description: profile
             .description
             .as_deref()
-            .map(|v| values::optional_text("description", v, 2000))
+            .map(|v| values::prose("description", v, 2000))
             .transpose()?,
         avatar_url: profile
             .avatar_url
@@ -345,7 +345,7 @@ pub async fn set_status(
 ) -> AppResult<organization::Model> {
     let reason = reason
         .as_deref()
-        .map(|r| values::optional_text("reason", r, 1000))
+        .map(|r| values::prose("reason", r, 1000))
         .transpose()?
         .flatten();
     let write = Write::begin(db)

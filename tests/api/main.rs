@@ -14,6 +14,7 @@ mod isolation;
 mod join_codes;
 mod mail;
 mod members;
+mod names;
 mod organizations;
 mod policy;
 mod refusals;

@@ -176,7 +176,7 @@ pub async fn create(
     let description = input
         .description
         .as_deref()
-        .map(|d| values::optional_text("description", d, 2000))
+        .map(|d| values::prose("description", d, 2000))
         .transpose()?
         .flatten();
 
@@ -262,7 +262,7 @@ pub async fn update(
         .description
         .map(|d| {
             d.as_deref()
-                .map(|d| values::optional_text("description", d, 2000))
+                .map(|d| values::prose("description", d, 2000))
                 .transpose()
                 .map(Option::flatten)
         })
