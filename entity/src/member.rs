@@ -11,6 +11,9 @@ pub struct Model {
     pub user_id: Uuid,
     pub role: Role,
     pub joined_at: DateTimeUtc,
+    /// Sessions started before this moment have lost access to the
+    /// organization through this membership (`revokeOrganizationSessions`).
+    pub sessions_revoked_before: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,7 +10,7 @@ pub struct Model {
     pub name: String,
     /// Unique (`uq_organizations_slug`).
     pub slug: String,
-    /// Unique when set (`uq_organizations_domain`).
+    /// A claimed, unverified domain; several organizations may claim one.
     pub domain: Option<String>,
     pub website: Option<String>,
     pub industry: Option<String>,
@@ -20,8 +20,8 @@ pub struct Model {
     pub tier: Tier,
     /// Lifetime of access tokens issued with this organization active.
     pub jwt_expiry_secs: i32,
-    /// Sessions started before this moment have lost access to the
-    /// organization (`revokeOrganizationSessions`).
+    /// Superseded by `member::Model::sessions_revoked_before` (copied there
+    /// by migration 9); no longer written or read.
     pub sessions_revoked_before: Option<DateTimeUtc>,
     /// The governance policy (`domain::authz::Policy` as JSON); null until
     /// first changed, meaning the defaults.

@@ -11,6 +11,8 @@ mod m20261123_000005_create_invitations_and_join_codes;
 mod m20261123_000006_create_api_tokens_and_session_controls;
 mod m20261123_000007_create_ownership_transfers_and_tier_requests;
 mod m20261123_000008_create_policies_and_ip_allowlist;
+mod m20261130_000009_member_session_cutoffs;
+mod m20261130_000010_unverified_domains;
 
 pub struct Migrator;
 
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_create_api_tokens_and_session_controls::Migration),
             Box::new(m20261123_000007_create_ownership_transfers_and_tier_requests::Migration),
             Box::new(m20261123_000008_create_policies_and_ip_allowlist::Migration),
+            Box::new(m20261130_000009_member_session_cutoffs::Migration),
+            Box::new(m20261130_000010_unverified_domains::Migration),
         ]
     }
 }

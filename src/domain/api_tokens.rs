@@ -11,14 +11,12 @@
 //! same UNAUTHENTICATED, when its key is unknown, its secret wrong, its
 //! environment another, or it is revoked or expired.
 
-use std::collections::HashMap;
-
 use chrono::{Duration, Utc};
 use entity::{api_token, member};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationDef, sea_query::Expr,
+    DatabaseConnection, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QuerySelect,
+    RelationDef, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -27,9 +25,10 @@ use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
 use crate::domain::authz::{Actor, Permission, Policy, Principal, RequestMeta, TokenGrant};
 use crate::domain::ids::{ApiTokenId, OrganizationId, new_id};
+use crate::domain::revocation::Revocable;
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values;
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{Entry, OrgWrite};
 use crate::error::{AppError, AppResult};
 
 /// The longest a token may live when the policy sets no cap.
@@ -162,28 +161,17 @@ pub async fn revoke(
     actor: &Actor,
     token_id: ApiTokenId,
 ) -> AppResult<api_token::Model> {
-    let write = Write::begin(db).await?;
-    let found = api_token::Entity::find_by_id(Uuid::from(token_id))
-        .one(write.txn())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let write = write
-        .authorize(actor, found.organization_id, Permission::TokensManage)
-        .await?;
-    if found.revoked_at.is_some() {
-        return Err(AppError::conflict("this token is already revoked"));
+    Revocable::<api_token::Entity> {
+        noun: "token",
+        id: api_token::Column::Id,
+        revoked_at: api_token::Column::RevokedAt,
+        organization_of: |token| token.organization_id,
+        permission: Permission::TokensManage,
+        action: AuditAction::ApiTokenRevoked,
+        audited: |token| json!({ "name": token.name, "lastFour": token.last_four }),
     }
-    let mut active: api_token::ActiveModel = found.into();
-    active.revoked_at = Set(Some(Utc::now()));
-    let revoked = active.update(write.txn()).await?;
-    write
-        .commit(Entry::new(
-            AuditAction::ApiTokenRevoked,
-            revoked.id,
-            json!({ "name": revoked.name, "lastFour": revoked.last_four }),
-        ))
-        .await?;
-    Ok(revoked)
+    .revoke(db, actor, token_id.into())
+    .await
 }
 
 /// Whether a bearer credential looks like an API token rather than a JWT.
@@ -263,24 +251,4 @@ fn creator_membership() -> RelationDef {
         ))
         .to((member::Column::OrganizationId, member::Column::UserId))
         .into()
-}
-
-/// Each organization's tokens, newest first.
-pub async fn of_organizations<C: ConnectionTrait>(
-    db: &C,
-    organization_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, Vec<api_token::Model>>> {
-    let rows = api_token::Entity::find()
-        .filter(api_token::Column::OrganizationId.is_in(organization_ids.iter().copied()))
-        .order_by_desc(api_token::Column::Id)
-        .all(db)
-        .await?;
-    let mut tokens: HashMap<Uuid, Vec<api_token::Model>> = organization_ids
-        .iter()
-        .map(|id| (*id, Vec::new()))
-        .collect();
-    for row in rows {
-        tokens.entry(row.organization_id).or_default().push(row);
-    }
-    Ok(tokens)
 }

@@ -7,15 +7,12 @@
 //! concurrency on both databases) and joins never pass the tier's member
 //! limit (the organization row is locked first).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, Utc};
 use entity::{join_code, member, organization, values::Role};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryTrait, Select,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -23,14 +20,14 @@ use uuid::Uuid;
 
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
+use crate::domain::authz::Actor;
 use crate::domain::authz::matrix::{Permission, may_assign};
-use crate::domain::authz::{Actor, access};
 use crate::domain::ids::{JoinCodeId, OrganizationId, new_id};
 use crate::domain::members;
+use crate::domain::revocation::Revocable;
 use crate::domain::tiers::{self, Resource};
 use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult};
-use crate::read::paging::{self, Page, PageRequest};
 
 /// The longest a code may live: one year.
 pub const MAX_TTL_HOURS: i32 = 24 * 365;
@@ -50,7 +47,7 @@ pub fn is_active(code: &join_code::Model, now: DateTime<Utc>) -> bool {
 }
 
 /// Codes that can still be used, as a condition.
-fn active_condition(now: DateTime<Utc>) -> Condition {
+pub(crate) fn active_condition(now: DateTime<Utc>) -> Condition {
     Condition::all()
         .add(join_code::Column::RevokedAt.is_null())
         .add(
@@ -151,28 +148,17 @@ pub async fn revoke(
     actor: &Actor,
     join_code_id: JoinCodeId,
 ) -> AppResult<join_code::Model> {
-    let write = Write::begin(db).await?;
-    let found = join_code::Entity::find_by_id(Uuid::from(join_code_id))
-        .one(write.txn())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let write = write
-        .authorize(actor, found.organization_id, Permission::MembersManage)
-        .await?;
-    if found.revoked_at.is_some() {
-        return Err(AppError::conflict("this join code is already revoked"));
+    Revocable::<join_code::Entity> {
+        noun: "join code",
+        id: join_code::Column::Id,
+        revoked_at: join_code::Column::RevokedAt,
+        organization_of: |code| code.organization_id,
+        permission: Permission::MembersManage,
+        action: AuditAction::JoinCodeRevoked,
+        audited: |code| json!({ "lastFour": code.last_four, "uses": code.uses }),
     }
-    let mut active: join_code::ActiveModel = found.into();
-    active.revoked_at = Set(Some(Utc::now()));
-    let revoked = active.update(write.txn()).await?;
-    write
-        .commit(Entry::new(
-            AuditAction::JoinCodeRevoked,
-            revoked.id,
-            json!({ "lastFour": revoked.last_four, "uses": revoked.uses }),
-        ))
-        .await?;
-    Ok(revoked)
+    .revoke(db, actor, join_code_id.into())
+    .await
 }
 
 /// The outcome of presenting a join code.
@@ -242,62 +228,4 @@ pub async fn join(db: &DatabaseConnection, actor: &Actor, code: &str) -> AppResu
         membership,
         already_member: false,
     })
-}
-
-fn listable(organization_ids: &[Uuid], active_only: bool) -> Select<join_code::Entity> {
-    let select = join_code::Entity::find()
-        .filter(join_code::Column::OrganizationId.is_in(organization_ids.iter().copied()));
-    if active_only {
-        select.filter(active_condition(Utc::now()))
-    } else {
-        select
-    }
-}
-
-/// One page of join codes per organization, in one statement.
-pub async fn pages<C: ConnectionTrait>(
-    db: &C,
-    organization_ids: &[Uuid],
-    active_only: bool,
-    page: PageRequest,
-) -> AppResult<HashMap<Uuid, Page<join_code::Model>>> {
-    let select = listable(organization_ids, active_only).into_query();
-    paging::pages_per_parent(
-        db,
-        select,
-        ("join_codes", "organization_id"),
-        ("join_codes", "id"),
-        page,
-        |row| {
-            let code = join_code::Model::from_query_result(row, "")?;
-            Ok((code.organization_id, code))
-        },
-    )
-    .await
-}
-
-/// How many join codes match in each organization.
-pub async fn counts<C: ConnectionTrait>(
-    db: &C,
-    organization_ids: &[Uuid],
-    active_only: bool,
-) -> AppResult<HashMap<Uuid, u64>> {
-    let select = listable(organization_ids, active_only).into_query();
-    paging::counts_per_parent(db, select, ("join_codes", "organization_id")).await
-}
-
-/// A join code the actor may see (members:manage in its organization).
-pub async fn visible_by_id<C: ConnectionTrait>(
-    db: &C,
-    actor: &Actor,
-    join_code_id: Uuid,
-) -> AppResult<Option<join_code::Model>> {
-    let Some(found) = join_code::Entity::find_by_id(join_code_id).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(
-        access::may_read(db, actor, found.organization_id, Permission::MembersManage)
-            .await?
-            .then_some(found),
-    )
 }

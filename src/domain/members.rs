@@ -5,29 +5,21 @@
 //! `domain::write`), so two requests that each demote one of the last two
 //! owners take turns and the second sees one owner left: LAST_OWNER.
 
-use std::collections::HashMap;
-
-use entity::{member, user, values::Role};
+use entity::{member, values::Role};
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    ModelTrait, PaginatorTrait, QueryFilter, QueryTrait, Select,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::audit::AuditAction;
 use crate::domain::authz::Actor;
-use crate::domain::authz::access;
 use crate::domain::authz::matrix::{Permission, may_act_on, may_assign};
 use crate::domain::ids::{MemberId, OrganizationId};
 use crate::domain::organizations::revoke_member_sessions;
-use crate::domain::values;
 use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
-use crate::read::paging::{self, Page, PageRequest};
 
 async fn find<C: ConnectionTrait>(db: &C, member_id: MemberId) -> AppResult<member::Model> {
     member::Entity::find_by_id(Uuid::from(member_id))
@@ -179,104 +171,6 @@ async fn finish_removal(
         .await
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
-pub struct MemberFilter {
-    pub role: Option<Role>,
-    /// Matches the user's name or email, case-insensitively.
-    pub search: Option<String>,
-}
-
-/// The members of organizations matching a filter, joined with their
-/// users so that a page needs no second query for them.
-pub fn listable(
-    organization_ids: &[Uuid],
-    filter: &MemberFilter,
-) -> AppResult<Select<member::Entity>> {
-    let search = values::search("search", filter.search.as_deref())?;
-    let mut select = member::Entity::find()
-        .inner_join(user::Entity)
-        .filter(member::Column::OrganizationId.is_in(organization_ids.iter().copied()));
-    if let Some(role) = filter.role {
-        select = select.filter(member::Column::Role.eq(role));
-    }
-    if let Some(search) = search {
-        let pattern = LikeExpr::new(paging::like_pattern(&search)).escape('\\');
-        select = select.filter(
-            Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))))
-                        .like(pattern.clone()),
-                )
-                .add(Expr::col((user::Entity, user::Column::Email)).like(pattern)),
-        );
-    }
-    Ok(select)
-}
-
-pub type MemberWithUser = (member::Model, Option<user::Model>);
-
-/// One page of members, with their users, for each organization: one
-/// statement for all of them.
-pub async fn pages<C: ConnectionTrait>(
-    db: &C,
-    organization_ids: &[Uuid],
-    filter: &MemberFilter,
-    page: PageRequest,
-) -> AppResult<HashMap<Uuid, Page<MemberWithUser>>> {
-    let select = listable(organization_ids, filter)?
-        .select_also(user::Entity)
-        .into_query();
-    paging::pages_per_parent(
-        db,
-        select,
-        ("members", "organization_id"),
-        ("members", "id"),
-        page,
-        |row| {
-            let member = member::Model::from_query_result(row, "A_")?;
-            let user = user::Model::from_query_result_optional(row, "B_")?;
-            Ok((member.organization_id, (member, user)))
-        },
-    )
-    .await
-}
-
-/// How many members match the filter in each organization.
-pub async fn counts<C: ConnectionTrait>(
-    db: &C,
-    organization_ids: &[Uuid],
-    filter: &MemberFilter,
-) -> AppResult<HashMap<Uuid, u64>> {
-    let select = listable(organization_ids, filter)?.into_query();
-    paging::counts_per_parent(db, select, ("members", "organization_id")).await
-}
-
-/// A user's memberships, oldest first.
-pub async fn of_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<Vec<member::Model>> {
-    use sea_orm::QueryOrder;
-    Ok(member::Entity::find()
-        .filter(member::Column::UserId.eq(user_id))
-        .order_by_asc(member::Column::Id)
-        .all(db)
-        .await?)
-}
-
-/// A member the actor may see (members:view in its organization).
-pub async fn visible_by_id<C: ConnectionTrait>(
-    db: &C,
-    actor: &Actor,
-    member_id: Uuid,
-) -> AppResult<Option<member::Model>> {
-    let Some(found) = member::Entity::find_by_id(member_id).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(
-        access::may_read(db, actor, found.organization_id, Permission::MembersView)
-            .await?
-            .then_some(found),
-    )
-}
-
 /// Seats an organization uses toward its tier's member limit: members plus
 /// pending, unexpired invitations. Call with the organization locked.
 pub async fn seats_used<C: ConnectionTrait>(txn: &C, organization_id: Uuid) -> AppResult<u64> {
@@ -325,6 +219,7 @@ pub async fn admit<C: ConnectionTrait>(
         user_id: sea_orm::ActiveValue::Set(user_id),
         role: sea_orm::ActiveValue::Set(role),
         joined_at: sea_orm::ActiveValue::Set(chrono::Utc::now()),
+        sessions_revoked_before: sea_orm::ActiveValue::Set(None),
     }
     .insert(txn)
     .await

@@ -11,42 +11,34 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType,
-    QueryFilter, QuerySelect, RelationTrait, Select,
-    sea_query::{Expr, ExprTrait, Func, IntoCondition, LikeExpr},
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect,
+    sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::domain::accounts;
 use crate::domain::audit::{AuditAction, AuditActor};
-use crate::domain::authz::{Actor, Permission, access};
+use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, new_id};
 use crate::domain::values::{self, Slug};
 use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
-use crate::read::paging::{self, Page, PageRequest};
 
 /// Access-token lifetime for a new organization, and its bounds.
 pub const DEFAULT_JWT_EXPIRY_SECS: i32 = 900;
 pub const JWT_EXPIRY_SECS: std::ops::RangeInclusive<i32> = 60..=86_400;
 
-/// Slugs and domains are unique across all organizations.
+/// Slugs are unique across all organizations (domains are claims, not
+/// unique: migration 10).
 const SLUG_UNIQUE: Constraint = Constraint {
     name: "uq_organizations_slug",
     sqlite: "organizations.slug",
 };
-const DOMAIN_UNIQUE: Constraint = Constraint {
-    name: "uq_organizations_domain",
-    sqlite: "organizations.domain",
-};
 
 fn slug_taken() -> AppError {
     AppError::taken("slug", "this slug is taken")
-}
-
-fn domain_taken() -> AppError {
-    AppError::taken("domain", "this domain belongs to another organization")
 }
 
 /// The optional profile fields of an organization. In an update, `None`
@@ -177,14 +169,14 @@ pub async fn create(
     }
     .insert(write.txn())
     .await
-    .on_unique(SLUG_UNIQUE, slug_taken)
-    .on_unique(DOMAIN_UNIQUE, domain_taken)?;
+    .on_unique(SLUG_UNIQUE, slug_taken)?;
     let owner = member::ActiveModel {
         id: Set(new_id()),
         organization_id: Set(organization.id),
         user_id: Set(person.user_id),
         role: Set(Role::Owner),
         joined_at: Set(now),
+        sessions_revoked_before: Set(None),
     }
     .insert(write.txn())
     .await?;
@@ -278,8 +270,7 @@ pub async fn update(
     let organization = active
         .update(write.txn())
         .await
-        .on_unique(SLUG_UNIQUE, slug_taken)
-        .on_unique(DOMAIN_UNIQUE, domain_taken)?;
+        .on_unique(SLUG_UNIQUE, slug_taken)?;
     write
         .commit(Entry::new(
             AuditAction::OrganizationUpdated,
@@ -376,128 +367,6 @@ pub async fn set_status(
         ))
         .await?;
     Ok(organization)
-}
-
-/// An organization the actor may see (a member, or a platform
-/// administrator) together with the actor's membership, in one statement;
-/// anything else is absent.
-async fn visible_where<C: ConnectionTrait>(
-    db: &C,
-    actor: &Actor,
-    condition: Condition,
-) -> AppResult<Option<(organization::Model, Option<member::Model>)>> {
-    let user_id = actor.user_id();
-    let found = organization::Entity::find()
-        .filter(condition)
-        .join(
-            JoinType::LeftJoin,
-            organization::Relation::Member
-                .def()
-                .on_condition(move |_, member_table| {
-                    Expr::col((member_table, member::Column::UserId))
-                        .eq(user_id)
-                        .into_condition()
-                }),
-        )
-        .select_also(member::Entity)
-        .one(db)
-        .await?;
-    let Some((organization, membership)) = found.filter(|(organization, membership)| {
-        access::may_see(actor, organization, membership.as_ref())
-    }) else {
-        return Ok(None);
-    };
-    access::check_network(db, actor, &organization).await?;
-    Ok(Some((organization, membership)))
-}
-
-/// See [`visible_where`].
-pub async fn visible_by_id<C: ConnectionTrait>(
-    db: &C,
-    actor: &Actor,
-    organization_id: Uuid,
-) -> AppResult<Option<(organization::Model, Option<member::Model>)>> {
-    visible_where(
-        db,
-        actor,
-        Condition::all().add(organization::Column::Id.eq(organization_id)),
-    )
-    .await
-}
-
-/// See [`visible_where`].
-pub async fn visible_by_slug<C: ConnectionTrait>(
-    db: &C,
-    actor: &Actor,
-    slug: &str,
-) -> AppResult<Option<(organization::Model, Option<member::Model>)>> {
-    let slug = values::text("slug", slug, 64)?;
-    visible_where(
-        db,
-        actor,
-        Condition::all().add(organization::Column::Slug.eq(slug)),
-    )
-    .await
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct OrganizationFilter {
-    pub status: Option<OrganizationStatus>,
-    pub tier: Option<Tier>,
-    pub search: Option<String>,
-}
-
-/// The organizations a viewer may list: their own, or, for a platform
-/// administrator, all of them; narrowed by the filter.
-pub fn listable(
-    actor: &Actor,
-    filter: &OrganizationFilter,
-) -> AppResult<Select<organization::Entity>> {
-    let search = values::search("search", filter.search.as_deref())?;
-    let mut select = organization::Entity::find();
-    if let Some(grant) = actor.api_token() {
-        select = select.filter(organization::Column::Id.eq(grant.organization_id));
-    } else if !actor.is_platform_admin() {
-        select = select.filter(
-            organization::Column::Id.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(member::Column::OrganizationId)
-                    .from(member::Entity)
-                    .and_where(member::Column::UserId.eq(actor.user_id()))
-                    .to_owned(),
-            ),
-        );
-    }
-    if let Some(status) = filter.status {
-        select = select.filter(organization::Column::Status.eq(status));
-    }
-    if let Some(tier) = filter.tier {
-        select = select.filter(organization::Column::Tier.eq(tier));
-    }
-    if let Some(search) = search {
-        let pattern = LikeExpr::new(paging::like_pattern(&search)).escape('\\');
-        select = select.filter(
-            Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col(organization::Column::Name)))
-                        .like(pattern.clone()),
-                )
-                .add(Expr::col(organization::Column::Slug).like(pattern)),
-        );
-    }
-    Ok(select)
-}
-
-/// One page of [`listable`].
-pub async fn page<C: ConnectionTrait>(
-    db: &C,
-    select: Select<organization::Entity>,
-    page: PageRequest,
-) -> AppResult<Page<organization::Model>> {
-    let rows = paging::keyset(select, organization::Column::Id, page)
-        .all(db)
-        .await?;
-    Ok(paging::into_page(rows, page))
 }
 
 /// Revokes a user's sessions whose active organization is this one: used

@@ -189,5 +189,6 @@ fn membership(
         user_id: Set(user_id),
         role: Set(role),
         joined_at: Set(now),
+        sessions_revoked_before: Set(None),
     }
 }

@@ -3,16 +3,17 @@
 //! session up (one indexed read, `accounts::authenticate`).
 
 use chrono::{Duration, Utc};
-use entity::{organization, session};
+use entity::{member, organization, session, values::Role};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, QueryTrait, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::accounts::revoke_sessions;
 use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::authz::matrix::may_act_on;
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, SessionId};
 use crate::domain::write::{Entry, OrgWrite, Write};
@@ -21,19 +22,6 @@ use crate::error::{AppError, AppResult};
 /// How stale `last_used_at` may get before a request refreshes it: one
 /// write a minute per session at most, not one per request.
 const TOUCH_EVERY: i64 = 60;
-
-/// A user's live sessions, newest first.
-pub async fn active_of_user<C: ConnectionTrait>(
-    db: &C,
-    user_id: Uuid,
-) -> AppResult<Vec<session::Model>> {
-    Ok(session::Entity::find()
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .order_by_desc(session::Column::Id)
-        .all(db)
-        .await?)
-}
 
 /// Records that a session was used (at most once a minute).
 pub async fn touch<C: ConnectionTrait>(
@@ -110,10 +98,12 @@ pub async fn revoke_all(db: &DatabaseConnection, actor: &Actor) -> AppResult<u64
     Ok(revoked)
 }
 
-/// Ends every session's access to an organization (members:manage):
-/// sessions started before now are refused there, whichever organization
-/// their token names, and sessions whose token names it are revoked
-/// outright. People sign in again to come back.
+/// Ends the access to an organization of every session started before now
+/// (members:manage), member by member under the rank rules: an OWNER cuts
+/// off everyone, an ADMIN the members they rank above and themselves, never
+/// another ADMIN or an OWNER. Sessions stay alive for the person's other
+/// organizations; to come back here, they sign in again. Returns how many
+/// live sessions lost access.
 #[tracing::instrument(skip_all, fields(%organization_id))]
 pub async fn revoke_for_organization(
     db: &DatabaseConnection,
@@ -122,30 +112,51 @@ pub async fn revoke_for_organization(
 ) -> AppResult<(organization::Model, u64)> {
     let organization_id = Uuid::from(organization_id);
     let write = OrgWrite::begin(db, actor, organization_id, Permission::MembersManage).await?;
+    let acting = write.acting_role()?;
     let now = Utc::now();
-    organization::Entity::update_many()
-        .col_expr(
-            organization::Column::SessionsRevokedBefore,
-            Expr::value(now),
-        )
-        .filter(organization::Column::Id.eq(organization_id))
+    let ranked_below: Vec<Role> = [
+        Role::Owner,
+        Role::Admin,
+        Role::Member,
+        Role::Viewer,
+        Role::Billing,
+    ]
+    .into_iter()
+    .filter(|role| may_act_on(acting, *role, false))
+    .collect();
+    let affected = Condition::all()
+        .add(member::Column::OrganizationId.eq(organization_id))
+        .add(
+            Condition::any()
+                .add(member::Column::Role.is_in(ranked_below))
+                .add(member::Column::UserId.eq(actor.user_id())),
+        );
+    member::Entity::update_many()
+        .col_expr(member::Column::SessionsRevokedBefore, Expr::value(now))
+        .filter(affected.clone())
         .exec(write.txn())
         .await?;
-    let revoked = revoke_sessions(
-        write.txn(),
-        session::Column::ActiveOrganizationId.eq(organization_id),
-    )
-    .await?;
-    let organization = organization::Model {
-        sessions_revoked_before: Some(now),
-        ..write.organization().clone()
-    };
+    let cut_off = session::Entity::find()
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::CreatedAt.lt(now))
+        .filter(
+            session::Column::UserId.in_subquery(
+                member::Entity::find()
+                    .select_only()
+                    .column(member::Column::UserId)
+                    .filter(affected)
+                    .into_query(),
+            ),
+        )
+        .count(write.txn())
+        .await?;
+    let organization = write.organization().clone();
     write
         .commit(Entry::new(
             AuditAction::OrganizationSessionsRevoked,
             organization_id,
-            json!({ "sessionsRevoked": revoked, "before": now }),
+            json!({ "sessionsCutOff": cut_off, "before": now, "actingRole": acting }),
         ))
         .await?;
-    Ok((organization, revoked))
+    Ok((organization, cut_off))
 }

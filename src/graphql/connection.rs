@@ -11,7 +11,8 @@ use uuid::Uuid;
 use sea_orm::{DatabaseConnection, EntityTrait, Select};
 
 use crate::error::{AppError, AppResult};
-use crate::graphql::loaders::{CountKey, CountLoader, PageKey, PageLoader, PagedRelation};
+use crate::graphql::loaders::{CountKey, CountLoader, PageKey, PageLoader};
+use crate::read::paging::PerParent;
 use crate::read::paging::{self, Page, PageRequest};
 
 const CURSOR: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -60,7 +61,7 @@ impl TotalCount {
 
     /// Counts a nested connection's rows through the request's count loader,
     /// so sibling connections share one grouped statement.
-    pub fn per_parent<R: PagedRelation>(key: CountKey<R::Filter>) -> Self {
+    pub fn per_parent<R: PerParent>(key: CountKey<R::Filter>) -> Self {
         Self {
             counter: Box::new(move |ctx| {
                 let key = key.clone();
@@ -84,7 +85,7 @@ impl TotalCount {
 /// One page of a nested connection (the members of one organization, say),
 /// read through the request's page loader: sibling connections with the
 /// same arguments share one statement.
-pub async fn nested_page<R: PagedRelation>(
+pub async fn nested_page<R: PerParent>(
     ctx: &Context<'_>,
     parent: Uuid,
     filter: R::Filter,

@@ -45,7 +45,7 @@ impl Guard for PermissionGuard {
             actor,
             self.organization_id,
             gate,
-            access.membership.as_ref().map(|m| m.role),
+            access.membership.as_ref(),
             self.permission,
         )?;
         // A stranger learns nothing, not even that an allowlist exists.

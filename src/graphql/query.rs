@@ -6,8 +6,8 @@ use async_graphql::{
 };
 
 use crate::domain::authz::matrix::MATRIX;
-use crate::domain::organizations::{self, OrganizationFilter};
-use crate::domain::{join_codes, members, users};
+use crate::read::organizations::OrganizationFilter;
+
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
@@ -64,9 +64,11 @@ impl QueryRoot {
         let found = match (id, slug) {
             (Some(id), None) => {
                 let id = ids::parse(IdKind::Organization, &id, "id")?;
-                organizations::visible_by_id(db, actor, id).await?
+                crate::read::organizations::visible_by_id(db, actor, id).await?
             }
-            (None, Some(slug)) => organizations::visible_by_slug(db, actor, &slug).await?,
+            (None, Some(slug)) => {
+                crate::read::organizations::visible_by_slug(db, actor, &slug).await?
+            }
             _ => return Err(AppError::bad_input("id", "give either id or slug").into()),
         };
         Ok(match found {
@@ -96,7 +98,8 @@ impl QueryRoot {
         let db = ctx.db()?.clone();
         let request = connection::page_request(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
-        let select = organizations::listable(
+        let select = crate::read::organizations::listable(
+            db.get_database_backend(),
             actor,
             &OrganizationFilter {
                 status: filter.status.map(Into::into),
@@ -104,7 +107,7 @@ impl QueryRoot {
                 search: filter.search,
             },
         )?;
-        let page = organizations::page(&db, select.clone(), request).await?;
+        let page = crate::read::organizations::page(&db, select.clone(), request).await?;
         let ids = || page.items.iter().map(|o| o.id);
         prefetch::<ViewerMembershipLoader, _>(ctx, &["edges", "node", "viewerMembership"], ids())
             .await?;
@@ -202,16 +205,18 @@ async fn resolve_node(
     let (kind, uuid) =
         ids::parse_any(id).ok_or_else(|| AppError::bad_input(field, "not a valid id"))?;
     Ok(match kind {
-        IdKind::Organization => match organizations::visible_by_id(db, actor, uuid).await? {
-            Some((organization, membership)) => Some(Node::Organization(
-                prime_membership(ctx, organization, membership).await?,
-            )),
-            None => None,
-        },
-        IdKind::Member => members::visible_by_id(db, actor, uuid)
+        IdKind::Organization => {
+            match crate::read::organizations::visible_by_id(db, actor, uuid).await? {
+                Some((organization, membership)) => Some(Node::Organization(
+                    prime_membership(ctx, organization, membership).await?,
+                )),
+                None => None,
+            }
+        }
+        IdKind::Member => crate::read::members::visible_by_id(db, actor, uuid)
             .await?
             .map(|m| Node::Member(Member::from(m))),
-        IdKind::User => users::visible_by_id(db, actor, uuid)
+        IdKind::User => crate::read::users::visible_by_id(db, actor, uuid)
             .await?
             .map(|u| Node::User(User(u))),
         IdKind::Team => crate::read::teams::visible_by_id(db, actor, uuid)
@@ -220,7 +225,7 @@ async fn resolve_node(
         IdKind::Invitation => crate::read::invitations::visible_by_id(db, actor, uuid)
             .await?
             .map(|i| Node::Invitation(Invitation(i))),
-        IdKind::JoinCode => join_codes::visible_by_id(db, actor, uuid)
+        IdKind::JoinCode => crate::read::join_codes::visible_by_id(db, actor, uuid)
             .await?
             .map(|j| Node::JoinCode(JoinCode(j))),
         // Sessions are listed under `viewer`; tokens under their

@@ -2,20 +2,19 @@
 //! pending invitations, visibility by id, and pages and counts per
 //! organization.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use entity::{invitation, organization, user, values::InvitationStatus};
+use sea_orm::sea_query::SelectStatement;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QueryResult, QueryTrait, Select,
 };
 use uuid::Uuid;
 
 use crate::auth::secrets;
 use crate::domain::authz::{Actor, Permission, access};
 use crate::error::AppResult;
-use crate::read::paging::{self, Page, PageRequest};
+use crate::read::paging::PerParent;
 
 /// What an accept page shows before sign-in.
 pub struct Preview {
@@ -110,34 +109,22 @@ fn listable(
     }
 }
 
-/// One page of invitations per organization, in one statement.
-pub async fn pages<C: ConnectionTrait>(
-    db: &C,
-    organization_ids: &[Uuid],
-    status: Option<InvitationStatus>,
-    page: PageRequest,
-) -> AppResult<HashMap<Uuid, Page<invitation::Model>>> {
-    let select = listable(organization_ids, status).into_query();
-    paging::pages_per_parent(
-        db,
-        select,
-        ("invitations", "organization_id"),
-        ("invitations", "id"),
-        page,
-        |row| {
-            let invitation = invitation::Model::from_query_result(row, "")?;
-            Ok((invitation.organization_id, invitation))
-        },
-    )
-    .await
-}
+/// An organization's invitations; the filter is a status (as readers see
+/// it: PENDING past its expiry is EXPIRED).
+pub struct InvitationsOfOrganization;
 
-/// How many invitations match in each organization.
-pub async fn counts<C: ConnectionTrait>(
-    db: &C,
-    organization_ids: &[Uuid],
-    status: Option<InvitationStatus>,
-) -> AppResult<HashMap<Uuid, u64>> {
-    let select = listable(organization_ids, status).into_query();
-    paging::counts_per_parent(db, select, ("invitations", "organization_id")).await
+impl PerParent for InvitationsOfOrganization {
+    type Filter = Option<InvitationStatus>;
+    type Item = invitation::Model;
+    const PARENT: (&'static str, &'static str) = ("invitations", "organization_id");
+    const ID: (&'static str, &'static str) = ("invitations", "id");
+
+    fn select(parents: &[Uuid], status: &Self::Filter) -> AppResult<SelectStatement> {
+        Ok(listable(parents, *status).into_query())
+    }
+
+    fn parse(row: &QueryResult) -> Result<(Uuid, Self::Item), DbErr> {
+        let invitation = invitation::Model::from_query_result(row, "")?;
+        Ok((invitation.organization_id, invitation))
+    }
 }

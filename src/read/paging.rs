@@ -90,13 +90,53 @@ pub fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// A list that belongs to parents (an organization's members, a team's
+/// members, …), read for many parents at once: one statement for their
+/// pages ([`pages`]) and one for their counts ([`counts`]), however many
+/// parents a query reaches. GraphQL loaders are generic over it.
+pub trait PerParent: Send + Sync + 'static {
+    type Filter: Clone + Eq + std::hash::Hash + Send + Sync + 'static;
+    type Item: Clone + Send + Sync + 'static;
+    /// The `(table, column)` naming the parent, and the one the keyset pages
+    /// by (a UUIDv7 id).
+    const PARENT: (&'static str, &'static str);
+    const ID: (&'static str, &'static str);
+
+    /// The rows of these parents that match the filter, with whatever the
+    /// items need selected (joins included).
+    fn select(parents: &[Uuid], filter: &Self::Filter) -> AppResult<SelectStatement>;
+
+    /// One row as (parent, item).
+    fn parse(row: &QueryResult) -> Result<(Uuid, Self::Item), DbErr>;
+}
+
+/// One page of `R` per parent, in one statement.
+pub async fn pages<R: PerParent, C: ConnectionTrait>(
+    db: &C,
+    parents: &[Uuid],
+    filter: &R::Filter,
+    page: PageRequest,
+) -> AppResult<HashMap<Uuid, Page<R::Item>>> {
+    let select = R::select(parents, filter)?;
+    pages_per_parent(db, select, R::PARENT, R::ID, page, R::parse).await
+}
+
+/// How many of `R` each parent has, in one statement.
+pub async fn counts<R: PerParent, C: ConnectionTrait>(
+    db: &C,
+    parents: &[Uuid],
+    filter: &R::Filter,
+) -> AppResult<HashMap<Uuid, u64>> {
+    counts_per_parent(db, R::select(parents, filter)?, R::PARENT).await
+}
+
 /// One page per parent in one statement: the rows of `select` (already
 /// narrowed to the parents and the filter) are numbered within their parent
 /// by id (`ROW_NUMBER() OVER (PARTITION BY parent ORDER BY id)`, which
 /// SQLite and PostgreSQL both have), and the first `first + 1` of each are
 /// kept. This is how a list of teams shows each team's first members
 /// without a query per team.
-pub async fn pages_per_parent<C, T>(
+async fn pages_per_parent<C, T>(
     db: &C,
     mut select: SelectStatement,
     parent: (&str, &str),
@@ -135,7 +175,7 @@ where
 }
 
 /// How many rows of `select` each parent has, in one grouped statement.
-pub async fn counts_per_parent<C: ConnectionTrait>(
+async fn counts_per_parent<C: ConnectionTrait>(
     db: &C,
     select: SelectStatement,
     parent: (&str, &str),

@@ -1,8 +1,6 @@
 //! The read side of teams: lists, pages and counts per organization and per
 //! team, and lookups by slug or id. Loaders call these.
 
-use std::collections::HashMap;
-
 use entity::{member, team, team_member, values::TeamRole};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryTrait,
@@ -14,7 +12,9 @@ use uuid::Uuid;
 use crate::domain::authz::{Actor, Permission, access};
 use crate::domain::values;
 use crate::error::AppResult;
-use crate::read::paging::{self, Page, PageRequest};
+use crate::read::paging::{self, PerParent};
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{DbErr, QueryResult};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
 pub struct TeamFilter {
@@ -42,36 +42,23 @@ pub fn listable(organization_ids: &[Uuid], filter: &TeamFilter) -> AppResult<Sel
     Ok(select)
 }
 
-/// One page of teams for each organization, in one statement.
-pub async fn pages<C: ConnectionTrait>(
-    db: &C,
-    organization_ids: &[Uuid],
-    filter: &TeamFilter,
-    page: PageRequest,
-) -> AppResult<HashMap<Uuid, Page<team::Model>>> {
-    let select = listable(organization_ids, filter)?.into_query();
-    paging::pages_per_parent(
-        db,
-        select,
-        ("teams", "organization_id"),
-        ("teams", "id"),
-        page,
-        |row| {
-            let team = team::Model::from_query_result(row, "")?;
-            Ok((team.organization_id, team))
-        },
-    )
-    .await
-}
+/// An organization's teams.
+pub struct TeamsOfOrganization;
 
-/// How many teams match the filter in each organization.
-pub async fn counts<C: ConnectionTrait>(
-    db: &C,
-    organization_ids: &[Uuid],
-    filter: &TeamFilter,
-) -> AppResult<HashMap<Uuid, u64>> {
-    let select = listable(organization_ids, filter)?.into_query();
-    paging::counts_per_parent(db, select, ("teams", "organization_id")).await
+impl PerParent for TeamsOfOrganization {
+    type Filter = TeamFilter;
+    type Item = team::Model;
+    const PARENT: (&'static str, &'static str) = ("teams", "organization_id");
+    const ID: (&'static str, &'static str) = ("teams", "id");
+
+    fn select(parents: &[Uuid], filter: &Self::Filter) -> AppResult<SelectStatement> {
+        Ok(listable(parents, filter)?.into_query())
+    }
+
+    fn parse(row: &QueryResult) -> Result<(Uuid, Self::Item), DbErr> {
+        let team = team::Model::from_query_result(row, "")?;
+        Ok((team.organization_id, team))
+    }
 }
 
 /// A team by slug within an organization the caller already may read.
@@ -122,37 +109,24 @@ fn members_listable(team_ids: &[Uuid], filter: &TeamMemberFilter) -> Select<team
 
 pub type TeamMemberWithMember = (team_member::Model, Option<member::Model>);
 
-/// One page of members for each team, in one statement.
-pub async fn member_pages<C: ConnectionTrait>(
-    db: &C,
-    team_ids: &[Uuid],
-    filter: &TeamMemberFilter,
-    page: PageRequest,
-) -> AppResult<HashMap<Uuid, Page<TeamMemberWithMember>>> {
-    let select = members_listable(team_ids, filter)
-        .select_also(member::Entity)
-        .into_query();
-    paging::pages_per_parent(
-        db,
-        select,
-        ("team_members", "team_id"),
-        ("team_members", "id"),
-        page,
-        |row| {
-            let placement = team_member::Model::from_query_result(row, "A_")?;
-            let member = member::Model::from_query_result_optional(row, "B_")?;
-            Ok((placement.team_id, (placement, member)))
-        },
-    )
-    .await
-}
+/// A team's members, with their organization memberships.
+pub struct MembersOfTeam;
 
-/// How many members match the filter in each team.
-pub async fn member_counts<C: ConnectionTrait>(
-    db: &C,
-    team_ids: &[Uuid],
-    filter: &TeamMemberFilter,
-) -> AppResult<HashMap<Uuid, u64>> {
-    let select = members_listable(team_ids, filter).into_query();
-    paging::counts_per_parent(db, select, ("team_members", "team_id")).await
+impl PerParent for MembersOfTeam {
+    type Filter = TeamMemberFilter;
+    type Item = TeamMemberWithMember;
+    const PARENT: (&'static str, &'static str) = ("team_members", "team_id");
+    const ID: (&'static str, &'static str) = ("team_members", "id");
+
+    fn select(parents: &[Uuid], filter: &Self::Filter) -> AppResult<SelectStatement> {
+        Ok(members_listable(parents, filter)
+            .select_also(member::Entity)
+            .into_query())
+    }
+
+    fn parse(row: &QueryResult) -> Result<(Uuid, Self::Item), DbErr> {
+        let placement = team_member::Model::from_query_result(row, "A_")?;
+        let member = member::Model::from_query_result_optional(row, "B_")?;
+        Ok((placement.team_id, (placement, member)))
+    }
 }

@@ -263,3 +263,95 @@ async fn accepting_an_invitation_from_outside_the_allowlist_is_refused() {
         .await;
     assert_error(&refused, "IP_NOT_ALLOWED");
 }
+
+#[tokio::test]
+async fn lists_leave_out_an_organization_whose_allowlist_refuses_the_caller() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let open = app.create_org(&ann, "Open").await;
+    let closed = app.create_org(&ann, "Closed").await;
+    let add = "mutation($o: ID!, $c: String!) { addIpAllowlistEntry(input: { organizationId: $o, cidr: $c }) { entry { id } } }";
+    let own = app
+        .graphql(
+            add,
+            json!({ "o": closed.id, "c": "127.0.0.0/8" }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_ok(&own);
+    let on = json!({ "input": { "organizationId": closed.id, "ipAllowlistEnabled": true } });
+    assert_ok(&app.graphql(POLICY, on, Some(&ann.token)).await);
+    let lists = "{ organizations { totalCount edges { node { name } } } viewer { memberships { organization { name } } } }";
+    // From an allowed address both show.
+    let allowed = app.graphql(lists, json!({}), Some(&ann.token)).await;
+    assert_ok(&allowed);
+    assert_eq!(allowed["data"]["organizations"]["totalCount"], 2);
+    assert_eq!(
+        allowed["data"]["viewer"]["memberships"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // From elsewhere the closed organization is not there at all.
+    entity::ip_allowlist_entry::Entity::update_many()
+        .col_expr(
+            entity::ip_allowlist_entry::Column::Cidr,
+            Expr::value("203.0.113.0/24"),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let refused = app.graphql(lists, json!({}), Some(&ann.token)).await;
+    assert_ok(&refused);
+    assert_eq!(refused["data"]["organizations"]["totalCount"], 1);
+    assert_eq!(
+        refused["data"]["organizations"]["edges"][0]["node"]["name"],
+        "Open"
+    );
+    let memberships = refused["data"]["viewer"]["memberships"].as_array().unwrap();
+    assert_eq!(memberships.len(), 1);
+    assert!(!refused.to_string().contains("Closed"), "{refused}");
+    let _ = (&open, &closed);
+}
+
+#[tokio::test]
+async fn an_admin_cuts_off_those_below_but_never_the_owner_and_only_here() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    app.set_tier(&org, Tier::Team).await;
+    let (ada, _) = app.member_of(&org, Role::Admin, "Ada").await;
+    let (max, _) = app.member_of(&org, Role::Member, "Max").await;
+    // Max also belongs to another organization of his own.
+    let elsewhere = app.create_org(&max, "Elsewhere").await;
+    let revoke = "mutation($id: ID!) { revokeOrganizationSessions(input: { organizationId: $id }) { revokedSessions } }";
+    let done = app
+        .graphql(revoke, json!({ "id": org.id }), Some(&ada.token))
+        .await;
+    assert_ok(&done);
+    let read = "query($id: ID!) { organization(id: $id) { members { totalCount } } }";
+    // The OWNER keeps access; the MEMBER and the ADMIN herself lose it …
+    assert_ok(
+        &app.graphql(read, json!({ "id": org.id }), Some(&ann.token))
+            .await,
+    );
+    for cut in [&max, &ada] {
+        assert_error(
+            &app.graphql(read, json!({ "id": org.id }), Some(&cut.token))
+                .await,
+            "UNAUTHENTICATED",
+        );
+    }
+    // … here only: Max's session still works in his other organization.
+    assert_ok(
+        &app.graphql(read, json!({ "id": elsewhere.id }), Some(&max.token))
+            .await,
+    );
+    assert!(
+        done["data"]["revokeOrganizationSessions"]["revokedSessions"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+}

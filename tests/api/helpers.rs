@@ -219,6 +219,7 @@ impl TestApp {
                 user_id: Set(user_id),
                 role: Set(Role::Member),
                 joined_at: Set(now),
+                sessions_revoked_before: Set(None),
             });
         }
         let ids = members.iter().map(|m| *m.id.as_ref()).collect();
@@ -331,6 +332,7 @@ impl TestApp {
             user_id: Set(user.uuid),
             role: Set(role),
             joined_at: Set(Utc::now()),
+            sessions_revoked_before: Set(None),
         }
         .insert(&self.db)
         .await

@@ -3,7 +3,7 @@
 //! entry and no entry without its change.
 
 pub mod action;
-pub mod log;
+pub mod retention;
 
 use chrono::Utc;
 use entity::{audit_entry, values::ActorKind};
@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
 pub use action::AuditAction;
-pub use log::{AuditFilter, page, purge};
+pub use retention::purge;
 
 use crate::domain::authz::{Actor, Principal, RequestMeta};
 use crate::domain::ids::new_id;

@@ -12,7 +12,7 @@ use entity::{member, organization, values::OrganizationStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use super::matrix::{Decision, Permission, Role, decide_with};
 use super::policy::{self, Policy};
@@ -55,11 +55,9 @@ pub async fn membership<C: ConnectionTrait>(
         .await?)
 }
 
-/// What an organization says about access beyond roles: the moment it
-/// revoked sessions, and its policy.
+/// What an organization says about access beyond roles: its policy.
 #[derive(Debug, Clone, Default)]
 pub struct Gate {
-    pub sessions_revoked_before: Option<DateTime<Utc>>,
     pub policy: Policy,
 }
 
@@ -68,24 +66,25 @@ impl Gate {
     /// (fail closed).
     pub fn of(organization: &organization::Model) -> AppResult<Self> {
         Ok(Self {
-            sessions_revoked_before: organization.sessions_revoked_before,
             policy: Policy::of(organization)?,
         })
     }
 }
 
 /// The one access decision, for guards and domain functions alike. A
-/// session started before the organization revoked its sessions, or older
-/// than its policy's session timeout, is UNAUTHENTICATED there; an API
-/// token holds exactly its scopes, in its own organization only; a person
-/// holds what their role grants, as the policy adjusts it.
+/// session started before its membership's cutoff
+/// (`revokeOrganizationSessions`), or older than the policy's session
+/// timeout, is UNAUTHENTICATED there; an API token holds its scopes, in its
+/// own organization only and never beyond its creator; a person holds what
+/// their role grants, as the policy adjusts it.
 pub fn decide_for(
     actor: &Actor,
     organization_id: Uuid,
     gate: &Gate,
-    role: Option<Role>,
+    membership: Option<&member::Model>,
     permission: Permission,
 ) -> AppResult<Decision> {
+    let role = membership.map(|m| m.role);
     match &actor.principal {
         Principal::ApiToken(grant) => Ok(if grant.organization_id != organization_id {
             Decision::DenyHidden
@@ -100,9 +99,9 @@ pub fn decide_for(
             Decision::DenyForbidden
         }),
         Principal::Person(person) => {
-            if role.is_some() {
+            if let Some(membership) = membership {
                 let started_at = person.session_started_at;
-                let revoked = gate
+                let revoked = membership
                     .sessions_revoked_before
                     .is_some_and(|cutoff| started_at < cutoff);
                 let timed_out = gate.policy.session_timeout_hours.is_some_and(|hours| {
@@ -152,7 +151,7 @@ impl OrgAccess {
                 actor,
                 self.organization.id,
                 &self.gate,
-                self.membership.as_ref().map(|m| m.role),
+                self.membership.as_ref(),
                 permission,
             ),
             Ok(Decision::Allow)
@@ -165,7 +164,7 @@ fn check(actor: &Actor, access: &OrgAccess, permission: Permission) -> AppResult
         actor,
         access.organization.id,
         &access.gate,
-        access.membership.as_ref().map(|m| m.role),
+        access.membership.as_ref(),
         permission,
     )?
     .into_result()

@@ -8,10 +8,13 @@
 //! organization removes a member from all of them (a cascading foreign
 //! key). The read side is `read::teams`.
 
+mod roster;
 pub mod tree;
 
+pub use roster::{add_member, change_member_role, remove_member};
+
 use chrono::Utc;
-use entity::{member, team, team_member, values::TeamRole};
+use entity::{team, team_member, values::TeamRole};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QuerySelect,
@@ -22,7 +25,7 @@ use uuid::Uuid;
 use crate::domain::audit::AuditAction;
 use crate::domain::authz::matrix::may_administer_team;
 use crate::domain::authz::{Actor, Permission};
-use crate::domain::ids::{MemberId, OrganizationId, TeamId, new_id};
+use crate::domain::ids::{OrganizationId, TeamId, new_id};
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values::{self, Slug};
 use crate::domain::write::{Entry, OrgWrite, Write};
@@ -34,11 +37,6 @@ pub use tree::MAX_LEVELS;
 const SLUG_UNIQUE: Constraint = Constraint {
     name: "uq_teams_org_slug",
     sqlite: "teams.organization_id, teams.slug",
-};
-/// A member is in a team once.
-const MEMBER_UNIQUE: Constraint = Constraint {
-    name: "uq_team_members_team_member",
-    sqlite: "team_members.team_id, team_members.member_id",
 };
 
 fn slug_taken() -> AppError {
@@ -333,118 +331,4 @@ pub async fn delete(
         ))
         .await?;
     Ok(team)
-}
-
-/// The organization member `member_id`, which must belong to the team's
-/// organization (anything else looks absent).
-async fn member_of_org<C: ConnectionTrait>(
-    txn: &C,
-    organization_id: Uuid,
-    member_id: MemberId,
-) -> AppResult<member::Model> {
-    member::Entity::find_by_id(Uuid::from(member_id))
-        .filter(member::Column::OrganizationId.eq(organization_id))
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
-/// Puts an organization member into a team.
-#[tracing::instrument(skip_all, fields(%team_id, %member_id, ?role))]
-pub async fn add_member(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    team_id: TeamId,
-    member_id: MemberId,
-    role: TeamRole,
-) -> AppResult<team_member::Model> {
-    let (write, team) = begin_administering(db, actor, team_id).await?;
-    let member = member_of_org(write.txn(), team.organization_id, member_id).await?;
-    let added = team_member::ActiveModel {
-        id: Set(new_id()),
-        team_id: Set(team.id),
-        member_id: Set(member.id),
-        role: Set(role),
-        added_at: Set(Utc::now()),
-    }
-    .insert(write.txn())
-    .await
-    .on_unique(MEMBER_UNIQUE, || {
-        AppError::taken("memberId", "already a member of this team")
-    })?;
-    write
-        .commit(Entry::new(
-            AuditAction::TeamMemberAdded,
-            team.id,
-            json!({ "memberId": member.id, "userId": member.user_id, "after": { "role": role } }),
-        ))
-        .await?;
-    Ok(added)
-}
-
-async fn team_membership<C: ConnectionTrait>(
-    txn: &C,
-    team_id: Uuid,
-    member_id: MemberId,
-) -> AppResult<team_member::Model> {
-    team_member::Entity::find()
-        .filter(team_member::Column::TeamId.eq(team_id))
-        .filter(team_member::Column::MemberId.eq(Uuid::from(member_id)))
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
-/// Changes a member's role within a team.
-#[tracing::instrument(skip_all, fields(%team_id, %member_id, ?role))]
-pub async fn change_member_role(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    team_id: TeamId,
-    member_id: MemberId,
-    role: TeamRole,
-) -> AppResult<team_member::Model> {
-    let (write, team) = begin_administering(db, actor, team_id).await?;
-    let current = team_membership(write.txn(), team.id, member_id).await?;
-    let before = current.role;
-    let mut active: team_member::ActiveModel = current.into();
-    active.role = Set(role);
-    let updated = active.update(write.txn()).await?;
-    write
-        .commit(Entry::new(
-            AuditAction::TeamMemberRoleUpdated,
-            team.id,
-            json!({ "memberId": member_id, "before": { "role": before }, "after": { "role": role } }),
-        ))
-        .await?;
-    Ok(updated)
-}
-
-/// Takes a member out of a team. Members may also take themselves out.
-#[tracing::instrument(skip_all, fields(%team_id, %member_id))]
-pub async fn remove_member(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    team_id: TeamId,
-    member_id: MemberId,
-) -> AppResult<team_member::Model> {
-    let (write, team) = begin_on_team(db, actor, team_id).await?;
-    let leaving = write
-        .access()
-        .membership
-        .as_ref()
-        .is_some_and(|m| MemberId::from(m.id) == member_id);
-    if !leaving {
-        ensure_may_administer(&write, &team).await?;
-    }
-    let current = team_membership(write.txn(), team.id, member_id).await?;
-    current.clone().delete(write.txn()).await?;
-    write
-        .commit(Entry::new(
-            AuditAction::TeamMemberRemoved,
-            team.id,
-            json!({ "memberId": member_id, "before": { "role": current.role } }),
-        ))
-        .await?;
-    Ok(current)
 }

@@ -43,8 +43,9 @@ pub struct RevokeOrganizationSessionsInput {
 pub struct RevokeOrganizationSessionsPayload {
     /// The organization.
     pub organization: Organization,
-    /// Sessions whose tokens named the organization, now revoked. Every
-    /// other session started before now has lost access to it too.
+    /// Live sessions that lost access to the organization: those started
+    /// before now by the members the caller ranks above, and the caller's
+    /// own. They keep working in the people's other organizations.
     pub revoked_sessions: u64,
 }
 
@@ -112,8 +113,10 @@ impl SessionMutations {
         Ok(LogOutEverywherePayload { revoked_sessions })
     }
 
-    /// Ends every session's access to an organization (members:manage):
-    /// everyone, the caller included, signs in again to use it.
+    /// Ends the access to an organization of every session started before
+    /// now (members:manage), for the members the caller ranks above and the
+    /// caller: an ADMIN never cuts off another ADMIN or an OWNER. They sign
+    /// in again to use it; their other organizations are untouched.
     #[graphql(guard = "SignedIn")]
     async fn revoke_organization_sessions(
         &self,

@@ -5,9 +5,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::organization;
 
-use crate::domain::audit::{self, AuditFilter};
 use crate::domain::authz::matrix::Permission;
-use crate::domain::members::MemberFilter;
 use crate::domain::values;
 use crate::domain::{billing, governance, ownership};
 use crate::error::AppError;
@@ -28,6 +26,8 @@ use crate::graphql::types::{
     ApiToken, Invitation, JoinCode, Member, Team,
     enums::{InvitationStatus, OrganizationStatus, Role, Tier},
 };
+use crate::read::audit::AuditFilter;
+use crate::read::members::MemberFilter;
 use crate::read::teams::TeamFilter;
 
 /// A tenant: a company or group whose members share teams, settings and an
@@ -291,7 +291,7 @@ impl Organization {
         };
         let request = connection::page_request(first, after.as_deref())?;
         let db = ctx.db()?.clone();
-        let (page, select) = audit::page(&db, &self.0, &filter, request).await?;
+        let (page, select) = crate::read::audit::page(&db, &self.0, &filter, request).await?;
         Ok(connection::build(
             page,
             request,

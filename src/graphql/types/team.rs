@@ -158,7 +158,7 @@ impl Team {
             actor,
             self.0.organization_id,
             access.gate()?,
-            role,
+            access.membership.as_ref(),
             Permission::TeamsManage,
         )? == Decision::Allow;
         let team_role = ctx

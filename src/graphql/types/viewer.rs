@@ -4,7 +4,6 @@ use async_graphql::{
 };
 
 use crate::domain::authz::Person;
-use crate::domain::{members, sessions};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{OrganizationLoader, UserLoader, ViewerMembershipLoader, prefetch};
@@ -28,7 +27,8 @@ impl Viewer {
 
     /// Every membership of the viewer, oldest first.
     async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Member>> {
-        let rows = members::of_user(ctx.db()?, self.0.user_id).await?;
+        let rows =
+            crate::read::members::of_person(ctx.db()?, &self.0, ctx.meta().client_ip).await?;
         prefetch::<OrganizationLoader, _>(
             ctx,
             &["organization"],
@@ -40,7 +40,7 @@ impl Viewer {
 
     /// The viewer's live sessions, newest first; `current` marks this one.
     async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Session>> {
-        let rows = sessions::active_of_user(ctx.db()?, self.0.user_id).await?;
+        let rows = crate::read::sessions::active_of_user(ctx.db()?, self.0.user_id).await?;
         prefetch::<OrganizationLoader, _>(
             ctx,
             &["activeOrganization"],

@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
-    invitation, member, organization, team, team_member, user,
-    values::{InvitationStatus, Role, TeamRole},
+    invitation, member, team, user,
+    values::{InvitationStatus, Role},
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -22,13 +22,17 @@ use uuid::Uuid;
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
 use crate::domain::authz::matrix::{Permission, may_assign};
-use crate::domain::authz::{Actor, Person, Policy};
+use crate::domain::authz::{Actor, Policy};
 use crate::domain::ids::{InvitationId, OrganizationId, new_id};
 use crate::domain::members;
 use crate::domain::outbox::Outbox;
 use crate::domain::values::Email;
 use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
+
+mod respond;
+
+pub use respond::{InvitationRef, accept, decline};
 
 pub const MAX_TTL_HOURS: i64 = 168;
 
@@ -70,15 +74,19 @@ fn accept_url(outbox: &Outbox, token: &str) -> String {
     format!("{}/invitations/accept?token={token}", outbox.public_url)
 }
 
-async fn queue_email<C: ConnectionTrait>(
-    txn: &C,
+/// Queues the invitation email (with its one-time link) in the write's
+/// transaction, commits with the change's audit entry, and wakes the
+/// sender: the email goes out if and only if the change is kept.
+async fn send(
+    write: OrgWrite<'_>,
     outbox: &Outbox,
-    organization: &organization::Model,
-    inviter: &str,
-    invitation: &invitation::Model,
-    token: &str,
-) -> AppResult<String> {
-    let url = accept_url(outbox, token);
+    invitation: invitation::Model,
+    token: String,
+    entry: Entry,
+) -> AppResult<IssuedInvitation> {
+    let organization = write.organization();
+    let inviter = inviter_label(write.actor());
+    let url = accept_url(outbox, &token);
     let body = format!(
         "{inviter} invited you to join {} on orgql as {}.\n\nAccept the invitation: {url}\n\nThe link works once and expires at {} (UTC).\n",
         organization.name,
@@ -87,13 +95,19 @@ async fn queue_email<C: ConnectionTrait>(
     );
     outbox
         .enqueue(
-            txn,
+            write.txn(),
             &invitation.email,
             &format!("You are invited to join {}", organization.name),
             body,
         )
         .await?;
-    Ok(url)
+    write.commit(entry).await?;
+    outbox.wake();
+    Ok(IssuedInvitation {
+        invitation,
+        token,
+        accept_url: url,
+    })
 }
 
 /// Who an invitation email says invited you.
@@ -209,166 +223,17 @@ pub async fn create(
     .insert(write.txn())
     .await
     .on_unique(PENDING_EMAIL_UNIQUE, already_invited)?;
-    let accept_url = queue_email(
-        write.txn(),
-        outbox,
-        &organization,
-        inviter_label(actor),
-        &invitation,
-        &token,
-    )
-    .await?;
-    write
-        .commit(Entry::new(
-            AuditAction::InvitationCreated,
-            invitation.id,
-            json!({
-                "email": invitation.email,
-                "role": invitation.role,
-                "teamIds": input.team_ids,
-                "expiresAt": invitation.expires_at,
-            }),
-        ))
-        .await?;
-    outbox.wake();
-    Ok(IssuedInvitation {
-        invitation,
-        token,
-        accept_url,
-    })
-}
-
-/// How the invitee names an invitation: its secret token, or its id when
-/// it is listed among their pending invitations.
-pub enum InvitationRef<'a> {
-    Token(&'a str),
-    Id(Uuid),
-}
-
-/// Finds the invitation for the invitee; anything that is not theirs is
-/// INVITATION_INVALID (by token) or NOT_FOUND (by id), and nothing changes.
-async fn find_for_invitee<C: ConnectionTrait>(
-    db: &C,
-    invitee: &Person,
-    by: &InvitationRef<'_>,
-) -> AppResult<invitation::Model> {
-    let email = invitee.email.to_lowercase();
-    let found = match by {
-        InvitationRef::Token(token) => invitation::Entity::find()
-            .filter(invitation::Column::TokenHash.eq(secrets::digest(token)))
-            .one(db)
-            .await?
-            .ok_or(AppError::InvitationInvalid)?,
-        InvitationRef::Id(id) => invitation::Entity::find_by_id(*id)
-            .filter(invitation::Column::Email.eq(email.as_str()))
-            .one(db)
-            .await?
-            .ok_or(AppError::NotFound)?,
-    };
-    if found.email != email {
-        tracing::debug!(target: "orgql::access", invitation_id = %found.id, "invitation presented by another account");
-        return Err(AppError::InvitationInvalid);
-    }
-    match status_at(&found, Utc::now()) {
-        InvitationStatus::Pending => Ok(found),
-        InvitationStatus::Expired => Err(AppError::InvitationExpired),
-        _ => Err(AppError::InvitationInvalid),
-    }
-}
-
-/// Accepts an invitation: the invitee becomes a member with its role and
-/// joins its teams. Of two concurrent accepts, one wins.
-#[tracing::instrument(skip_all)]
-pub async fn accept(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    by: InvitationRef<'_>,
-) -> AppResult<(member::Model, organization::Model)> {
-    let invitee = actor.require_person()?;
-    let write = Write::begin(db).await?;
-    let found = find_for_invitee(write.txn(), invitee, &by).await?;
-    let write = write.enter(actor, found.organization_id).await?;
-    let organization = write.organization().clone();
-    if write.access().membership.is_some() {
-        return Err(AppError::AlreadyMember);
-    }
-    let won = invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::Status,
-            Expr::value(InvitationStatus::Accepted),
-        )
-        .col_expr(
-            invitation::Column::AcceptedByUserId,
-            Expr::value(invitee.user_id),
-        )
-        .col_expr(invitation::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(invitation::Column::Id.eq(found.id))
-        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-        .exec(write.txn())
-        .await?
-        .rows_affected;
-    if won == 0 {
-        return Err(AppError::InvitationInvalid);
-    }
-    let member = members::admit(
-        write.txn(),
-        &organization,
-        invitee.user_id,
-        found.role,
-        true,
-    )
-    .await?;
-    let team_ids: Vec<Uuid> = serde_json::from_value(found.team_ids.clone()).unwrap_or_default();
-    let teams = team::Entity::find()
-        .filter(team::Column::OrganizationId.eq(organization.id))
-        .filter(team::Column::Id.is_in(team_ids))
-        .all(write.txn())
-        .await?;
-    for team in &teams {
-        team_member::ActiveModel {
-            id: Set(new_id()),
-            team_id: Set(team.id),
-            member_id: Set(member.id),
-            role: Set(TeamRole::Member),
-            added_at: Set(Utc::now()),
-        }
-        .insert(write.txn())
-        .await?;
-    }
-    write
-        .commit(Entry::new(
-            AuditAction::InvitationAccepted,
-            found.id,
-            json!({
-                "memberId": member.id,
-                "role": member.role,
-                "teamIds": teams.iter().map(|t| t.id).collect::<Vec<_>>(),
-            }),
-        ))
-        .await?;
-    Ok((member, organization))
-}
-
-/// The invitee turns an invitation down.
-#[tracing::instrument(skip_all)]
-pub async fn decline(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    by: InvitationRef<'_>,
-) -> AppResult<invitation::Model> {
-    let invitee = actor.require_person()?;
-    let write = Write::begin(db).await?;
-    let found = find_for_invitee(write.txn(), invitee, &by).await?;
-    let write = write.enter(actor, found.organization_id).await?;
-    let declined = set_status(write.txn(), found, InvitationStatus::Declined).await?;
-    write
-        .commit(Entry::new(
-            AuditAction::InvitationDeclined,
-            declined.id,
-            json!({ "email": declined.email }),
-        ))
-        .await?;
-    Ok(declined)
+    let entry = Entry::new(
+        AuditAction::InvitationCreated,
+        invitation.id,
+        json!({
+            "email": invitation.email,
+            "role": invitation.role,
+            "teamIds": input.team_ids,
+            "expiresAt": invitation.expires_at,
+        }),
+    );
+    send(write, outbox, invitation, token, entry).await
 }
 
 async fn set_status<C: ConnectionTrait>(
@@ -475,26 +340,10 @@ pub async fn resend(
         .update(write.txn())
         .await
         .on_unique(PENDING_EMAIL_UNIQUE, already_invited)?;
-    let accept_url = queue_email(
-        write.txn(),
-        outbox,
-        &organization,
-        inviter_label(actor),
-        &invitation,
-        &token,
-    )
-    .await?;
-    write
-        .commit(Entry::new(
-            AuditAction::InvitationResent,
-            invitation.id,
-            json!({ "email": invitation.email, "expiresAt": invitation.expires_at }),
-        ))
-        .await?;
-    outbox.wake();
-    Ok(IssuedInvitation {
-        invitation,
-        token,
-        accept_url,
-    })
+    let entry = Entry::new(
+        AuditAction::InvitationResent,
+        invitation.id,
+        json!({ "email": invitation.email, "expiresAt": invitation.expires_at }),
+    );
+    send(write, outbox, invitation, token, entry).await
 }

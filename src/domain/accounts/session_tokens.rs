@@ -1,200 +1,22 @@
-//! Accounts and sessions: sign-up, log-in, refresh-token rotation, log-out
-//! and the active organization.
-//!
-//! Security rules enforced here: passwords are verified in constant work
-//! whether or not the email exists; every failure is the same
-//! UNAUTHENTICATED; a refresh token works once, and presenting a used one
-//! revokes its whole session (RFC 9700 §4.14.2, refresh token rotation).
+//! A signed-in person's session over time: rotating refresh tokens (with
+//! reuse detection), switching the active organization, logging out, and
+//! resolving an access token to its actor on every request.
 
 use chrono::{DateTime, Utc};
 use entity::{organization, refresh_token, session, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
+use super::{IssuedTokens, issue};
 use crate::auth::{AuthConfig, secrets};
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Person, Principal, RequestMeta, access};
-use crate::domain::ids::{OrganizationId, new_id};
-use crate::domain::values::{self, Email};
+use crate::domain::ids::OrganizationId;
 use crate::domain::write::{Entry, Write};
-use crate::error::{AppError, AppResult, Constraint, ResultExt};
-
-/// One account per email address.
-const EMAIL_UNIQUE: Constraint = Constraint {
-    name: "uq_users_email",
-    sqlite: "users.email",
-};
-
-/// What a successful sign-up, log-in or refresh hands the client.
-#[derive(Debug, Clone)]
-pub struct IssuedTokens {
-    pub user: user::Model,
-    pub session_id: Uuid,
-    pub access_token: String,
-    pub access_token_expires_at: DateTime<Utc>,
-    /// Shown once; only its hash is kept.
-    pub refresh_token: String,
-    pub active_organization: Option<organization::Model>,
-}
-
-pub struct SignUp<'a> {
-    pub email: &'a str,
-    pub password: &'a str,
-    pub name: &'a str,
-}
-
-/// Creates an account and signs it in.
-#[tracing::instrument(skip_all)]
-pub async fn sign_up(
-    db: &DatabaseConnection,
-    auth: &AuthConfig,
-    meta: &RequestMeta,
-    input: SignUp<'_>,
-) -> AppResult<IssuedTokens> {
-    let email = Email::parse("email", input.email)?;
-    let name = values::text("name", input.name, 200)?;
-    values::password("password", input.password)?;
-    let password_hash = auth.passwords.hash(input.password)?;
-
-    let write = Write::begin(db).await?;
-    let now = Utc::now();
-    let user = user::ActiveModel {
-        id: Set(new_id()),
-        email: Set(email.into_string()),
-        name: Set(name),
-        password_hash: Set(password_hash),
-        is_platform_admin: Set(false),
-        last_organization_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(write.txn())
-    .await
-    .on_unique(EMAIL_UNIQUE, || {
-        AppError::taken("email", "an account with this email already exists")
-    })?;
-    let entry = Entry::new(
-        AuditAction::UserSignedUp,
-        user.id,
-        json!({ "email": user.email, "name": user.name }),
-    );
-    let who = AuditActor::account(&user);
-    let issued = start_session(write.txn(), auth, meta, user, None).await?;
-    write.commit(who, meta, None, entry).await?;
-    Ok(issued)
-}
-
-/// Signs in with email and password, restoring the organization the user
-/// last switched to while they are still a member of it.
-#[tracing::instrument(skip_all)]
-pub async fn log_in(
-    db: &DatabaseConnection,
-    auth: &AuthConfig,
-    meta: &RequestMeta,
-    email: &str,
-    password: &str,
-) -> AppResult<IssuedTokens> {
-    let email = email.trim().to_lowercase();
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(db)
-        .await?;
-    let user = match found {
-        Some(user) if auth.passwords.verify(password, &user.password_hash) => user,
-        Some(_) => return Err(AppError::Unauthenticated),
-        None => {
-            auth.passwords.verify_dummy(password);
-            return Err(AppError::Unauthenticated);
-        }
-    };
-
-    let write = Write::begin(db).await?;
-    let active = match user.last_organization_id {
-        Some(org_id)
-            if access::membership(write.txn(), user.id, org_id)
-                .await?
-                .is_some() =>
-        {
-            organization::Entity::find_by_id(org_id)
-                .one(write.txn())
-                .await?
-        }
-        _ => None,
-    };
-    let entry = Entry::new(AuditAction::UserLoggedIn, user.id, json!({}));
-    let who = AuditActor::account(&user);
-    let issued = start_session(write.txn(), auth, meta, user, active).await?;
-    write.commit(who, meta, None, entry).await?;
-    Ok(issued)
-}
-
-async fn start_session<C: ConnectionTrait>(
-    txn: &C,
-    auth: &AuthConfig,
-    meta: &RequestMeta,
-    user: user::Model,
-    active_organization: Option<organization::Model>,
-) -> AppResult<IssuedTokens> {
-    let now = Utc::now();
-    let session = session::ActiveModel {
-        id: Set(new_id()),
-        user_id: Set(user.id),
-        active_organization_id: Set(active_organization.as_ref().map(|o| o.id)),
-        ip_address: Set(meta.client_ip.map(|ip| ip.to_string())),
-        user_agent: Set(meta.user_agent.clone()),
-        created_at: Set(now),
-        last_used_at: Set(now),
-        revoked_at: Set(None),
-    }
-    .insert(txn)
-    .await?;
-    issue(txn, auth, user, session.id, active_organization).await
-}
-
-/// A new access token and a new refresh token for a live session.
-async fn issue<C: ConnectionTrait>(
-    txn: &C,
-    auth: &AuthConfig,
-    user: user::Model,
-    session_id: Uuid,
-    active_organization: Option<organization::Model>,
-) -> AppResult<IssuedTokens> {
-    let refresh_token = secrets::generate();
-    let now = Utc::now();
-    refresh_token::ActiveModel {
-        id: Set(new_id()),
-        session_id: Set(session_id),
-        token_hash: Set(secrets::digest(&refresh_token)),
-        created_at: Set(now),
-        expires_at: Set(now + auth.refresh_ttl),
-        used_at: Set(None),
-    }
-    .insert(txn)
-    .await?;
-    let ttl = active_organization
-        .as_ref()
-        .map_or(auth.tokens.access_ttl_secs, |o| {
-            i64::from(o.jwt_expiry_secs)
-        });
-    let (access_token, access_token_expires_at) = auth.tokens.issue(
-        user.id,
-        session_id,
-        active_organization.as_ref().map(|o| o.id),
-        ttl,
-    )?;
-    Ok(IssuedTokens {
-        user,
-        session_id,
-        access_token,
-        access_token_expires_at,
-        refresh_token,
-        active_organization,
-    })
-}
+use crate::error::{AppError, AppResult};
 
 /// Trades a refresh token for new tokens. A token works once: a second use
 /// (a stolen copy, or a replay) revokes the session, and both the thief and
@@ -405,32 +227,4 @@ pub async fn authenticate<C: ConnectionTrait>(
             Err(AppError::Unauthenticated)
         }
     }
-}
-
-/// `orgql admin grant EMAIL`: makes an account a platform administrator.
-pub async fn grant_platform_admin(db: &DatabaseConnection, email: &str) -> AppResult<user::Model> {
-    let email = Email::parse("email", email)?;
-    let write = Write::begin(db).await?;
-    let user = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(write.txn())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut active: user::ActiveModel = user.into();
-    active.is_platform_admin = Set(true);
-    active.updated_at = Set(Utc::now());
-    let user = active.update(write.txn()).await?;
-    write
-        .commit(
-            AuditActor::system(),
-            &RequestMeta::default(),
-            None,
-            Entry::new(
-                AuditAction::UserPlatformAdminGranted,
-                user.id,
-                json!({ "email": user.email }),
-            ),
-        )
-        .await?;
-    Ok(user)
 }

@@ -1,15 +1,14 @@
-//! Reading the audit trail, and retention: entries are immutable, nothing
-//! here updates one, and only retention (`purge`) deletes them.
+//! The read side of the audit trail: an organization's entries, newest
+//! first, within its tier's retention.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{audit_entry, organization, values::Tier};
+use entity::{audit_entry, organization};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    sea_query::Query,
 };
 use uuid::Uuid;
 
-use super::AuditAction;
+use crate::domain::audit::AuditAction;
 use crate::domain::tiers;
 use crate::error::{AppError, AppResult};
 use crate::read::paging::{self, Page, PageRequest};
@@ -80,36 +79,4 @@ pub async fn page<C: ConnectionTrait>(
         .all(db)
         .await?;
     Ok((paging::into_page(rows, page), select))
-}
-
-/// Deletes entries past their organization's retention (DESIGN §6), and
-/// account-level entries past the longest retention. Returns how many.
-pub async fn purge<C: ConnectionTrait>(db: &C) -> AppResult<u64> {
-    let now = Utc::now();
-    let mut purged = 0;
-    for tier in [Tier::Free, Tier::Starter, Tier::Team, Tier::Enterprise] {
-        let cutoff = now - Duration::days(i64::from(tiers::audit_retention_days(tier)));
-        purged += audit_entry::Entity::delete_many()
-            .filter(audit_entry::Column::CreatedAt.lt(cutoff))
-            .filter(
-                audit_entry::Column::OrganizationId.in_subquery(
-                    Query::select()
-                        .column(organization::Column::Id)
-                        .from(organization::Entity)
-                        .and_where(organization::Column::Tier.eq(tier))
-                        .to_owned(),
-                ),
-            )
-            .exec(db)
-            .await?
-            .rows_affected;
-    }
-    let longest = now - Duration::days(i64::from(tiers::audit_retention_days(Tier::Enterprise)));
-    purged += audit_entry::Entity::delete_many()
-        .filter(audit_entry::Column::CreatedAt.lt(longest))
-        .filter(audit_entry::Column::OrganizationId.is_null())
-        .exec(db)
-        .await?
-        .rows_affected;
-    Ok(purged)
 }

@@ -1,0 +1,166 @@
+//! Batched lookups, one loader per relation. Loaders are created for each
+//! request (`Loaders::for_request`), never on the schema, so no cache
+//! crosses users or tenants. Each returns only rows its caller already
+//! reached through an authorized path (a member of a visible organization),
+//! or, for the membership loader, the viewer's own rows.
+
+mod pages;
+mod rows;
+
+pub use pages::*;
+pub use rows::*;
+
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+/// The loaders of one request.
+pub struct Loaders {
+    pub users: DataLoader<UserLoader, HashMapCache>,
+    pub organizations: DataLoader<OrganizationLoader, HashMapCache>,
+    pub viewer_memberships: DataLoader<ViewerMembershipLoader, HashMapCache>,
+    pub members: DataLoader<MemberLoader, HashMapCache>,
+    pub teams: DataLoader<TeamLoader, HashMapCache>,
+    pub child_teams: DataLoader<ChildTeamsLoader, HashMapCache>,
+    pub teams_by_member: DataLoader<TeamsByMemberLoader, HashMapCache>,
+    pub viewer_team_roles: DataLoader<ViewerTeamRoleLoader, HashMapCache>,
+    pub organization_member_pages: DataLoader<PageLoader<MembersOfOrganization>, HashMapCache>,
+    pub organization_member_totals: DataLoader<CountLoader<MembersOfOrganization>, HashMapCache>,
+    pub organization_team_pages: DataLoader<PageLoader<TeamsOfOrganization>, HashMapCache>,
+    pub organization_team_totals: DataLoader<CountLoader<TeamsOfOrganization>, HashMapCache>,
+    pub team_member_pages: DataLoader<PageLoader<MembersOfTeam>, HashMapCache>,
+    pub team_member_totals: DataLoader<CountLoader<MembersOfTeam>, HashMapCache>,
+    pub invitation_pages: DataLoader<PageLoader<InvitationsOfOrganization>, HashMapCache>,
+    pub invitation_totals: DataLoader<CountLoader<InvitationsOfOrganization>, HashMapCache>,
+    pub join_code_pages: DataLoader<PageLoader<JoinCodesOfOrganization>, HashMapCache>,
+    pub join_code_totals: DataLoader<CountLoader<JoinCodesOfOrganization>, HashMapCache>,
+    pub api_tokens: DataLoader<ApiTokensLoader, HashMapCache>,
+    pub ip_allowlists: DataLoader<IpAllowlistLoader, HashMapCache>,
+}
+
+/// A loader with a cache that lives as long as the request: each key is
+/// read at most once per request, and values read by another query (such
+/// as the viewer's membership, read together with an organization) can be
+/// fed in.
+fn cached<T: Send + Sync + 'static>(loader: T) -> DataLoader<T, HashMapCache> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+}
+
+impl Loaders {
+    pub fn for_request(db: &DatabaseConnection, viewer: Option<Uuid>) -> Self {
+        let db = || db.clone();
+        Self {
+            users: cached(UserLoader { db: db() }),
+            organizations: cached(OrganizationLoader { db: db() }),
+            viewer_memberships: cached(ViewerMembershipLoader {
+                db: db(),
+                user_id: viewer,
+            }),
+            members: cached(MemberLoader { db: db() }),
+            teams: cached(TeamLoader { db: db() }),
+            child_teams: cached(ChildTeamsLoader { db: db() }),
+            teams_by_member: cached(TeamsByMemberLoader { db: db() }),
+            viewer_team_roles: cached(ViewerTeamRoleLoader {
+                db: db(),
+                user_id: viewer,
+            }),
+            organization_member_pages: cached(PageLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            organization_member_totals: cached(CountLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            organization_team_pages: cached(PageLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            organization_team_totals: cached(CountLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            team_member_pages: cached(PageLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            team_member_totals: cached(CountLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            invitation_pages: cached(PageLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            invitation_totals: cached(CountLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            join_code_pages: cached(PageLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            join_code_totals: cached(CountLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            api_tokens: cached(ApiTokensLoader { db: db() }),
+            ip_allowlists: cached(IpAllowlistLoader { db: db() }),
+        }
+    }
+
+    /// Adds each loader to a request's data.
+    pub fn attach(self, request: async_graphql::Request) -> async_graphql::Request {
+        request
+            .data(self.users)
+            .data(self.organizations)
+            .data(self.viewer_memberships)
+            .data(self.members)
+            .data(self.teams)
+            .data(self.child_teams)
+            .data(self.teams_by_member)
+            .data(self.viewer_team_roles)
+            .data(self.organization_member_pages)
+            .data(self.organization_member_totals)
+            .data(self.organization_team_pages)
+            .data(self.organization_team_totals)
+            .data(self.team_member_pages)
+            .data(self.team_member_totals)
+            .data(self.invitation_pages)
+            .data(self.invitation_totals)
+            .data(self.join_code_pages)
+            .data(self.join_code_totals)
+            .data(self.api_tokens)
+            .data(self.ip_allowlists)
+    }
+}
+
+/// Loads `keys` through one loader at once when the client selected `path`
+/// below the current field, so that each row's own lookup hits the
+/// request's cache. A connection calls this for its page: the relation then
+/// costs exactly one statement, however many rows the page holds and
+/// however the runtime interleaves their resolvers.
+pub async fn prefetch<T, K>(
+    ctx: &async_graphql::Context<'_>,
+    path: &[&str],
+    keys: impl IntoIterator<Item = K>,
+) -> async_graphql::Result<()>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    T: Loader<K>,
+    T::Error: std::fmt::Display + Send + Sync,
+{
+    let mut selection = ctx.look_ahead();
+    for name in path {
+        selection = selection.field(name);
+    }
+    if selection.exists() {
+        ctx.data::<DataLoader<T, HashMapCache>>()?
+            .load_many(keys)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! The read side of organizations: what a viewer may see and list.
+
+use std::net::IpAddr;
+
+use entity::{
+    ip_allowlist_entry, member, organization,
+    values::{OrganizationStatus, Tier},
+};
+use ipnet::IpNet;
+use sea_orm::DbBackend;
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
+    RelationTrait, Select, SelectTwo,
+    sea_query::{Expr, ExprTrait, Func, IntoCondition, LikeExpr},
+};
+use uuid::Uuid;
+
+use crate::domain::authz::{Actor, access};
+use crate::domain::values;
+use crate::error::AppResult;
+use crate::read::paging::{self, Page, PageRequest};
+
+/// Organizations left-joined with one user's membership in each (none for
+/// an API token or an anonymous caller): the one statement behind every
+/// "what is this viewer to this organization" question, whether asked for
+/// one organization or batched by the guards' loader.
+pub fn with_membership_of(
+    user_id: Option<Uuid>,
+) -> SelectTwo<organization::Entity, member::Entity> {
+    organization::Entity::find()
+        .join(
+            JoinType::LeftJoin,
+            organization::Relation::Member
+                .def()
+                .on_condition(move |_, member_table| {
+                    Expr::col((member_table, member::Column::UserId))
+                        .eq(user_id)
+                        .into_condition()
+                }),
+        )
+        .select_also(member::Entity)
+}
+
+/// An organization the actor may see (a member, or a platform
+/// administrator) together with the actor's membership, in one statement;
+/// anything else is absent.
+async fn visible_where<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    condition: Condition,
+) -> AppResult<Option<(organization::Model, Option<member::Model>)>> {
+    let found = with_membership_of(actor.user_id())
+        .filter(condition)
+        .one(db)
+        .await?;
+    let Some((organization, membership)) = found.filter(|(organization, membership)| {
+        access::may_see(actor, organization, membership.as_ref())
+    }) else {
+        return Ok(None);
+    };
+    access::check_network(db, actor, &organization).await?;
+    Ok(Some((organization, membership)))
+}
+
+/// See [`visible_where`].
+pub async fn visible_by_id<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    organization_id: Uuid,
+) -> AppResult<Option<(organization::Model, Option<member::Model>)>> {
+    visible_where(
+        db,
+        actor,
+        Condition::all().add(organization::Column::Id.eq(organization_id)),
+    )
+    .await
+}
+
+/// See [`visible_where`].
+pub async fn visible_by_slug<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    slug: &str,
+) -> AppResult<Option<(organization::Model, Option<member::Model>)>> {
+    let slug = values::text("slug", slug, 64)?;
+    visible_where(
+        db,
+        actor,
+        Condition::all().add(organization::Column::Slug.eq(slug)),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct OrganizationFilter {
+    pub status: Option<OrganizationStatus>,
+    pub tier: Option<Tier>,
+    pub search: Option<String>,
+}
+
+/// The organizations a viewer may list: their own, or, for a platform
+/// administrator, all of them; narrowed by the filter.
+pub fn listable(
+    backend: DbBackend,
+    actor: &Actor,
+    filter: &OrganizationFilter,
+) -> AppResult<Select<organization::Entity>> {
+    let search = values::search("search", filter.search.as_deref())?;
+    let mut select = organization::Entity::find();
+    if !actor.is_platform_admin() {
+        select = select.filter(allowlist_admits(backend, actor.meta.client_ip));
+    }
+    if let Some(grant) = actor.api_token() {
+        select = select.filter(organization::Column::Id.eq(grant.organization_id));
+    } else if !actor.is_platform_admin() {
+        select = select.filter(
+            organization::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(member::Column::OrganizationId)
+                    .from(member::Entity)
+                    .and_where(member::Column::UserId.eq(actor.user_id()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(status) = filter.status {
+        select = select.filter(organization::Column::Status.eq(status));
+    }
+    if let Some(tier) = filter.tier {
+        select = select.filter(organization::Column::Tier.eq(tier));
+    }
+    if let Some(search) = search {
+        let pattern = LikeExpr::new(paging::like_pattern(&search)).escape('\\');
+        select = select.filter(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col(organization::Column::Name)))
+                        .like(pattern.clone()),
+                )
+                .add(Expr::col(organization::Column::Slug).like(pattern)),
+        );
+    }
+    Ok(select)
+}
+
+/// Organizations whose IP allowlist admits `client`, or that have it off:
+/// lists leave out, whole, an organization that refuses the caller's
+/// address, as single lookups answer IP_NOT_ALLOWED (`authz::access`).
+///
+/// Entries are stored canonical (`203.0.113.0/24`, host bits cleared), so
+/// "some entry contains the client" is "some entry is one of the client's
+/// 33 (IPv4) or 129 (IPv6) supernets": one indexed `IN`, the same on both
+/// databases. Only reading the policy's flag differs between them.
+pub fn allowlist_admits(backend: DbBackend, client: Option<IpAddr>) -> Condition {
+    let allowlist_on = match backend {
+        DbBackend::Postgres => {
+            "COALESCE((\"organizations\".\"policy\"->>'ipAllowlistEnabled')::boolean, false)"
+        }
+        _ => "COALESCE(json_extract(\"organizations\".\"policy\", '$.ipAllowlistEnabled'), 0)",
+    };
+    let supernets: Vec<String> = client
+        .map(|ip| {
+            let bits = if ip.is_ipv4() { 32 } else { 128 };
+            (0..=bits)
+                .filter_map(|prefix| IpNet::new(ip, prefix).ok())
+                .map(|net| net.trunc().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let admitted = Query::select()
+        .column(ip_allowlist_entry::Column::OrganizationId)
+        .from(ip_allowlist_entry::Entity)
+        .and_where(ip_allowlist_entry::Column::Cidr.is_in(supernets))
+        .to_owned();
+    Condition::any()
+        .add(Expr::cust(allowlist_on).not())
+        .add(organization::Column::Id.in_subquery(admitted))
+}
+
+/// One page of [`listable`].
+pub async fn page<C: ConnectionTrait>(
+    db: &C,
+    select: Select<organization::Entity>,
+    page: PageRequest,
+) -> AppResult<Page<organization::Model>> {
+    let rows = paging::keyset(select, organization::Column::Id, page)
+        .all(db)
+        .await?;
+    Ok(paging::into_page(rows, page))
+}
