@@ -9,8 +9,9 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use orgql::app::{self, StatementCounter};
 use orgql::auth::AuthConfig;
+use orgql::cli::seed;
+use orgql::domain::accounts;
 use orgql::domain::authz::RequestMeta;
-use orgql::domain::{accounts, seed};
 use orgql::graphql::{AppSchema, SchemaDeps, build_schema, loaders::Loaders};
 use orgql::{Config, domain::authz::Actor};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -74,7 +75,7 @@ async fn setup() -> Bench {
     let actor = accounts::authenticate(&db, &claims, RequestMeta::default())
         .await
         .unwrap();
-    let outbox = orgql::domain::outbox::Outbox::new(&config.public_url);
+    let outbox = orgql::mail::outbox::Outbox::new(&config.public_url);
     let schema = build_schema(SchemaDeps {
         outbox,
         db: db.clone(),

@@ -15,6 +15,8 @@ use entity::server_setting;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, EntityTrait};
 use tokio::net::TcpListener;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::task::TaskTracker;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -23,27 +25,43 @@ use tracing::Level;
 
 use crate::auth::{AuthConfig, PasswordHasher, TokenIssuer, secrets};
 use crate::config::Config;
-use crate::domain::outbox::Outbox;
 use crate::graphql::{SchemaDeps, build_schema};
 use crate::http::{self, AppState};
-use crate::mailer::Mailer;
+use crate::mail::Mailer;
+use crate::mail::outbox::Outbox;
 
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Opens the database pool. SQLite gets WAL and foreign keys; statement
 /// logging stays off (it would log every query at INFO).
+///
+/// The timeouts keep a database outage from turning into hung requests:
+/// a request waits at most `ACQUIRE_TIMEOUT` for a connection (the pool
+/// keeps reconnecting meanwhile), then fails with INTERNAL. Connections are
+/// pinged when taken from the pool (sqlx's default, stated because it
+/// matters), so fewer requests meet a connection a PostgreSQL restart
+/// killed; the pool drops one that broke mid-statement either way.
+/// SQLite writers queue on the database lock for up to
+/// `SQLITE_BUSY_TIMEOUT` (writes begin IMMEDIATE, see
+/// `domain::begin_write`); with no busy timeout, 50 concurrent writes
+/// fail with "database is locked" (tests/api/reliability.rs).
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> {
+    const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+    const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
     let mut options = ConnectOptions::new(config.database_url.clone());
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
     options
         .max_connections(config.db_max_connections.unwrap_or(cores * 4))
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(true)
+        .idle_timeout(Duration::from_secs(600))
+        .max_lifetime(Duration::from_secs(1800))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sqlx_sqlite_journal::WAL)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
         });
     let db = Database::connect(options).await.map_err(|e| {
         format!(
@@ -174,16 +192,26 @@ impl StatementCounter {
     }
 }
 
-/// Applies audit retention (DESIGN §6) once an hour, so entries past it are
-/// not kept; `orgql audit purge` does the same on demand.
-async fn purge_audit_log_hourly(db: DatabaseConnection) {
-    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+/// Applies audit retention (DESIGN §6): entries past it are deleted at
+/// start-up and then once an hour; `orgql audit purge` does the same on
+/// demand. A failure is logged and retried at the next run.
+async fn purge_audit_log(db: &DatabaseConnection) {
+    match crate::domain::audit::purge(db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(purged = n, "audit entries past retention deleted"),
+        Err(e) => tracing::warn!(error = %e, "audit retention purge failed; will retry"),
+    }
+}
+
+/// The hourly runs after the start-up one, until `stop` is cancelled (a
+/// purge under way then is finished).
+async fn purge_audit_log_hourly(db: DatabaseConnection, stop: CancellationToken) {
+    const HOUR: Duration = Duration::from_secs(3600);
+    let mut every_hour = tokio::time::interval_at(tokio::time::Instant::now() + HOUR, HOUR);
     loop {
-        every_hour.tick().await;
-        match crate::domain::audit::purge(&db).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "audit entries past retention deleted"),
-            Err(e) => tracing::warn!(error = %e, "audit retention purge failed; will retry"),
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every_hour.tick() => purge_audit_log(&db).await,
         }
     }
 }
@@ -194,6 +222,11 @@ pub struct Application {
     router: Router,
     db: DatabaseConnection,
     statements: StatementCounter,
+    /// The mail sender and the hourly audit purge, started with the
+    /// application (the purge's first run is at start-up) and stopped after
+    /// the last request, or when the application is dropped unserved.
+    background: TaskTracker,
+    stop_background: DropGuard,
 }
 
 impl Application {
@@ -215,10 +248,10 @@ impl Application {
             background.clone(),
             outbox.clone(),
             config.smtp_url.as_deref(),
+            &config.mail_dir(),
             &config.mail_from,
         )?;
-        tokio::spawn(mailer.run());
-        tokio::spawn(purge_audit_log_hourly(background));
+        tracing::info!(target: "orgql::mail", "outgoing mail goes to {}", mailer.destination());
         let schema = build_schema(SchemaDeps {
             db: db.clone(),
             outbox,
@@ -237,11 +270,19 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        purge_audit_log(&background).await;
+        let stop_background = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        tasks.spawn(mailer.run(stop_background.clone()));
+        tasks.spawn(purge_audit_log_hourly(background, stop_background.clone()));
+        tasks.close();
         Ok(Self {
             listener,
             router,
             db,
             statements,
+            background: tasks,
+            stop_background: stop_background.drop_guard(),
         })
     }
 
@@ -263,18 +304,22 @@ impl Application {
         self.statements.clone()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in
-    /// flight.
+    /// Serves until `shutdown` completes: then stops accepting, finishes
+    /// the requests in flight (each bounded by the request timeout), and
+    /// stops the background tasks, letting an email being sent finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        drop(self.stop_background);
+        self.background.wait().await;
+        served
     }
 }

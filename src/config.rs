@@ -2,6 +2,7 @@
 //! environment twins.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use ipnet::IpNet;
@@ -63,9 +64,15 @@ pub struct Config {
     /// SMTP server for outgoing mail: `smtps://user:pass@host:465` or
     /// `smtp://user:pass@host:587?tls=required` (a bare `smtp://` URL sends
     /// in clear text: for a local relay only). When unset, mail is written
-    /// to the log.
+    /// as `.eml` files to the mail directory.
     #[arg(long, env = "ORGQL_SMTP_URL", hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
+
+    /// Where mail goes as `.eml` files when no SMTP server is set (created,
+    /// readable by the server's user only). Default: `mail` next to the
+    /// SQLite database file, else in the working directory.
+    #[arg(long, env = "ORGQL_MAIL_DIR", global = true)]
+    pub mail_dir: Option<PathBuf>,
 
     /// The `<env>` part of API tokens (`orgql_<env>_…`), so that secret
     /// scanners can tell a production token from a test one.
@@ -194,6 +201,24 @@ fn parse_proxy(value: &str) -> Result<IpNet, String> {
 }
 
 impl Config {
+    /// `ORGQL_MAIL_DIR`, or `mail` beside the SQLite database file, or
+    /// `./mail` (PostgreSQL, in-memory SQLite).
+    pub fn mail_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.mail_dir {
+            return dir.clone();
+        }
+        let sqlite_file = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or(rest))
+            .filter(|path| !path.is_empty() && !path.contains(":memory:"));
+        let beside = sqlite_file
+            .and_then(|file| Path::new(file).parent())
+            .unwrap_or(Path::new(""));
+        beside.join("mail")
+    }
+
     /// The defaults, as if started with no flags and no environment: for
     /// tests and benchmarks, which then set what they need.
     pub fn defaults(database_url: &str) -> Self {
@@ -205,5 +230,37 @@ impl Config {
         let mut config = <Defaults as clap::Parser>::parse_from(["orgql"]).config;
         config.database_url = database_url.to_owned();
         config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_goes_beside_the_sqlite_database_by_default() {
+        for (url, dir) in [
+            ("sqlite://orgql.db?mode=rwc", "mail"),
+            (
+                "sqlite:///var/lib/orgql/orgql.db?mode=rwc",
+                "/var/lib/orgql/mail",
+            ),
+            ("sqlite:data/orgql.db", "data/mail"),
+            ("sqlite::memory:", "mail"),
+            ("postgres://orgql@db/orgql", "mail"),
+        ] {
+            assert_eq!(
+                Config::defaults(url).mail_dir(),
+                PathBuf::from(dir),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_configured_mail_directory_wins() {
+        let mut config = Config::defaults("sqlite:///var/lib/orgql/orgql.db");
+        config.mail_dir = Some("/srv/mail".into());
+        assert_eq!(config.mail_dir(), PathBuf::from("/srv/mail"));
     }
 }

@@ -5,7 +5,7 @@
 //! it, reads the bearer token once, and gives each request its own actor
 //! and loaders.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
@@ -26,6 +26,7 @@ use crate::domain::{accounts, api_tokens};
 use crate::error::AppError;
 use crate::graphql::extensions::{aliases_in, annotate};
 use crate::graphql::{AppSchema, loaders::Loaders};
+use crate::{forwarded, input_guard};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -47,30 +48,9 @@ fn refuse(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// The client's address: the socket peer, or, when the peer is a trusted
-/// proxy, the nearest address in X-Forwarded-For that is not itself a
-/// trusted proxy (RFC 7239 §5.2: the rightmost untrusted hop).
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(&peer) {
-        return peer;
-    }
-    let hops: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|hop| hop.trim().parse().ok())
-        .collect();
-    hops.into_iter()
-        .rev()
-        .find(|ip| !is_trusted(ip))
-        .unwrap_or(peer)
-}
-
 fn request_meta(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {
     RequestMeta {
-        client_ip: Some(client_ip(peer.ip(), headers, &state.trusted_proxies)),
+        client_ip: forwarded::client_ip(peer.ip(), headers, &state.trusted_proxies),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -134,7 +114,8 @@ async fn execute(
     };
     let viewer = actor.as_ref().and_then(|a| a.user_id());
     let run = |mut request: async_graphql::Request| {
-        let refused = check_document(&mut request, state.max_aliases);
+        let refused = input_guard::refuse_nul(&mut request)
+            .or_else(|| check_document(&mut request, state.max_aliases));
         let request = Loaders::for_request(&state.db, viewer)
             .attach(request)
             .data(meta.clone());
@@ -293,30 +274,5 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             tracing::warn!(error = %e, "database not reachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(xff: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", xff.parse().unwrap());
-        headers
-    }
-
-    #[test]
-    fn forwarded_for_is_ignored_from_an_untrusted_peer() {
-        let peer: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(client_ip(peer, &headers("198.51.100.1"), &[]), peer);
-    }
-
-    #[test]
-    fn a_trusted_proxy_passes_on_the_rightmost_untrusted_hop() {
-        let proxies: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        let peer: IpAddr = "10.0.0.2".parse().unwrap();
-        let ip = client_ip(peer, &headers("1.1.1.1, 198.51.100.7, 10.0.0.3"), &proxies);
-        assert_eq!(ip, "198.51.100.7".parse::<IpAddr>().unwrap());
     }
 }

@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use orgql::cli::seed;
 use orgql::config::{Config, LogFormat};
-use orgql::domain::{accounts, seed};
+use orgql::domain::accounts;
 use orgql::{Application, app, graphql};
 use tracing_subscriber::EnvFilter;
 
@@ -118,6 +119,7 @@ async fn run(cli: Cli) -> Result<(), app::StartError> {
                 app::redact(&config.database_url)
             );
             application.run_until_stopped(shutdown_signal()).await?;
+            tracing::info!("stopped: requests and background work finished");
         }
         Command::Migrate => {
             let db = app::connect(&config).await?;

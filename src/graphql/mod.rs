@@ -17,8 +17,8 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthConfig;
 use crate::config::Config;
-use crate::domain::outbox::Outbox;
 use crate::error::ErrorCode;
+use crate::mail::outbox::Outbox;
 
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
     pub client: reqwest::Client,
+    /// Where mail goes when the test sets no SMTP server.
+    _mail_dir: tempfile::TempDir,
     _database: TestDatabase,
 }
 
@@ -92,6 +94,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     config.insecure_fast_password_hashing = true;
     config.jwt_secret = Some("a test secret that is long enough to sign".into());
     config.db_max_connections = Some(8);
+    let mail_dir = tempfile::tempdir().expect("a temporary directory");
+    config.mail_dir = Some(mail_dir.path().to_owned());
     configure(&mut config);
     let app = Application::build(config).await.expect("the app starts");
     let base = format!("http://{}", app.local_addr());
@@ -103,6 +107,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         db,
         statements,
         client: reqwest::Client::new(),
+        _mail_dir: mail_dir,
         _database: database,
     }
 }

@@ -15,6 +15,13 @@ use crate::helpers::*;
 /// A minimal SMTP server (RFC 5321) that accepts every message and hands
 /// each DATA section to the test.
 async fn smtp_listener() -> (u16, mpsc::UnboundedReceiver<String>) {
+    smtp_listener_slow(Duration::ZERO).await
+}
+
+/// The same, handing each message over as soon as it is read but
+/// acknowledging it only after `delay`: a delivery stays in progress that
+/// long.
+pub async fn smtp_listener_slow(delay: Duration) -> (u16, mpsc::UnboundedReceiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -33,6 +40,7 @@ async fn smtp_listener() -> (u16, mpsc::UnboundedReceiver<String>) {
                     if let Some(body) = data.as_mut() {
                         if line == "." {
                             tx.send(data.take().unwrap()).ok();
+                            tokio::time::sleep(delay).await;
                             write.write_all(b"250 queued\r\n").await.ok();
                         } else {
                             body.push_str(&line);

@@ -370,9 +370,9 @@ async fn a_platform_admin_reads_any_organization_and_its_members_but_changes_not
 #[tokio::test]
 async fn seeding_builds_organizations_with_members_and_teams() {
     let app = spawn_app().await;
-    orgql::domain::seed::seed(
+    orgql::cli::seed::seed(
         &app.db,
-        orgql::domain::seed::SeedSize {
+        orgql::cli::seed::SeedSize {
             organizations: 3,
             members: 10,
         },
@@ -403,9 +403,9 @@ async fn seeding_builds_organizations_with_members_and_teams() {
             .unwrap(),
         30
     );
-    let again = orgql::domain::seed::seed(
+    let again = orgql::cli::seed::seed(
         &app.db,
-        orgql::domain::seed::SeedSize {
+        orgql::cli::seed::SeedSize {
             organizations: 1,
             members: 1,
         },

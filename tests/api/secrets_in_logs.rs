@@ -1,8 +1,8 @@
 //! Secrets never reach the logs: the real `orgql` binary runs with every
 //! log level on (RUST_LOG=trace) while passwords, refresh tokens, join
 //! codes and API tokens are created and used, and its output holds none of
-//! them. (Invitation links are written to the log only by the development
-//! mail transport, as documented, and are not checked here.)
+//! them. (Invitation links, which only mail carries, are checked in
+//! `mail_dir.rs`.)
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -25,10 +25,10 @@ use crate::domain::authz::matrix::{Permission, may_assign};
 use crate::domain::authz::{Actor, Policy};
 use crate::domain::ids::{InvitationId, OrganizationId, new_id};
 use crate::domain::members;
-use crate::domain::outbox::Outbox;
 use crate::domain::values::Email;
 use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
+use crate::mail::outbox::Outbox;
 
 mod respond;
 

@@ -2,12 +2,12 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use crate::domain::invitations::{self, InvitationRef, IssuedInvitation, NewInvitation};
 use crate::domain::join_codes::{self, NewJoinCode};
-use crate::domain::outbox::Outbox;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Invitation, JoinCode, Member, Organization, enums::Role};
+use crate::mail::outbox::Outbox;
 
 #[derive(Default)]
 pub struct InvitationMutations;

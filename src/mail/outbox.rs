@@ -1,6 +1,6 @@
 //! Outgoing email, queued in the database inside the transaction that
 //! decided to send it, so a crash can neither lose an invitation's email
-//! nor send one for a change that rolled back. `crate::mailer` delivers.
+//! nor send one for a change that rolled back. `crate::mail::sender` delivers.
 
 use std::sync::Arc;
 
@@ -13,7 +13,6 @@ use sea_orm::{
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::domain::ids::new_id;
 use crate::error::AppResult;
 
 /// Where new mail is queued, and how the sender learns of it.
@@ -45,7 +44,7 @@ impl Outbox {
     ) -> AppResult<()> {
         let now = Utc::now();
         outbox_email::ActiveModel {
-            id: Set(new_id()),
+            id: Set(Uuid::now_v7()),
             recipient: Set(recipient.to_owned()),
             subject: Set(subject.to_owned()),
             body: Set(Some(body)),

@@ -1,0 +1,3 @@
+//! What the command line does beyond serving (see `main.rs`): demo data.
+
+pub mod seed;

@@ -1,0 +1,142 @@
+//! Graceful shutdown of the real binary: on SIGTERM it stops accepting,
+//! finishes the requests in flight, stops its background tasks and exits 0.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::binary::Server;
+use crate::mail::smtp_listener_slow;
+
+#[tokio::test]
+async fn sigterm_mid_load_finishes_the_requests_in_flight_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await;
+
+    // Load: clients signing up one account after another.
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for worker in 0..8 {
+        let (url, stop, answered) = (server.url(), stop.clone(), answered.clone());
+        workers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for n in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let email = format!("w{worker}n{n}@example.com");
+                let sent = client
+                    .post(&url)
+                    .json(&json!({ "query": "mutation($e: String!) { signUp(input: { email: $e, password: \"correct horse\", name: \"W\" }) { user { id } } }", "variables": { "e": email } }))
+                    .send()
+                    .await;
+                // Refused or reset connections are requests the server
+                // never took (it stopped accepting); an answer it gave
+                // must be whole and successful.
+                let Ok(response) = sent else { continue };
+                let body: Value = response.json().await.expect("a whole JSON answer");
+                assert!(body.get("errors").is_none(), "{body}");
+                answered.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // One request held in flight: headers and half the body sent before
+    // the signal, the rest after.
+    let body = br#"{"query":"{ __typename }"}"#;
+    let mut slow = TcpStream::connect(&server.address).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        server.address,
+        body.len()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&body[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = answered.load(Ordering::Relaxed);
+    assert!(before > 0, "the load is running");
+
+    server.terminate().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    slow.write_all(&body[10..]).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        read.is_ok(),
+        "the request in flight is answered and closed: {answer:?}"
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""__typename":"Query""#), "{answer}");
+
+    let (status, logs) = server.wait(Duration::from_secs(20)).await;
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    assert_eq!(status.code(), Some(0), "{logs}");
+    assert!(
+        logs.contains("stopped: requests and background work finished"),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_during_an_email_delivery_lets_it_finish() {
+    let (port, mut inbox) = smtp_listener_slow(Duration::from_secs(2)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let server = Server::start(dir.path(), &[("ORGQL_SMTP_URL", &smtp)]).await;
+    let client = reqwest::Client::new();
+    let call = |query: &'static str, variables: Value, token: Option<String>| {
+        let mut request = client
+            .post(server.url())
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let body: Value = request.send().await.unwrap().json().await.unwrap();
+            assert!(body.get("errors").is_none(), "{body}");
+            body["data"].clone()
+        }
+    };
+    let token = call("mutation { signUp(input: { email: \"ann@example.com\", password: \"correct horse\", name: \"Ann\" }) { accessToken } }", json!({}), None)
+        .await["signUp"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let org = call(
+        "mutation { createOrganization(input: { name: \"Acme\" }) { organization { id } } }",
+        json!({}),
+        Some(token.clone()),
+    )
+    .await["createOrganization"]["organization"]["id"]
+        .clone();
+    call("mutation($o: ID!) { createInvitation(input: { organizationId: $o, email: \"bob@example.com\" }) { token } }", json!({ "o": org }), Some(token))
+        .await;
+
+    // The message is on the wire; the server waits for the SMTP answer.
+    tokio::time::timeout(Duration::from_secs(10), inbox.recv())
+        .await
+        .expect("the delivery starts")
+        .unwrap();
+    server.terminate().await;
+    let (status, logs) = server.wait(Duration::from_secs(20)).await;
+    assert_eq!(status.code(), Some(0), "{logs}");
+
+    // Finished, not abandoned: the outbox records the email as sent.
+    let db = sea_orm::Database::connect(format!("sqlite://{}/orgql.db", dir.path().display()))
+        .await
+        .unwrap();
+    let rows = entity::outbox_email::Entity::find().all(&db).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].sent_at.is_some(), "{rows:?}");
+}
