@@ -126,6 +126,11 @@ pub enum AppError {
     /// INTERNAL: logged with its cause, told as "internal error".
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// INTERNAL, like `Internal`. Kept apart so that a unique violation the
+    /// client can cause can still be told as CONFLICT where its statement
+    /// runs ([`ResultExt::on_unique`]).
+    #[error("internal error")]
+    Database(#[from] DbErr),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -142,6 +147,14 @@ impl AppError {
         Self::Conflict {
             field: None,
             message: message.into(),
+        }
+    }
+
+    /// CONFLICT blaming `field`: a unique value the client chose is taken.
+    pub fn taken(field: &'static str, message: &str) -> Self {
+        Self::Conflict {
+            field: Some(field),
+            message: message.to_owned(),
         }
     }
 
@@ -165,99 +178,58 @@ impl AppError {
             Self::IpNotAllowed => ErrorCode::IpNotAllowed,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
-            Self::Internal(_) => ErrorCode::Internal,
+            Self::Internal(_) | Self::Database(_) => ErrorCode::Internal,
         }
     }
 }
 
-/// Unique constraints a client can run into, by the name PostgreSQL reports
-/// and by the `table.column` SQLite reports, with the field to blame.
-const UNIQUE_CONSTRAINTS: &[(&str, &str, &str, &str)] = &[
-    (
-        "uq_users_email",
-        "users.email",
-        "email",
-        "an account with this email already exists",
-    ),
-    (
-        "uq_organizations_slug",
-        "organizations.slug",
-        "slug",
-        "this slug is taken",
-    ),
-    (
-        "uq_organizations_domain",
-        "organizations.domain",
-        "domain",
-        "this domain belongs to another organization",
-    ),
-    (
-        "uq_teams_org_slug",
-        "teams.organization_id, teams.slug",
-        "slug",
-        "this organization already has a team with this slug",
-    ),
-    (
-        "uq_team_members_team_member",
-        "team_members.team_id, team_members.member_id",
-        "memberId",
-        "already a member of this team",
-    ),
-    (
-        "uq_invitations_pending_email",
-        "invitations.organization_id, invitations.email",
-        "email",
-        "a pending invitation to this email exists: resend it instead",
-    ),
-    (
-        "uq_ownership_transfers_pending",
-        "ownership_transfers.organization_id",
-        "organizationId",
-        "an ownership transfer is already pending: cancel it first",
-    ),
-    (
-        "uq_tier_upgrade_requests_pending",
-        "tier_upgrade_requests.organization_id",
-        "organizationId",
-        "a tier upgrade request is already pending",
-    ),
-    (
-        "uq_ip_allowlist_entries_org_cidr",
-        "ip_allowlist_entries.organization_id, ip_allowlist_entries.cidr",
-        "cidr",
-        "this CIDR is on the allowlist already",
-    ),
-    (
-        "uq_member_org_user",
-        "members.organization_id, members.user_id",
-        "userId",
-        "already a member of this organization",
-    ),
-];
+/// A unique constraint as each database names it when it is violated:
+/// PostgreSQL by the name its migration gave it (`… violates unique
+/// constraint "uq_users_email"`), SQLite by its columns (`UNIQUE constraint
+/// failed: users.email`). Declared next to the statements that can violate
+/// it, which map it with [`ResultExt::on_unique`].
+#[derive(Debug, Clone, Copy)]
+pub struct Constraint {
+    pub name: &'static str,
+    pub sqlite: &'static str,
+}
 
-impl From<DbErr> for AppError {
-    fn from(err: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
-            for (name, columns, field, message) in UNIQUE_CONSTRAINTS {
-                if detail.contains(name) || detail.ends_with(columns) {
-                    return Self::Conflict {
-                        field: Some(field),
-                        message: (*message).to_owned(),
-                    };
-                }
+impl Constraint {
+    fn is_violated_by(self, err: &DbErr) -> bool {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => {
+                detail.ends_with(&format!("\"{}\"", self.name))
+                    || detail.ends_with(&format!(": {}", self.sqlite))
             }
+            _ => false,
         }
-        Self::Internal(Box::new(err))
+    }
+}
+
+pub trait ResultExt<T> {
+    /// Turns a violation of `constraint` into the client error `err` makes;
+    /// any other error is left as it is (a database error stays INTERNAL).
+    fn on_unique(self, constraint: Constraint, err: impl FnOnce() -> AppError) -> AppResult<T>;
+}
+
+impl<T, E: Into<AppError>> ResultExt<T> for Result<T, E> {
+    fn on_unique(self, constraint: Constraint, err: impl FnOnce() -> AppError) -> AppResult<T> {
+        self.map_err(|e| match e.into() {
+            AppError::Database(db) if constraint.is_violated_by(&db) => err(),
+            other => other,
+        })
     }
 }
 
 impl AppError {
     /// Writes this error's code (and `field`, `resource`, `limit`, `used`
     /// where it has them) into a GraphQL error's extensions. Called once per
-    /// response by `graphql::extensions::ErrorCodes`.
+    /// response by `graphql::extensions::annotate`, at the HTTP edge.
     pub fn annotate(&self, error: &mut async_graphql::ServerError) {
-        if let AppError::Internal(cause) = self {
-            tracing::error!(error = %cause, "internal error");
+        match self {
+            AppError::Internal(cause) => tracing::error!(error = %cause, "internal error"),
+            AppError::Database(cause) => tracing::error!(error = %cause, "internal error"),
+            _ => {}
         }
         let ext = error.extensions.get_or_insert_with(Default::default);
         ext.set("code", self.code().as_str());

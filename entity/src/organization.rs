@@ -23,8 +23,8 @@ pub struct Model {
     /// Superseded by `member::Model::sessions_revoked_before` (copied there
     /// by migration 9); no longer written or read.
     pub sessions_revoked_before: Option<DateTimeUtc>,
-    /// The governance policy (`domain::policy::Policy` as JSON); null until
-    /// first read or changed, meaning the defaults.
+    /// The governance policy (`domain::authz::Policy` as JSON); null until
+    /// first changed, meaning the defaults.
     pub policy: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,9 +1,10 @@
-//! Opaque secrets (refresh tokens, later invitation tokens and API keys):
-//! 256 random bits, shown once, stored only as their SHA-256.
+//! Opaque secrets (refresh tokens, invitation tokens, join codes, API token
+//! secrets): 256 random bits, shown once, stored only as their SHA-256.
 
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// 32 random bytes from the OS generator, base64url without padding.
 pub fn generate() -> String {
@@ -25,11 +26,22 @@ pub fn generate_hex(bytes: usize) -> String {
     hex::encode(buffer)
 }
 
-/// Compares two strings in time that depends only on their lengths.
+/// Compares two strings in time that depends only on their lengths, so a
+/// caller cannot learn a stored value byte by byte from response times.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_equal_strings_compare_equal() {
+        let secret = generate_hex(32);
+        assert!(constant_time_eq(&secret, &secret.clone()));
+        assert!(!constant_time_eq(&secret, &generate_hex(32)));
+        assert!(!constant_time_eq(&secret, &secret[1..]));
+        assert!(!constant_time_eq("", "a"));
+    }
 }

@@ -21,7 +21,7 @@ use crate::domain::ids::{OrganizationId, TierUpgradeRequestId, new_id};
 use crate::domain::tiers::{self, Resource};
 use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::domain::{members, values};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 /// How much of one limited resource is used.
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +102,13 @@ fn rank(tier: Tier) -> u8 {
     }
 }
 
+/// One pending upgrade request per organization (a partial index: `WHERE
+/// status = 'PENDING'`).
+const PENDING_UNIQUE: Constraint = Constraint {
+    name: "uq_tier_upgrade_requests_pending",
+    sqlite: "tier_upgrade_requests.organization_id",
+};
+
 /// Asks for a higher tier (billing:manage).
 #[tracing::instrument(skip_all, fields(%organization_id, ?requested_tier))]
 pub async fn request_upgrade(
@@ -113,7 +120,7 @@ pub async fn request_upgrade(
 ) -> AppResult<tier_upgrade_request::Model> {
     let reason = reason
         .as_deref()
-        .map(|r| values::optional_text("reason", r, 1000))
+        .map(|r| values::prose("reason", r, 1000))
         .transpose()?
         .flatten();
     let organization_id = Uuid::from(organization_id);
@@ -137,7 +144,13 @@ pub async fn request_upgrade(
         decided_at: Set(None),
     }
     .insert(write.txn())
-    .await?;
+    .await
+    .on_unique(PENDING_UNIQUE, || {
+        AppError::taken(
+            "organizationId",
+            "a tier upgrade request is already pending",
+        )
+    })?;
     write
         .commit(Entry::new(
             AuditAction::TierUpgradeRequested,

@@ -24,7 +24,7 @@ use crate::domain::ids::{IpAllowlistEntryId, OrganizationId, new_id};
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values;
 use crate::domain::write::{Entry, OrgWrite, Write};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 /// The networks on an organization's allowlist.
 pub async fn allowlist<C: ConnectionTrait>(db: &C, organization_id: Uuid) -> AppResult<Vec<IpNet>> {
@@ -182,6 +182,12 @@ pub async fn entries<C: ConnectionTrait>(
         .await?)
 }
 
+/// A network is on an organization's allowlist once.
+const CIDR_UNIQUE: Constraint = Constraint {
+    name: "uq_ip_allowlist_entries_org_cidr",
+    sqlite: "ip_allowlist_entries.organization_id, ip_allowlist_entries.cidr",
+};
+
 /// Adds a network (policies:manage); IPv4 or IPv6, canonicalised.
 #[tracing::instrument(skip_all, fields(%organization_id))]
 pub async fn add_entry(
@@ -200,7 +206,7 @@ pub async fn add_entry(
         })?;
     let description = description
         .as_deref()
-        .map(|d| values::optional_text("description", d, 200))
+        .map(|d| values::prose("description", d, 200))
         .transpose()?
         .flatten();
     let organization_id = Uuid::from(organization_id);
@@ -224,7 +230,10 @@ pub async fn add_entry(
         created_at: Set(Utc::now()),
     }
     .insert(write.txn())
-    .await?;
+    .await
+    .on_unique(CIDR_UNIQUE, || {
+        AppError::taken("cidr", "this CIDR is on the allowlist already")
+    })?;
     write
         .commit(Entry::new(
             AuditAction::IpAllowlistEntryAdded,

@@ -1,9 +1,9 @@
 //! Members: roles, removal and leaving, under the rank rules and the
 //! last-owner rule of DESIGN §4.
 //!
-//! Every change locks the organization row first (`access::authorize_write`),
-//! so two requests that each demote one of the last two owners take turns
-//! and the second sees one owner left: LAST_OWNER.
+//! Every change locks the organization row first (through the write path,
+//! `domain::write`), so two requests that each demote one of the last two
+//! owners take turns and the second sees one owner left: LAST_OWNER.
 
 use entity::{member, values::Role};
 use sea_orm::{
@@ -19,7 +19,7 @@ use crate::domain::authz::matrix::{Permission, may_act_on, may_assign};
 use crate::domain::ids::{MemberId, OrganizationId};
 use crate::domain::organizations::revoke_member_sessions;
 use crate::domain::write::{Entry, OrgWrite, Write};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 async fn find<C: ConnectionTrait>(db: &C, member_id: MemberId) -> AppResult<member::Model> {
     member::Entity::find_by_id(Uuid::from(member_id))
@@ -187,6 +187,13 @@ pub async fn seats_used<C: ConnectionTrait>(txn: &C, organization_id: Uuid) -> A
     Ok(members + pending)
 }
 
+/// A person is a member of an organization once. Callers check first,
+/// under the organization's lock; this is the database's word on it.
+const MEMBER_UNIQUE: Constraint = Constraint {
+    name: "uq_member_org_user",
+    sqlite: "members.organization_id, members.user_id",
+};
+
 /// Adds a user to an organization with a role, checking the tier's seats.
 /// Call with the organization locked; `counted` says whether the seat is
 /// already taken (by the pending invitation being accepted).
@@ -216,9 +223,6 @@ pub async fn admit<C: ConnectionTrait>(
     }
     .insert(txn)
     .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict { .. } => AppError::AlreadyMember,
-        other => other,
-    })?;
+    .on_unique(MEMBER_UNIQUE, || AppError::AlreadyMember)?;
     Ok(member)
 }

@@ -1,8 +1,9 @@
 //! Business rules. The authorization kernel ([`authz`]) decides who may do
-//! what; the write path ([`write`]) is the one way in for every change; the
-//! aggregates (one module each) hold the rules of their commands. Functions
-//! here take the actor and a database connection and know nothing of
-//! GraphQL, so the same rule serves a mutation, the CLI and a test.
+//! what; the write path ([`write`](mod@write)) is the one way in for every
+//! change; the aggregates (one module each) hold the rules of their
+//! commands. Functions here take the actor and a database connection and
+//! know nothing of GraphQL, so the same rule serves a mutation, the CLI and
+//! a test.
 
 pub mod accounts;
 pub mod api_tokens;

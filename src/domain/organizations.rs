@@ -24,11 +24,22 @@ use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, new_id};
 use crate::domain::values::{self, Slug};
 use crate::domain::write::{Entry, OrgWrite, Write};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 /// Access-token lifetime for a new organization, and its bounds.
 pub const DEFAULT_JWT_EXPIRY_SECS: i32 = 900;
 pub const JWT_EXPIRY_SECS: std::ops::RangeInclusive<i32> = 60..=86_400;
+
+/// Slugs are unique across all organizations (domains are claims, not
+/// unique: migration 10).
+const SLUG_UNIQUE: Constraint = Constraint {
+    name: "uq_organizations_slug",
+    sqlite: "organizations.slug",
+};
+
+fn slug_taken() -> AppError {
+    AppError::taken("slug", "this slug is taken")
+}
 
 /// The optional profile fields of an organization. In an update, `None`
 /// leaves a field as it is and `Some("")` clears it.
@@ -84,7 +95,7 @@ fn parse_profile(profile: &Profile) -> AppResult<ParsedProfile> {
         description: profile
             .description
             .as_deref()
-            .map(|v| values::optional_text("description", v, 2000))
+            .map(|v| values::prose("description", v, 2000))
             .transpose()?,
         avatar_url: profile
             .avatar_url
@@ -157,7 +168,8 @@ pub async fn create(
         updated_at: Set(now),
     }
     .insert(write.txn())
-    .await?;
+    .await
+    .on_unique(SLUG_UNIQUE, slug_taken)?;
     let owner = member::ActiveModel {
         id: Set(new_id()),
         organization_id: Set(organization.id),
@@ -255,7 +267,10 @@ pub async fn update(
         active.jwt_expiry_secs = Set(secs);
     }
     active.updated_at = Set(Utc::now());
-    let organization = active.update(write.txn()).await?;
+    let organization = active
+        .update(write.txn())
+        .await
+        .on_unique(SLUG_UNIQUE, slug_taken)?;
     write
         .commit(Entry::new(
             AuditAction::OrganizationUpdated,
@@ -321,7 +336,7 @@ pub async fn set_status(
 ) -> AppResult<organization::Model> {
     let reason = reason
         .as_deref()
-        .map(|r| values::optional_text("reason", r, 1000))
+        .map(|r| values::prose("reason", r, 1000))
         .transpose()?
         .flatten();
     let write = Write::begin(db)

@@ -19,7 +19,7 @@ use crate::domain::audit::AuditAction;
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{MemberId, OrganizationId, OwnershipTransferId, new_id};
 use crate::domain::write::{Entry, OrgWrite, Write};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 pub const LIFETIME_DAYS: i64 = 7;
 
@@ -48,6 +48,13 @@ fn entry(action: AuditAction, transfer: &ownership_transfer::Model) -> Entry {
         json!({ "fromMemberId": transfer.from_member_id, "toMemberId": transfer.to_member_id }),
     )
 }
+
+/// One pending transfer per organization (a partial index: `WHERE status =
+/// 'PENDING'`).
+const PENDING_UNIQUE: Constraint = Constraint {
+    name: "uq_ownership_transfers_pending",
+    sqlite: "ownership_transfers.organization_id",
+};
 
 /// Offers ownership to another member (OWNER only).
 #[tracing::instrument(skip_all, fields(%organization_id, %new_owner_member_id))]
@@ -98,7 +105,13 @@ pub async fn offer(
         decided_at: Set(None),
     }
     .insert(write.txn())
-    .await?;
+    .await
+    .on_unique(PENDING_UNIQUE, || {
+        AppError::taken(
+            "organizationId",
+            "an ownership transfer is already pending: cancel it first",
+        )
+    })?;
     write
         .commit(entry(AuditAction::OwnershipTransferOffered, &transfer))
         .await?;

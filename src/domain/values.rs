@@ -2,10 +2,13 @@
 //! field it blames, so a client learns which argument was wrong before
 //! anything reaches SQL.
 
+use email_address::{EmailAddress, Options};
+
 use crate::error::AppError;
 
-/// Text a person typed: trimmed, non-empty, bounded, free of NUL and other
-/// control characters.
+/// One line a person typed (a name, a label): trimmed, non-empty, bounded,
+/// free of line breaks, control characters and the characters that make
+/// text read as something else ([`is_deceptive`]).
 pub fn text(field: &str, value: &str, max_chars: usize) -> Result<String, AppError> {
     let value = value.trim();
     if value.is_empty() {
@@ -23,15 +26,54 @@ pub fn optional_text(
     value: &str,
     max_chars: usize,
 ) -> Result<Option<String>, AppError> {
+    checked(field, value, max_chars, false)
+}
+
+/// Like [`optional_text`], but lines may break: for prose such as a
+/// description or a reason, where `\n` and `\t` are kept.
+pub fn prose(field: &str, value: &str, max_chars: usize) -> Result<Option<String>, AppError> {
+    checked(field, value, max_chars, true)
+}
+
+/// Characters that make text read as something other than what it holds:
+/// bidi embeddings, overrides, isolates and marks reorder what follows
+/// (UAX #9; "Trojan Source", CVE-2021-42574), and zero-width characters
+/// hide inside words. Names reach emails and logs, where either could
+/// disguise a link or an instruction (issue #11).
+fn is_deceptive(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{200B}'..='\u{200D}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+    )
+}
+
+/// Why `c` may not appear in a value, if it may not.
+fn refusal(c: char, multiline: bool) -> Option<&'static str> {
+    match c {
+        '\n' | '\t' if multiline => None,
+        '\n' | '\r' => Some("must be a single line"),
+        c if c.is_control() => Some("contains control characters"),
+        c if is_deceptive(c) => Some("contains invisible or text-direction characters"),
+        _ => None,
+    }
+}
+
+fn checked(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+    multiline: bool,
+) -> Result<Option<String>, AppError> {
     let value = value.trim();
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field} contains control characters"),
-        ));
+    if let Some(why) = value.chars().find_map(|c| refusal(c, multiline)) {
+        return Err(AppError::bad_input(field, format!("{field} {why}")));
     }
     if value.chars().count() > max_chars {
         return Err(AppError::bad_input(
@@ -50,28 +92,22 @@ pub fn search(field: &str, value: Option<&str>) -> Result<Option<String>, AppErr
     }
 }
 
-/// A lower-cased email address with one `@` and a dotted domain.
+/// A lower-cased email address: an RFC 5322 addr-spec (as `email_address`
+/// reads it, the crate lettre checks recipients with) whose domain has a
+/// dot; no display name, no `[IP]` domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(field: &str, value: &str) -> Result<Self, AppError> {
         let value = text(field, value, 254)?.to_lowercase();
-        let valid = match value.split_once('@') {
-            Some((local, domain)) => {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !value.chars().any(char::is_whitespace)
-            }
-            None => false,
-        };
-        if valid {
-            Ok(Self(value))
-        } else {
-            Err(AppError::bad_input(field, "not a valid email address"))
+        let options = Options::default()
+            .with_required_tld()
+            .without_display_text()
+            .without_domain_literal();
+        match EmailAddress::parse_with_options(&value, options) {
+            Ok(_) => Ok(Self(value)),
+            Err(_) => Err(AppError::bad_input(field, "not a valid email address")),
         }
     }
 
@@ -173,21 +209,21 @@ pub fn domain(field: &str, value: &str) -> Result<Option<String>, AppError> {
     }
 }
 
-/// An absolute http(s) URL.
+/// An absolute http(s) URL without credentials, kept as the WHATWG URL
+/// parser serializes it, so what is stored is what a browser would open.
 pub fn url(field: &str, value: &str) -> Result<Option<String>, AppError> {
     let Some(value) = optional_text(field, value, 2048)? else {
         return Ok(None);
     };
-    let rest = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"));
-    match rest {
-        Some(rest)
-            if !rest.is_empty()
-                && !rest.starts_with('/')
-                && !value.chars().any(char::is_whitespace) =>
+    match url::Url::parse(&value) {
+        // Credentials in a public profile URL would be shown to everyone
+        // (and `https://bank.example@evil.example` misleads the reader).
+        Ok(parsed)
+            if matches!(parsed.scheme(), "http" | "https")
+                && parsed.username().is_empty()
+                && parsed.password().is_none() =>
         {
-            Ok(Some(value))
+            Ok(Some(parsed.into()))
         }
         _ => Err(AppError::bad_input(field, "not an absolute http(s) URL")),
     }
@@ -252,8 +288,38 @@ mod tests {
             "ann@example",
             "a b@example.com",
             "ann@@example.com",
+            "Ann <ann@example.com>",
+            "ann@[192.0.2.1]",
+            "ann.@example.com",
         ] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_are_absolute_http_and_stored_as_parsed() {
+        assert_eq!(
+            url("website", " https://Acme.example ").unwrap().as_deref(),
+            Some("https://acme.example/")
+        );
+        assert_eq!(
+            url("website", "http://acme.example/a?b=c#d")
+                .unwrap()
+                .as_deref(),
+            Some("http://acme.example/a?b=c#d")
+        );
+        assert_eq!(url("website", "").unwrap(), None);
+        for bad in [
+            "acme.example",
+            "/relative",
+            "javascript:alert(1)",
+            "ftp://acme.example",
+            "https://",
+            "https://user:secret@acme.example",
+            "https://bank.example@evil.example",
+            "https://exa mple.com",
+        ] {
+            assert!(url("website", bad).is_err(), "{bad}");
         }
     }
 
@@ -262,5 +328,67 @@ mod tests {
         assert!(text("name", "Ac\0me", 200).is_err());
         assert!(text("name", &"x".repeat(201), 200).is_err());
         assert!(text("name", "   ", 200).is_err());
+    }
+
+    #[track_caller]
+    fn assert_refused(result: Result<impl std::fmt::Debug, AppError>, message: &str) {
+        match result {
+            Err(AppError::BadUserInput { field, message: m }) => {
+                assert_eq!((field.as_str(), m.as_str()), ("name", message));
+            }
+            other => panic!("expected BAD_USER_INPUT, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_name_is_one_line() {
+        let injected = "Acme\n\nURGENT: verify at https://evil.example";
+        for name in [injected, "Acme\r\nInc", "Acme\rInc"] {
+            assert_refused(text("name", name, 200), "name must be a single line");
+            assert_refused(
+                optional_text("name", name, 200),
+                "name must be a single line",
+            );
+        }
+        assert_refused(
+            text("name", "Acme\tInc", 200),
+            "name contains control characters",
+        );
+        // Line breaks around a name are trimmed, not refused.
+        assert_eq!(text("name", "\n Acme \n", 200).unwrap(), "Acme");
+    }
+
+    #[test]
+    fn bidi_and_zero_width_characters_are_refused_in_names_and_prose() {
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}',
+            '\u{200D}', '\u{2060}', '\u{FEFF}',
+        ] {
+            let name = format!("Ac{c}me");
+            let message = "name contains invisible or text-direction characters";
+            assert_refused(text("name", &name, 200), message);
+            assert_refused(prose("name", &name, 200), message);
+        }
+    }
+
+    #[test]
+    fn prose_keeps_line_breaks_and_tabs_but_not_other_controls() {
+        let description = "Builds the web app.\n\n\tOn call: weekdays.";
+        assert_eq!(
+            prose("description", description, 2000).unwrap().as_deref(),
+            Some(description)
+        );
+        assert!(prose("description", "a\rb", 2000).is_err());
+        assert!(prose("description", "a\u{7}b", 2000).is_err());
+        assert_eq!(prose("description", " \n ", 2000).unwrap(), None);
+    }
+
+    #[test]
+    fn names_in_any_script_are_accepted() {
+        for name in ["Ünïcødé GmbH", "株式会社アクメ", "شركة أكمي", "Acme 🚀"]
+        {
+            assert_eq!(text("name", name, 200).unwrap(), name);
+        }
     }
 }

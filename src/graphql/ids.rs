@@ -1,14 +1,15 @@
-//! Public ids: UUIDv7 in the database, TypeID-style strings in the API
-//! (`org_01jd…`, <https://github.com/jetify-com/typeid/tree/main/spec>): a
-//! type prefix, an underscore, and the UUID as 26 characters of Crockford's
-//! base32. The prefix keeps an organization id from being taken for a team
-//! id in the API, as `domain::ids`' newtypes do in the code.
+//! Public ids: UUIDv7 in the database, TypeIDs in the API (`org_01jd…`,
+//! <https://github.com/jetify-com/typeid/tree/main/spec>): a type prefix,
+//! an underscore, and the UUID as the spec's 26-character base32 suffix
+//! (the `typeid_suffix` crate, which rejects what the spec rejects:
+//! upper case, another length, a first character above `7`). The prefix
+//! keeps an organization id from being taken for a team id in the API, as
+//! `domain::ids`' newtypes do in the code.
 
+use typeid_suffix::prelude::TypeIdSuffix;
 use uuid::Uuid;
 
 use crate::error::AppError;
-
-const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
 /// A kind of object with a public id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,33 +62,17 @@ impl IdKind {
     }
 }
 
-/// `prefix_` followed by the UUID in 26 base32 characters.
+/// `prefix_` followed by the UUID's suffix.
 pub fn encode(kind: IdKind, id: Uuid) -> String {
-    let value = id.as_u128();
-    let mut out = String::with_capacity(kind.prefix().len() + 27);
-    out.push_str(kind.prefix());
-    out.push('_');
-    // 26 characters carry 130 bits: the first holds the top 3 bits.
-    for i in (0..26).rev() {
-        let index = ((value >> (i * 5)) & 0x1f) as usize;
-        out.push(ALPHABET[index] as char);
-    }
-    out
+    format!("{}_{}", kind.prefix(), TypeIdSuffix::from(id))
 }
 
 /// Splits a public id into its kind and UUID; `None` when malformed.
 pub fn parse_any(text: &str) -> Option<(IdKind, Uuid)> {
     let (prefix, suffix) = text.split_once('_')?;
     let kind = IdKind::ALL.into_iter().find(|k| k.prefix() == prefix)?;
-    if suffix.len() != 26 || suffix.as_bytes()[0] > b'7' {
-        return None;
-    }
-    let mut value: u128 = 0;
-    for byte in suffix.bytes() {
-        let digit = ALPHABET.iter().position(|&c| c == byte)? as u128;
-        value = (value << 5) | digit;
-    }
-    Some((kind, Uuid::from_u128(value)))
+    let suffix: TypeIdSuffix = suffix.parse().ok()?;
+    Some((kind, suffix.into()))
 }
 
 /// Parses an id that must be of `kind`, as a raw UUID or one of the
@@ -119,9 +104,13 @@ mod tests {
     }
 
     #[test]
-    fn the_spec_example_encodes_as_published() {
+    fn the_spec_example_encodes_and_decodes_as_published() {
         let id = Uuid::parse_str("01889c89-df6b-7f1c-a388-91396ec314bc").unwrap();
         assert_eq!(encode(IdKind::User, id), "usr_01h2e8kqvbfwea724h75qc655w");
+        assert_eq!(
+            parse_any("usr_01h2e8kqvbfwea724h75qc655w"),
+            Some((IdKind::User, id))
+        );
     }
 
     #[test]
@@ -139,6 +128,10 @@ mod tests {
             "org_01h2e8kqvbfwea724h75qc655",
             "xyz_01h2e8kqvbfwea724h75qc655w",
             "org_01H2E8KQVBFWEA724H75QC655W",
+            "org_81h2e8kqvbfwea724h75qc655w",
+            "org_01h2e8kqvbfwea724h75qc655wx",
+            "org_01h2e8kqvbfwea724h75qc655u",
+            "org_01h2e8kqvbfwea724h75qc655é",
         ] {
             assert!(parse_any(text).is_none(), "{text}");
         }

@@ -28,7 +28,7 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// What resolvers reach through the schema's data. Per-request values (the
 /// actor, the loaders) are added to each request instead: see
-/// `http::graphql`.
+/// `http::execute`.
 pub struct SchemaDeps {
     pub db: DatabaseConnection,
     pub outbox: Outbox,

@@ -21,7 +21,13 @@ use crate::domain::authz::{RequestMeta, access};
 use crate::domain::ids::new_id;
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
+
+/// One account per email address.
+const EMAIL_UNIQUE: Constraint = Constraint {
+    name: "uq_users_email",
+    sqlite: "users.email",
+};
 
 /// What a successful sign-up, log-in or refresh hands the client.
 #[derive(Debug, Clone)]
@@ -81,7 +87,10 @@ pub async fn sign_up(
         updated_at: Set(now),
     }
     .insert(write.txn())
-    .await?;
+    .await
+    .on_unique(EMAIL_UNIQUE, || {
+        AppError::taken("email", "an account with this email already exists")
+    })?;
     let entry = Entry::new(
         AuditAction::UserSignedUp,
         user.id,

@@ -27,7 +27,7 @@ use crate::domain::ids::{InvitationId, OrganizationId, new_id};
 use crate::domain::members;
 use crate::domain::values::Email;
 use crate::domain::write::{Entry, OrgWrite, Write};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
 use crate::mail::outbox::Outbox;
 
 mod respond;
@@ -116,6 +116,20 @@ fn inviter_label(actor: &Actor) -> &str {
         Some(person) => &person.email,
         None => "An administrator",
     }
+}
+
+/// One pending invitation per email address and organization (a partial
+/// index: `WHERE status = 'PENDING'`).
+const PENDING_EMAIL_UNIQUE: Constraint = Constraint {
+    name: "uq_invitations_pending_email",
+    sqlite: "invitations.organization_id, invitations.email",
+};
+
+fn already_invited() -> AppError {
+    AppError::taken(
+        "email",
+        "a pending invitation to this email exists: resend it instead",
+    )
 }
 
 /// Invites an email address (members:manage).
@@ -207,7 +221,8 @@ pub async fn create(
         accepted_by_user_id: Set(None),
     }
     .insert(write.txn())
-    .await?;
+    .await
+    .on_unique(PENDING_EMAIL_UNIQUE, already_invited)?;
     let entry = Entry::new(
         AuditAction::InvitationCreated,
         invitation.id,
@@ -321,7 +336,10 @@ pub async fn resend(
     active.status = Set(InvitationStatus::Pending);
     active.expires_at = Set(now + ttl);
     active.updated_at = Set(now);
-    let invitation = active.update(write.txn()).await?;
+    let invitation = active
+        .update(write.txn())
+        .await
+        .on_unique(PENDING_EMAIL_UNIQUE, already_invited)?;
     let entry = Entry::new(
         AuditAction::InvitationResent,
         invitation.id,

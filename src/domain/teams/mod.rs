@@ -29,9 +29,22 @@ use crate::domain::ids::{OrganizationId, TeamId, new_id};
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values::{self, Slug};
 use crate::domain::write::{Entry, OrgWrite, Write};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 pub use tree::MAX_LEVELS;
+
+/// A slug names one team within its organization.
+const SLUG_UNIQUE: Constraint = Constraint {
+    name: "uq_teams_org_slug",
+    sqlite: "teams.organization_id, teams.slug",
+};
+
+fn slug_taken() -> AppError {
+    AppError::taken(
+        "slug",
+        "this organization already has a team with this slug",
+    )
+}
 
 pub struct NewTeam {
     pub organization_id: OrganizationId,
@@ -161,7 +174,7 @@ pub async fn create(
     let description = input
         .description
         .as_deref()
-        .map(|d| values::optional_text("description", d, 2000))
+        .map(|d| values::prose("description", d, 2000))
         .transpose()?
         .flatten();
 
@@ -199,7 +212,8 @@ pub async fn create(
         updated_at: Set(now),
     }
     .insert(write.txn())
-    .await?;
+    .await
+    .on_unique(SLUG_UNIQUE, slug_taken)?;
     let maintainer = match creator {
         Some(creator) => Some(
             team_member::ActiveModel {
@@ -246,7 +260,7 @@ pub async fn update(
         .description
         .map(|d| {
             d.as_deref()
-                .map(|d| values::optional_text("description", d, 2000))
+                .map(|d| values::prose("description", d, 2000))
                 .transpose()
                 .map(Option::flatten)
         })
@@ -277,7 +291,10 @@ pub async fn update(
         active.parent_team_id = Set(parent.map(Uuid::from));
     }
     active.updated_at = Set(Utc::now());
-    let team = active.update(write.txn()).await?;
+    let team = active
+        .update(write.txn())
+        .await
+        .on_unique(SLUG_UNIQUE, slug_taken)?;
     write
         .commit(Entry::new(
             AuditAction::TeamUpdated,

@@ -16,7 +16,7 @@ use crate::domain::audit::AuditAction;
 use crate::domain::authz::Actor;
 use crate::domain::ids::{MemberId, TeamId, new_id};
 use crate::domain::write::Entry;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 /// The organization member `member_id`, which must belong to the team's
 /// organization (anything else looks absent).
@@ -31,6 +31,12 @@ async fn member_of_org<C: ConnectionTrait>(
         .await?
         .ok_or(AppError::NotFound)
 }
+
+/// A member is in a team once.
+const MEMBER_UNIQUE: Constraint = Constraint {
+    name: "uq_team_members_team_member",
+    sqlite: "team_members.team_id, team_members.member_id",
+};
 
 /// Puts an organization member into a team.
 #[tracing::instrument(skip_all, fields(%team_id, %member_id, ?role))]
@@ -51,7 +57,10 @@ pub async fn add_member(
         added_at: Set(Utc::now()),
     }
     .insert(write.txn())
-    .await?;
+    .await
+    .on_unique(MEMBER_UNIQUE, || {
+        AppError::taken("memberId", "already a member of this team")
+    })?;
     write
         .commit(Entry::new(
             AuditAction::TeamMemberAdded,
