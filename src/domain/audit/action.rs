@@ -26,6 +26,27 @@ pub enum AuditAction {
     /// A person signed in with their password.
     #[strum(serialize = "user.logged_in")]
     UserLoggedIn,
+    /// A person with MFA on gave the right password and was asked for a
+    /// code.
+    #[strum(serialize = "user.mfa_challenged")]
+    UserMfaChallenged,
+    /// A person answered an MFA challenge with a TOTP or recovery code and
+    /// signed in.
+    #[strum(serialize = "user.mfa_verified")]
+    UserMfaVerified,
+    /// A wrong code was given for an MFA challenge.
+    #[strum(serialize = "user.mfa_failed")]
+    UserMfaFailed,
+    /// A person started enrolling a TOTP authenticator.
+    #[strum(serialize = "user.totp_enrolled")]
+    UserTotpEnrolled,
+    /// A person confirmed their authenticator: MFA is on, with new
+    /// recovery codes.
+    #[strum(serialize = "user.mfa_enabled")]
+    UserMfaEnabled,
+    /// A person turned MFA off.
+    #[strum(serialize = "user.mfa_disabled")]
+    UserMfaDisabled,
     /// A user was made a platform administrator.
     #[strum(serialize = "user.platform_admin_granted")]
     UserPlatformAdminGranted,
@@ -169,9 +190,16 @@ impl AuditAction {
     pub fn resource_type(self) -> &'static str {
         use AuditAction::*;
         match self {
-            UserSignedUp | UserLoggedIn | UserPlatformAdminGranted | SessionLoggedOutEverywhere => {
-                "user"
-            }
+            UserSignedUp
+            | UserLoggedIn
+            | UserMfaChallenged
+            | UserMfaVerified
+            | UserMfaFailed
+            | UserTotpEnrolled
+            | UserMfaEnabled
+            | UserMfaDisabled
+            | UserPlatformAdminGranted
+            | SessionLoggedOutEverywhere => "user",
             SessionRefreshed
             | SessionLoggedOut
             | SessionRevoked
