@@ -16,6 +16,7 @@ mod join_codes;
 mod mail;
 mod mail_dir;
 mod members;
+mod mfa;
 mod organizations;
 mod policy;
 mod refusals;
