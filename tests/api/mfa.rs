@@ -225,9 +225,17 @@ async fn with_mfa_on_log_in_returns_a_challenge_that_a_code_turns_into_a_session
     let token = session["accessToken"].as_str().unwrap();
     assert_eq!(jwt_claims(token)["amr"], json!(["pwd", "otp"]));
     let viewer = app
-        .graphql("{ viewer { amr user { email } } }", json!({}), Some(token))
+        .graphql(
+            "{ viewer { amr sessions { current amr } } }",
+            json!({}),
+            Some(token),
+        )
         .await;
     assert_eq!(viewer["data"]["viewer"]["amr"], json!(["pwd", "otp"]));
+    let sessions = viewer["data"]["viewer"]["sessions"].as_array().unwrap();
+    let current = sessions.iter().find(|s| s["current"] == true).unwrap();
+    assert_eq!(current["amr"], json!(["pwd", "otp"]));
+    assert!(sessions.iter().any(|s| s["amr"] == json!(["pwd"])));
 
     // The session keeps its amr when refreshed.
     let refreshed = app
@@ -266,6 +274,27 @@ async fn a_totp_code_is_accepted_once() {
     let code = authenticator.fresh_code();
     assert_ok(&log_in_with(&app, &ann, &code).await);
     assert_error(&log_in_with(&app, &ann, &code).await, "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn one_code_raced_into_two_challenges_signs_in_once() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let (mut authenticator, _) = turn_on_mfa(&app, &ann).await;
+    let first = log_in(&app, &ann).await["mfaChallenge"]["challenge"].clone();
+    let second = log_in(&app, &ann).await["mfaChallenge"]["challenge"].clone();
+    let code = authenticator.fresh_code();
+    let (a, b) = tokio::join!(
+        app.graphql(VERIFY, json!({ "c": first, "code": code }), None),
+        app.graphql(VERIFY, json!({ "c": second, "code": code }), None),
+    );
+    let signed_in = [&a, &b]
+        .iter()
+        .filter(|r| r["data"]["verifyMfa"]["accessToken"].is_string())
+        .count();
+    assert_eq!(signed_in, 1, "{a}\n{b}");
+    let refused = if error_code(&a).is_some() { &a } else { &b };
+    assert_error(refused, "UNAUTHENTICATED");
 }
 
 #[tokio::test]
