@@ -80,6 +80,10 @@ async fn setup() -> Bench {
     )
     .await
     .unwrap();
+    // The demo account has no MFA, so a password earns a session.
+    let accounts::LogIn::Session(issued) = issued else {
+        panic!("the demo account signs in without MFA");
+    };
     let claims = auth.tokens.verify(&issued.access_token).unwrap();
     let actor = accounts::authenticate(&db, &claims, RequestMeta::default())
         .await

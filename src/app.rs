@@ -23,7 +23,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::auth::{AuthConfig, PasswordHasher, TokenIssuer, secrets};
+use crate::auth::{AuthConfig, PasswordHasher, Sealer, TokenIssuer, secrets};
 use crate::config::Config;
 use crate::graphql::{SchemaDeps, build_schema};
 use crate::http::{self, AppState};
@@ -106,18 +106,39 @@ async fn signing_secret(config: &Config, db: &DatabaseConnection) -> Result<Vec<
         }
         return Ok(secret.as_bytes().to_vec());
     }
-    const KEY: &str = "jwt_secret";
+    stored_secret(db, "jwt_secret").await
+}
+
+/// The key that seals TOTP secrets: `ORGQL_MFA_ENCRYPTION_KEY`, or one
+/// generated on first start and kept in the database, as for the JWT
+/// secret.
+async fn mfa_encryption_key(
+    config: &Config,
+    db: &DatabaseConnection,
+) -> Result<Vec<u8>, StartError> {
+    if let Some(key) = &config.mfa_encryption_key {
+        if key.len() < 32 {
+            return Err("ORGQL_MFA_ENCRYPTION_KEY must be at least 32 bytes long".into());
+        }
+        return Ok(key.as_bytes().to_vec());
+    }
+    stored_secret(db, "mfa_encryption_key").await
+}
+
+/// A secret generated once and kept in `server_settings` under `key`; the
+/// first instance to start writes it, every other one reads the same.
+async fn stored_secret(db: &DatabaseConnection, key: &'static str) -> Result<Vec<u8>, StartError> {
     server_setting::Entity::insert(server_setting::ActiveModel {
-        key: Set(KEY.to_owned()),
+        key: Set(key.to_owned()),
         value: Set(secrets::generate()),
     })
     .on_conflict_do_nothing_on([server_setting::Column::Key])
     .exec(db)
     .await?;
-    let stored = server_setting::Entity::find_by_id(KEY.to_owned())
+    let stored = server_setting::Entity::find_by_id(key.to_owned())
         .one(db)
         .await?
-        .ok_or("the generated signing secret was not stored")?;
+        .ok_or("a generated secret was not stored")?;
     Ok(stored.value.into_bytes())
 }
 
@@ -131,6 +152,7 @@ pub async fn auth_config(
         tokens: TokenIssuer::new(&secret, &config.public_url, config.access_token_ttl_secs),
         refresh_ttl: chrono::Duration::days(config.refresh_token_ttl_days),
         token_environment: config.token_environment.clone(),
+        sealer: Sealer::new(&mfa_encryption_key(config, db).await?),
     })
 }
 

@@ -46,6 +46,18 @@ pub struct Config {
     #[arg(long, env = "ORGQL_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
 
+    /// Key that encrypts TOTP secrets at rest (32 characters or more). When
+    /// unset, one is generated on first start and kept in the database; set
+    /// it in production so a copy of the database alone does not reveal
+    /// them.
+    #[arg(
+        long,
+        env = "ORGQL_MFA_ENCRYPTION_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub mfa_encryption_key: Option<String>,
+
     /// Public base URL of this server: the JWT issuer and the base of links
     /// in emails.
     #[arg(

@@ -117,6 +117,10 @@ pub enum AppError {
     /// IP_NOT_ALLOWED.
     #[error("this organization's IP allowlist does not include your address")]
     IpNotAllowed,
+    /// MFA_REQUIRED: the organization's policy (or the change asked for)
+    /// needs a session that passed multi-factor authentication.
+    #[error("{0}")]
+    MfaRequired(&'static str),
     /// QUERY_TOO_COMPLEX.
     #[error("{0}")]
     QueryTooComplex(String),
@@ -176,6 +180,7 @@ impl AppError {
             Self::InvitationInvalid => ErrorCode::InvitationInvalid,
             Self::JoinCodeInvalid => ErrorCode::JoinCodeInvalid,
             Self::IpNotAllowed => ErrorCode::IpNotAllowed,
+            Self::MfaRequired(_) => ErrorCode::MfaRequired,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) | Self::Database(_) => ErrorCode::Internal,

@@ -14,6 +14,9 @@ pub struct Model {
     pub last_used_at: DateTimeUtc,
     /// Set once; an access token naming a revoked session is refused.
     pub revoked_at: Option<DateTimeUtc>,
+    /// How the person authenticated (RFC 8176 `amr` values, space
+    /// separated): `pwd`, or `pwd otp` after a TOTP or recovery code.
+    pub amr: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

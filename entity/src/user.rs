@@ -13,6 +13,9 @@ pub struct Model {
     pub is_platform_admin: bool,
     /// The organization the user last switched to, restored at log-in.
     pub last_organization_id: Option<Uuid>,
+    /// Whether a confirmed TOTP authenticator guards sign-in; kept on the
+    /// user so that member lists, which join users, show it for free.
+    pub mfa_enabled: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

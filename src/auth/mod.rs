@@ -1,13 +1,17 @@
 //! Authentication's cryptography: passwords (argon2id), access tokens (JWT,
-//! RFC 8725) and opaque secrets (refresh tokens, API token secrets). It
+//! RFC 8725), opaque secrets (refresh tokens, API token secrets), one-time
+//! passwords (TOTP, RFC 6238) and encryption at rest (`sealing`). It
 //! depends on nothing in `domain`; who the caller is, once proven, is
 //! `domain::authz::Actor`.
 
 pub mod password;
+pub mod sealing;
 pub mod secrets;
 pub mod tokens;
+pub mod totp;
 
 pub use password::PasswordHasher;
+pub use sealing::Sealer;
 pub use tokens::{AccessClaims, TokenIssuer};
 
 /// What the account functions need to hash passwords and issue tokens.
@@ -20,4 +24,6 @@ pub struct AuthConfig {
     /// The `<env>` of API tokens this server issues and accepts
     /// (`orgql_<env>_…`).
     pub token_environment: String,
+    /// Encrypts TOTP secrets at rest.
+    pub sealer: Sealer,
 }

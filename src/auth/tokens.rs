@@ -23,6 +23,11 @@ pub struct AccessClaims {
     /// The active organization, if any.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub org: Option<Uuid>,
+    /// How the person authenticated (RFC 8176): `["pwd"]` or
+    /// `["pwd", "otp"]`. Informative for clients; the server trusts the
+    /// session row, which says the same.
+    #[serde(default)]
+    pub amr: Vec<String>,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -63,6 +68,7 @@ impl TokenIssuer {
         user_id: Uuid,
         session_id: Uuid,
         organization_id: Option<Uuid>,
+        amr: &[&str],
         ttl_secs: i64,
     ) -> Result<(String, DateTime<Utc>), AppError> {
         let now = Utc::now();
@@ -71,6 +77,7 @@ impl TokenIssuer {
             sub: user_id,
             sid: session_id,
             org: organization_id,
+            amr: amr.iter().map(|m| (*m).to_owned()).collect(),
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             iss: self.issuer.clone(),
@@ -114,7 +121,7 @@ mod tests {
     #[test]
     fn an_issued_token_verifies() {
         let (token, _) = issuer()
-            .issue(Uuid::now_v7(), Uuid::now_v7(), None, 60)
+            .issue(Uuid::now_v7(), Uuid::now_v7(), None, &["pwd"], 60)
             .unwrap();
         assert!(issuer().verify(&token).is_ok());
     }
@@ -123,7 +130,7 @@ mod tests {
     fn a_token_signed_with_another_secret_is_refused() {
         let other = TokenIssuer::new(b"another secret of enough length!", "http://test", 900);
         let (token, _) = other
-            .issue(Uuid::now_v7(), Uuid::now_v7(), None, 60)
+            .issue(Uuid::now_v7(), Uuid::now_v7(), None, &["pwd"], 60)
             .unwrap();
         assert!(issuer().verify(&token).is_err());
     }
@@ -131,7 +138,7 @@ mod tests {
     #[test]
     fn an_expired_token_is_refused() {
         let (token, _) = issuer()
-            .issue(Uuid::now_v7(), Uuid::now_v7(), None, -60)
+            .issue(Uuid::now_v7(), Uuid::now_v7(), None, &["pwd"], -60)
             .unwrap();
         assert!(issuer().verify(&token).is_err());
     }
@@ -142,6 +149,7 @@ mod tests {
             sub: Uuid::now_v7(),
             sid: Uuid::now_v7(),
             org: None,
+            amr: vec!["pwd".into()],
             iat: Utc::now().timestamp(),
             exp: Utc::now().timestamp() + 60,
             iss: "http://test".into(),

@@ -58,6 +58,7 @@ pub async fn seed(
         password_hash: Set(password_hash.clone()),
         is_platform_admin: Set(false),
         last_organization_id: Set(None),
+        mfa_enabled: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     };

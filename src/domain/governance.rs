@@ -45,6 +45,7 @@ pub struct PolicyPatch {
     /// Replaces every role's override: (role, grants, withdrawals).
     pub role_permissions: Option<Vec<(Role, RoleOverride)>>,
     pub api_key_max_age_days: Option<Option<u32>>,
+    pub require_mfa: Option<bool>,
 }
 
 /// Changes the policy (policies:manage), validated as a whole.
@@ -152,6 +153,19 @@ pub async fn update(
             }
         }
         policy.ip_allowlist_enabled = enabled;
+    }
+    if let Some(required) = patch.require_mfa {
+        // No lock-out: whoever turns it on must be admitted by it. An API
+        // token is not subject to it, so it may.
+        let admitted = actor
+            .person()
+            .is_none_or(|person| person.authentication.passed_mfa());
+        if required && !before.require_mfa && !admitted {
+            return Err(AppError::MfaRequired(
+                "turn on multi-factor authentication for yourself and sign in with a code before requiring it",
+            ));
+        }
+        policy.require_mfa = required;
     }
     policy.updated_at = Some(Utc::now());
     policy.updated_by = actor.user_id();

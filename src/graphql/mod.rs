@@ -80,6 +80,7 @@ pub fn offline_schema() -> AppSchema {
             tokens: crate::auth::TokenIssuer::new(b"schema-printing-only", "orgql", 60),
             refresh_ttl: chrono::Duration::days(1),
             token_environment: "live".into(),
+            sealer: crate::auth::Sealer::new(b"schema-printing-only"),
         },
         config: Config::defaults("sqlite::memory:"),
         outbox: Outbox::new("http://127.0.0.1:8000"),

@@ -191,7 +191,7 @@ async fn tampered_and_foreign_tokens_are_unauthenticated() {
         "http://127.0.0.1:8000",
         900,
     )
-    .issue(ann.uuid, uuid::Uuid::now_v7(), None, 900)
+    .issue(ann.uuid, uuid::Uuid::now_v7(), None, &["pwd"], 900)
     .unwrap()
     .0;
     for token in [tampered.as_str(), foreign.as_str(), "garbage"] {

@@ -327,6 +327,52 @@ async fn every_mutation_writes_an_audit_entry() {
         .await;
     story.run("revokeOrganizationSessions", "mutation($o: ID!) { revokeOrganizationSessions(input: { organizationId: $o }) { revokedSessions } }", json!({ "o": other_org["data"]["createOrganization"]["organization"]["id"] }), Some(&bob_token)).await;
 
+    // Multi-factor authentication, for a person of its own.
+    let cat = app
+        .graphql(sign_up, json!({ "e": "cat@acme.example" }), None)
+        .await["data"]["signUp"]
+        .clone();
+    let cat_token = s(&cat, &["accessToken"]);
+    let enrolled = story
+        .run(
+            "enrollTotp",
+            "mutation { enrollTotp { secret } }",
+            json!({}),
+            Some(&cat_token),
+        )
+        .await;
+    let mut authenticator = totp::Authenticator::new(&s(&enrolled, &["secret"]));
+    story
+        .run(
+            "confirmTotp",
+            "mutation($c: String!) { confirmTotp(input: { code: $c }) { recoveryCodes } }",
+            json!({ "c": authenticator.fresh_code() }),
+            Some(&cat_token),
+        )
+        .await;
+    let challenged = app
+        .graphql("mutation { logIn(input: { email: \"cat@acme.example\", password: \"correct horse\" }) { mfaChallenge { challenge } } }", json!({}), None)
+        .await;
+    story
+        .run(
+            "verifyMfa",
+            "mutation($ch: String!, $c: String!) { verifyMfa(input: { challenge: $ch, code: $c }) { accessToken } }",
+            json!({
+                "ch": challenged["data"]["logIn"]["mfaChallenge"]["challenge"],
+                "c": authenticator.fresh_code(),
+            }),
+            None,
+        )
+        .await;
+    story
+        .run(
+            "disableTotp",
+            "mutation { disableTotp(input: { password: \"correct horse\" }) { mfaEnabled } }",
+            json!({}),
+            Some(&cat_token),
+        )
+        .await;
+
     let missing: Vec<_> = schema_mutations()
         .await
         .difference(&story.covered)

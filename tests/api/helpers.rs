@@ -222,6 +222,7 @@ impl TestApp {
                 password_hash: Set("not-a-hash".into()),
                 is_platform_admin: Set(false),
                 last_organization_id: Set(None),
+                mfa_enabled: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
             });
@@ -410,4 +411,68 @@ pub fn assert_ok(response: &Value) {
         response.get("errors").is_none(),
         "unexpected errors: {response}"
     );
+}
+
+/// TOTP (RFC 6238: HMAC-SHA-1, 30-second steps, 6 digits) written out here,
+/// apart from the server's own, so that tests check the server against an
+/// independent computation from the secret it handed out.
+pub mod totp {
+    use hmac::{Hmac, Mac};
+    use sha1::Sha1;
+
+    /// HOTP(K, C) with `digits` digits (RFC 4226 §5.3).
+    pub fn hotp(key: &[u8], counter: u64, digits: u32) -> String {
+        let mut mac = Hmac::<Sha1>::new_from_slice(key).unwrap();
+        mac.update(&counter.to_be_bytes());
+        let h = mac.finalize().into_bytes();
+        let o = (h[19] & 0x0f) as usize;
+        let bin = (u32::from(h[o]) & 0x7f) << 24
+            | u32::from(h[o + 1]) << 16
+            | u32::from(h[o + 2]) << 8
+            | u32::from(h[o + 3]);
+        format!("{:0w$}", bin % 10u32.pow(digits), w = digits as usize)
+    }
+
+    /// The current 30-second step.
+    pub fn current_step() -> i64 {
+        chrono::Utc::now().timestamp() / 30
+    }
+
+    /// A base32 secret (RFC 4648, no padding) as the server hands it out.
+    pub fn decode(secret: &str) -> Vec<u8> {
+        data_encoding::BASE32_NOPAD
+            .decode(secret.as_bytes())
+            .expect("a base32 secret")
+    }
+
+    /// One person's authenticator app: it hands out codes of steps it has
+    /// not used yet, within the one step of skew the server allows.
+    pub struct Authenticator {
+        pub key: Vec<u8>,
+        last_step: i64,
+    }
+
+    impl Authenticator {
+        pub fn new(secret: &str) -> Self {
+            Self {
+                key: decode(secret),
+                last_step: i64::MIN,
+            }
+        }
+
+        /// A code no one has used yet: this step's, then the next one's
+        /// (never the previous step's, which could expire in flight).
+        pub fn fresh_code(&mut self) -> String {
+            let now = current_step();
+            let step = now.max(self.last_step + 1);
+            assert!(step <= now + 1, "no unused code left in this window");
+            self.last_step = step;
+            hotp(&self.key, step as u64, 6)
+        }
+
+        /// The last code handed out, again.
+        pub fn last_code(&self) -> String {
+            hotp(&self.key, self.last_step as u64, 6)
+        }
+    }
 }

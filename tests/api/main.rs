@@ -18,6 +18,7 @@ mod join_codes;
 mod mail;
 mod mail_dir;
 mod members;
+mod mfa;
 mod names;
 mod organizations;
 mod policy;

@@ -1,5 +1,6 @@
-//! Accounts and sessions: sign-up, log-in, refresh-token rotation, log-out
-//! and the active organization.
+//! Accounts and sessions: sign-up, log-in (with its second factor when MFA
+//! is on, see [`mfa`]), refresh-token rotation, log-out and the active
+//! organization.
 //!
 //! Security rules enforced here: passwords are verified in constant work
 //! whether or not the email exists; every failure is the same
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::{AuthConfig, secrets};
 use crate::domain::audit::{AuditAction, AuditActor};
-use crate::domain::authz::{RequestMeta, access};
+use crate::domain::authz::{Authentication, RequestMeta, access};
 use crate::domain::ids::new_id;
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
@@ -39,9 +40,12 @@ pub struct IssuedTokens {
     /// Shown once; only its hash is kept.
     pub refresh_token: String,
     pub active_organization: Option<organization::Model>,
+    /// How the session was authenticated.
+    pub authentication: Authentication,
 }
 
 pub mod lockout;
+pub mod mfa;
 mod session_tokens;
 
 pub use session_tokens::{
@@ -83,6 +87,7 @@ pub async fn sign_up(
         password_hash: Set(password_hash),
         is_platform_admin: Set(false),
         last_organization_id: Set(None),
+        mfa_enabled: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -97,13 +102,33 @@ pub async fn sign_up(
         json!({ "email": user.email, "name": user.name }),
     );
     let who = AuditActor::account(&user);
-    let issued = start_session(write.txn(), auth, meta, user, None).await?;
+    let issued = start_session(
+        write.txn(),
+        auth,
+        meta,
+        user,
+        None,
+        Authentication::Password,
+    )
+    .await?;
     write.commit(who, meta, None, entry).await?;
     Ok(issued)
 }
 
+/// What a right password gets: a session, or, with MFA on, a challenge to
+/// answer with a code (`mfa::verify`).
+#[derive(Debug)]
+pub enum LogIn {
+    Session(Box<IssuedTokens>),
+    MfaChallenge {
+        user: user::Model,
+        challenge: mfa::Challenge,
+    },
+}
+
 /// Signs in with email and password, restoring the organization the user
-/// last switched to while they are still a member of it.
+/// last switched to while they are still a member of it. With MFA on, the
+/// password earns only a short-lived challenge.
 #[tracing::instrument(skip_all)]
 pub async fn log_in(
     db: &DatabaseConnection,
@@ -112,7 +137,7 @@ pub async fn log_in(
     meta: &RequestMeta,
     email: &str,
     password: &str,
-) -> AppResult<IssuedTokens> {
+) -> AppResult<LogIn> {
     let email = email.trim().to_lowercase();
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email))
@@ -138,23 +163,41 @@ pub async fn log_in(
     }
 
     let write = Write::begin(db).await?;
-    let active = match user.last_organization_id {
-        Some(org_id)
-            if access::membership(write.txn(), user.id, org_id)
-                .await?
-                .is_some() =>
-        {
-            organization::Entity::find_by_id(org_id)
-                .one(write.txn())
-                .await?
-        }
-        _ => None,
-    };
+    if user.mfa_enabled {
+        let challenge = mfa::challenge(write.txn(), &user).await?;
+        let who = AuditActor::account(&user);
+        let entry = Entry::new(AuditAction::UserMfaChallenged, user.id, json!({}));
+        write.commit(who, meta, None, entry).await?;
+        return Ok(LogIn::MfaChallenge { user, challenge });
+    }
+    let active = last_organization(write.txn(), &user).await?;
     let entry = Entry::new(AuditAction::UserLoggedIn, user.id, json!({}));
     let who = AuditActor::account(&user);
-    let issued = start_session(write.txn(), auth, meta, user, active).await?;
+    let issued = start_session(
+        write.txn(),
+        auth,
+        meta,
+        user,
+        active,
+        Authentication::Password,
+    )
+    .await?;
     write.commit(who, meta, None, entry).await?;
-    Ok(issued)
+    Ok(LogIn::Session(Box::new(issued)))
+}
+
+/// The organization the user last switched to, while they are still a
+/// member of it.
+async fn last_organization<C: ConnectionTrait>(
+    txn: &C,
+    user: &user::Model,
+) -> AppResult<Option<organization::Model>> {
+    Ok(match user.last_organization_id {
+        Some(org_id) if access::membership(txn, user.id, org_id).await?.is_some() => {
+            organization::Entity::find_by_id(org_id).one(txn).await?
+        }
+        _ => None,
+    })
 }
 
 async fn start_session<C: ConnectionTrait>(
@@ -163,6 +206,7 @@ async fn start_session<C: ConnectionTrait>(
     meta: &RequestMeta,
     user: user::Model,
     active_organization: Option<organization::Model>,
+    authentication: Authentication,
 ) -> AppResult<IssuedTokens> {
     let now = Utc::now();
     let session = session::ActiveModel {
@@ -174,10 +218,19 @@ async fn start_session<C: ConnectionTrait>(
         created_at: Set(now),
         last_used_at: Set(now),
         revoked_at: Set(None),
+        amr: Set(authentication.stored().to_owned()),
     }
     .insert(txn)
     .await?;
-    issue(txn, auth, user, session.id, active_organization).await
+    issue(
+        txn,
+        auth,
+        user,
+        session.id,
+        active_organization,
+        authentication,
+    )
+    .await
 }
 
 /// A new access token and a new refresh token for a live session.
@@ -187,6 +240,7 @@ async fn issue<C: ConnectionTrait>(
     user: user::Model,
     session_id: Uuid,
     active_organization: Option<organization::Model>,
+    authentication: Authentication,
 ) -> AppResult<IssuedTokens> {
     let refresh_token = secrets::generate();
     let now = Utc::now();
@@ -209,6 +263,7 @@ async fn issue<C: ConnectionTrait>(
         user.id,
         session_id,
         active_organization.as_ref().map(|o| o.id),
+        authentication.amr(),
         ttl,
     )?;
     Ok(IssuedTokens {
@@ -218,6 +273,7 @@ async fn issue<C: ConnectionTrait>(
         access_token_expires_at,
         refresh_token,
         active_organization,
+        authentication,
     })
 }
 

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{IssuedTokens, issue};
 use crate::auth::{AuthConfig, secrets};
 use crate::domain::audit::{AuditAction, AuditActor};
-use crate::domain::authz::{Actor, Person, Principal, RequestMeta, access};
+use crate::domain::authz::{Actor, Authentication, Person, Principal, RequestMeta, access};
 use crate::domain::ids::OrganizationId;
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult};
@@ -95,7 +95,8 @@ pub async fn refresh_session(
         .await?;
     let entry = Entry::new(AuditAction::SessionRefreshed, session.id, json!({}));
     let who = AuditActor::account(&user);
-    let issued = issue(write.txn(), auth, user, session.id, active).await?;
+    let authentication = Authentication::from_stored(&session.amr);
+    let issued = issue(write.txn(), auth, user, session.id, active, authentication).await?;
     write.commit(who, meta, None, entry).await?;
     Ok(issued)
 }
@@ -175,6 +176,7 @@ pub async fn switch_organization(
         person.user_id,
         session_id,
         Some(organization_id),
+        person.authentication.amr(),
         i64::from(organization.jwt_expiry_secs),
     )?;
     write
@@ -216,6 +218,7 @@ pub async fn authenticate<C: ConnectionTrait>(
                     session_started_at: session.created_at,
                     is_platform_admin: user.is_platform_admin,
                     active_organization_id: claims.org,
+                    authentication: Authentication::from_stored(&session.amr),
                 }),
                 meta,
             };

@@ -29,6 +29,27 @@ pub enum AuditAction {
     /// An account was locked after repeated wrong passwords.
     #[strum(serialize = "user.locked_out")]
     UserLockedOut,
+    /// A person with MFA on gave the right password and was asked for a
+    /// code.
+    #[strum(serialize = "user.mfa_challenged")]
+    UserMfaChallenged,
+    /// A person answered an MFA challenge with a TOTP or recovery code and
+    /// signed in.
+    #[strum(serialize = "user.mfa_verified")]
+    UserMfaVerified,
+    /// A wrong code was given for an MFA challenge.
+    #[strum(serialize = "user.mfa_failed")]
+    UserMfaFailed,
+    /// A person started enrolling a TOTP authenticator.
+    #[strum(serialize = "user.totp_enrolled")]
+    UserTotpEnrolled,
+    /// A person confirmed their authenticator: MFA is on, with new
+    /// recovery codes.
+    #[strum(serialize = "user.mfa_enabled")]
+    UserMfaEnabled,
+    /// A person turned MFA off.
+    #[strum(serialize = "user.mfa_disabled")]
+    UserMfaDisabled,
     /// A user was made a platform administrator.
     #[strum(serialize = "user.platform_admin_granted")]
     UserPlatformAdminGranted,
@@ -175,6 +196,12 @@ impl AuditAction {
             UserSignedUp
             | UserLoggedIn
             | UserLockedOut
+            | UserMfaChallenged
+            | UserMfaVerified
+            | UserMfaFailed
+            | UserTotpEnrolled
+            | UserMfaEnabled
+            | UserMfaDisabled
             | UserPlatformAdminGranted
             | SessionLoggedOutEverywhere => "user",
             SessionRefreshed

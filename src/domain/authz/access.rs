@@ -74,9 +74,12 @@ impl Gate {
 /// The one access decision, for guards and domain functions alike. A
 /// session started before its membership's cutoff
 /// (`revokeOrganizationSessions`), or older than the policy's session
-/// timeout, is UNAUTHENTICATED there; an API token holds its scopes, in its
-/// own organization only and never beyond its creator; a person holds what
-/// their role grants, as the policy adjusts it.
+/// timeout, is UNAUTHENTICATED there; a member's session that did not pass
+/// MFA is MFA_REQUIRED where the policy requires it (enrolling is
+/// account-level, so it stays open to them); an API token holds its
+/// scopes, in its own organization only and never beyond its creator, and
+/// no MFA rule applies to it; a person holds what their role grants, as the
+/// policy adjusts it.
 pub fn decide_for(
     actor: &Actor,
     organization_id: Uuid,
@@ -110,6 +113,12 @@ pub fn decide_for(
                 if revoked || timed_out {
                     tracing::debug!(target: "orgql::access", %organization_id, revoked, timed_out, "session refused here");
                     return Err(AppError::Unauthenticated);
+                }
+                if gate.policy.require_mfa && !person.authentication.passed_mfa() {
+                    tracing::debug!(target: "orgql::access", %organization_id, "session without MFA refused here");
+                    return Err(AppError::MfaRequired(
+                        "this organization requires multi-factor authentication: turn it on with enrollTotp, then sign in again with a code",
+                    ));
                 }
             }
             Ok(decide_with(

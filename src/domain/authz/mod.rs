@@ -21,7 +21,7 @@ pub mod principal;
 pub use access::{OrgAccess, authorize, authorize_write, decide_for, may_read};
 pub use matrix::{Decision, Permission, Role};
 pub use policy::Policy;
-pub use principal::{Actor, Person, Principal, RequestMeta, TokenGrant};
+pub use principal::{Actor, Authentication, Person, Principal, RequestMeta, TokenGrant};
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -5,8 +5,9 @@
 //! default invitation lifetime, `allowedEmailDomains` bounds invitations
 //! and joins, `ipAllowlistEnabled` turns on the network check
 //! ([`check_network`]), `rolePermissions` grants and withdraws permissions
-//! per role ([`Policy::role_has`]), and `apiKeyMaxAgeDays` caps API token
-//! lifetimes. org:delete and ownership:transfer always stay with OWNER.
+//! per role ([`Policy::role_has`]), `apiKeyMaxAgeDays` caps API token
+//! lifetimes, and `requireMfa` refuses members whose session did not pass
+//! multi-factor authentication (`access::decide_for`). org:delete and ownership:transfer always stay with OWNER.
 //!
 //! The policy fails closed: a stored policy that cannot be read is an error
 //! for its organization, never silently the defaults (which would, for one,
@@ -58,6 +59,7 @@ pub struct Policy {
     pub ip_allowlist_enabled: bool,
     pub role_permissions: BTreeMap<Role, RoleOverride>,
     pub api_key_max_age_days: Option<u32>,
+    pub require_mfa: bool,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<Uuid>,
 }
@@ -71,6 +73,7 @@ impl Default for Policy {
             ip_allowlist_enabled: false,
             role_permissions: BTreeMap::new(),
             api_key_max_age_days: None,
+            require_mfa: false,
             updated_at: None,
             updated_by: None,
         }

@@ -22,6 +22,49 @@ pub struct RequestMeta {
     pub request_id: Option<String>,
 }
 
+/// How a session's person proved who they are: the `amr` (authentication
+/// methods references, RFC 8176) of its tokens, stored on the session row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authentication {
+    /// A password alone (`["pwd"]`).
+    Password,
+    /// A password, then a TOTP or recovery code (`["pwd", "otp"]`).
+    PasswordAndOtp,
+}
+
+impl Authentication {
+    /// The form stored in `sessions.amr`.
+    pub fn stored(self) -> &'static str {
+        match self {
+            Self::Password => "pwd",
+            Self::PasswordAndOtp => "pwd otp",
+        }
+    }
+
+    /// Reads the stored form; anything unknown counts as a password alone,
+    /// so a damaged row never passes for MFA (fail closed).
+    pub fn from_stored(stored: &str) -> Self {
+        if stored == "pwd otp" {
+            Self::PasswordAndOtp
+        } else {
+            Self::Password
+        }
+    }
+
+    /// The `amr` claim's values.
+    pub fn amr(self) -> &'static [&'static str] {
+        match self {
+            Self::Password => &["pwd"],
+            Self::PasswordAndOtp => &["pwd", "otp"],
+        }
+    }
+
+    /// Whether a second factor was presented.
+    pub fn passed_mfa(self) -> bool {
+        self == Self::PasswordAndOtp
+    }
+}
+
 /// A person signed in with a session.
 #[derive(Debug, Clone)]
 pub struct Person {
@@ -33,6 +76,9 @@ pub struct Person {
     pub is_platform_admin: bool,
     /// The `org` claim of the access token.
     pub active_organization_id: Option<Uuid>,
+    /// How the session was authenticated, from its row (not from the
+    /// token: the row is what revocation and policy trust).
+    pub authentication: Authentication,
 }
 
 /// What an organization API token may do: its scopes, in its own

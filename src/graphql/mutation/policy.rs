@@ -31,6 +31,10 @@ pub struct UpdatePolicyInput {
     /// The longest lifetime of new API tokens, 1 to 365 days; null for the
     /// server's cap.
     pub api_key_max_age_days: MaybeUndefined<i32>,
+    /// Requires members to sign in with multi-factor authentication.
+    /// Turning it on is MFA_REQUIRED unless your own session passed MFA,
+    /// so you cannot shut yourself out.
+    pub require_mfa: Option<bool>,
 }
 
 /// The result of `updatePolicy`.
@@ -115,6 +119,7 @@ impl PolicyMutations {
                     .collect()
             }),
             api_key_max_age_days: optional(input.api_key_max_age_days, "apiKeyMaxAgeDays")?,
+            require_mfa: input.require_mfa,
         };
         let organization_id = ids::parse(
             IdKind::Organization,

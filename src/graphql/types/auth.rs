@@ -1,7 +1,7 @@
 use async_graphql::{ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::domain::accounts::IssuedTokens;
+use crate::domain::accounts::{IssuedTokens, LogIn};
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Organization, User};
 
@@ -39,37 +39,139 @@ pub struct SwitchOrganizationInput {
     pub organization_id: ID,
 }
 
-/// Tokens for a signed-in session. Send the access token as
-/// `Authorization: Bearer …`; trade the refresh token for new tokens
-/// before the access token expires.
+/// The result of signing in. Normally tokens for a signed-in session: send
+/// the access token as `Authorization: Bearer …` and trade the refresh
+/// token for new tokens before the access token expires. When the account
+/// has multi-factor authentication on, `logIn` returns no tokens but an
+/// `mfaChallenge` to answer with `verifyMfa`; the token fields are then
+/// null (they are never null from `signUp`, `refreshSession` or
+/// `verifyMfa`).
 #[derive(SimpleObject)]
 pub struct AuthPayload {
-    /// A short-lived JWT.
-    pub access_token: String,
-    /// When the access token stops working.
-    pub access_token_expires_at: DateTime<Utc>,
+    /// A short-lived JWT; null while an MFA challenge is pending.
+    pub access_token: Option<String>,
+    /// When the access token stops working; null with an MFA challenge.
+    pub access_token_expires_at: Option<DateTime<Utc>>,
     /// Opaque; shown only here. Works once: `refreshSession` returns the
-    /// next one, and reusing an old one ends the session.
-    pub refresh_token: String,
-    /// The session these tokens belong to (`ses_` id).
-    pub session_id: ID,
-    /// The signed-in user.
+    /// next one, and reusing an old one ends the session. Null with an MFA
+    /// challenge.
+    pub refresh_token: Option<String>,
+    /// The session these tokens belong to (`ses_` id); null with an MFA
+    /// challenge.
+    pub session_id: Option<ID>,
+    /// The signed-in user (with an MFA challenge: the user whose password
+    /// was given).
     pub user: User,
     /// The organization named in the access token, if any.
     pub active_organization: Option<Organization>,
+    /// How the session was authenticated (RFC 8176 `amr`): `["pwd"]`, or
+    /// `["pwd", "otp"]` after a second factor; empty with an MFA challenge.
+    pub amr: Vec<String>,
+    /// Set, instead of tokens, when the account has multi-factor
+    /// authentication on: answer it with `verifyMfa`.
+    pub mfa_challenge: Option<MfaChallenge>,
+}
+
+/// A pending second step of signing in.
+#[derive(SimpleObject)]
+pub struct MfaChallenge {
+    /// Opaque; pass it to `verifyMfa` with a code. Works once.
+    pub challenge: String,
+    /// When the challenge stops working (five minutes after `logIn`).
+    pub expires_at: DateTime<Utc>,
 }
 
 impl From<IssuedTokens> for AuthPayload {
     fn from(issued: IssuedTokens) -> Self {
         Self {
-            access_token: issued.access_token,
-            access_token_expires_at: issued.access_token_expires_at,
-            refresh_token: issued.refresh_token,
-            session_id: ID(ids::encode(IdKind::Session, issued.session_id)),
+            access_token: Some(issued.access_token),
+            access_token_expires_at: Some(issued.access_token_expires_at),
+            refresh_token: Some(issued.refresh_token),
+            session_id: Some(ID(ids::encode(IdKind::Session, issued.session_id))),
             user: User(issued.user),
             active_organization: issued.active_organization.map(Organization),
+            amr: issued
+                .authentication
+                .amr()
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect(),
+            mfa_challenge: None,
         }
     }
+}
+
+impl From<LogIn> for AuthPayload {
+    fn from(outcome: LogIn) -> Self {
+        match outcome {
+            LogIn::Session(issued) => (*issued).into(),
+            LogIn::MfaChallenge { user, challenge } => Self {
+                access_token: None,
+                access_token_expires_at: None,
+                refresh_token: None,
+                session_id: None,
+                user: User(user),
+                active_organization: None,
+                amr: Vec::new(),
+                mfa_challenge: Some(MfaChallenge {
+                    challenge: challenge.secret,
+                    expires_at: challenge.expires_at,
+                }),
+            },
+        }
+    }
+}
+
+/// A second factor for a pending sign-in.
+#[derive(InputObject)]
+pub struct VerifyMfaInput {
+    /// The `mfaChallenge.challenge` from `logIn`.
+    pub challenge: String,
+    /// A six-digit code from the authenticator app, or one of the recovery
+    /// codes (each works once).
+    pub code: String,
+}
+
+/// A new TOTP authenticator to add to an app.
+#[derive(SimpleObject)]
+pub struct EnrollTotpPayload {
+    /// The shared secret, base32; shown only here, never again.
+    pub secret: String,
+    /// The `otpauth://totp/…` URI (Key URI Format) apps import.
+    pub otpauth_uri: String,
+    /// The URI as a QR code, an SVG document, for apps to scan.
+    pub qr_code_svg: String,
+}
+
+/// The first code from the new authenticator.
+#[derive(InputObject)]
+pub struct ConfirmTotpInput {
+    /// A six-digit code from the authenticator app.
+    pub code: String,
+}
+
+/// MFA is on.
+#[derive(SimpleObject)]
+pub struct ConfirmTotpPayload {
+    /// Ten single-use codes to sign in with when the authenticator is
+    /// lost. Shown only here: keep them somewhere safe.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Proof for turning MFA off: the password or a code (give one).
+#[derive(InputObject)]
+pub struct DisableTotpInput {
+    /// The account's password.
+    pub password: Option<String>,
+    /// A six-digit code from the authenticator app, or a recovery code.
+    pub code: Option<String>,
+}
+
+/// MFA is off.
+#[derive(SimpleObject)]
+pub struct DisableTotpPayload {
+    /// Whether multi-factor authentication is on now (false).
+    pub mfa_enabled: bool,
 }
 
 /// The result of `logOut`.

@@ -86,6 +86,13 @@ impl Policy {
         self.0.api_key_max_age_days
     }
 
+    /// Whether members must sign in with multi-factor authentication:
+    /// sessions that did not pass it get MFA_REQUIRED for this
+    /// organization's data and changes (API tokens are not affected).
+    async fn require_mfa(&self) -> bool {
+        self.0.require_mfa
+    }
+
     /// When the policy last changed; null while it has the defaults.
     async fn updated_at(&self) -> Option<DateTime<Utc>> {
         self.0.updated_at

@@ -58,6 +58,12 @@ impl Session {
             .map(Organization))
     }
 
+    /// How the person authenticated when the session began (RFC 8176
+    /// `amr`): `["pwd"]`, or `["pwd", "otp"]` after a second factor.
+    async fn amr(&self) -> &'static [&'static str] {
+        crate::domain::authz::Authentication::from_stored(&self.0.amr).amr()
+    }
+
     /// Whether this is the session making the request.
     async fn current(&self, ctx: &Context<'_>) -> bool {
         ctx.actor_opt().and_then(|a| a.session_id()) == Some(self.0.id)

@@ -36,6 +36,15 @@ impl User {
             .then_some(self.0.is_platform_admin)
     }
 
+    /// Whether the person signs in with multi-factor authentication; told
+    /// only to themselves and to platform administrators (null otherwise;
+    /// admins read `Member.mfaEnabled`).
+    async fn mfa_enabled(&self, ctx: &Context<'_>) -> Option<bool> {
+        let actor = ctx.actor_opt()?;
+        (actor.user_id() == Some(self.0.id) || actor.is_platform_admin())
+            .then_some(self.0.mfa_enabled)
+    }
+
     /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -25,6 +25,13 @@ impl Viewer {
         Ok(User(user))
     }
 
+    /// How the current session was authenticated (RFC 8176 `amr`):
+    /// `["pwd"]`, or `["pwd", "otp"]` after a second factor. Organizations
+    /// that require MFA admit only the latter.
+    async fn amr(&self) -> &'static [&'static str] {
+        self.0.authentication.amr()
+    }
+
     /// Every membership of the viewer, oldest first.
     async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Member>> {
         let rows =
