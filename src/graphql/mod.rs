@@ -4,6 +4,7 @@
 
 pub mod connection;
 pub mod context;
+pub mod error_codes;
 pub mod extensions;
 pub mod guards;
 pub mod loaders;
@@ -11,18 +12,25 @@ pub mod mutation;
 pub mod query;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthConfig;
 use crate::config::Config;
 use crate::domain::outbox::Outbox;
-use crate::error::ErrorCode;
+use extensions::ComplexityLimit;
 
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+// The query root: the API's queries (`QueryRoot`) and `errorCodes`. The
+// parts carry names of their own, which the schema drops as unused.
+/// Where every read starts.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(QueryRoot, error_codes::ErrorCodesQuery);
+
+pub type AppSchema = Schema<Query, MutationRoot, EmptySubscription>;
 
 /// What resolvers reach through the schema's data. Per-request values (the
 /// actor, the loaders) are added to each request instead: see
@@ -38,11 +46,11 @@ pub struct SchemaDeps {
 /// tests.
 pub fn build_schema(deps: SchemaDeps) -> AppSchema {
     let config = &deps.config;
-    let mut builder = Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
-        .register_output_type::<ErrorCode>()
-        .limit_depth(config.max_depth)
-        .limit_complexity(config.max_complexity)
-        .limit_directives(config.max_directives)
+    // Depth, aliases and directives are checked at the HTTP edge, where
+    // introspection can be measured by its own rule (`extensions::prepare`);
+    // complexity needs the schema's costs, so it is checked in validation.
+    let mut builder = Schema::build(Query::default(), MutationRoot::default(), EmptySubscription)
+        .extension(ComplexityLimit(config.max_complexity))
         .limit_recursive_depth(64)
         .disable_suggestions();
     if !config.introspection {

@@ -27,7 +27,13 @@ async fn health_and_readiness_answer() {
 #[tokio::test]
 async fn a_browser_gets_the_playground() {
     let app = spawn_app().await;
-    let page = app.client.get(app.url()).send().await.unwrap();
+    let page = app
+        .client
+        .get(app.url())
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("graphiql"));
 }

@@ -1,0 +1,530 @@
+//! GraphQL over HTTP, as the spec's draft says it
+//! (<https://graphql.github.io/graphql-over-http/draft/>), with the guard
+//! rails a public endpoint needs.
+//!
+//! - Media types: a client that accepts `application/graphql-response+json`
+//!   gets it; `application/json`, `*/*` or no `Accept` get
+//!   `application/json`. With the former a request error (the document does
+//!   not parse or validate, the variables do not fit) answers 400, with the
+//!   latter 200, and a request error never has a `data` entry.
+//! - Only JSON bodies are accepted: form and multipart posts are refused
+//!   (CSRF: a browser sends those cross-site without a preflight).
+//! - GET runs queries, never mutations (405 with `Allow: POST`), and can
+//!   be turned off (`ORGQL_GET_QUERIES=false`).
+//! - JSON-array batching is off unless `ORGQL_MAX_BATCH` allows it.
+//! - The bearer credential is read once per HTTP request; each operation
+//!   gets its own actor and loaders.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Request, Response as GqlResponse, ServerError, Value, Variables};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+use super::metrics::Outcome;
+use super::refusal::refuse;
+use super::{AppState, authenticate, playground, request_meta};
+use crate::auth::{Actor, RequestMeta};
+use crate::error::ErrorCode;
+use crate::graphql::extensions::{self, Limits, annotate, coded, is_request_error};
+use crate::graphql::loaders::Loaders;
+
+/// How the GraphQL endpoint behaves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Most operations in one JSON-array batch; 0 turns batching off.
+    pub max_batch: usize,
+    pub limits: Limits,
+    /// Whether GET runs queries.
+    pub get_queries: bool,
+    /// Whether GET serves the playground to a browser.
+    pub playground: bool,
+}
+
+/// The request parameters (spec §Request Parameters). Each may be absent
+/// or null; a value of the wrong JSON type is a 400.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<Map<String, serde_json::Value>>,
+    extensions: Option<Map<String, serde_json::Value>>,
+}
+
+/// The parameters of a GET: `variables` and `extensions` are JSON text.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+impl GetParams {
+    fn into_params(self) -> Result<Params, String> {
+        let object = |text: Option<String>, name: &str| {
+            text.filter(|t| !t.is_empty())
+                .map(|t| serde_json::from_str::<Map<_, _>>(&t))
+                .transpose()
+                .map_err(|e| format!("{name} must be a JSON object: {e}"))
+        };
+        Ok(Params {
+            variables: object(self.variables, "variables")?,
+            extensions: object(self.extensions, "extensions")?,
+            query: self.query,
+            operation_name: self.operation_name,
+        })
+    }
+}
+
+/// The response media types (spec §Media Types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    Json,
+    GraphqlResponseJson,
+}
+
+impl MediaType {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::Json => "application/json; charset=utf-8",
+            Self::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+        })
+    }
+}
+
+/// Picks the response media type from `Accept`, by quality; at equal
+/// quality `application/graphql-response+json` wins, and wildcards mean
+/// `application/json`. None: the client accepts neither.
+fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let accept: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if accept.is_empty() {
+        return Some(MediaType::Json);
+    }
+    let mut best: Option<(f32, MediaType)> = None;
+    for range in accept.iter().flat_map(|v| v.split(',')) {
+        let mut parts = range.split(';').map(str::trim);
+        let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|p| p.strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let media = match essence.as_str() {
+            "application/graphql-response+json" => MediaType::GraphqlResponseJson,
+            "application/json" | "application/*" | "*/*" => MediaType::Json,
+            _ => continue,
+        };
+        let better = match best {
+            None => true,
+            Some((q, m)) => {
+                quality > q
+                    || (quality == q && media == MediaType::GraphqlResponseJson && m != media)
+            }
+        };
+        if quality > 0.0 && better {
+            best = Some((quality, media));
+        }
+    }
+    best.map(|(_, media)| media)
+}
+
+/// One operation's answer.
+struct Answer {
+    response: GqlResponse,
+    /// False for a request error: refused before execution began.
+    executed: bool,
+    /// The operation's name in its document, when it parsed.
+    operation: Option<String>,
+}
+
+impl Answer {
+    fn refused(error: ServerError) -> Self {
+        Self {
+            response: GqlResponse::from_errors(vec![error]),
+            executed: false,
+            operation: None,
+        }
+    }
+}
+
+/// The body of one answer. A request error has no `data` entry (spec
+/// §Response: "the `data` entry ... MUST NOT be present").
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, Value>,
+}
+
+impl<'a> From<&'a Answer> for Body<'a> {
+    fn from(answer: &'a Answer) -> Self {
+        Body {
+            data: answer.executed.then_some(&answer.response.data),
+            errors: &answer.response.errors,
+            extensions: &answer.response.extensions,
+        }
+    }
+}
+
+fn json_response<T: Serialize>(status: StatusCode, media: MediaType, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(header::CONTENT_TYPE, media.content_type())],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode a GraphQL response");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "internal error",
+            )
+        }
+    }
+}
+
+/// The HTTP status of one answer (spec §application/graphql-response+json;
+/// with application/json every well-formed request answers 200).
+fn status_of(answer: &Answer, media: MediaType) -> StatusCode {
+    if answer.executed || media == MediaType::Json {
+        return StatusCode::OK;
+    }
+    let unauthenticated = answer.response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|ext| ext.get("code"))
+            .is_some_and(|code| *code == Value::from(ErrorCode::Unauthenticated.as_str()))
+    });
+    if unauthenticated {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::BAD_REQUEST
+    }
+}
+
+fn single_response(answer: Answer, media: MediaType) -> Response {
+    let mut response = json_response(status_of(&answer, media), media, &Body::from(&answer));
+    if answer.executed {
+        response.headers_mut().extend(answer.response.http_headers);
+    }
+    response
+}
+
+/// What every operation of one HTTP request shares.
+struct Caller {
+    meta: RequestMeta,
+    actor: Option<Actor>,
+}
+
+/// Why an operation cannot run over this method.
+struct MutationOverGet;
+
+impl AppState {
+    async fn caller(&self, peer: SocketAddr, headers: &HeaderMap) -> Result<Caller, ServerError> {
+        let meta = request_meta(self, peer, headers);
+        let actor = authenticate(self, headers, &meta).await.map_err(|err| {
+            let mut error = ServerError::new(err.to_string(), None);
+            err.annotate(&mut error);
+            error
+        })?;
+        Ok(Caller { meta, actor })
+    }
+
+    /// Runs one operation: resolves its document (persisted queries),
+    /// parses it and applies the limits, then executes it.
+    async fn answer(
+        &self,
+        caller: &Caller,
+        params: Params,
+        allow_mutations: bool,
+    ) -> Result<Answer, MutationOverGet> {
+        let started = Instant::now();
+        let answer = self.run(caller, params, allow_mutations).await?;
+        let outcome = match (answer.executed, answer.response.errors.is_empty()) {
+            (false, _) => Outcome::rejected,
+            (true, true) => Outcome::ok,
+            (true, false) => Outcome::error,
+        };
+        let codes = answer.response.errors.iter().filter_map(|e| {
+            match e.extensions.as_ref().and_then(|ext| ext.get("code")) {
+                Some(Value::String(code)) => Some(code.as_str()),
+                _ => None,
+            }
+        });
+        self.metrics.observe(
+            answer.operation.as_deref(),
+            outcome,
+            started.elapsed(),
+            codes,
+        );
+        Ok(answer)
+    }
+
+    async fn run(
+        &self,
+        caller: &Caller,
+        params: Params,
+        allow_mutations: bool,
+    ) -> Result<Answer, MutationOverGet> {
+        let document = match self
+            .persisted
+            .document(params.query, params.extensions.as_ref())
+        {
+            Ok(document) => document,
+            Err(error) => return Ok(Answer::refused(error)),
+        };
+        let mut request = Request::new(document);
+        request.operation_name = params.operation_name;
+        if let Some(variables) = params.variables {
+            request.variables = Variables::from_json(serde_json::Value::Object(variables));
+        }
+        let operation = match extensions::prepare(&mut request, self.graphql.limits) {
+            Ok(selected) if selected.ty == OperationType::Mutation && !allow_mutations => {
+                return Err(MutationOverGet);
+            }
+            Ok(selected) => selected.name,
+            Err(error) => return Ok(Answer::refused(error)),
+        };
+        let viewer = caller.actor.as_ref().map(|a| a.user_id);
+        let mut request = Loaders::for_request(&self.db, viewer)
+            .attach(request)
+            .data(caller.meta.clone());
+        if let Some(actor) = &caller.actor {
+            request = request.data(actor.clone());
+        }
+        let mut response = self.schema.execute(request).await;
+        // A response with errors and no data, all raised before execution,
+        // is async-graphql's request error (validation, variables).
+        let executed = !(response.data == Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(is_request_error));
+        response.errors.iter_mut().for_each(annotate);
+        Ok(Answer {
+            response,
+            executed,
+            operation,
+        })
+    }
+}
+
+/// `POST /graphql`: a JSON body with one operation (or a batch, when
+/// enabled).
+pub async fn graphql_post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadUserInput,
+            "send GraphQL requests as Content-Type: application/json",
+        );
+    }
+    let is_batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let bad_body = |e: serde_json::Error| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            &format!("the body is not a GraphQL request: {e}"),
+        )
+    };
+    if !is_batch {
+        let params: Params = match serde_json::from_slice(&body) {
+            Ok(params) => params,
+            Err(e) => return bad_body(e),
+        };
+        if params.query.is_none() && params.extensions.is_none() {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "the request has no query: send one as the `query` parameter",
+            );
+        }
+        let answer = match state.caller(peer, &headers).await {
+            Ok(caller) => match state.answer(&caller, params, true).await {
+                Ok(answer) => answer,
+                Err(MutationOverGet) => unreachable_over_post(),
+            },
+            Err(error) => Answer::refused(error),
+        };
+        return single_response(answer, media);
+    }
+    if state.graphql.max_batch == 0 {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "batched requests are disabled on this server; send one operation per request",
+        );
+    }
+    let batch: Vec<Params> = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(e) => return bad_body(e),
+    };
+    if batch.is_empty() || batch.len() > state.graphql.max_batch {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            &format!("a batch holds 1 to {} operations", state.graphql.max_batch),
+        );
+    }
+    let caller = match state.caller(peer, &headers).await {
+        Ok(caller) => caller,
+        Err(error) => return single_response(Answer::refused(error), media),
+    };
+    let mut answers = Vec::with_capacity(batch.len());
+    for params in batch {
+        answers.push(match state.answer(&caller, params, true).await {
+            Ok(answer) => answer,
+            Err(MutationOverGet) => unreachable_over_post(),
+        });
+    }
+    let bodies: Vec<Body> = answers.iter().map(Body::from).collect();
+    json_response(StatusCode::OK, media, &bodies)
+}
+
+/// POST runs mutations, so [`MutationOverGet`] cannot arise there; answer
+/// as a fault of ours should that ever change.
+fn unreachable_over_post() -> Answer {
+    Answer::refused(coded(ErrorCode::Internal, "internal error", None))
+}
+
+fn not_acceptable() -> Response {
+    refuse(
+        StatusCode::NOT_ACCEPTABLE,
+        ErrorCode::BadUserInput,
+        "accept application/graphql-response+json or application/json",
+    )
+}
+
+fn method_not_allowed(message: &str) -> Response {
+    let mut response = refuse(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::BadUserInput,
+        message,
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+/// Whether a GET comes from a browser navigating to the page rather than
+/// from a GraphQL client.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// `GET /graphql`: the playground for a browser, or a query (never a
+/// mutation) in the URL.
+pub async fn graphql_get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let has_params = uri.query().is_some_and(|q| !q.is_empty());
+    if !has_params && state.graphql.playground && wants_html(&headers) {
+        return playground::page();
+    }
+    if !state.graphql.get_queries {
+        return method_not_allowed("this server runs GraphQL over POST only");
+    }
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let params = match Query::<GetParams>::try_from_uri(&uri)
+        .map_err(|e| e.body_text())
+        .and_then(|Query(params)| params.into_params())
+    {
+        Ok(params) => params,
+        Err(message) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                &format!("malformed query string: {message}"),
+            );
+        }
+    };
+    if params.query.is_none() && params.extensions.is_none() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "the request has no query: send one as the `query` parameter",
+        );
+    }
+    let answer = match state.caller(peer, &headers).await {
+        Ok(caller) => match state.answer(&caller, params, false).await {
+            Ok(answer) => answer,
+            Err(MutationOverGet) => return method_not_allowed("mutations must be sent with POST"),
+        },
+        Err(error) => Answer::refused(error),
+    };
+    single_response(answer, media)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_accept_header_picks_the_media_type() {
+        use MediaType::*;
+        assert_eq!(negotiate(&HeaderMap::new()), Some(Json));
+        assert_eq!(negotiate(&accept("*/*")), Some(Json));
+        assert_eq!(negotiate(&accept("application/json")), Some(Json));
+        assert_eq!(
+            negotiate(&accept("application/graphql-response+json")),
+            Some(GraphqlResponseJson)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
+            Some(GraphqlResponseJson)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
+            Some(Json)
+        );
+        assert_eq!(negotiate(&accept("text/html")), None);
+    }
+}
