@@ -160,6 +160,13 @@ fn check_limits(document: &ExecutableDocument, limits: Limits) -> Result<(), Ser
             ));
         }
     }
+    if let Some(fragment) = walk.cycle {
+        return Err(coded(
+            ErrorCode::BadUserInput,
+            format!("Cannot spread fragment \"{fragment}\" within itself"),
+            None,
+        ));
+    }
     if walk.introspection_too_deep {
         return too_complex("Maximum introspection depth exceeded".into());
     }
@@ -206,12 +213,14 @@ struct Reach {
 /// Measures selection sets through fragment spreads. Each fragment is
 /// measured once (a document that spreads fragments into each other many
 /// times would otherwise cost exponential time); a spread that would cycle
-/// counts as nothing here and is refused by validation.
+/// is noted and the document refused.
 struct Walk<'a> {
     document: &'a ExecutableDocument,
     fragments: HashMap<&'a str, Reach>,
     entered: Vec<&'a str>,
     introspection_too_deep: bool,
+    /// A fragment found spreading itself, directly or through others.
+    cycle: Option<&'a str>,
 }
 
 impl<'a> Walk<'a> {
@@ -221,6 +230,7 @@ impl<'a> Walk<'a> {
             fragments: HashMap::new(),
             entered: Vec::new(),
             introspection_too_deep: false,
+            cycle: None,
         }
     }
 
@@ -260,6 +270,7 @@ impl<'a> Walk<'a> {
             return Reach::default();
         };
         if self.entered.contains(&name) {
+            self.cycle = Some(name);
             return Reach::default();
         }
         self.entered.push(name);
@@ -413,6 +424,14 @@ mod tests {
         }
         query += " fragment F40 on Query { b }";
         assert!(check(&query).is_err());
+    }
+
+    #[test]
+    fn a_fragment_that_spreads_itself_is_refused() {
+        let error = check("{ ...A } fragment A on Query { a ...B } fragment B on Query { b ...A }")
+            .unwrap_err();
+        assert_eq!(code(&error), "\"BAD_USER_INPUT\"");
+        assert!(error.message.contains("within itself"), "{}", error.message);
     }
 
     #[test]
