@@ -12,7 +12,7 @@ pub mod mutation;
 pub mod query;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthConfig;
@@ -67,7 +67,9 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
 /// The SDL of the schema, as `orgql schema` prints it and `schema.graphql`
 /// holds it.
 pub fn sdl() -> String {
-    offline_schema().sdl()
+    // `@specifiedBy` too, as introspection reports `specifiedByURL`: the
+    // file and the server then describe the same schema.
+    offline_schema().sdl_with_options(SDLExportOptions::new().include_specified_by())
 }
 
 /// The schema over a disconnected database: for printing and for
