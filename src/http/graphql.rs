@@ -33,7 +33,7 @@ use super::refusal::refuse;
 use super::{AppState, authenticate, playground, request_meta};
 use crate::auth::{Actor, RequestMeta};
 use crate::error::ErrorCode;
-use crate::graphql::extensions::{self, Limits, annotate, coded, is_request_error};
+use crate::graphql::extensions::{self, Limits, Selected, annotate, is_request_error};
 use crate::graphql::loaders::Loaders;
 
 /// How the GraphQL endpoint behaves.
@@ -234,9 +234,6 @@ struct Caller {
     actor: Option<Actor>,
 }
 
-/// Why an operation cannot run over this method.
-struct MutationOverGet;
-
 impl AppState {
     async fn caller(&self, peer: SocketAddr, headers: &HeaderMap) -> Result<Caller, ServerError> {
         let meta = request_meta(self, peer, headers);
@@ -248,16 +245,64 @@ impl AppState {
         Ok(Caller { meta, actor })
     }
 
-    /// Runs one operation: resolves its document (persisted queries),
-    /// parses it and applies the limits, then executes it.
-    async fn answer(
+    /// Resolves the document (persisted queries), parses it and applies
+    /// the limits.
+    fn prepare(&self, params: Params) -> Result<(Request, Selected), ServerError> {
+        let document = self
+            .persisted
+            .document(params.query, params.extensions.as_ref())?;
+        let mut request = Request::new(document);
+        request.operation_name = params.operation_name;
+        if let Some(variables) = params.variables {
+            request.variables = Variables::from_json(serde_json::Value::Object(variables));
+        }
+        let selected = extensions::prepare(&mut request, self.graphql.limits)?;
+        Ok((request, selected))
+    }
+
+    /// Executes a prepared operation as the caller.
+    async fn execute(
         &self,
         caller: &Caller,
-        params: Params,
-        allow_mutations: bool,
-    ) -> Result<Answer, MutationOverGet> {
+        request: Request,
+        operation: Option<String>,
+    ) -> Answer {
+        let viewer = caller.actor.as_ref().map(|a| a.user_id);
+        let mut request = Loaders::for_request(&self.db, viewer)
+            .attach(request)
+            .data(caller.meta.clone());
+        if let Some(actor) = &caller.actor {
+            request = request.data(actor.clone());
+        }
+        let mut response = self.schema.execute(request).await;
+        // A response with errors and no data, all raised before execution,
+        // is async-graphql's request error (validation, variables).
+        let executed = !(response.data == Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(is_request_error));
+        response.errors.iter_mut().for_each(annotate);
+        Answer {
+            response,
+            executed,
+            operation,
+        }
+    }
+
+    /// Runs one operation of a POST.
+    async fn answer(&self, caller: &Result<Caller, ServerError>, params: Params) -> Answer {
         let started = Instant::now();
-        let answer = self.run(caller, params, allow_mutations).await?;
+        let answer = match (caller, self.prepare(params)) {
+            (Err(error), _) => Answer::refused(error.clone()),
+            (_, Err(error)) => Answer::refused(error),
+            (Ok(caller), Ok((request, selected))) => {
+                self.execute(caller, request, selected.name).await
+            }
+        };
+        self.record(&answer, started);
+        answer
+    }
+
+    fn record(&self, answer: &Answer, started: Instant) {
         let outcome = match (answer.executed, answer.response.errors.is_empty()) {
             (false, _) => Outcome::rejected,
             (true, true) => Outcome::ok,
@@ -275,53 +320,6 @@ impl AppState {
             started.elapsed(),
             codes,
         );
-        Ok(answer)
-    }
-
-    async fn run(
-        &self,
-        caller: &Caller,
-        params: Params,
-        allow_mutations: bool,
-    ) -> Result<Answer, MutationOverGet> {
-        let document = match self
-            .persisted
-            .document(params.query, params.extensions.as_ref())
-        {
-            Ok(document) => document,
-            Err(error) => return Ok(Answer::refused(error)),
-        };
-        let mut request = Request::new(document);
-        request.operation_name = params.operation_name;
-        if let Some(variables) = params.variables {
-            request.variables = Variables::from_json(serde_json::Value::Object(variables));
-        }
-        let operation = match extensions::prepare(&mut request, self.graphql.limits) {
-            Ok(selected) if selected.ty == OperationType::Mutation && !allow_mutations => {
-                return Err(MutationOverGet);
-            }
-            Ok(selected) => selected.name,
-            Err(error) => return Ok(Answer::refused(error)),
-        };
-        let viewer = caller.actor.as_ref().map(|a| a.user_id);
-        let mut request = Loaders::for_request(&self.db, viewer)
-            .attach(request)
-            .data(caller.meta.clone());
-        if let Some(actor) = &caller.actor {
-            request = request.data(actor.clone());
-        }
-        let mut response = self.schema.execute(request).await;
-        // A response with errors and no data, all raised before execution,
-        // is async-graphql's request error (validation, variables).
-        let executed = !(response.data == Value::Null
-            && !response.errors.is_empty()
-            && response.errors.iter().all(is_request_error));
-        response.errors.iter_mut().for_each(annotate);
-        Ok(Answer {
-            response,
-            executed,
-            operation,
-        })
     }
 }
 
@@ -368,14 +366,8 @@ pub async fn graphql_post(
                 "the request has no query: send one as the `query` parameter",
             );
         }
-        let answer = match state.caller(peer, &headers).await {
-            Ok(caller) => match state.answer(&caller, params, true).await {
-                Ok(answer) => answer,
-                Err(MutationOverGet) => unreachable_over_post(),
-            },
-            Err(error) => Answer::refused(error),
-        };
-        return single_response(answer, media);
+        let caller = state.caller(peer, &headers).await;
+        return single_response(state.answer(&caller, params).await, media);
     }
     if state.graphql.max_batch == 0 {
         return refuse(
@@ -395,25 +387,13 @@ pub async fn graphql_post(
             &format!("a batch holds 1 to {} operations", state.graphql.max_batch),
         );
     }
-    let caller = match state.caller(peer, &headers).await {
-        Ok(caller) => caller,
-        Err(error) => return single_response(Answer::refused(error), media),
-    };
+    let caller = state.caller(peer, &headers).await;
     let mut answers = Vec::with_capacity(batch.len());
     for params in batch {
-        answers.push(match state.answer(&caller, params, true).await {
-            Ok(answer) => answer,
-            Err(MutationOverGet) => unreachable_over_post(),
-        });
+        answers.push(state.answer(&caller, params).await);
     }
     let bodies: Vec<Body> = answers.iter().map(Body::from).collect();
     json_response(StatusCode::OK, media, &bodies)
-}
-
-/// POST runs mutations, so [`MutationOverGet`] cannot arise there; answer
-/// as a fault of ours should that ever change.
-fn unreachable_over_post() -> Answer {
-    Answer::refused(coded(ErrorCode::Internal, "internal error", None))
 }
 
 fn not_acceptable() -> Response {
@@ -483,13 +463,18 @@ pub async fn graphql_get(
             "the request has no query: send one as the `query` parameter",
         );
     }
-    let answer = match state.caller(peer, &headers).await {
-        Ok(caller) => match state.answer(&caller, params, false).await {
-            Ok(answer) => answer,
-            Err(MutationOverGet) => return method_not_allowed("mutations must be sent with POST"),
+    let started = Instant::now();
+    let answer = match state.prepare(params) {
+        Ok((_, selected)) if selected.ty == OperationType::Mutation => {
+            return method_not_allowed("mutations must be sent with POST");
+        }
+        Ok((request, selected)) => match state.caller(peer, &headers).await {
+            Ok(caller) => state.execute(&caller, request, selected.name).await,
+            Err(error) => Answer::refused(error),
         },
         Err(error) => Answer::refused(error),
     };
+    state.record(&answer, started);
     single_response(answer, media)
 }
 

@@ -65,6 +65,19 @@ async fn request_errors_answer_400_with_graphql_response_json_and_200_with_json(
         let lenient: Value = lenient.json().await.unwrap();
         assert!(lenient.get("data").is_none(), "{lenient}");
     }
+    // Bad credentials: 401 under the strict media type.
+    let unauthenticated = app
+        .client
+        .post(app.url())
+        .header(ACCEPT, GRAPHQL_RESPONSE)
+        .bearer_auth("not-a-token")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    let unauthenticated: Value = unauthenticated.json().await.unwrap();
+    assert_error(&unauthenticated, "UNAUTHENTICATED");
     // A field error is not a request error: it has data and answers 200.
     let executed = post(
         &app,
@@ -189,8 +202,24 @@ async fn automatic_persisted_queries_register_on_a_miss() {
     let registered: Value = post(&app, None, register).await.json().await.unwrap();
     assert_eq!(registered["data"]["roles"][0]["role"], "OWNER");
 
-    let hit: Value = post(&app, None, by_hash).await.json().await.unwrap();
+    let hit: Value = post(&app, None, by_hash.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(hit["data"]["roles"][0]["role"], "OWNER");
+    // Apollo sends hashed queries over GET too.
+    let over_get: Value = app
+        .client
+        .get(app.url())
+        .query(&[("extensions", by_hash["extensions"].to_string())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(over_get["data"]["roles"][0]["role"], "OWNER");
 
     let lie = json!({
         "query": "{ __typename }",
