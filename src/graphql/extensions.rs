@@ -125,26 +125,25 @@ fn check_limits(document: &ExecutableDocument, limits: Limits) -> Result<(), Ser
         .operations
         .iter()
         .map(|(_, op)| &op.node.selection_set.node);
-    let definitions: Vec<&SelectionSet> = roots
-        .clone()
-        .chain(
+    // Operations and fragments, each once (no allocation: this runs on
+    // every request).
+    let definitions = || {
+        roots.clone().chain(
             document
                 .fragments
                 .values()
                 .map(|f| &f.node.selection_set.node),
         )
-        .collect();
+    };
 
-    let aliases: usize = definitions.iter().map(|set| count_aliases(set)).sum();
+    let aliases: usize = definitions().map(count_aliases).sum();
     if aliases > limits.aliases {
         return too_complex(format!(
             "Too many aliases: {aliases}, at most {}",
             limits.aliases
         ));
     }
-    if let Some(field) = definitions
-        .iter()
-        .find_map(|set| field_over_directives(set, limits.directives))
+    if let Some(field) = definitions().find_map(|set| field_over_directives(set, limits.directives))
     {
         return too_complex(format!(
             "Too many directives on the field `{field}`: at most {}",
