@@ -18,7 +18,6 @@ use sea_orm::DatabaseConnection;
 use crate::auth::AuthConfig;
 use crate::config::Config;
 use crate::domain::outbox::Outbox;
-use extensions::ComplexityLimit;
 
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
@@ -48,9 +47,9 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
     let config = &deps.config;
     // Depth, aliases and directives are checked at the HTTP edge, where
     // introspection can be measured by its own rule (`extensions::prepare`);
-    // complexity needs the schema's costs, so it is checked in validation.
+    // complexity needs the schema's costs, so async-graphql checks it.
     let mut builder = Schema::build(Query::default(), MutationRoot::default(), EmptySubscription)
-        .extension(ComplexityLimit(config.max_complexity))
+        .limit_complexity(config.max_complexity)
         .limit_recursive_depth(64)
         .disable_suggestions();
     if !config.introspection {
