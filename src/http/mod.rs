@@ -4,6 +4,7 @@
 //! every refusal ([`refusal`]).
 
 pub mod graphql;
+pub mod media;
 pub mod metrics;
 pub mod persisted;
 pub mod playground;
