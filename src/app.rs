@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware;
 use axum::routing::get;
 use entity::server_setting;
 use migration::{Migrator, MigratorTrait};
@@ -17,7 +18,7 @@ use sea_orm::{ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, En
 use tokio::net::TcpListener;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -25,7 +26,9 @@ use tracing::Level;
 
 use crate::auth::{AuthConfig, PasswordHasher, Sealer, TokenIssuer, secrets};
 use crate::config::Config;
+use crate::graphql::extensions::Limits;
 use crate::graphql::{SchemaDeps, build_schema};
+use crate::http::persisted::PersistedQueries;
 use crate::http::{self, AppState};
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
@@ -156,27 +159,64 @@ pub async fn auth_config(
     })
 }
 
+/// CORS for browser apps on other origins (`ORGQL_CORS_ORIGINS`). With no
+/// origins listed, no CORS headers are sent, so browsers keep the API
+/// same-origin. A preflight may send the request id and the W3C trace
+/// context; the response exposes the request id to scripts.
+fn cors(config: &Config) -> CorsLayer {
+    let origins = if config.cors_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            config
+                .cors_origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            REQUEST_ID,
+            HeaderName::from_static("traceparent"),
+            HeaderName::from_static("tracestate"),
+        ])
+        .expose_headers([REQUEST_ID])
+        .max_age(Duration::from_secs(config.cors_max_age_secs))
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 /// The router with every layer: request ids, one log line per request,
-/// CORS for bearer-token clients, a body limit and a timeout.
+/// CORS, JSON bodies on every refusal, a body limit and a timeout.
 pub fn router(state: AppState, config: &Config) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .route("/graphql", get(http::graphql_get).post(http::graphql_post))
+    let mut routes = Router::new()
+        .route(
+            "/graphql",
+            get(http::graphql::graphql_get).post(http::graphql::graphql_post),
+        )
         .route("/healthz", get(http::healthz))
-        .route("/readyz", get(http::readyz))
+        .route("/readyz", get(http::readyz));
+    if config.playground {
+        routes = routes.route("/graphql/playground/{*path}", get(http::playground::asset));
+    }
+    if config.metrics {
+        routes = routes.route("/metrics", get(http::metrics::metrics));
+    }
+    routes
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(config.request_timeout_secs),
         ))
-        .layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
-        )
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(middleware::map_response(http::refusal::json_bodies))
+        .layer(cors(config))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &axum::http::Request<_>| {
@@ -190,7 +230,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
 /// How many SQL statements the server has run since it started (sea-orm's
@@ -280,12 +320,27 @@ impl Application {
             auth: auth.clone(),
             config: config.clone(),
         });
+        let persisted = match &config.trusted_documents {
+            Some(manifest) => PersistedQueries::trusted(manifest)?,
+            None if config.persisted_queries => PersistedQueries::automatic(),
+            None => PersistedQueries::Off,
+        };
         let state = AppState {
             schema,
             db: db.clone(),
             auth,
-            max_batch: config.max_batch,
-            max_aliases: config.max_aliases,
+            graphql: Arc::new(http::graphql::Settings {
+                max_batch: config.max_batch,
+                limits: Limits {
+                    depth: config.max_depth,
+                    aliases: config.max_aliases,
+                    directives: config.max_directives,
+                },
+                get_queries: config.get_queries,
+                playground: config.playground,
+            }),
+            persisted: Arc::new(persisted),
+            metrics: Arc::default(),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         };
         let router = router(state, &config);

@@ -105,6 +105,47 @@ pub struct Config {
     #[arg(long, env = "ORGQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
 
+    /// Whether GET /graphql serves the GraphiQL playground to a browser.
+    /// Turn off in production if nobody explores the API there.
+    #[arg(long, env = "ORGQL_PLAYGROUND", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub playground: bool,
+
+    /// Whether GET /graphql runs queries from the URL (mutations never run
+    /// over GET). Turn off to accept POST only.
+    #[arg(long, env = "ORGQL_GET_QUERIES", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub get_queries: bool,
+
+    /// Comma-separated origins (`https://app.example.com`) whose browser
+    /// apps may call the API cross-origin; `*` allows any origin. Empty
+    /// (the default): same-origin only, no CORS headers.
+    #[arg(long, env = "ORGQL_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin, global = true)]
+    pub cors_origins: Vec<String>,
+
+    /// How long a browser may cache a CORS preflight, in seconds (browsers
+    /// cap it: Chromium at 7200).
+    #[arg(
+        long,
+        env = "ORGQL_CORS_MAX_AGE_SECS",
+        default_value_t = 7200,
+        global = true
+    )]
+    pub cors_max_age_secs: u64,
+
+    /// Whether Apollo's automatic persisted queries work (a client sends a
+    /// query's SHA-256 and registers the query on a miss).
+    #[arg(long, env = "ORGQL_PERSISTED_QUERIES", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub persisted_queries: bool,
+
+    /// Trusted documents: a JSON manifest `{ "<sha256>": "<document>" }`
+    /// (graphql-codegen's persisted documents). When set, only these
+    /// operations run, and automatic persisted queries are off.
+    #[arg(long, env = "ORGQL_TRUSTED_DOCUMENTS", global = true)]
+    pub trusted_documents: Option<std::path::PathBuf>,
+
+    /// Whether GET /metrics serves Prometheus metrics.
+    #[arg(long, env = "ORGQL_METRICS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub metrics: bool,
+
     /// Most operations in one JSON-array batch; 0 turns batching off.
     #[arg(long, env = "ORGQL_MAX_BATCH", default_value_t = 0, global = true)]
     pub max_batch: usize,
@@ -257,6 +298,22 @@ fn parse_token_environment(value: &str) -> Result<String, String> {
         Ok(value.to_owned())
     } else {
         Err("1 to 16 lower-case letters and digits, such as live or test".to_owned())
+    }
+}
+
+/// An origin as browsers send it: `*`, or scheme, host and optional port.
+fn parse_origin(value: &str) -> Result<String, String> {
+    let value = value.trim().trim_end_matches('/');
+    let valid = value == "*"
+        || value.split_once("://").is_some_and(|(scheme, host)| {
+            matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains('/')
+        });
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not an origin such as https://app.example.com"
+        ))
     }
 }
 

@@ -10,10 +10,8 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod forwarded;
 pub mod graphql;
 pub mod http;
-pub mod input_guard;
 pub mod mail;
 pub mod read;
 

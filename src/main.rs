@@ -1,5 +1,6 @@
 //! The `orgql` command: serve (the default), migrate, schema, seed, admin.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -31,7 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (the default): POST /graphql, the playground at GET
-    /// /graphql, /healthz and /readyz.
+    /// /graphql, /metrics, /healthz and /readyz.
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
@@ -77,8 +78,11 @@ enum AdminCommand {
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    // Colour codes only for a person at a terminal, never into a file or a
+    // log shipper.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -4,6 +4,7 @@
 
 pub mod connection;
 pub mod context;
+pub mod error_codes;
 pub mod extensions;
 pub mod guards;
 pub mod ids;
@@ -13,18 +14,24 @@ pub mod query;
 pub mod rate_limits;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthConfig;
 use crate::config::Config;
-use crate::error::ErrorCode;
 use crate::mail::outbox::Outbox;
 
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+// The query root: the API's queries (`QueryRoot`) and `errorCodes`. The
+// parts carry names of their own, which the schema drops as unused.
+/// Where every read starts.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(QueryRoot, error_codes::ErrorCodesQuery);
+
+pub type AppSchema = Schema<Query, MutationRoot, EmptySubscription>;
 
 /// What resolvers reach through the schema's data. Per-request values (the
 /// actor, the loaders) are added to each request instead: see
@@ -45,11 +52,11 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
         config.rate_limit_per_account,
         std::time::Duration::from_secs(config.rate_limit_window_secs),
     );
-    let mut builder = Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
-        .register_output_type::<ErrorCode>()
-        .limit_depth(config.max_depth)
+    // Depth, aliases and directives are checked at the HTTP edge, where
+    // introspection can be measured by its own rule (`extensions::prepare`);
+    // complexity needs the schema's costs, so async-graphql checks it.
+    let mut builder = Schema::build(Query::default(), MutationRoot::default(), EmptySubscription)
         .limit_complexity(config.max_complexity)
-        .limit_directives(config.max_directives)
         .limit_recursive_depth(64)
         .disable_suggestions();
     if !config.introspection {
@@ -67,7 +74,9 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
 /// The SDL of the schema, as `orgql schema` prints it and `schema.graphql`
 /// holds it.
 pub fn sdl() -> String {
-    offline_schema().sdl()
+    // `@specifiedBy` too, as introspection reports `specifiedByURL`: the
+    // file and the server then describe the same schema.
+    offline_schema().sdl_with_options(SDLExportOptions::new().include_specified_by())
 }
 
 /// The schema over a disconnected database: for printing and for

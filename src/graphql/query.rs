@@ -40,7 +40,7 @@ pub struct OrganizationFilterInput {
     pub search: Option<String>,
 }
 
-#[Object(name = "Query")]
+#[Object(name = "QueryRootFields")] // merged into `Query` by `graphql::Query`
 impl QueryRoot {
     /// The signed-in person; null when the request carries no credentials
     /// or an API token.

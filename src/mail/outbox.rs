@@ -104,6 +104,12 @@ pub async fn claim_due<C: ConnectionTrait>(
     Ok(claimed)
 }
 
+/// How many emails wait to be sent (for `/metrics`).
+pub async fn backlog<C: ConnectionTrait>(db: &C) -> AppResult<u64> {
+    let waiting = outbox_email::Entity::find().filter(outbox_email::Column::SentAt.is_null());
+    Ok(sea_orm::PaginatorTrait::count(waiting, db).await?)
+}
+
 /// Records a delivery and drops the body, which may hold a one-time link.
 pub async fn mark_sent<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<()> {
     outbox_email::Entity::update_many()

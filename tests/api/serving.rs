@@ -27,7 +27,13 @@ async fn health_and_readiness_answer() {
 #[tokio::test]
 async fn a_browser_gets_the_playground() {
     let app = spawn_app().await;
-    let page = app.client.get(app.url()).send().await.unwrap();
+    let page = app
+        .client
+        .get(app.url())
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("graphiql"));
 }
@@ -219,4 +225,52 @@ async fn field_suggestions_are_off_and_introspection_can_be_turned_off() {
             .graphql("{ __schema { types { name } } }", json!({}), None)
             .await,
     );
+}
+
+/// Log lines written to a file or a pipe carry no terminal colour codes.
+#[tokio::test]
+async fn logs_to_a_pipe_have_no_colour_codes() {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_orgql"))
+        .arg("serve")
+        .env(
+            "ORGQL_DATABASE_URL",
+            format!("sqlite://{}/orgql.db?mode=rwc", dir.path().display()),
+        )
+        .env("ORGQL_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the orgql binary starts");
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let mut logs = String::new();
+    let address = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the server logs within 30 s")
+            .unwrap()
+            .unwrap_or_else(|| panic!("the server stopped: {logs}"));
+        logs.push_str(&line);
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    reqwest::get(format!("http://{address}/healthz"))
+        .await
+        .unwrap();
+    // The request's own log line.
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("a log line for the request")
+        .unwrap()
+        .unwrap_or_default();
+    logs.push_str(&line);
+    assert!(line.contains("/healthz"), "{line}");
+    assert!(!logs.contains('\u{1b}'), "colour codes in: {logs:?}");
 }

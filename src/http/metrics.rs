@@ -1,0 +1,226 @@
+//! `GET /metrics` in the Prometheus text format: GraphQL operations by name
+//! and outcome with their latency, errors by code (rate-limit refusals
+//! among them), the database pool and the mail outbox's backlog.
+//!
+//! The registry belongs to the application (no global recorder), so tests
+//! can run many servers in one process.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, text::encode};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use sea_orm::{DatabaseConnection, DatabaseConnectionType};
+
+use super::AppState;
+use crate::error::ErrorCode;
+
+/// How an operation ended.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Outcome {
+    /// Executed without errors.
+    ok,
+    /// Executed, with errors in the response.
+    error,
+    /// Refused before execution: parse, validation or a limit.
+    rejected,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: String,
+    outcome: Outcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: String,
+}
+
+/// Operation names come from clients: only so many distinct ones get a
+/// series of their own, the rest are counted as `other`, so a client cannot
+/// grow the registry without bound.
+const MOST_OPERATION_NAMES: usize = 200;
+
+pub struct Metrics {
+    registry: Registry,
+    operations: Family<OperationLabels, Counter>,
+    latency: Family<OperationLabels, Histogram>,
+    errors: Family<CodeLabels, Counter>,
+    pool_size: Gauge,
+    pool_idle: Gauge,
+    outbox_backlog: Gauge,
+    names: Mutex<HashSet<String>>,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("orgql");
+        let operations = Family::<OperationLabels, Counter>::default();
+        let latency = Family::<OperationLabels, Histogram>::new_with_constructor(|| {
+            // 1 ms to about 16 s.
+            Histogram::new(exponential_buckets(0.001, 2.0, 15))
+        });
+        let errors = Family::<CodeLabels, Counter>::default();
+        registry.register(
+            "graphql_operations",
+            "GraphQL operations by operation name and outcome",
+            operations.clone(),
+        );
+        registry.register(
+            "graphql_operation_duration_seconds",
+            "Time to answer a GraphQL operation, by operation name and outcome",
+            latency.clone(),
+        );
+        registry.register(
+            "graphql_errors",
+            "GraphQL errors by extensions.code (RATE_LIMITED counts rate-limit refusals)",
+            errors.clone(),
+        );
+        // Present from the start, so alerts on it need no special case.
+        errors
+            .get_or_create(&CodeLabels {
+                code: ErrorCode::RateLimited.as_str().to_owned(),
+            })
+            .inc_by(0);
+        let pool_size = Gauge::default();
+        let pool_idle = Gauge::default();
+        let outbox_backlog = Gauge::default();
+        registry.register(
+            "db_pool_connections",
+            "Open connections in the database pool",
+            pool_size.clone(),
+        );
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle connections in the database pool",
+            pool_idle.clone(),
+        );
+        registry.register(
+            "outbox_backlog",
+            "Emails waiting to be sent",
+            outbox_backlog.clone(),
+        );
+        Self {
+            registry,
+            operations,
+            latency,
+            errors,
+            pool_size,
+            pool_idle,
+            outbox_backlog,
+            names: Mutex::default(),
+        }
+    }
+
+    /// Records one GraphQL operation. `name` is the client's operationName,
+    /// `codes` the codes of the response's errors.
+    pub fn observe<'a>(
+        &self,
+        name: Option<&str>,
+        outcome: Outcome,
+        elapsed: Duration,
+        codes: impl Iterator<Item = &'a str>,
+    ) {
+        let labels = OperationLabels {
+            operation: self.operation_label(name, outcome),
+            outcome,
+        };
+        self.operations.get_or_create(&labels).inc();
+        self.latency
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        for code in codes {
+            self.errors
+                .get_or_create(&CodeLabels {
+                    code: code.to_owned(),
+                })
+                .inc();
+        }
+    }
+
+    fn operation_label(&self, name: Option<&str>, outcome: Outcome) -> String {
+        let name = match (name, outcome) {
+            (_, Outcome::rejected) | (None, _) => return "anonymous".to_owned(),
+            (Some(name), _) => name,
+        };
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if names.contains(name) {
+            return name.to_owned();
+        }
+        if names.len() < MOST_OPERATION_NAMES {
+            names.insert(name.to_owned());
+            return name.to_owned();
+        }
+        "other".to_owned()
+    }
+
+    async fn refresh(&self, db: &DatabaseConnection) {
+        if let Some((size, idle)) = pool_counts(db) {
+            self.pool_size.set(size);
+            self.pool_idle.set(idle);
+        }
+        match crate::mail::outbox::backlog(db).await {
+            Ok(waiting) => {
+                self.outbox_backlog
+                    .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot count the outbox backlog"),
+        }
+    }
+
+    fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn pool_counts(db: &DatabaseConnection) -> Option<(i64, i64)> {
+    let (size, idle) = match &db.inner {
+        DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        DatabaseConnectionType::SqlxSqlitePoolConnection(_) => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => return None,
+    };
+    Some((i64::from(size), i64::try_from(idle).unwrap_or(i64::MAX)))
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    state.metrics.refresh(&state.db).await;
+    match state.metrics.render() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode the metrics");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
