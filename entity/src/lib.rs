@@ -3,6 +3,7 @@
 //! These rows never reach the GraphQL schema directly: `graphql/types`
 //! converts them, so a column such as a password hash cannot leak by accident.
 
+pub mod account_token;
 pub mod api_token;
 pub mod audit_entry;
 pub mod invitation;

@@ -13,6 +13,9 @@ pub struct Model {
     pub is_platform_admin: bool,
     /// The organization the user last switched to, restored at log-in.
     pub last_organization_id: Option<Uuid>,
+    /// When the address was proven (a verification link, or an invitation's
+    /// own link); null while unverified.
+    pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

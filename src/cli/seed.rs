@@ -58,6 +58,8 @@ pub async fn seed(
         password_hash: Set(password_hash.clone()),
         is_platform_admin: Set(false),
         last_organization_id: Set(None),
+        // Demo accounts stand for people whose addresses were proven.
+        email_verified_at: Set(Some(now)),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -347,13 +347,21 @@ async fn a_domain_another_tenant_claimed_is_neither_confirmed_nor_blocked() {
     let second = app.create_org(&bob, "Second").await;
     let claim = "mutation($o: ID!, $d: String) { updateOrganization(input: { organizationId: $o, domain: $d }) { organization { domain } } }";
     assert_ok(
-        &app.graphql(claim, json!({ "o": first.id, "d": "victimcorp.com" }), Some(&ann.token))
-            .await,
+        &app.graphql(
+            claim,
+            json!({ "o": first.id, "d": "victimcorp.com" }),
+            Some(&ann.token),
+        )
+        .await,
     );
     // Bob's organization may state the same (unverified) domain: nothing
     // tells him that another tenant claimed it.
     let same = app
-        .graphql(claim, json!({ "o": second.id, "d": "victimcorp.com" }), Some(&bob.token))
+        .graphql(
+            claim,
+            json!({ "o": second.id, "d": "victimcorp.com" }),
+            Some(&bob.token),
+        )
         .await;
     assert_ok(&same);
     assert_eq!(
