@@ -154,6 +154,8 @@ pub async fn auth_config(
         passwords: PasswordHasher::new(config.insecure_fast_password_hashing),
         tokens: TokenIssuer::new(&secret, &config.public_url, config.access_token_ttl_secs),
         refresh_ttl: chrono::Duration::days(config.refresh_token_ttl_days),
+        session_max_age: chrono::Duration::days(config.session_max_age_days),
+        verification_ttl: chrono::Duration::hours(config.email_verification_ttl_hours),
         token_environment: config.token_environment.clone(),
         sealer: Sealer::new(&mfa_encryption_key(config, db).await?),
     })

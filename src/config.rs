@@ -261,6 +261,24 @@ pub struct Config {
         global = true
     )]
     pub lockout_minutes: u32,
+    /// Absolute lifetime of a session, in days: refreshing never extends a
+    /// session past this many days after its sign-in.
+    #[arg(
+        long,
+        env = "ORGQL_SESSION_MAX_AGE_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub session_max_age_days: i64,
+
+    /// Lifetime of an email verification link, in hours.
+    #[arg(
+        long,
+        env = "ORGQL_EMAIL_VERIFICATION_TTL_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub email_verification_ttl_hours: i64,
 
     /// Skip migrations at start-up (run `orgql migrate` yourself).
     #[arg(long, env = "ORGQL_NO_MIGRATE", global = true)]

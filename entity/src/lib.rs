@@ -4,6 +4,7 @@
 //! converts them, so a column such as a password hash cannot leak by accident.
 
 pub mod account_lockout;
+pub mod account_token;
 pub mod api_token;
 pub mod audit_entry;
 pub mod invitation;

@@ -16,6 +16,9 @@ pub struct Model {
     /// Whether a confirmed TOTP authenticator guards sign-in; kept on the
     /// user so that member lists, which join users, show it for free.
     pub mfa_enabled: bool,
+    /// When the address was proven (a verification link, or an invitation's
+    /// own link); null while unverified.
+    pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

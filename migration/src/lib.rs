@@ -13,6 +13,7 @@ mod m20261123_000007_create_ownership_transfers_and_tier_requests;
 mod m20261123_000008_create_policies_and_ip_allowlist;
 mod m20261130_000009_member_session_cutoffs;
 mod m20261130_000010_unverified_domains;
+mod m20261130_000011_email_verification_and_passwords;
 mod m20261130_000012_totp;
 mod m20261130_000013_account_lockouts;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_policies_and_ip_allowlist::Migration),
             Box::new(m20261130_000009_member_session_cutoffs::Migration),
             Box::new(m20261130_000010_unverified_domains::Migration),
+            Box::new(m20261130_000011_email_verification_and_passwords::Migration),
             Box::new(m20261130_000012_totp::Migration),
             Box::new(m20261130_000013_account_lockouts::Migration),
         ]

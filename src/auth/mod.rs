@@ -21,6 +21,11 @@ pub struct AuthConfig {
     pub tokens: TokenIssuer,
     /// How long a refresh token stays usable.
     pub refresh_ttl: chrono::Duration,
+    /// How long a session lives after its sign-in, however often it is
+    /// refreshed.
+    pub session_max_age: chrono::Duration,
+    /// How long an email verification link works.
+    pub verification_ttl: chrono::Duration,
     /// The `<env>` of API tokens this server issues and accepts
     /// (`orgql_<env>_…`).
     pub token_environment: String,

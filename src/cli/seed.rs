@@ -59,6 +59,8 @@ pub async fn seed(
         is_platform_admin: Set(false),
         last_organization_id: Set(None),
         mfa_enabled: Set(false),
+        // Demo accounts stand for people whose addresses were proven.
+        email_verified_at: Set(Some(now)),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -192,7 +192,14 @@ pub async fn join(db: &DatabaseConnection, actor: &Actor, code: &str) -> AppResu
             already_member: true,
         });
     }
-    if !write.access().gate.policy.allows_email(&person.email) {
+    let policy = &write.access().gate.policy;
+    // An unproven address says nothing about its domain (DESIGN §3).
+    if !policy.allowed_email_domains.is_empty() && !person.email_verified {
+        return Err(AppError::Forbidden(
+            "verify your email address first: this organization admits only its allowed email domains",
+        ));
+    }
+    if !policy.allows_email(&person.email) {
         return Err(AppError::bad_input(
             "code",
             "this organization's policy admits only its allowed email domains",

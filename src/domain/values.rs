@@ -229,17 +229,48 @@ pub fn url(field: &str, value: &str) -> Result<Option<String>, AppError> {
     }
 }
 
-/// A password: 8 to 256 characters.
-pub fn password(field: &str, value: &str) -> Result<(), AppError> {
+/// The shortest and longest password accepted, in characters. NIST SP
+/// 800-63B §3.1.1.2: at least 8, and allow at least 64 (we allow 256);
+/// a longer one is refused, never truncated, so what the person typed is
+/// what is checked at log-in (argon2 has no length limit of its own).
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_CHARS: usize = 256;
+
+/// The lowest zxcvbn score a password must reach: 3 means "safely
+/// unguessable", about 10^8 guesses or more. NIST SP 800-63B §3.1.1.2 asks
+/// to refuse common, dictionary and context-specific passwords rather than
+/// impose composition rules; zxcvbn checks against those lists and the
+/// `user_inputs` (the person's own email and name).
+const PASSWORD_MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+
+/// A new password: 8 to 256 characters, no composition rules, not easily
+/// guessed given `user_inputs` (the account's email and name).
+pub fn password(field: &str, value: &str, user_inputs: &[&str]) -> Result<(), AppError> {
     let len = value.chars().count();
-    if !(8..=256).contains(&len) {
+    if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&len) {
         return Err(AppError::bad_input(
             field,
-            "a password has 8 to 256 characters",
+            format!("a password has {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters"),
         ));
     }
     if value.contains('\0') {
         return Err(AppError::bad_input(field, "a password may not contain NUL"));
+    }
+    // The email's local part and domain count separately: "ann.smith" in a
+    // password is as guessable as the whole address.
+    let mut inputs: Vec<&str> = user_inputs.to_vec();
+    for input in user_inputs {
+        inputs.extend(
+            input
+                .split(['@', '.', ' ', '-', '_'])
+                .filter(|p| p.len() >= 3),
+        );
+    }
+    if zxcvbn::zxcvbn(value, &inputs).score() < PASSWORD_MIN_SCORE {
+        return Err(AppError::bad_input(
+            field,
+            "this password is too easy to guess: use a longer phrase of unrelated words",
+        ));
     }
     Ok(())
 }
@@ -247,6 +278,44 @@ pub fn password(field: &str, value: &str) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const INPUTS: &[&str] = &["ann.smith@acme.example", "Ann Smith"];
+
+    #[test]
+    fn a_long_unrelated_phrase_is_a_good_password() {
+        assert!(password("p", "violet tractor umbrella 42", INPUTS).is_ok());
+        // No composition rules: lower-case words and spaces are enough.
+        assert!(password("p", "glacier pumpkin orbit lantern", INPUTS).is_ok());
+    }
+
+    #[test]
+    fn common_and_guessable_passwords_are_refused() {
+        for weak in [
+            "password",
+            "password1",
+            "12345678",
+            "qwertyuiop",
+            "iloveyou2",
+        ] {
+            assert!(password("p", weak, INPUTS).is_err(), "{weak}");
+        }
+    }
+
+    #[test]
+    fn a_password_made_of_the_persons_own_name_or_email_is_refused() {
+        assert!(password("p", "annsmith1", INPUTS).is_err());
+        assert!(password("p", "Ann Smith 1", INPUTS).is_err());
+        assert!(password("p", "ann.smith@acme.example", INPUTS).is_err());
+    }
+
+    #[test]
+    fn a_password_is_8_to_256_characters_and_never_truncated() {
+        assert!(password("p", "x7#Qp2!", INPUTS).is_err(), "7 characters");
+        let longest: String = "violet tractor umbrella 42 ".repeat(20)[..256].to_owned();
+        assert!(password("p", &longest, INPUTS).is_ok());
+        let too_long = format!("{longest}z");
+        assert!(password("p", &too_long, INPUTS).is_err());
+    }
 
     #[test]
     fn a_slug_is_derived_from_a_name() {

@@ -88,6 +88,8 @@ pub fn offline_schema() -> AppSchema {
             passwords: crate::auth::PasswordHasher::new(true),
             tokens: crate::auth::TokenIssuer::new(b"schema-printing-only", "orgql", 60),
             refresh_ttl: chrono::Duration::days(1),
+            session_max_age: chrono::Duration::days(1),
+            verification_ttl: chrono::Duration::hours(1),
             token_environment: "live".into(),
             sealer: crate::auth::Sealer::new(b"schema-printing-only"),
         },

@@ -81,7 +81,7 @@ pub(crate) async fn authenticate(
         .map(Some);
     }
     let claims = state.auth.tokens.verify(token)?;
-    accounts::authenticate(&state.db, &claims, meta.clone())
+    accounts::authenticate(&state.db, &state.auth, &claims, meta.clone())
         .await
         .map(Some)
 }

@@ -12,7 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::secrets;
-use crate::domain::authz::{Actor, Permission, access};
+use crate::domain::authz::{Actor, Permission, Person, access};
 use crate::error::AppResult;
 use crate::read::paging::PerParent;
 
@@ -44,13 +44,19 @@ pub async fn preview<C: ConnectionTrait>(db: &C, token: &str) -> AppResult<Optio
     }))
 }
 
-/// Pending, unexpired invitations to an email, in any organization.
+/// Pending, unexpired invitations to the person's email, in any
+/// organization. None while the address is unverified: anyone can sign up
+/// with any address, so an unproven one must not reveal (or let anyone act
+/// on) invitations meant for the mailbox's owner (issue #10).
 pub async fn pending_for<C: ConnectionTrait>(
     db: &C,
-    email: &str,
+    person: &Person,
 ) -> AppResult<Vec<invitation::Model>> {
+    if !person.email_verified {
+        return Ok(Vec::new());
+    }
     Ok(invitation::Entity::find()
-        .filter(invitation::Column::Email.eq(email.to_lowercase()))
+        .filter(invitation::Column::Email.eq(person.email.to_lowercase()))
         .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
         .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
         .order_by_asc(invitation::Column::Id)
@@ -58,8 +64,8 @@ pub async fn pending_for<C: ConnectionTrait>(
         .await?)
 }
 
-/// An invitation the actor may see: addressed to them, or in an
-/// organization whose members they manage.
+/// An invitation the actor may see: addressed to their verified address,
+/// or in an organization whose members they manage.
 pub async fn visible_by_id<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
@@ -73,7 +79,7 @@ pub async fn visible_by_id<C: ConnectionTrait>(
     };
     if actor
         .person()
-        .is_some_and(|p| found.email == p.email.to_lowercase())
+        .is_some_and(|p| p.email_verified && found.email == p.email.to_lowercase())
     {
         return Ok(Some(found));
     }

@@ -40,7 +40,7 @@ async fn signing_up_twice_with_one_email_is_a_conflict() {
     let response = app
         .graphql(
             "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }",
-            json!({ "input": { "email": ann.email.to_uppercase(), "password": "another one", "name": "Ann 2" } }),
+            json!({ "input": { "email": ann.email.to_uppercase(), "password": "another fresh phrase 77 zebra", "name": "Ann 2" } }),
             None,
         )
         .await;
@@ -96,7 +96,7 @@ async fn log_in_succeeds_with_the_password_and_fails_alike_without_it() {
     let ok = app
         .graphql(
             LOG_IN,
-            json!({ "input": { "email": ann.email, "password": "correct horse" } }),
+            json!({ "input": { "email": ann.email, "password": "violet tractor umbrella 42" } }),
             None,
         )
         .await;
@@ -237,7 +237,7 @@ async fn switching_organization_names_it_in_the_token_and_is_remembered() {
     let again = app
         .graphql(
             LOG_IN,
-            json!({ "input": { "email": ann.email, "password": "correct horse" } }),
+            json!({ "input": { "email": ann.email, "password": "violet tractor umbrella 42" } }),
             None,
         )
         .await;

@@ -77,13 +77,13 @@ async fn every_mutation_writes_an_audit_entry() {
         app: &app,
         covered: BTreeSet::new(),
     };
-    let sign_up = "mutation($e: String!) { signUp(input: { email: $e, password: \"correct horse\", name: \"Someone\" }) { accessToken refreshToken user { id } } }";
+    let sign_up = "mutation($e: String!) { signUp(input: { email: $e, password: \"violet tractor umbrella 42\", name: \"Someone\" }) { accessToken refreshToken user { id } } }";
     let ann = story
         .run("signUp", sign_up, json!({ "e": "ann@acme.example" }), None)
         .await;
     let ann_token = s(&ann, &["accessToken"]);
     let login = story
-        .run("logIn", "mutation { logIn(input: { email: \"ann@acme.example\", password: \"correct horse\" }) { accessToken refreshToken } }", json!({}), None)
+        .run("logIn", "mutation { logIn(input: { email: \"ann@acme.example\", password: \"violet tractor umbrella 42\" }) { accessToken refreshToken } }", json!({}), None)
         .await;
     let refreshed = story
         .run(
@@ -351,7 +351,7 @@ async fn every_mutation_writes_an_audit_entry() {
         )
         .await;
     let challenged = app
-        .graphql("mutation { logIn(input: { email: \"cat@acme.example\", password: \"correct horse\" }) { mfaChallenge { challenge } } }", json!({}), None)
+        .graphql("mutation { logIn(input: { email: \"cat@acme.example\", password: \"violet tractor umbrella 42\" }) { mfaChallenge { challenge } } }", json!({}), None)
         .await;
     story
         .run(
@@ -364,10 +364,72 @@ async fn every_mutation_writes_an_audit_entry() {
             None,
         )
         .await;
+
+    // Accounts: proving the address, changing it, passwords.
+    let val = app
+        .graphql(sign_up, json!({ "e": "val@acme.example" }), None)
+        .await["data"]["signUp"]
+        .clone();
+    let val_token = s(&val, &["accessToken"]);
+    story
+        .run(
+            "resendVerificationEmail",
+            "mutation { resendVerificationEmail { email } }",
+            json!({}),
+            Some(&val_token),
+        )
+        .await;
+    let link = app
+        .link_token("val@acme.example", "Confirm your email address", 2)
+        .await;
+    story
+        .run(
+            "verifyEmail",
+            "mutation($t: String!) { verifyEmail(input: { token: $t }) { user { id } } }",
+            json!({ "t": link }),
+            None,
+        )
+        .await;
+    story
+        .run(
+            "changeEmail",
+            "mutation($p: String!) { changeEmail(input: { password: $p, newEmail: \"val@other.example\" }) { pendingEmail } }",
+            json!({ "p": PASSWORD }),
+            Some(&val_token),
+        )
+        .await;
+    let new_password = "harbor quilt meadow 1987 sprocket";
+    story
+        .run(
+            "changePassword",
+            "mutation($c: String!, $n: String!) { changePassword(input: { currentPassword: $c, newPassword: $n }) { sessionsEnded } }",
+            json!({ "c": PASSWORD, "n": new_password }),
+            Some(&val_token),
+        )
+        .await;
+    story
+        .run(
+            "requestPasswordReset",
+            "mutation { requestPasswordReset(input: { email: \"val@acme.example\" }) { accepted } }",
+            json!({}),
+            None,
+        )
+        .await;
+    let reset = app
+        .link_token("val@acme.example", "Reset your orgql password", 1)
+        .await;
+    story
+        .run(
+            "resetPassword",
+            "mutation($t: String!) { resetPassword(input: { token: $t, newPassword: \"another fresh phrase 77 zebra\" }) { passwordReset } }",
+            json!({ "t": reset }),
+            None,
+        )
+        .await;
     story
         .run(
             "disableTotp",
-            "mutation { disableTotp(input: { password: \"correct horse\" }) { mfaEnabled } }",
+            "mutation { disableTotp(input: { password: \"violet tractor umbrella 42\" }) { mfaEnabled } }",
             json!({}),
             Some(&cat_token),
         )

@@ -79,7 +79,7 @@ async fn a_nul_character_in_a_variable_is_bad_user_input() {
     let log_in = app
         .graphql(
             LOG_IN,
-            json!({ "input": { "email": format!("{}\u{0}", ann.email), "password": "correct horse" } }),
+            json!({ "input": { "email": format!("{}\u{0}", ann.email), "password": "violet tractor umbrella 42" } }),
             None,
         )
         .await;

@@ -18,7 +18,7 @@ pub struct TestApp {
     pub statements: StatementCounter,
     pub client: reqwest::Client,
     /// Where mail goes when the test sets no SMTP server.
-    _mail_dir: tempfile::TempDir,
+    pub mail_dir: tempfile::TempDir,
     _database: TestDatabase,
 }
 
@@ -111,13 +111,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         db,
         statements,
         client: reqwest::Client::new(),
-        _mail_dir: mail_dir,
+        mail_dir,
         _database: database,
     }
 }
-
-/// The password `sign_up` gives every test user.
-pub const TEST_PASSWORD: &str = "correct horse";
 
 /// A signed-up user and their tokens.
 #[derive(Clone, Debug)]
@@ -223,6 +220,7 @@ impl TestApp {
                 is_platform_admin: Set(false),
                 last_organization_id: Set(None),
                 mfa_enabled: Set(false),
+                email_verified_at: Set(Some(now)),
                 created_at: Set(now),
                 updated_at: Set(now),
             });
@@ -295,12 +293,28 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Signs someone up and marks their address verified directly in the
+    /// database, as if they had used the mailed link: most scenarios are
+    /// about people whose address is proven (verification is its own
+    /// feature, tested in `verification.rs`).
     pub async fn sign_up(&self, name: &str) -> TestUser {
+        let user = self.sign_up_unverified(name).await;
+        self.mark_verified(&user).await;
+        user
+    }
+
+    /// Signs someone up with a fresh address, leaving it unverified.
+    pub async fn sign_up_unverified(&self, name: &str) -> TestUser {
         let email = format!("{}@example.com", unique(&name.to_lowercase()));
+        self.sign_up_as(&email, name).await
+    }
+
+    /// Signs up with `email`, leaving it unverified.
+    pub async fn sign_up_as(&self, email: &str, name: &str) -> TestUser {
         let response = self
             .graphql(
-                "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken user { id } } }",
-                json!({ "input": { "email": email, "password": TEST_PASSWORD, "name": name } }),
+                "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken user { id email } } }",
+                json!({ "input": { "email": email, "password": PASSWORD, "name": name } }),
                 None,
             )
             .await;
@@ -310,10 +324,49 @@ impl TestApp {
         TestUser {
             uuid: ids::parse::<uuid::Uuid>(IdKind::User, &id, "id").unwrap(),
             id,
-            email,
+            email: payload["user"]["email"].as_str().unwrap().to_owned(),
             token: payload["accessToken"].as_str().unwrap().to_owned(),
             refresh_token: payload["refreshToken"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// Marks the user's address verified in the database.
+    pub async fn mark_verified(&self, user: &TestUser) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        entity::user::Entity::update_many()
+            .col_expr(
+                entity::user::Column::EmailVerifiedAt,
+                Expr::value(Utc::now()),
+            )
+            .filter(entity::user::Column::Id.eq(user.uuid))
+            .exec(&self.db)
+            .await
+            .expect("mark the address verified");
+    }
+
+    /// The emails written to the mail directory for `to` whose subject
+    /// contains `subject`, oldest first, decoded from quoted-printable;
+    /// waits (up to 10 s) until there are at least `at_least`.
+    pub async fn emails(&self, to: &str, subject: &str, at_least: usize) -> Vec<String> {
+        let mut found = Vec::new();
+        for _ in 0..100 {
+            found = read_mail(self.mail_dir.path(), to, subject);
+            if found.len() >= at_least {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "expected {at_least} email(s) to {to} about {subject:?}, found {}: {found:?}",
+            found.len()
+        );
+    }
+
+    /// The token of the one-time link in the newest email to `to` about
+    /// `subject`, once there are at least `at_least` such emails.
+    pub async fn link_token(&self, to: &str, subject: &str, at_least: usize) -> String {
+        let emails = self.emails(to, subject, at_least).await;
+        token_in(emails.last().unwrap())
     }
 
     pub async fn create_org(&self, owner: &TestUser, name: &str) -> TestOrg {
@@ -390,6 +443,49 @@ impl TestApp {
 }
 
 /// The `extensions.code` of the first error, if any.
+/// The password test accounts use: long and unguessable enough for the
+/// password policy.
+pub const PASSWORD: &str = "violet tractor umbrella 42";
+
+/// The decoded `.eml` files in `dir` addressed to `to` with `subject` in
+/// their subject, oldest first.
+fn read_mail(dir: &std::path::Path, to: &str, subject: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut mail: Vec<(std::time::SystemTime, String)> = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .filter_map(|e| {
+            let modified = e.metadata().ok()?.modified().ok()?;
+            let raw = std::fs::read_to_string(e.path()).ok()?;
+            // Quoted-printable (RFC 2045): undo soft breaks and "=3D".
+            let text = raw
+                .replace("\r\n", "\n")
+                .replace("=\n", "")
+                .replace("=3D", "=");
+            let addressed = text
+                .lines()
+                .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")));
+            let about = text
+                .lines()
+                .any(|l| l.starts_with("Subject: ") && l.contains(subject));
+            (addressed && about).then_some((modified, text))
+        })
+        .collect();
+    mail.sort_by_key(|(modified, _)| *modified);
+    mail.into_iter().map(|(_, text)| text).collect()
+}
+
+/// The value of the `token=` parameter of the link in an email.
+pub fn token_in(email: &str) -> String {
+    let start = email.find("token=").expect("a link with a token") + "token=".len();
+    email[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
 pub fn error_code(response: &Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()
 }

@@ -13,7 +13,7 @@ use crate::helpers::totp::{Authenticator, hotp};
 use crate::helpers::*;
 
 const LOG_IN: &str =
-    "mutation($e: String!) { logIn(input: { email: $e, password: \"correct horse\" }) {
+    "mutation($e: String!) { logIn(input: { email: $e, password: \"violet tractor umbrella 42\" }) {
     accessToken refreshToken sessionId amr user { email } mfaChallenge { challenge expiresAt } } }";
 const VERIFY: &str =
     "mutation($c: String!, $code: String!) { verifyMfa(input: { challenge: $c, code: $code }) {
@@ -373,7 +373,7 @@ async fn turning_mfa_off_needs_the_password_or_a_code() {
     let off = app
         .graphql(
             disable,
-            json!({ "input": { "password": "correct horse" } }),
+            json!({ "input": { "password": PASSWORD } }),
             Some(&ann.token),
         )
         .await;

@@ -83,7 +83,7 @@ async fn no_secret_is_ever_logged() {
         url: format!("http://{address}/graphql"),
     };
 
-    let password = "correct horse battery";
+    let password = "violet tractor umbrella 42 battery";
     let signed_up = client
         .call("mutation($p: String!) { signUp(input: { email: \"ann@example.com\", password: $p, name: \"Ann\" }) { accessToken refreshToken } }", json!({ "p": password }), None)
         .await;

@@ -10,7 +10,7 @@ const VIEWER: &str = "{ viewer { user { id } } }";
 
 async fn log_in(app: &TestApp, user: &TestUser) -> String {
     let response = app
-        .graphql("mutation($e: String!) { logIn(input: { email: $e, password: \"correct horse\" }) { accessToken } }", json!({ "e": user.email }), None)
+        .graphql("mutation($e: String!) { logIn(input: { email: $e, password: \"violet tractor umbrella 42\" }) { accessToken } }", json!({ "e": user.email }), None)
         .await;
     response["data"]["logIn"]["accessToken"]
         .as_str()

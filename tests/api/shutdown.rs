@@ -33,7 +33,7 @@ async fn sigterm_mid_load_finishes_the_requests_in_flight_and_exits_zero() {
                 let email = format!("w{worker}n{n}@example.com");
                 let sent = client
                     .post(&url)
-                    .json(&json!({ "query": "mutation($e: String!) { signUp(input: { email: $e, password: \"correct horse\", name: \"W\" }) { user { id } } }", "variables": { "e": email } }))
+                    .json(&json!({ "query": "mutation($e: String!) { signUp(input: { email: $e, password: \"violet tractor umbrella 42\", name: \"W\" }) { user { id } } }", "variables": { "e": email } }))
                     .send()
                     .await;
                 // Refused or reset connections are requests the server
@@ -108,11 +108,16 @@ async fn sigterm_during_an_email_delivery_lets_it_finish() {
             body["data"].clone()
         }
     };
-    let token = call("mutation { signUp(input: { email: \"ann@example.com\", password: \"correct horse\", name: \"Ann\" }) { accessToken } }", json!({}), None)
+    let token = call("mutation { signUp(input: { email: \"ann@example.com\", password: \"violet tractor umbrella 42\", name: \"Ann\" }) { accessToken } }", json!({}), None)
         .await["signUp"]["accessToken"]
         .as_str()
         .unwrap()
         .to_owned();
+    // Sign-up mails a verification link first; let it through.
+    tokio::time::timeout(Duration::from_secs(10), inbox.recv())
+        .await
+        .expect("the verification email is delivered")
+        .unwrap();
     let org = call(
         "mutation { createOrganization(input: { name: \"Acme\" }) { organization { id } } }",
         json!({}),
@@ -124,10 +129,11 @@ async fn sigterm_during_an_email_delivery_lets_it_finish() {
         .await;
 
     // The message is on the wire; the server waits for the SMTP answer.
-    tokio::time::timeout(Duration::from_secs(10), inbox.recv())
+    let invitation = tokio::time::timeout(Duration::from_secs(10), inbox.recv())
         .await
         .expect("the delivery starts")
         .unwrap();
+    assert!(invitation.contains("To: bob@example.com"), "{invitation}");
     server.terminate().await;
     let (status, logs) = server.wait(Duration::from_secs(20)).await;
     assert_eq!(status.code(), Some(0), "{logs}");
@@ -137,6 +143,6 @@ async fn sigterm_during_an_email_delivery_lets_it_finish() {
         .await
         .unwrap();
     let rows = entity::outbox_email::Entity::find().all(&db).await.unwrap();
-    assert_eq!(rows.len(), 1);
-    assert!(rows[0].sent_at.is_some(), "{rows:?}");
+    assert_eq!(rows.len(), 2, "the verification and the invitation");
+    assert!(rows.iter().all(|r| r.sent_at.is_some()), "{rows:?}");
 }

@@ -23,6 +23,7 @@ use crate::domain::ids::new_id;
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
+use crate::mail::outbox::Outbox;
 
 /// One account per email address.
 const EMAIL_UNIQUE: Constraint = Constraint {
@@ -46,11 +47,16 @@ pub struct IssuedTokens {
 
 pub mod lockout;
 pub mod mfa;
+mod one_time;
+mod passwords;
 mod session_tokens;
+mod verification;
 
+pub use passwords::{change_password, request_password_reset, reset_password};
 pub use session_tokens::{
     authenticate, log_out, refresh_session, revoke_sessions, switch_organization,
 };
+pub use verification::{change_email, mark_verified, resend_verification_email, verify_email};
 
 /// What log-in needs beyond the credentials: where to send the lock-out
 /// email, and when to lock.
@@ -65,17 +71,20 @@ pub struct SignUp<'a> {
     pub name: &'a str,
 }
 
-/// Creates an account and signs it in.
+/// Creates an account, signs it in, and mails a link that proves its
+/// address; until that link is used the address counts for nothing that
+/// trusts one (DESIGN §3).
 #[tracing::instrument(skip_all)]
 pub async fn sign_up(
     db: &DatabaseConnection,
     auth: &AuthConfig,
+    outbox: &Outbox,
     meta: &RequestMeta,
     input: SignUp<'_>,
 ) -> AppResult<IssuedTokens> {
     let email = Email::parse("email", input.email)?;
     let name = values::text("name", input.name, 200)?;
-    values::password("password", input.password)?;
+    values::password("password", input.password, &[email.as_str(), &name])?;
     let password_hash = auth.passwords.hash(input.password)?;
 
     let write = Write::begin(db).await?;
@@ -88,6 +97,7 @@ pub async fn sign_up(
         is_platform_admin: Set(false),
         last_organization_id: Set(None),
         mfa_enabled: Set(false),
+        email_verified_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -102,6 +112,7 @@ pub async fn sign_up(
         json!({ "email": user.email, "name": user.name }),
     );
     let who = AuditActor::account(&user);
+    verification::send_link(write.txn(), auth, outbox, &user).await?;
     let issued = start_session(
         write.txn(),
         auth,
@@ -112,6 +123,7 @@ pub async fn sign_up(
     )
     .await?;
     write.commit(who, meta, None, entry).await?;
+    outbox.wake();
     Ok(issued)
 }
 

@@ -73,7 +73,7 @@ pub async fn refresh_session(
     else {
         return Err(AppError::Unauthenticated);
     };
-    if session.revoked_at.is_some() {
+    if session.revoked_at.is_some() || !within_max_age(auth, &session, now) {
         return Err(AppError::Unauthenticated);
     }
     let active = match session.active_organization_id {
@@ -194,11 +194,19 @@ pub async fn switch_organization(
     Ok((token, expires_at, organization))
 }
 
+/// Whether a session is younger than the absolute lifetime: past it, no
+/// token of the session works, however recently it was refreshed (OWASP
+/// Session Management Cheat Sheet, "Absolute Timeout").
+fn within_max_age(auth: &AuthConfig, session: &session::Model, now: DateTime<Utc>) -> bool {
+    session.created_at + auth.session_max_age > now
+}
+
 /// Resolves a verified access token to its actor: one indexed lookup of the
-/// session joined with its user. A revoked session, or one whose user is
-/// gone, is UNAUTHENTICATED.
+/// session joined with its user. A revoked session, one past its absolute
+/// lifetime, or one whose user is gone, is UNAUTHENTICATED.
 pub async fn authenticate<C: ConnectionTrait>(
     db: &C,
+    auth: &AuthConfig,
     claims: &crate::auth::AccessClaims,
     meta: RequestMeta,
 ) -> AppResult<Actor> {
@@ -208,11 +216,14 @@ pub async fn authenticate<C: ConnectionTrait>(
         .await?;
     match found {
         Some((session, Some(user)))
-            if session.revoked_at.is_none() && session.user_id == claims.sub =>
+            if session.revoked_at.is_none()
+                && session.user_id == claims.sub
+                && within_max_age(auth, &session, Utc::now()) =>
         {
             let actor = Actor {
                 principal: Principal::Person(Person {
                     user_id: user.id,
+                    email_verified: user.email_verified_at.is_some(),
                     email: user.email,
                     session_id: session.id,
                     session_started_at: session.created_at,

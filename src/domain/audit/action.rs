@@ -50,6 +50,28 @@ pub enum AuditAction {
     /// A person turned MFA off.
     #[strum(serialize = "user.mfa_disabled")]
     UserMfaDisabled,
+    /// A person proved their email address with its verification link.
+    #[strum(serialize = "user.email_verified")]
+    UserEmailVerified,
+    /// A fresh verification link was mailed.
+    #[strum(serialize = "user.verification_email_sent")]
+    UserVerificationEmailSent,
+    /// A person asked to change their email address (it changes once the
+    /// new address is verified).
+    #[strum(serialize = "user.email_change_requested")]
+    UserEmailChangeRequested,
+    /// A person's email address changed: the new one was verified.
+    #[strum(serialize = "user.email_changed")]
+    UserEmailChanged,
+    /// A person changed their password; their other sessions ended.
+    #[strum(serialize = "user.password_changed")]
+    UserPasswordChanged,
+    /// A password reset link was mailed.
+    #[strum(serialize = "user.password_reset_requested")]
+    UserPasswordResetRequested,
+    /// A password was reset with a mailed link; every session ended.
+    #[strum(serialize = "user.password_reset")]
+    UserPasswordReset,
     /// A user was made a platform administrator.
     #[strum(serialize = "user.platform_admin_granted")]
     UserPlatformAdminGranted,
@@ -203,6 +225,13 @@ impl AuditAction {
             | UserMfaEnabled
             | UserMfaDisabled
             | UserPlatformAdminGranted
+            | UserEmailVerified
+            | UserVerificationEmailSent
+            | UserEmailChangeRequested
+            | UserEmailChanged
+            | UserPasswordChanged
+            | UserPasswordResetRequested
+            | UserPasswordReset
             | SessionLoggedOutEverywhere => "user",
             SessionRefreshed
             | SessionLoggedOut

@@ -70,6 +70,10 @@ impl Authentication {
 pub struct Person {
     pub user_id: Uuid,
     pub email: String,
+    /// Whether the address is proven (DESIGN §3): an unverified one counts
+    /// for nothing that trusts an address (invitations by id, allowed
+    /// email domains).
+    pub email_verified: bool,
     /// The session behind the access token.
     pub session_id: Uuid,
     pub session_started_at: DateTime<Utc>,

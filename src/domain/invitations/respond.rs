@@ -1,6 +1,11 @@
 //! The invitee's side: accepting or declining. An invitation works only for
 //! the account it was sent to (the email compared case-insensitively); a
 //! wrong account learns nothing and leaves it valid for the right one.
+//!
+//! By id, only for a verified address: anyone may sign up with any address,
+//! so an unproven one must not take over (or turn down) an invitation meant
+//! for the mailbox's owner (issue #10). The token came by email, so using it
+//! proves the mailbox, and accepting with it verifies the address.
 
 use chrono::Utc;
 use entity::{
@@ -44,6 +49,10 @@ async fn find_for_invitee<C: ConnectionTrait>(
             .one(db)
             .await?
             .ok_or(AppError::InvitationInvalid)?,
+        InvitationRef::Id(_) if !invitee.email_verified => {
+            tracing::debug!(target: "orgql::access", "invitation by id refused to an unverified address");
+            return Err(AppError::NotFound);
+        }
         InvitationRef::Id(id) => invitation::Entity::find_by_id(*id)
             .filter(invitation::Column::Email.eq(email.as_str()))
             .one(db)
@@ -94,6 +103,9 @@ pub async fn accept(
         .rows_affected;
     if won == 0 {
         return Err(AppError::InvitationInvalid);
+    }
+    if !invitee.email_verified {
+        crate::domain::accounts::mark_verified(write.txn(), invitee.user_id).await?;
     }
     let member = members::admit(
         write.txn(),

@@ -7,20 +7,25 @@ use crate::graphql::guards::Person;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::rate_limits::Limited;
 use crate::graphql::types::{
-    Organization,
+    Organization, User,
     auth::{
-        AuthPayload, ConfirmTotpInput, ConfirmTotpPayload, DisableTotpInput, DisableTotpPayload,
-        EnrollTotpPayload, LogInInput, LogOutPayload, RefreshSessionInput, SignUpInput,
-        SwitchOrganizationInput, SwitchOrganizationPayload, VerifyMfaInput,
+        AuthPayload, ChangeEmailInput, ChangeEmailPayload, ChangePasswordInput,
+        ChangePasswordPayload, ConfirmTotpInput, ConfirmTotpPayload, DisableTotpInput,
+        DisableTotpPayload, EnrollTotpPayload, LogInInput, LogOutPayload, RefreshSessionInput,
+        RequestPasswordResetInput, RequestPasswordResetPayload, ResendVerificationEmailPayload,
+        ResetPasswordInput, ResetPasswordPayload, SignUpInput, SwitchOrganizationInput,
+        SwitchOrganizationPayload, VerifyEmailInput, VerifyEmailPayload, VerifyMfaInput,
     },
 };
+use crate::mail::outbox::Outbox;
 
 #[derive(Default)]
 pub struct AccountMutations;
 
 #[Object]
 impl AccountMutations {
-    /// Creates an account and signs it in.
+    /// Creates an account, signs it in, and mails a link that verifies its
+    /// address (`verifyEmail`).
     async fn sign_up(
         &self,
         ctx: &Context<'_>,
@@ -30,6 +35,7 @@ impl AccountMutations {
         let issued = accounts::sign_up(
             ctx.db()?,
             ctx.auth()?,
+            ctx.data::<Outbox>()?,
             &ctx.meta(),
             SignUp {
                 email: &input.email,
@@ -197,5 +203,130 @@ impl AccountMutations {
         };
         mfa::disable(ctx.db()?, ctx.auth()?, actor, proof).await?;
         Ok(DisableTotpPayload { mfa_enabled: false })
+    }
+
+    /// Verifies an email address with the token of a mailed link: the
+    /// account's own address, or the new one of `changeEmail`, which then
+    /// becomes the account's. Needs no session. A used, expired or unknown
+    /// token is BAD_USER_INPUT (`field: token`).
+    async fn verify_email(
+        &self,
+        ctx: &Context<'_>,
+        input: VerifyEmailInput,
+    ) -> async_graphql::Result<VerifyEmailPayload> {
+        ctx.rate_limit(Limited::EmailVerification, None)?;
+        let user = accounts::verify_email(ctx.db()?, &ctx.meta(), &input.token).await?;
+        Ok(VerifyEmailPayload { user: User(user) })
+    }
+
+    /// Mails a new verification link to the signed-in person's address;
+    /// earlier links stop working. CONFLICT when already verified.
+    #[graphql(guard = "Person")]
+    async fn resend_verification_email(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<ResendVerificationEmailPayload> {
+        let actor = ctx.actor()?;
+        ctx.rate_limit(
+            Limited::EmailVerification,
+            actor.user_id().map(|id| id.to_string()).as_deref(),
+        )?;
+        accounts::resend_verification_email(ctx.db()?, ctx.auth()?, ctx.data::<Outbox>()?, actor)
+            .await?;
+        Ok(ResendVerificationEmailPayload {
+            email: actor.require_person()?.email.clone(),
+        })
+    }
+
+    /// Starts moving the account to a new address: needs the password,
+    /// mails a confirmation link to the new address and a notice to the
+    /// current one. The change takes effect when the link is used
+    /// (`verifyEmail`); until then the account keeps its address.
+    #[graphql(guard = "Person")]
+    async fn change_email(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeEmailInput,
+    ) -> async_graphql::Result<ChangeEmailPayload> {
+        ctx.rate_limit(
+            Limited::LogIn,
+            ctx.actor()?.user_id().map(|id| id.to_string()).as_deref(),
+        )?;
+        let pending_email = accounts::change_email(
+            ctx.db()?,
+            ctx.auth()?,
+            ctx.data::<Outbox>()?,
+            ctx.actor()?,
+            &input.password,
+            &input.new_email,
+        )
+        .await?;
+        Ok(ChangeEmailPayload { pending_email })
+    }
+
+    /// Sets a new password after checking the current one. Every other
+    /// session of the account ends; this one stays.
+    #[graphql(guard = "Person")]
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> async_graphql::Result<ChangePasswordPayload> {
+        ctx.rate_limit(
+            Limited::LogIn,
+            ctx.actor()?.user_id().map(|id| id.to_string()).as_deref(),
+        )?;
+        let ended = accounts::change_password(
+            ctx.db()?,
+            ctx.auth()?,
+            ctx.actor()?,
+            &input.current_password,
+            &input.new_password,
+        )
+        .await?;
+        Ok(ChangePasswordPayload {
+            sessions_ended: i32::try_from(ended).unwrap_or(i32::MAX),
+        })
+    }
+
+    /// Mails a one-time link to reset the password (valid one hour) when an
+    /// account has this address. The answer is the same when none has.
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestPasswordResetInput,
+    ) -> async_graphql::Result<RequestPasswordResetPayload> {
+        ctx.rate_limit(Limited::PasswordReset, Some(&input.email))?;
+        accounts::request_password_reset(
+            ctx.db()?,
+            ctx.data::<Outbox>()?,
+            &ctx.meta(),
+            &input.email,
+        )
+        .await?;
+        Ok(RequestPasswordResetPayload { accepted: true })
+    }
+
+    /// Sets a new password with the token of a reset link and ends every
+    /// session of the account. The link also verifies the address it was
+    /// mailed to. A used, expired or unknown token is BAD_USER_INPUT
+    /// (`field: token`).
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ResetPasswordInput,
+    ) -> async_graphql::Result<ResetPasswordPayload> {
+        ctx.rate_limit(Limited::PasswordReset, None)?;
+        accounts::reset_password(
+            ctx.db()?,
+            ctx.auth()?,
+            &ctx.meta(),
+            &input.token,
+            &input.new_password,
+        )
+        .await?;
+        Ok(ResetPasswordPayload {
+            password_reset: true,
+        })
     }
 }

@@ -45,6 +45,16 @@ impl User {
             .then_some(self.0.mfa_enabled)
     }
 
+    /// Whether the person proved their email address (with a mailed link);
+    /// told only to themselves and to platform administrators (null
+    /// otherwise). An unverified address does not see or act on invitations
+    /// by id and does not satisfy allowed email domains.
+    async fn email_verified(&self, ctx: &Context<'_>) -> Option<bool> {
+        let actor = ctx.actor_opt()?;
+        (actor.user_id() == Some(self.0.id) || actor.is_platform_admin())
+            .then_some(self.0.email_verified_at.is_some())
+    }
+
     /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -57,12 +57,13 @@ impl Viewer {
         Ok(rows.into_iter().map(Session).collect())
     }
 
-    /// Pending invitations to the viewer's email, in any organization.
+    /// Pending invitations to the viewer's email, in any organization;
+    /// empty until the viewer's address is verified.
     async fn pending_invitations(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<Invitation>> {
-        let rows = crate::read::invitations::pending_for(ctx.db()?, &self.0.email).await?;
+        let rows = crate::read::invitations::pending_for(ctx.db()?, &self.0).await?;
         prefetch::<OrganizationLoader, _>(
             ctx,
             &["organization"],

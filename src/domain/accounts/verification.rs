@@ -1,0 +1,248 @@
+//! Proving an email address (DESIGN §3, issue #10): a verification link
+//! mailed through the outbox at sign-up and on request, and the email
+//! change, which takes effect only once the new address is proven.
+//!
+//! Security rules enforced here: an address counts as verified only after
+//! a link mailed to it was used; changing the address needs the password,
+//! tells the old address, and leaves the account on its old, verified
+//! address until the new one is proven, so a stolen session cannot quietly
+//! move an account to a mailbox the attacker owns.
+
+use chrono::Utc;
+use entity::user;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr,
+};
+use serde_json::json;
+
+use super::one_time::{self, Purpose};
+use crate::auth::AuthConfig;
+use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::authz::{Actor, RequestMeta};
+use crate::domain::values::Email;
+use crate::domain::write::{Entry, Write};
+use crate::error::{AppError, AppResult};
+use crate::mail::outbox::Outbox;
+
+fn verify_url(outbox: &Outbox, token: &str) -> String {
+    format!("{}/verify-email?token={token}", outbox.public_url)
+}
+
+/// Issues a link proving `user`'s address and queues its email in `txn`.
+pub(super) async fn send_link<C: ConnectionTrait>(
+    txn: &C,
+    auth: &AuthConfig,
+    outbox: &Outbox,
+    user: &user::Model,
+) -> AppResult<()> {
+    let token = one_time::issue(
+        txn,
+        user.id,
+        Purpose::VerifyEmail,
+        Some(&user.email),
+        auth.verification_ttl,
+    )
+    .await?;
+    let body = format!(
+        "Confirm that {} is your email address on orgql: {}\n\nThe link works once and expires in {} hours. If you did not sign up, ignore this email.\n",
+        user.email,
+        verify_url(outbox, &token),
+        auth.verification_ttl.num_hours(),
+    );
+    outbox
+        .enqueue(txn, &user.email, "Confirm your email address", body)
+        .await
+}
+
+/// Records that `user_id`'s current address is proven (an invitation's own
+/// link does this too). A no-op when it already was.
+pub async fn mark_verified<C: ConnectionTrait>(txn: &C, user_id: uuid::Uuid) -> AppResult<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::EmailVerifiedAt, Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::EmailVerifiedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Uses a verification link: proves the account's address, or completes an
+/// email change. Needs no session, since the link may be opened anywhere.
+#[tracing::instrument(skip_all)]
+pub async fn verify_email(
+    db: &DatabaseConnection,
+    meta: &RequestMeta,
+    token: &str,
+) -> AppResult<user::Model> {
+    let write = Write::begin(db).await?;
+    let found = match one_time::find_live(write.txn(), Purpose::VerifyEmail, token, "token").await {
+        Ok(found) => found,
+        Err(_) => one_time::find_live(write.txn(), Purpose::ChangeEmail, token, "token").await?,
+    };
+    one_time::consume(write.txn(), &found, "token").await?;
+    let user = user::Entity::find_by_id(found.user_id)
+        .one(write.txn())
+        .await?
+        .ok_or(AppError::bad_input("token", "this link is invalid"))?;
+    let proven = found.email.clone().unwrap_or_default();
+    let now = Utc::now();
+    let (action, metadata) = if found.purpose == "change_email" {
+        // The unique index on users.email refuses an address another
+        // account took meanwhile (CONFLICT).
+        user::Entity::update_many()
+            .col_expr(user::Column::Email, Expr::value(proven.clone()))
+            .col_expr(user::Column::EmailVerifiedAt, Expr::value(now))
+            .col_expr(user::Column::UpdatedAt, Expr::value(now))
+            .filter(user::Column::Id.eq(user.id))
+            .exec(write.txn())
+            .await?;
+        one_time::invalidate(write.txn(), user.id, Purpose::VerifyEmail).await?;
+        (
+            AuditAction::UserEmailChanged,
+            json!({ "from": user.email, "to": proven }),
+        )
+    } else {
+        // A link for an address the account no longer has proves nothing
+        // about the current one.
+        if proven != user.email {
+            return Err(AppError::bad_input("token", "this link is invalid"));
+        }
+        mark_verified(write.txn(), user.id).await?;
+        (AuditAction::UserEmailVerified, json!({ "email": proven }))
+    };
+    let user = user::Entity::find_by_id(user.id)
+        .one(write.txn())
+        .await?
+        .ok_or(AppError::internal("the verified account vanished"))?;
+    write
+        .commit(
+            AuditActor::account(&user),
+            meta,
+            None,
+            Entry::new(action, user.id, metadata),
+        )
+        .await?;
+    Ok(user)
+}
+
+/// Mails a fresh verification link to the signed-in person's address; the
+/// older links stop working.
+#[tracing::instrument(skip_all)]
+pub async fn resend_verification_email(
+    db: &DatabaseConnection,
+    auth: &AuthConfig,
+    outbox: &Outbox,
+    actor: &Actor,
+) -> AppResult<()> {
+    let person = actor.require_person()?;
+    let write = Write::begin(db).await?;
+    let user = user::Entity::find_by_id(person.user_id)
+        .one(write.txn())
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if user.email_verified_at.is_some() {
+        return Err(AppError::conflict("this email address is already verified"));
+    }
+    send_link(write.txn(), auth, outbox, &user).await?;
+    write
+        .commit(
+            AuditActor::of(actor),
+            &actor.meta,
+            None,
+            Entry::new(
+                AuditAction::UserVerificationEmailSent,
+                user.id,
+                json!({ "email": user.email }),
+            ),
+        )
+        .await?;
+    outbox.wake();
+    Ok(())
+}
+
+/// Asks to move the account to `new_email`: checks the password, mails a
+/// confirmation link to the new address and a notice to the old one. The
+/// account keeps its old address until the link is used.
+#[tracing::instrument(skip_all)]
+pub async fn change_email(
+    db: &DatabaseConnection,
+    auth: &AuthConfig,
+    outbox: &Outbox,
+    actor: &Actor,
+    password: &str,
+    new_email: &str,
+) -> AppResult<String> {
+    let person = actor.require_person()?;
+    let new_email = Email::parse("newEmail", new_email)?;
+    let user = user::Entity::find_by_id(person.user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    // Checked before the write opens, so the slow hash holds no lock.
+    if !auth.passwords.verify(password, &user.password_hash) {
+        return Err(AppError::bad_input("password", "the password is wrong"));
+    }
+    if new_email.as_str() == user.email {
+        return Err(AppError::bad_input(
+            "newEmail",
+            "this is already the account's address",
+        ));
+    }
+    let write = Write::begin(db).await?;
+    let taken = user::Entity::find()
+        .filter(user::Column::Email.eq(new_email.as_str()))
+        .one(write.txn())
+        .await?;
+    if taken.is_some() {
+        return Err(AppError::conflict(
+            "an account with this email already exists",
+        ));
+    }
+    let token = one_time::issue(
+        write.txn(),
+        user.id,
+        Purpose::ChangeEmail,
+        Some(new_email.as_str()),
+        auth.verification_ttl,
+    )
+    .await?;
+    outbox
+        .enqueue(
+            write.txn(),
+            new_email.as_str(),
+            "Confirm your new email address",
+            format!(
+                "Confirm {} as the new email address of your orgql account: {}\n\nThe change takes effect when you open the link. It works once and expires in {} hours.\n",
+                new_email.as_str(),
+                verify_url(outbox, &token),
+                auth.verification_ttl.num_hours(),
+            ),
+        )
+        .await?;
+    outbox
+        .enqueue(
+            write.txn(),
+            &user.email,
+            "Your email address is being changed",
+            format!(
+                "Someone signed in to your orgql account asked to change its email address from {} to {}. The change takes effect only when the new address is confirmed.\n\nIf this was not you, change your password now.\n",
+                user.email,
+                new_email.as_str(),
+            ),
+        )
+        .await?;
+    write
+        .commit(
+            AuditActor::of(actor),
+            &actor.meta,
+            None,
+            Entry::new(
+                AuditAction::UserEmailChangeRequested,
+                user.id,
+                json!({ "from": user.email, "to": new_email.as_str() }),
+            ),
+        )
+        .await?;
+    outbox.wake();
+    Ok(new_email.into_string())
+}
