@@ -18,7 +18,15 @@ export async function tour(url: string, email: string, password: string): Promis
   const session = await anonymous(LogInDocument, { email, password });
   console.log(`signed in as ${session.logIn.user.name}`);
 
-  const request = createClient({ url, token: session.logIn.accessToken });
+  // With multi-factor authentication on, logIn answers with a challenge
+  // for verifyMfa instead of tokens.
+  const token = session.logIn.accessToken;
+  if (token === null || token === undefined) {
+    const expires = session.logIn.mfaChallenge?.expiresAt ?? 'soon';
+    console.log(`this account needs a code from its authenticator (challenge expires ${expires})`);
+    return;
+  }
+  const request = createClient({ url, token });
   const { organizations } = await request(OrganizationsWithMembersDocument, { first: 10 });
   for (const { node: org } of organizations.edges) {
     const members: MemberRowFragment[] = org.members.edges.map((edge) => edge.node);
