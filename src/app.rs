@@ -1,6 +1,9 @@
 //! Builds the application: database, migrations, signing secret, schema,
 //! router, listener. `main` and the tests both go through
 //! [`Application::build`].
+//!
+//! About 400 lines: building the application is one sequence (connect,
+//! migrate, secrets, schema, router, background tasks, shutdown).
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -12,6 +12,10 @@
 //! - the challenge between password and code is random, stored hashed,
 //!   short lived, single use, and dies after a few wrong codes;
 //! - every failure to sign in is the same UNAUTHENTICATED.
+//!
+//! One file of about 500 lines, on purpose: enrolling, confirming, the
+//! sign-in challenge and disabling share the sealed secret, the code check
+//! and the replay rule, and read best side by side.
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{mfa_challenge, mfa_recovery_code, totp_authenticator, user};
