@@ -16,7 +16,7 @@ pub async fn visible_by_id<C: ConnectionTrait>(
     actor: &Actor,
     user_id: Uuid,
 ) -> AppResult<Option<user::Model>> {
-    if Some(user_id) != actor.user_id() && !actor.is_platform_admin() {
+    if !actor.sees_account_of(user_id) {
         // Organizations both belong to; the user is visible if the actor
         // may view the members of one of them, with its policy, session
         // controls and allowlist applied.

@@ -369,3 +369,44 @@ async fn a_domain_another_tenant_claimed_is_neither_confirmed_nor_blocked() {
         "victimcorp.com"
     );
 }
+
+#[tokio::test]
+async fn private_account_facts_are_told_to_the_person_only() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    let (max, _) = app.member_of(&org, Role::Member, "Max").await;
+    let facts = "emailVerified mfaEnabled isPlatformAdmin";
+    let own = app
+        .graphql(
+            &format!("{{ viewer {{ user {{ {facts} }} }} }}"),
+            json!({}),
+            Some(&max.token),
+        )
+        .await;
+    assert_ok(&own);
+    let user = &own["data"]["viewer"]["user"];
+    for field in ["emailVerified", "mfaEnabled", "isPlatformAdmin"] {
+        assert!(user[field].is_boolean(), "{own}");
+    }
+    // Another member sees Max, but not these.
+    let others = app
+        .graphql(
+            &format!("query($id: ID!) {{ organization(id: $id) {{ members {{ edges {{ node {{ user {{ name {facts} }} }} }} }} }} }}"),
+            json!({ "id": org.id }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_ok(&others);
+    let edges = others["data"]["organization"]["members"]["edges"]
+        .as_array()
+        .unwrap();
+    let max_row = edges
+        .iter()
+        .map(|e| &e["node"]["user"])
+        .find(|u| u["name"] == "Max")
+        .unwrap();
+    for field in ["emailVerified", "mfaEnabled", "isPlatformAdmin"] {
+        assert!(max_row[field].is_null(), "{others}");
+    }
+}

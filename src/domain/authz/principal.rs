@@ -166,6 +166,13 @@ impl Actor {
         self.person().is_some_and(|p| p.is_platform_admin)
     }
 
+    /// Whether the caller may read a user's private account facts (platform
+    /// administration, MFA, verified email): the user themselves and
+    /// platform administrators only.
+    pub fn sees_account_of(&self, user_id: Uuid) -> bool {
+        self.user_id() == Some(user_id) || self.is_platform_admin()
+    }
+
     /// The organization the caller works in: a person's `org` claim, or an
     /// API token's own organization.
     pub fn active_organization_id(&self) -> Option<Uuid> {

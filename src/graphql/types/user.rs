@@ -9,6 +9,14 @@ use crate::graphql::ids::{self, IdKind};
 /// may view the members of an organization they share.
 pub struct User(pub user::Model);
 
+impl User {
+    /// `value` when the caller may read this user's private account facts
+    /// (`Actor::sees_account_of`), null otherwise.
+    fn private<T>(&self, ctx: &Context<'_>, value: T) -> Option<T> {
+        ctx.actor_opt()?.sees_account_of(self.0.id).then_some(value)
+    }
+}
+
 /// A person with an account. Visible to themselves and to the people who
 /// may view the members of an organization they share.
 #[Object]
@@ -31,18 +39,14 @@ impl User {
     /// Whether the person administers the whole platform; told only to
     /// themselves and to platform administrators (null otherwise).
     async fn is_platform_admin(&self, ctx: &Context<'_>) -> Option<bool> {
-        let actor = ctx.actor_opt()?;
-        (actor.user_id() == Some(self.0.id) || actor.is_platform_admin())
-            .then_some(self.0.is_platform_admin)
+        self.private(ctx, self.0.is_platform_admin)
     }
 
     /// Whether the person signs in with multi-factor authentication; told
     /// only to themselves and to platform administrators (null otherwise;
     /// admins read `Member.mfaEnabled`).
     async fn mfa_enabled(&self, ctx: &Context<'_>) -> Option<bool> {
-        let actor = ctx.actor_opt()?;
-        (actor.user_id() == Some(self.0.id) || actor.is_platform_admin())
-            .then_some(self.0.mfa_enabled)
+        self.private(ctx, self.0.mfa_enabled)
     }
 
     /// Whether the person proved their email address (with a mailed link);
@@ -50,9 +54,7 @@ impl User {
     /// otherwise). An unverified address does not see or act on invitations
     /// by id and does not satisfy allowed email domains.
     async fn email_verified(&self, ctx: &Context<'_>) -> Option<bool> {
-        let actor = ctx.actor_opt()?;
-        (actor.user_id() == Some(self.0.id) || actor.is_platform_admin())
-            .then_some(self.0.email_verified_at.is_some())
+        self.private(ctx, self.0.email_verified_at.is_some())
     }
 
     /// When the account was created.
