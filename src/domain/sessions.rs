@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::accounts::revoke_sessions;
-use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::audit::AuditAction;
 use crate::domain::authz::matrix::may_act_on;
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, SessionId};
@@ -67,10 +67,8 @@ pub async fn revoke(
         .ok_or(AppError::NotFound)?;
     revoke_sessions(write.txn(), session::Column::Id.eq(session_id)).await?;
     write
-        .commit(
-            AuditActor::of(actor),
-            &actor.meta,
-            None,
+        .commit_as(
+            actor,
             Entry::new(AuditAction::SessionRevoked, session_id, json!({})),
         )
         .await?;
@@ -84,10 +82,8 @@ pub async fn revoke_all(db: &DatabaseConnection, actor: &Actor) -> AppResult<u64
     let write = Write::begin(db).await?;
     let revoked = revoke_sessions(write.txn(), session::Column::UserId.eq(person.user_id)).await?;
     write
-        .commit(
-            AuditActor::of(actor),
-            &actor.meta,
-            None,
+        .commit_as(
+            actor,
             Entry::new(
                 AuditAction::SessionLoggedOutEverywhere,
                 person.user_id,

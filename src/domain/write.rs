@@ -140,6 +140,13 @@ impl Write {
         })
     }
 
+    /// Commits a change the actor made to their own account or sessions
+    /// (no organization) with its one audit entry.
+    pub async fn commit_as(self, actor: &Actor, entry: Entry) -> AppResult<()> {
+        self.commit(AuditActor::of(actor), &actor.meta, None, entry)
+            .await
+    }
+
     /// Commits a change that belongs to no organization (accounts,
     /// sessions) with its one audit entry.
     pub async fn commit(

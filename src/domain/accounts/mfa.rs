@@ -119,10 +119,8 @@ pub async fn enroll(
     .insert(write.txn())
     .await?;
     write
-        .commit(
-            AuditActor::of(actor),
-            &actor.meta,
-            None,
+        .commit_as(
+            actor,
             Entry::new(AuditAction::UserTotpEnrolled, person.user_id, json!({})),
         )
         .await?;
@@ -182,10 +180,8 @@ pub async fn confirm(
     set_mfa_enabled(write.txn(), person.user_id, true).await?;
     let codes = replace_recovery_codes(write.txn(), person.user_id).await?;
     write
-        .commit(
-            AuditActor::of(actor),
-            &actor.meta,
-            None,
+        .commit_as(
+            actor,
             Entry::new(
                 AuditAction::UserMfaEnabled,
                 person.user_id,
@@ -245,10 +241,8 @@ pub async fn disable(
         .await?;
     set_mfa_enabled(write.txn(), user.id, false).await?;
     write
-        .commit(
-            AuditActor::of(actor),
-            &actor.meta,
-            None,
+        .commit_as(
+            actor,
             Entry::new(
                 AuditAction::UserMfaDisabled,
                 user.id,

@@ -68,10 +68,8 @@ pub async fn change_password(
     )
     .await?;
     write
-        .commit(
-            AuditActor::of(actor),
-            &actor.meta,
-            None,
+        .commit_as(
+            actor,
             Entry::new(
                 AuditAction::UserPasswordChanged,
                 user.id,

@@ -109,10 +109,8 @@ pub async fn log_out(db: &DatabaseConnection, actor: &Actor) -> AppResult<Uuid> 
     let write = Write::begin(db).await?;
     revoke_sessions(write.txn(), session::Column::Id.eq(session_id)).await?;
     write
-        .commit(
-            AuditActor::of(actor),
-            &actor.meta,
-            None,
+        .commit_as(
+            actor,
             Entry::new(AuditAction::SessionLoggedOut, session_id, json!({})),
         )
         .await?;
@@ -180,10 +178,8 @@ pub async fn switch_organization(
         i64::from(organization.jwt_expiry_secs),
     )?;
     write
-        .commit(
-            AuditActor::of(actor),
-            &actor.meta,
-            None,
+        .commit_as(
+            actor,
             Entry::new(
                 AuditAction::SessionOrganizationSwitched,
                 session_id,

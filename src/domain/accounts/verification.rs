@@ -145,10 +145,8 @@ pub async fn resend_verification_email(
     }
     send_link(write.txn(), auth, outbox, &user).await?;
     write
-        .commit(
-            AuditActor::of(actor),
-            &actor.meta,
-            None,
+        .commit_as(
+            actor,
             Entry::new(
                 AuditAction::UserVerificationEmailSent,
                 user.id,
@@ -232,10 +230,8 @@ pub async fn change_email(
         )
         .await?;
     write
-        .commit(
-            AuditActor::of(actor),
-            &actor.meta,
-            None,
+        .commit_as(
+            actor,
             Entry::new(
                 AuditAction::UserEmailChangeRequested,
                 user.id,
