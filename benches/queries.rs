@@ -85,7 +85,7 @@ async fn setup() -> Bench {
         panic!("the demo account signs in without MFA");
     };
     let claims = auth.tokens.verify(&issued.access_token).unwrap();
-    let actor = accounts::authenticate(&db, &auth, &claims, RequestMeta::default())
+    let actor = accounts::authenticate(&db, &auth, &claims, RequestMeta::default(), None)
         .await
         .unwrap();
     let outbox = orgql::mail::outbox::Outbox::new(&config.public_url);

@@ -60,7 +60,10 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> 
         .max_connections(config.db_max_connections.unwrap_or(cores * 4))
         .min_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .test_before_acquire(true)
+        // A connection idle for a while may have been cut (a restart, a
+        // proxy); one in steady use has not, and a ping before every
+        // statement would cost a round trip each.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         .idle_timeout(Duration::from_secs(600))
         .max_lifetime(Duration::from_secs(1800))
         .sqlx_logging(false)
@@ -347,6 +350,11 @@ impl Application {
             persisted: Arc::new(persisted),
             metrics: Arc::default(),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+            sessions: (config.session_cache
+                && db.get_database_backend() == sea_orm::DbBackend::Postgres)
+                .then(|| {
+                    crate::domain::accounts::SessionCache::listening(config.database_url.clone())
+                }),
         };
         let router = router(state, &config);
         let listener = TcpListener::bind(config.listen)

@@ -133,6 +133,12 @@ pub struct Config {
     )]
     pub cors_max_age_secs: u64,
 
+    /// Whether sessions are kept in memory between requests (PostgreSQL
+    /// only): authentication then costs no statement, and every instance
+    /// drops a session the moment the database notifies a change to it.
+    #[arg(long, env = "ORGQL_SESSION_CACHE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub session_cache: bool,
+
     /// Whether Apollo's automatic persisted queries work (a client sends a
     /// query's SHA-256 and registers the query on a miss).
     #[arg(long, env = "ORGQL_PERSISTED_QUERIES", default_value_t = true, action = clap::ArgAction::Set, global = true)]

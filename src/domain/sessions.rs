@@ -23,15 +23,16 @@ use crate::error::{AppError, AppResult};
 /// write a minute per session at most, not one per request.
 const TOUCH_EVERY: i64 = 60;
 
-/// Records that a session was used (at most once a minute).
+/// Records that a session was used (at most once a minute); true when it
+/// wrote.
 pub async fn touch<C: ConnectionTrait>(
     db: &C,
     session: &session::Model,
     actor: &Actor,
-) -> AppResult<()> {
+) -> AppResult<bool> {
     let now = Utc::now();
     if now - session.last_used_at < Duration::seconds(TOUCH_EVERY) {
-        return Ok(());
+        return Ok(false);
     }
     session::Entity::update_many()
         .col_expr(session::Column::LastUsedAt, Expr::value(now))
@@ -46,7 +47,7 @@ pub async fn touch<C: ConnectionTrait>(
         .filter(session::Column::Id.eq(session.id))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Ends one of the actor's own sessions; anyone else's is absent.

@@ -13,7 +13,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, Select};
 use crate::error::{AppError, AppResult};
 use crate::graphql::loaders::{CountKey, CountLoader, PageKey, PageLoader};
 use crate::read::paging::PerParent;
-use crate::read::paging::{self, Page, PageRequest};
+use crate::read::paging::{self, Counted, Page, PageRequest};
 
 const CURSOR: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -59,6 +59,13 @@ impl TotalCount {
         }
     }
 
+    /// A count already known (read with the page).
+    pub fn known(total: u64) -> Self {
+        Self {
+            counter: Box::new(move |_| Box::pin(async move { Ok(total) })),
+        }
+    }
+
     /// Counts a nested connection's rows through the request's count loader,
     /// so sibling connections share one grouped statement.
     pub fn per_parent<R: PerParent>(key: CountKey<R::Filter>) -> Self {
@@ -84,7 +91,8 @@ impl TotalCount {
 
 /// One page of a nested connection (the members of one organization, say),
 /// read through the request's page loader: sibling connections with the
-/// same arguments share one statement.
+/// same arguments share one statement. A first page whose `totalCount` is
+/// selected is read with its count, in the same statement.
 pub async fn nested_page<R: PerParent>(
     ctx: &Context<'_>,
     parent: Uuid,
@@ -93,23 +101,26 @@ pub async fn nested_page<R: PerParent>(
     after: Option<&str>,
 ) -> async_graphql::Result<(Page<R::Item>, PageRequest, TotalCount)> {
     let request = page_request(first, after)?;
+    let counted = if request.after.is_none() && ctx.look_ahead().field("totalCount").exists() {
+        Counted::WithTotal
+    } else {
+        Counted::PageOnly
+    };
     let page = ctx
         .data::<DataLoader<PageLoader<R>, HashMapCache>>()?
         .load_one(PageKey {
             parent,
             page: request,
             filter: filter.clone(),
+            counted,
         })
         .await?
-        .unwrap_or(Page {
-            items: Vec::new(),
-            has_next_page: false,
-        });
-    Ok((
-        page,
-        request,
-        TotalCount::per_parent::<R>(CountKey { parent, filter }),
-    ))
+        .unwrap_or_else(Page::empty);
+    let total = match page.total {
+        Some(total) => TotalCount::known(total),
+        None => TotalCount::per_parent::<R>(CountKey { parent, filter }),
+    };
+    Ok((page, request, total))
 }
 
 pub type CountedConnection<N> = Connection<String, N, TotalCount>;

@@ -191,7 +191,7 @@ async fn prime_membership(
     ctx.data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
         .feed_one(
             organization.id,
-            ViewerAccess::new(&organization, membership),
+            std::sync::Arc::new(ViewerAccess::new(&organization, membership)),
         )
         .await;
     Ok(Organization(organization))

@@ -37,6 +37,9 @@ pub struct AppState {
     pub persisted: Arc<persisted::PersistedQueries>,
     pub metrics: Arc<metrics::Metrics>,
     pub trusted_proxies: Arc<Vec<IpNet>>,
+    /// Sessions kept between requests (PostgreSQL with
+    /// `ORGQL_SESSION_CACHE`).
+    pub sessions: Option<Arc<accounts::SessionCache>>,
 }
 
 pub(crate) fn request_meta(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {
@@ -81,9 +84,15 @@ pub(crate) async fn authenticate(
         .map(Some);
     }
     let claims = state.auth.tokens.verify(token)?;
-    accounts::authenticate(&state.db, &state.auth, &claims, meta.clone())
-        .await
-        .map(Some)
+    accounts::authenticate(
+        &state.db,
+        &state.auth,
+        &claims,
+        meta.clone(),
+        state.sessions.as_deref(),
+    )
+    .await
+    .map(Some)
 }
 
 /// `GET /healthz`: the process is up.

@@ -15,6 +15,8 @@ use crate::domain::authz::{Actor, Permission, Person, access};
 use crate::domain::values;
 use crate::error::AppResult;
 use crate::read::paging::{self, PerParent};
+use crate::read::users::Profile;
+use sea_orm::PartialModelTrait;
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{DbErr, QueryResult};
 
@@ -52,7 +54,7 @@ pub fn listable(
     Ok(select)
 }
 
-pub type MemberWithUser = (member::Model, Option<user::Model>);
+pub type MemberWithUser = (member::Model, Option<Profile>);
 
 /// An organization's members, with their users (one statement for the
 /// page of every organization asked for).
@@ -65,14 +67,17 @@ impl PerParent for MembersOfOrganization {
     const ID: (&'static str, &'static str) = ("members", "id");
 
     fn select(parents: &[Uuid], filter: &Self::Filter) -> AppResult<SelectStatement> {
-        Ok(listable(parents, filter)?
-            .select_also(user::Entity)
-            .into_query())
+        let select = member::Model::select_cols_nested(
+            listable(parents, filter)?.select_only(),
+            Some("A_"),
+            None,
+        );
+        Ok(Profile::select_cols_nested(select, Some("B_"), None).into_query())
     }
 
     fn parse(row: &QueryResult) -> Result<(Uuid, Self::Item), DbErr> {
         let member = member::Model::from_query_result(row, "A_")?;
-        let user = user::Model::from_query_result_optional(row, "B_")?;
+        let user = Profile::from_query_result_optional(row, "B_")?;
         Ok((member.organization_id, (member, user)))
     }
 }

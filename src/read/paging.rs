@@ -45,6 +45,29 @@ impl PageRequest {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub has_next_page: bool,
+    /// How many rows match across all pages, when the page was read with
+    /// its count ([`Counted::WithTotal`]).
+    pub total: Option<u64>,
+}
+
+impl<T> Page<T> {
+    /// No rows, and no count read.
+    pub fn empty() -> Self {
+        Self {
+            items: Vec::new(),
+            has_next_page: false,
+            total: None,
+        }
+    }
+}
+
+/// Whether a page is read together with the number of rows it is a page
+/// of: asked for when a client selects `totalCount`, so that the count
+/// costs no statement of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Counted {
+    PageOnly,
+    WithTotal,
 }
 
 /// Adds the keyset range and limit to `select`: rows after the cursor, one
@@ -67,6 +90,7 @@ pub fn into_page<T>(mut items: Vec<T>, page: PageRequest) -> Page<T> {
     Page {
         items,
         has_next_page,
+        total: None,
     }
 }
 
@@ -116,9 +140,25 @@ pub async fn pages<R: PerParent, C: ConnectionTrait>(
     parents: &[Uuid],
     filter: &R::Filter,
     page: PageRequest,
+    counted: Counted,
 ) -> AppResult<HashMap<Uuid, Page<R::Item>>> {
     let select = R::select(parents, filter)?;
-    pages_per_parent(db, select, R::PARENT, R::ID, page, R::parse).await
+    let shape = PageShape {
+        parent: R::PARENT,
+        id: R::ID,
+        single_parent: parents.len() == 1,
+        counted,
+    };
+    pages_per_parent(db, select, shape, page, R::parse).await
+}
+
+/// How [`pages_per_parent`] builds its statement.
+struct PageShape {
+    parent: (&'static str, &'static str),
+    id: (&'static str, &'static str),
+    /// One parent needs no ranking: an ordered, limited scan is cheaper.
+    single_parent: bool,
+    counted: Counted,
 }
 
 /// How many of `R` each parent has, in one statement.
@@ -135,42 +175,72 @@ pub async fn counts<R: PerParent, C: ConnectionTrait>(
 /// by id (`ROW_NUMBER() OVER (PARTITION BY parent ORDER BY id)`, which
 /// SQLite and PostgreSQL both have), and the first `first + 1` of each are
 /// kept. This is how a list of teams shows each team's first members
-/// without a query per team.
+/// without a query per team. A single parent's page is a plain
+/// `ORDER BY id LIMIT first + 1`. A first page read [`Counted::WithTotal`]
+/// also counts each parent's rows (`COUNT(*) OVER (PARTITION BY parent)`),
+/// so `totalCount` needs no statement of its own.
 async fn pages_per_parent<C, T>(
     db: &C,
     mut select: SelectStatement,
-    parent: (&str, &str),
-    id: (&str, &str),
+    shape: PageShape,
     page: PageRequest,
     parse: impl Fn(&QueryResult) -> Result<(Uuid, T), DbErr>,
 ) -> AppResult<HashMap<Uuid, Page<T>>>
 where
     C: ConnectionTrait,
 {
+    let (parent, id) = (shape.parent, shape.id);
+    let id_column = || Expr::col((Alias::new(id.0), Alias::new(id.1)));
     if let Some(after) = page.after {
-        select.and_where(Expr::col((Alias::new(id.0), Alias::new(id.1))).gt(after));
+        select.and_where(id_column().gt(after));
     }
-    select.expr_as(
-        Expr::cust(format!(
-            r#"ROW_NUMBER() OVER (PARTITION BY "{}"."{}" ORDER BY "{}"."{}")"#,
-            parent.0, parent.1, id.0, id.1
-        )),
-        Alias::new("page_rank"),
-    );
-    let ranked = Query::select()
-        .column(Asterisk)
-        .from_subquery(select, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("page_rank")).lte(page.first as i64 + 1))
-        .order_by(Alias::new("page_rank"), Order::Asc)
-        .to_owned();
-    let mut rows: HashMap<Uuid, Vec<T>> = HashMap::new();
-    for row in db.query_all(&ranked).await? {
+    let counted = shape.counted == Counted::WithTotal && page.after.is_none();
+    if counted {
+        select.expr_as(
+            Expr::cust(format!(
+                r#"COUNT(*) OVER (PARTITION BY "{}"."{}")"#,
+                parent.0, parent.1
+            )),
+            Alias::new("parent_total"),
+        );
+    }
+    let statement = if shape.single_parent {
+        select
+            .order_by_expr(id_column(), Order::Asc)
+            .limit(page.first + 1)
+            .to_owned()
+    } else {
+        select.expr_as(
+            Expr::cust(format!(
+                r#"ROW_NUMBER() OVER (PARTITION BY "{}"."{}" ORDER BY "{}"."{}")"#,
+                parent.0, parent.1, id.0, id.1
+            )),
+            Alias::new("page_rank"),
+        );
+        Query::select()
+            .column(Asterisk)
+            .from_subquery(select, Alias::new("ranked"))
+            .and_where(Expr::col(Alias::new("page_rank")).lte(page.first as i64 + 1))
+            .order_by(Alias::new("page_rank"), Order::Asc)
+            .to_owned()
+    };
+    let mut rows: HashMap<Uuid, (Vec<T>, Option<u64>)> = HashMap::new();
+    for row in db.query_all(&statement).await? {
         let (parent, item) = parse(&row)?;
-        rows.entry(parent).or_default().push(item);
+        let entry = rows.entry(parent).or_default();
+        if counted && entry.1.is_none() {
+            let total: i64 = row.try_get("", "parent_total")?;
+            entry.1 = Some(u64::try_from(total).unwrap_or(0));
+        }
+        entry.0.push(item);
     }
     Ok(rows
         .into_iter()
-        .map(|(parent, items)| (parent, into_page(items, page)))
+        .map(|(parent, (items, total))| {
+            let mut found = into_page(items, page);
+            found.total = total;
+            (parent, found)
+        })
         .collect())
 }
 

@@ -2,20 +2,51 @@
 //! administrators, and to people who may view the members of an
 //! organization they share.
 
+use chrono::{DateTime, Utc};
 use entity::{member, user};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Query,
+    ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::Query,
 };
 use uuid::Uuid;
 
 use crate::domain::authz::{Actor, Permission, access};
 use crate::error::AppResult;
 
+/// What the API shows of an account: the columns a `User` field can
+/// return, never the password hash. Reads of people for display select
+/// only these.
+#[derive(Debug, Clone, PartialEq, Eq, DerivePartialModel)]
+#[sea_orm(entity = "user::Entity", from_query_result)]
+pub struct Profile {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub is_platform_admin: bool,
+    pub mfa_enabled: bool,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<user::Model> for Profile {
+    fn from(user: user::Model) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            is_platform_admin: user.is_platform_admin,
+            mfa_enabled: user.mfa_enabled,
+            email_verified_at: user.email_verified_at,
+            created_at: user.created_at,
+        }
+    }
+}
+
 pub async fn visible_by_id<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     user_id: Uuid,
-) -> AppResult<Option<user::Model>> {
+) -> AppResult<Option<Profile>> {
     if !actor.sees_account_of(user_id) {
         // Organizations both belong to; the user is visible if the actor
         // may view the members of one of them, with its policy, session
@@ -47,5 +78,8 @@ pub async fn visible_by_id<C: ConnectionTrait>(
             return Ok(None);
         }
     }
-    Ok(user::Entity::find_by_id(user_id).one(db).await?)
+    Ok(user::Entity::find_by_id(user_id)
+        .into_partial_model::<Profile>()
+        .one(db)
+        .await?)
 }

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Where mail goes when the test sets no SMTP server.
     pub mail_dir: tempfile::TempDir,
+    /// The database's URL, for a second instance on it.
+    pub database_url: String,
     _database: TestDatabase,
 }
 
@@ -26,7 +28,12 @@ pub struct TestApp {
 /// database created for the test and dropped after it.
 enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another instance's: dropped with it.
+    Shared,
 }
 
 impl Drop for TestDatabase {
@@ -89,6 +96,22 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         let _ = tracing_subscriber::fmt().with_env_filter("info").try_init();
     }
     let (url, database) = test_database().await;
+    start(url, database, configure).await
+}
+
+impl TestApp {
+    /// A second server on this one's database, with the default test
+    /// settings: what another instance behind a load balancer sees.
+    pub async fn another_instance(&self) -> TestApp {
+        start(self.database_url.clone(), TestDatabase::Shared, |_| {}).await
+    }
+}
+
+async fn start(
+    url: String,
+    database: TestDatabase,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = Config::defaults(&url);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.insecure_fast_password_hashing = true;
@@ -112,6 +135,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         statements,
         client: reqwest::Client::new(),
         mail_dir,
+        database_url: url,
         _database: database,
     }
 }

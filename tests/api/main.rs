@@ -30,6 +30,7 @@ mod reliability;
 mod schema;
 mod secrets_in_logs;
 mod serving;
+mod session_cache;
 mod sessions;
 mod shutdown;
 mod statements;

@@ -54,7 +54,8 @@ mod verification;
 
 pub use passwords::{change_password, request_password_reset, reset_password};
 pub use session_tokens::{
-    authenticate, log_out, refresh_session, revoke_sessions, switch_organization,
+    SessionCache, SessionFacts, authenticate, log_out, refresh_session, revoke_sessions,
+    switch_organization,
 };
 pub use verification::{change_email, mark_verified, resend_verification_email, verify_email};
 

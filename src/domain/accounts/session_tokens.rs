@@ -197,39 +197,109 @@ fn within_max_age(auth: &AuthConfig, session: &session::Model, now: DateTime<Utc
     session.created_at + auth.session_max_age > now
 }
 
-/// Resolves a verified access token to its actor: one indexed lookup of the
-/// session joined with its user. A revoked session, one past its absolute
-/// lifetime, or one whose user is gone, is UNAUTHENTICATED.
+/// What authenticating a request reads of a session: the session, and the
+/// facts of its user that an actor carries (never the password hash).
+#[derive(Debug, Clone)]
+pub struct SessionFacts {
+    pub session: session::Model,
+    pub email: String,
+    pub email_verified: bool,
+    pub is_platform_admin: bool,
+}
+
+/// Sessions kept between requests (PostgreSQL only; see
+/// `crate::auth::session_cache`).
+pub type SessionCache = crate::auth::session_cache::SessionCache<SessionFacts>;
+
+/// One indexed lookup of the session joined with its user.
+async fn read_session_facts<C: ConnectionTrait>(
+    db: &C,
+    session_id: Uuid,
+) -> AppResult<Option<SessionFacts>> {
+    let found: Option<(
+        session::Model,
+        Option<(String, Option<DateTime<Utc>>, bool)>,
+    )> = session::Entity::find_by_id(session_id)
+        .find_also_related(user::Entity)
+        .into_model::<session::Model, UserFacts>()
+        .one(db)
+        .await?
+        .map(|(session, user)| {
+            (
+                session,
+                user.map(|u| (u.email, u.email_verified_at, u.is_platform_admin)),
+            )
+        });
+    Ok(match found {
+        Some((session, Some((email, verified_at, is_platform_admin)))) => Some(SessionFacts {
+            session,
+            email,
+            email_verified: verified_at.is_some(),
+            is_platform_admin,
+        }),
+        _ => None,
+    })
+}
+
+/// The user columns an actor carries.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct UserFacts {
+    email: String,
+    email_verified_at: Option<DateTime<Utc>>,
+    is_platform_admin: bool,
+}
+
+/// Resolves a verified access token to its actor. A revoked session, one
+/// past its absolute lifetime, or one whose user is gone, is
+/// UNAUTHENTICATED. With a session cache, a session read once is not read
+/// again until a change to it or its user is noticed.
 pub async fn authenticate<C: ConnectionTrait>(
     db: &C,
     auth: &AuthConfig,
     claims: &crate::auth::AccessClaims,
     meta: RequestMeta,
+    cache: Option<&SessionCache>,
 ) -> AppResult<Actor> {
-    let found = session::Entity::find_by_id(claims.sid)
-        .find_also_related(user::Entity)
-        .one(db)
-        .await?;
-    match found {
-        Some((session, Some(user)))
-            if session.revoked_at.is_none()
-                && session.user_id == claims.sub
-                && within_max_age(auth, &session, Utc::now()) =>
+    let cached = cache.and_then(|c| c.get(claims.sid));
+    let from_cache = cached.is_some();
+    let facts = match cached {
+        Some(facts) => Some(facts),
+        None => {
+            let read_under = cache.map(|c| c.generation());
+            let facts = read_session_facts(db, claims.sid).await?;
+            if let (Some(cache), Some(read_under), Some(facts)) = (cache, read_under, &facts) {
+                cache.insert(read_under, claims.sid, facts.session.user_id, facts.clone());
+            }
+            facts
+        }
+    };
+    let now = Utc::now();
+    match facts {
+        Some(facts)
+            if facts.session.revoked_at.is_none()
+                && facts.session.user_id == claims.sub
+                && within_max_age(auth, &facts.session, now) =>
         {
             let actor = Actor {
                 principal: Principal::Person(Person {
-                    user_id: user.id,
-                    email_verified: user.email_verified_at.is_some(),
-                    email: user.email,
-                    session_id: session.id,
-                    session_started_at: session.created_at,
-                    is_platform_admin: user.is_platform_admin,
+                    user_id: facts.session.user_id,
+                    email_verified: facts.email_verified,
+                    email: facts.email.clone(),
+                    session_id: facts.session.id,
+                    session_started_at: facts.session.created_at,
+                    is_platform_admin: facts.is_platform_admin,
                     active_organization_id: claims.org,
-                    authentication: Authentication::from_stored(&session.amr),
+                    authentication: Authentication::from_stored(&facts.session.amr),
                 }),
                 meta,
             };
-            crate::domain::sessions::touch(db, &session, &actor).await?;
+            if crate::domain::sessions::touch(db, &facts.session, &actor).await? && from_cache {
+                if let Some(cache) = cache {
+                    let mut touched = facts;
+                    touched.session.last_used_at = now;
+                    cache.update(claims.sid, touched);
+                }
+            }
             Ok(actor)
         }
         _ => {

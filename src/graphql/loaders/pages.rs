@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::read::paging::{self, Page, PageRequest, PerParent};
+use crate::read::paging::{self, Counted, Page, PageRequest, PerParent};
 
 /// Which page of which parent's children: the key of a [`PageLoader`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -17,6 +17,8 @@ pub struct PageKey<F> {
     pub parent: Uuid,
     pub page: PageRequest,
     pub filter: F,
+    /// Whether the page is read with its parent's total.
+    pub counted: Counted,
 }
 
 /// Which parent's children to count: the key of a [`CountLoader`].
@@ -56,28 +58,32 @@ impl<R: PerParent> Loader<PageKey<R::Filter>> for PageLoader<R> {
         &self,
         keys: &[PageKey<R::Filter>],
     ) -> Result<HashMap<PageKey<R::Filter>, Self::Value>, Self::Error> {
-        let mut groups: HashMap<(PageRequest, R::Filter), Vec<Uuid>> = HashMap::new();
+        let mut groups: HashMap<(PageRequest, R::Filter, Counted), Vec<Uuid>> = HashMap::new();
         for key in keys {
             groups
-                .entry((key.page, key.filter.clone()))
+                .entry((key.page, key.filter.clone(), key.counted))
                 .or_default()
                 .push(key.parent);
         }
         let mut out = HashMap::with_capacity(keys.len());
-        for ((page, filter), parents) in groups {
-            let mut pages = paging::pages::<R, _>(&self.db, &parents, &filter, page)
+        for ((page, filter, counted), parents) in groups {
+            let mut pages = paging::pages::<R, _>(&self.db, &parents, &filter, page, counted)
                 .await
                 .map_err(Arc::new)?;
+            // A parent without rows is absent from the result: its page is
+            // empty, and when counted its total is known to be 0.
+            let counted_from_start = counted == Counted::WithTotal && page.after.is_none();
             for parent in parents {
-                let found = pages.remove(&parent).unwrap_or(Page {
-                    items: Vec::new(),
-                    has_next_page: false,
+                let found = pages.remove(&parent).unwrap_or_else(|| Page {
+                    total: counted_from_start.then_some(0),
+                    ..Page::empty()
                 });
                 out.insert(
                     PageKey {
                         parent,
                         page,
                         filter: filter.clone(),
+                        counted,
                     },
                     found,
                 );

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::authz::access::Gate;
 use crate::error::AppError;
+use crate::read::users::Profile;
 
 /// A loader of rows by primary key, for one entity.
 macro_rules! by_id_loader {
@@ -33,14 +34,31 @@ macro_rules! by_id_loader {
     };
 }
 
-by_id_loader!(/// Users by id.
-    UserLoader => user);
 by_id_loader!(/// Organizations by id.
     OrganizationLoader => organization);
 by_id_loader!(/// Organization members by id.
     MemberLoader => member);
 by_id_loader!(/// Teams by id (a team's parent).
     TeamLoader => team);
+
+/// Users by id, as the API shows them (no password hash).
+pub struct UserLoader {
+    pub(super) db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for UserLoader {
+    type Value = Profile;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = user::Entity::find()
+            .filter(user::Column::Id.is_in(keys.iter().copied()))
+            .into_partial_model::<Profile>()
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
 
 /// What the guards need of an organization: the viewer's membership in it
 /// (none for a stranger, a platform administrator or an API token) and the
@@ -78,7 +96,8 @@ pub struct ViewerMembershipLoader {
 }
 
 impl Loader<Uuid> for ViewerMembershipLoader {
-    type Value = ViewerAccess;
+    /// Shared: every guarded field of a page reads it.
+    type Value = Arc<ViewerAccess>;
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -91,7 +110,7 @@ impl Loader<Uuid> for ViewerMembershipLoader {
             .map(|(organization, membership)| {
                 (
                     organization.id,
-                    ViewerAccess::new(&organization, membership),
+                    Arc::new(ViewerAccess::new(&organization, membership)),
                 )
             })
             .collect())

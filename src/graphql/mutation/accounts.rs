@@ -216,7 +216,9 @@ impl AccountMutations {
     ) -> async_graphql::Result<VerifyEmailPayload> {
         ctx.rate_limit(Limited::EmailVerification, None)?;
         let user = accounts::verify_email(ctx.db()?, &ctx.meta(), &input.token).await?;
-        Ok(VerifyEmailPayload { user: User(user) })
+        Ok(VerifyEmailPayload {
+            user: User(user.into()),
+        })
     }
 
     /// Mails a new verification link to the signed-in person's address;

@@ -90,7 +90,7 @@ impl From<IssuedTokens> for AuthPayload {
             access_token_expires_at: Some(issued.access_token_expires_at),
             refresh_token: Some(issued.refresh_token),
             session_id: Some(ID(ids::encode(IdKind::Session, issued.session_id))),
-            user: User(issued.user),
+            user: User(issued.user.into()),
             active_organization: issued.active_organization.map(Organization),
             amr: issued
                 .authentication
@@ -112,7 +112,7 @@ impl From<LogIn> for AuthPayload {
                 access_token_expires_at: None,
                 refresh_token: None,
                 session_id: None,
-                user: User(user),
+                user: User(user.into()),
                 active_organization: None,
                 amr: Vec::new(),
                 mfa_challenge: Some(MfaChallenge {

@@ -3,7 +3,7 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache},
 };
 use chrono::{DateTime, Utc};
-use entity::{member, user};
+use entity::member;
 
 use crate::domain::authz::matrix::Permission;
 use crate::error::AppError;
@@ -11,12 +11,13 @@ use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{OrganizationLoader, TeamsByMemberLoader, UserLoader};
 use crate::graphql::types::{Organization, Team, User, enums::Role};
+use crate::read::users::Profile;
 
 /// A person's membership in one organization, with their role there.
 pub struct Member {
     pub row: member::Model,
     /// The user, when the query that found the member already read it.
-    pub user: Option<user::Model>,
+    pub user: Option<Profile>,
 }
 
 impl From<member::Model> for Member {

@@ -375,7 +375,7 @@ impl Organization {
             .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
             .load_one(self.0.id)
             .await?
-            .and_then(|access| access.membership);
+            .and_then(|access| access.membership.clone());
         Ok(membership.map(Member::from))
     }
 }

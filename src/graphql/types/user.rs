@@ -1,13 +1,13 @@
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use entity::user;
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{self, IdKind};
+use crate::read::users::Profile;
 
 /// A person with an account. Visible to themselves and to the people who
 /// may view the members of an organization they share.
-pub struct User(pub user::Model);
+pub struct User(pub Profile);
 
 impl User {
     /// `value` when the caller may read this user's private account facts

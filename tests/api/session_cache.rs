@@ -1,0 +1,202 @@
+//! Sessions kept in memory stay exact: a session revoked, a user changed or
+//! a member removed through one instance (or straight in the database) is
+//! refused at once by another instance on the same database, however warm
+//! its cache. On PostgreSQL a cached session costs no statement; on SQLite
+//! there is no cache and the same rules hold.
+
+use std::time::{Duration, Instant};
+
+use entity::values::Role;
+use serde_json::json;
+
+use crate::helpers::*;
+
+const VIEWER: &str = "{ viewer { user { id } } }";
+const TYPENAME: &str = "{ __typename }";
+
+fn on_postgres() -> bool {
+    std::env::var("ORGQL_TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres"))
+}
+
+/// Uses `token` on `app` until its session is served from memory (a
+/// request that costs no statement); on SQLite, just once.
+async fn warm(app: &TestApp, token: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (response, statements) = app.graphql_counted(TYPENAME, json!({}), Some(token)).await;
+        assert_ok(&response);
+        if !on_postgres() || statements == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the session cache never served the session"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_cached_session_costs_no_statement_on_postgres() {
+    if !on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    warm(&app, &ann.token).await;
+    let (response, statements) = app
+        .graphql_counted(TYPENAME, json!({}), Some(&ann.token))
+        .await;
+    assert_ok(&response);
+    assert_eq!(statements, 0);
+}
+
+#[tokio::test]
+async fn without_the_cache_every_request_reads_its_session() {
+    let app = spawn_app_with(|c| c.session_cache = false).await;
+    let ann = app.sign_up("Ann").await;
+    for _ in 0..3 {
+        let (response, statements) = app
+            .graphql_counted(TYPENAME, json!({}), Some(&ann.token))
+            .await;
+        assert_ok(&response);
+        assert!(statements >= 1, "authentication read nothing");
+    }
+}
+
+#[tokio::test]
+async fn a_session_revoked_through_one_instance_is_refused_at_once_by_another() {
+    let first = spawn_app().await;
+    let second = first.another_instance().await;
+    let ann = first.sign_up("Ann").await;
+    warm(&second, &ann.token).await;
+    assert_ok(
+        &first
+            .graphql(
+                "mutation { logOut { sessionId } }",
+                json!({}),
+                Some(&ann.token),
+            )
+            .await,
+    );
+    assert_error(
+        &second.graphql(VIEWER, json!({}), Some(&ann.token)).await,
+        "UNAUTHENTICATED",
+    );
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_through_one_instance_ends_every_session_on_another() {
+    let first = spawn_app().await;
+    let second = first.another_instance().await;
+    let ann = first.sign_up("Ann").await;
+    let laptop = second
+        .graphql(
+            "mutation($e: String!) { logIn(input: { email: $e, password: \"violet tractor umbrella 42\" }) { accessToken } }",
+            json!({ "e": ann.email }),
+            None,
+        )
+        .await["data"]["logIn"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    warm(&second, &laptop).await;
+    warm(&second, &ann.token).await;
+    assert_ok(
+        &first
+            .graphql(
+                "mutation { logOutEverywhere { revokedSessions } }",
+                json!({}),
+                Some(&ann.token),
+            )
+            .await,
+    );
+    for token in [&laptop, &ann.token] {
+        assert_error(
+            &second.graphql(VIEWER, json!({}), Some(token)).await,
+            "UNAUTHENTICATED",
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_session_revoked_in_the_database_by_hand_is_refused_at_once() {
+    use entity::session;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    warm(&app, &ann.token).await;
+    let revoked = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(chrono::Utc::now()))
+        .filter(session::Column::UserId.eq(ann.uuid))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(revoked.rows_affected, 1);
+    assert_error(
+        &app.graphql(VIEWER, json!({}), Some(&ann.token)).await,
+        "UNAUTHENTICATED",
+    );
+}
+
+#[tokio::test]
+async fn a_user_made_platform_admin_is_seen_as_one_at_once() {
+    use entity::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let first = spawn_app().await;
+    let second = first.another_instance().await;
+    let ann = first.sign_up("Ann").await;
+    let bob = first.sign_up("Bob").await;
+    let org = first.create_org(&bob, "Acme").await;
+    let suspend = "mutation($id: ID!) { suspendOrganization(input: { organizationId: $id }) { organization { id } } }";
+    warm(&second, &ann.token).await;
+    assert_error(
+        &second
+            .graphql(suspend, json!({ "id": org.id }), Some(&ann.token))
+            .await,
+        "NOT_FOUND",
+    );
+    user::Entity::update_many()
+        .col_expr(user::Column::IsPlatformAdmin, Expr::value(true))
+        .filter(user::Column::Id.eq(ann.uuid))
+        .exec(&first.db)
+        .await
+        .unwrap();
+    assert_ok(
+        &second
+            .graphql(suspend, json!({ "id": org.id }), Some(&ann.token))
+            .await,
+    );
+}
+
+#[tokio::test]
+async fn a_member_removed_through_one_instance_is_refused_at_once_by_another() {
+    let first = spawn_app().await;
+    let second = first.another_instance().await;
+    let ann = first.sign_up("Ann").await;
+    let org = first.create_org(&ann, "Acme").await;
+    let (bob, bob_member) = first.member_of(&org, Role::Member, "Bob").await;
+    let read = "query($id: ID!) { organization(id: $id) { name } }";
+    warm(&second, &bob.token).await;
+    assert_ok(
+        &second
+            .graphql(read, json!({ "id": org.id }), Some(&bob.token))
+            .await,
+    );
+    assert_ok(
+        &first
+            .graphql(
+                "mutation($id: ID!) { removeMember(input: { memberId: $id }) { removedMemberId } }",
+                json!({ "id": bob_member }),
+                Some(&ann.token),
+            )
+            .await,
+    );
+    let after = second
+        .graphql(read, json!({ "id": org.id }), Some(&bob.token))
+        .await;
+    assert!(
+        after["data"]["organization"].is_null(),
+        "a removed member still reads the organization: {after}"
+    );
+}
