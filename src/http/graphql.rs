@@ -184,20 +184,35 @@ struct Caller {
     actor: Option<Actor>,
 }
 
+/// Whether every operation of a request only reads: such a request may be
+/// authenticated from the session cache, a write never is.
+fn reads_only<'a>(mut operations: impl Iterator<Item = &'a Result<Prepared, ServerError>>) -> bool {
+    operations.all(|op| matches!(op, Ok((_, selected)) if selected.ty == OperationType::Query))
+}
+
+type Prepared = (Request, Selected);
+
 impl AppState {
-    async fn caller(&self, peer: SocketAddr, headers: &HeaderMap) -> Result<Caller, ServerError> {
+    async fn caller(
+        &self,
+        peer: SocketAddr,
+        headers: &HeaderMap,
+        reads_only: bool,
+    ) -> Result<Caller, ServerError> {
         let meta = request_meta(self, peer, headers);
-        let actor = authenticate(self, headers, &meta).await.map_err(|err| {
-            let mut error = ServerError::new(err.to_string(), None);
-            err.annotate(&mut error);
-            error
-        })?;
+        let actor = authenticate(self, headers, &meta, reads_only)
+            .await
+            .map_err(|err| {
+                let mut error = ServerError::new(err.to_string(), None);
+                err.annotate(&mut error);
+                error
+            })?;
         Ok(Caller { meta, actor })
     }
 
     /// Resolves the document (persisted queries), parses it and applies
     /// the limits.
-    fn prepare(&self, params: Params) -> Result<(Request, Selected), ServerError> {
+    fn prepare(&self, params: Params) -> Result<Prepared, ServerError> {
         let document = self
             .persisted
             .document(params.query, params.extensions.as_ref())?;
@@ -241,10 +256,14 @@ impl AppState {
         }
     }
 
-    /// Runs one operation of a POST.
-    async fn answer(&self, caller: &Result<Caller, ServerError>, params: Params) -> Answer {
-        let started = Instant::now();
-        let answer = match (caller, self.prepare(params)) {
+    /// Runs one prepared operation of a POST.
+    async fn answer(
+        &self,
+        caller: &Result<Caller, ServerError>,
+        prepared: Result<Prepared, ServerError>,
+        started: Instant,
+    ) -> Answer {
+        let answer = match (caller, prepared) {
             (Err(error), _) => Answer::refused(error.clone()),
             (_, Err(error)) => Answer::refused(error),
             (Ok(caller), Ok((request, selected))) => {
@@ -319,8 +338,12 @@ pub async fn graphql_post(
                 "the request has no query: send one as the `query` parameter",
             );
         }
-        let caller = state.caller(peer, &headers).await;
-        return single_response(state.answer(&caller, params).await, media);
+        let started = Instant::now();
+        let prepared = state.prepare(params);
+        let caller = state
+            .caller(peer, &headers, reads_only(std::iter::once(&prepared)))
+            .await;
+        return single_response(state.answer(&caller, prepared, started).await, media);
     }
     if state.graphql.max_batch == 0 {
         return refuse(
@@ -340,10 +363,17 @@ pub async fn graphql_post(
             &format!("a batch holds 1 to {} operations", state.graphql.max_batch),
         );
     }
-    let caller = state.caller(peer, &headers).await;
-    let mut answers = Vec::with_capacity(batch.len());
-    for params in batch {
-        answers.push(state.answer(&caller, params).await);
+    let started = Instant::now();
+    let prepared: Vec<_> = batch
+        .into_iter()
+        .map(|params| state.prepare(params))
+        .collect();
+    let caller = state
+        .caller(peer, &headers, reads_only(prepared.iter()))
+        .await;
+    let mut answers = Vec::with_capacity(prepared.len());
+    for operation in prepared {
+        answers.push(state.answer(&caller, operation, started).await);
     }
     let bodies: Vec<Body> = answers.iter().map(Body::from).collect();
     json_response(StatusCode::OK, media, &bodies)
@@ -421,7 +451,7 @@ pub async fn graphql_get(
         Ok((_, selected)) if selected.ty == OperationType::Mutation => {
             return method_not_allowed("mutations must be sent with POST");
         }
-        Ok((request, selected)) => match state.caller(peer, &headers).await {
+        Ok((request, selected)) => match state.caller(peer, &headers, true).await {
             Ok(caller) => state.execute(&caller, request, selected.name).await,
             Err(error) => Answer::refused(error),
         },

@@ -58,11 +58,14 @@ pub(crate) fn request_meta(state: &AppState, peer: SocketAddr, headers: &HeaderM
 
 /// Resolves the `Authorization: Bearer` header: an access JWT or an
 /// organization API token (`orgql_…`). No header: anonymous. A header that
-/// does not hold a valid, live credential: UNAUTHENTICATED.
+/// does not hold a valid, live credential: UNAUTHENTICATED. A request that
+/// only reads may be authenticated from the session cache; one that writes
+/// always reads its session from the database.
 pub(crate) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     meta: &RequestMeta,
+    reads_only: bool,
 ) -> Result<Option<Actor>, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
@@ -89,7 +92,7 @@ pub(crate) async fn authenticate(
         &state.auth,
         &claims,
         meta.clone(),
-        state.sessions.as_deref(),
+        state.sessions.as_deref().filter(|_| reads_only),
     )
     .await
     .map(Some)
