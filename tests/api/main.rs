@@ -8,6 +8,8 @@ mod audit_coverage;
 mod binary;
 mod brute_force;
 mod conflicts;
+mod dns_server;
+mod domains;
 mod edge_hardening;
 mod governance;
 mod graphql_over_http;

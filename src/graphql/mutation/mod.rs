@@ -2,6 +2,7 @@
 //! a payload object.
 
 mod accounts;
+mod domains;
 mod governance;
 mod invitations;
 mod members;
@@ -22,5 +23,6 @@ pub struct MutationRoot(
     sessions::SessionMutations,
     governance::GovernanceMutations,
     policy::PolicyMutations,
+    domains::DomainMutations,
     teams::TeamMutations,
 );
