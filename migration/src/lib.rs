@@ -17,6 +17,7 @@ mod m20261130_000011_email_verification_and_passwords;
 mod m20261130_000012_totp;
 mod m20261130_000013_account_lockouts;
 mod m20261130_000014_create_organization_domains;
+mod m20261130_000015_create_sso;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_totp::Migration),
             Box::new(m20261130_000013_account_lockouts::Migration),
             Box::new(m20261130_000014_create_organization_domains::Migration),
+            Box::new(m20261130_000015_create_sso::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@ pub mod organizations;
 pub mod ownership;
 pub mod revocation;
 pub mod sessions;
+pub mod sso;
 pub mod teams;
 pub mod tiers;
 pub mod values;

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod persisted;
 pub mod playground;
 pub mod refusal;
+pub mod sso;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub persisted: Arc<persisted::PersistedQueries>,
     pub metrics: Arc<metrics::Metrics>,
     pub trusted_proxies: Arc<Vec<IpNet>>,
+    /// Single sign-on's settings and its shared IdP client and cache.
+    pub sso: Arc<crate::domain::sso::SsoSettings>,
 }
 
 pub(crate) fn request_meta(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {

@@ -12,5 +12,6 @@ pub mod members;
 pub mod organizations;
 pub mod paging;
 pub mod sessions;
+pub mod sso;
 pub mod teams;
 pub mod users;

@@ -40,6 +40,7 @@ pub struct Loaders {
     pub api_tokens: DataLoader<ApiTokensLoader, HashMapCache>,
     pub ip_allowlists: DataLoader<IpAllowlistLoader, HashMapCache>,
     pub domains: DataLoader<DomainsLoader, HashMapCache>,
+    pub sso_connections: DataLoader<SsoConnectionsLoader, HashMapCache>,
 }
 
 /// A loader with a cache that lives as long as the request: each key is
@@ -111,6 +112,7 @@ impl Loaders {
             api_tokens: cached(ApiTokensLoader { db: db() }),
             ip_allowlists: cached(IpAllowlistLoader { db: db() }),
             domains: cached(DomainsLoader { db: db() }),
+            sso_connections: cached(SsoConnectionsLoader { db: db() }),
         }
     }
 
@@ -138,6 +140,7 @@ impl Loaders {
             .data(self.api_tokens)
             .data(self.ip_allowlists)
             .data(self.domains)
+            .data(self.sso_connections)
     }
 }
 

@@ -9,6 +9,7 @@ mod members;
 mod organizations;
 mod policy;
 mod sessions;
+mod sso;
 mod teams;
 
 use async_graphql::MergedObject;
@@ -24,5 +25,6 @@ pub struct MutationRoot(
     governance::GovernanceMutations,
     policy::PolicyMutations,
     domains::DomainMutations,
+    sso::SsoMutations,
     teams::TeamMutations,
 );

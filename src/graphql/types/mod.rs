@@ -16,6 +16,7 @@ pub mod organization;
 pub mod policy;
 pub mod roles;
 pub mod session;
+pub mod sso;
 pub mod team;
 pub mod user;
 pub mod viewer;
