@@ -774,3 +774,42 @@ async fn home_realm_discovery_finds_the_organization_of_a_verified_domain() {
         "{url}"
     );
 }
+
+#[tokio::test]
+async fn an_idp_that_answers_with_an_error_sends_the_app_access_denied() {
+    let sso = setup().await;
+    sso.activate().await;
+    let browser = Browser::default();
+    let start = format!(
+        "{}/sso/{}/start?redirect_uri={}",
+        sso.app.base,
+        sso.org.slug,
+        urlencode(APP_RETURN)
+    );
+    let (_, to_idp) = browser.redirect_of(&start).await;
+    let state = query_param(&to_idp.unwrap(), "state").unwrap();
+    let callback = format!(
+        "{}/sso/oidc/callback?error=access_denied&state={}",
+        sso.app.base,
+        urlencode(&state)
+    );
+    let (status, to) = browser.redirect_of(&callback).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(to.unwrap(), format!("{APP_RETURN}?error=access_denied"));
+}
+
+#[tokio::test]
+async fn a_refreshed_sso_session_stays_an_sso_session() {
+    let sso = setup().await;
+    sso.activate().await;
+    let session = sso.session_of("alice").await;
+    let refreshed = sso
+        .app
+        .graphql(
+            "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken amr } }",
+            json!({ "t": session["refreshToken"] }),
+            None,
+        )
+        .await;
+    assert_eq!(refreshed["data"]["refreshSession"]["amr"], json!(["sso"]));
+}
