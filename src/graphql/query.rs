@@ -250,6 +250,9 @@ async fn resolve_node(
         IdKind::JoinCode => crate::read::join_codes::visible_by_id(db, actor, uuid)
             .await?
             .map(|j| Node::JoinCode(JoinCode(j))),
+        IdKind::SsoConnection => crate::read::sso::visible_by_id(db, actor, uuid)
+            .await?
+            .map(|c| Node::SsoConnection(crate::graphql::types::sso::SsoConnection(c))),
         // Sessions are listed under `viewer`; tokens under their
         // organization; audit entries in its log.
         IdKind::Session
@@ -257,7 +260,6 @@ async fn resolve_node(
         | IdKind::ApiToken
         | IdKind::OwnershipTransfer
         | IdKind::TierUpgradeRequest
-        | IdKind::IpAllowlistEntry
-        | IdKind::SsoConnection => None,
+        | IdKind::IpAllowlistEntry => None,
     })
 }

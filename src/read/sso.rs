@@ -6,7 +6,28 @@ use entity::sso_connection;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
+use crate::domain::authz::{Actor, Permission, access};
 use crate::error::AppResult;
+
+/// A connection by id, for those who may manage it (policies:manage);
+/// otherwise absent.
+pub async fn visible_by_id<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    connection_id: Uuid,
+) -> AppResult<Option<sso_connection::Model>> {
+    let Some(found) = sso_connection::Entity::find_by_id(connection_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(
+        access::may_read(db, actor, found.organization_id, Permission::PoliciesManage)
+            .await?
+            .then_some(found),
+    )
+}
 
 /// Each organization's connections, oldest first.
 pub async fn of_organizations<C: ConnectionTrait>(

@@ -442,6 +442,28 @@ async fn only_owners_and_admins_manage_connections() {
 }
 
 #[tokio::test]
+async fn a_connection_is_a_node_for_those_who_manage_it_only() {
+    let sso = setup().await;
+    let (max, _) = sso.app.member_of(&sso.org, Role::Member, "Max").await;
+    let query = "query($id: ID!) { node(id: $id) { id ... on SsoConnection { status } } }";
+    let by_owner = sso
+        .app
+        .graphql(
+            query,
+            json!({ "id": sso.connection_id }),
+            Some(&sso.owner.token),
+        )
+        .await;
+    assert_eq!(by_owner["data"]["node"]["status"], "DRAFT");
+    let by_member = sso
+        .app
+        .graphql(query, json!({ "id": sso.connection_id }), Some(&max.token))
+        .await;
+    assert_ok(&by_member);
+    assert!(by_member["data"]["node"].is_null());
+}
+
+#[tokio::test]
 async fn sso_is_refused_below_the_enterprise_tier() {
     let sso = setup().await;
     sso.activate().await;

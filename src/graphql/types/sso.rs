@@ -35,7 +35,7 @@ pub struct SsoConnection(pub sso_connection::Model);
 #[Object]
 impl SsoConnection {
     /// Opaque id, prefixed `sso_`.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(ids::encode(IdKind::SsoConnection, self.0.id))
     }
 
