@@ -3,6 +3,9 @@
 //! and the exchange of that code for a session (GraphQL). Also the test
 //! sign-in an administrator runs before activating a connection, and
 //! home-realm discovery by email domain.
+//!
+//! (Past 400 lines: one flow, read top to bottom in the order a browser
+//! goes through it; its refusals are an enum at the top.)
 
 use chrono::{Duration, Utc};
 use entity::values::{Role, SsoStatus};
