@@ -207,6 +207,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
             "/graphql",
             get(http::graphql::graphql_get).post(http::graphql::graphql_post),
         )
+        .route("/sso/{slug}/start", get(http::sso::start))
+        .route("/sso/oidc/callback", get(http::sso::oidc_callback))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz));
     if config.playground {
@@ -270,6 +272,10 @@ async fn purge_audit_log(db: &DatabaseConnection) {
         Ok(0) => {}
         Ok(n) => tracing::info!(purged = n, "audit entries past retention deleted"),
         Err(e) => tracing::warn!(error = %e, "audit retention purge failed; will retry"),
+    }
+    // Abandoned SSO sign-ins and unclaimed one-time codes, at the same pace.
+    if let Err(e) = crate::domain::sso::sign_in::purge_expired(db).await {
+        tracing::warn!(error = %e, "purging expired SSO sign-ins failed; will retry");
     }
 }
 
@@ -355,6 +361,11 @@ impl Application {
                 .then(|| {
                     crate::domain::accounts::SessionCache::listening(config.database_url.clone())
                 }),
+            sso: Arc::new(crate::domain::sso::SsoSettings::new(
+                &config.public_url,
+                config.sso_redirect_uris.clone(),
+                config.sso_allow_http_issuers,
+            )),
         };
         let router = router(state, &config);
         let listener = TcpListener::bind(config.listen)

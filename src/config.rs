@@ -48,7 +48,8 @@ pub struct Config {
     #[arg(long, env = "ORGQL_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
 
-    /// Key that encrypts TOTP secrets at rest (32 characters or more). When
+    /// Key that encrypts TOTP secrets and SSO client secrets at rest (32
+    /// characters or more). When
     /// unset, one is generated on first start and kept in the database; set
     /// it in production so a copy of the database alone does not reveal
     /// them.
@@ -287,6 +288,27 @@ pub struct Config {
         global = true
     )]
     pub email_verification_ttl_hours: i64,
+
+    /// DNS server (`IP:PORT`) asked for the TXT records that prove an
+    /// organization's domains. Default: the system's resolver
+    /// (`/etc/resolv.conf`).
+    #[arg(long, env = "ORGQL_DNS_RESOLVER", global = true)]
+    pub dns_resolver: Option<SocketAddr>,
+
+    /// Comma-separated app addresses single sign-on may send the browser
+    /// back to (`redirect_uri`), compared exactly. Empty: SSO sign-in is
+    /// refused.
+    #[arg(
+        long,
+        env = "ORGQL_SSO_REDIRECT_URIS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub sso_redirect_uris: Vec<String>,
+
+    /// Accept plain `http://` OIDC issuers (development and tests only).
+    #[arg(long, env = "ORGQL_SSO_ALLOW_HTTP_ISSUERS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub sso_allow_http_issuers: bool,
 
     /// Skip migrations at start-up (run `orgql migrate` yourself).
     #[arg(long, env = "ORGQL_NO_MIGRATE", global = true)]

@@ -121,6 +121,10 @@ pub enum AppError {
     /// needs a session that passed multi-factor authentication.
     #[error("{0}")]
     MfaRequired(&'static str),
+    /// SSO_REQUIRED: the organization's policy needs a session that came
+    /// through its single sign-on connection.
+    #[error("{0}")]
+    SsoRequired(&'static str),
     /// QUERY_TOO_COMPLEX.
     #[error("{0}")]
     QueryTooComplex(String),
@@ -181,6 +185,7 @@ impl AppError {
             Self::JoinCodeInvalid => ErrorCode::JoinCodeInvalid,
             Self::IpNotAllowed => ErrorCode::IpNotAllowed,
             Self::MfaRequired(_) => ErrorCode::MfaRequired,
+            Self::SsoRequired(_) => ErrorCode::SsoRequired,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) | Self::Database(_) => ErrorCode::Internal,

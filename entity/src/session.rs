@@ -17,6 +17,10 @@ pub struct Model {
     /// How the person authenticated (RFC 8176 `amr` values, space
     /// separated): `pwd`, or `pwd otp` after a TOTP or recovery code.
     pub amr: String,
+    /// The SSO connection a `sso` session came through.
+    pub sso_connection_id: Option<Uuid>,
+    /// That connection's organization: where `ssoRequired` admits it.
+    pub sso_organization_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -30,6 +30,8 @@ $$;
 CREATE TRIGGER sessions_changed AFTER UPDATE ON sessions FOR EACH ROW
   WHEN (OLD.revoked_at IS DISTINCT FROM NEW.revoked_at
         OR OLD.amr IS DISTINCT FROM NEW.amr
+        OR OLD.sso_connection_id IS DISTINCT FROM NEW.sso_connection_id
+        OR OLD.sso_organization_id IS DISTINCT FROM NEW.sso_organization_id
         OR OLD.user_id IS DISTINCT FROM NEW.user_id
         OR OLD.created_at IS DISTINCT FROM NEW.created_at
         OR OLD.id IS DISTINCT FROM NEW.id)

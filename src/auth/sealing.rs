@@ -1,4 +1,5 @@
-//! Encryption at rest for secrets the server must read back (TOTP secrets):
+//! Encryption at rest for secrets the server must read back (TOTP secrets,
+//! SSO connections' OIDC client secrets):
 //! XChaCha20-Poly1305 (RFC 8439 with extended nonces) with a random nonce
 //! per value and the owner's id as associated data, so a ciphertext copied
 //! onto another user's row does not open. Hashing would not do: checking a

@@ -46,6 +46,7 @@ pub struct PolicyPatch {
     pub role_permissions: Option<Vec<(Role, RoleOverride)>>,
     pub api_key_max_age_days: Option<Option<u32>>,
     pub require_mfa: Option<bool>,
+    pub sso_required: Option<bool>,
 }
 
 /// Changes the policy (policies:manage), validated as a whole.
@@ -166,6 +167,33 @@ pub async fn update(
             ));
         }
         policy.require_mfa = required;
+    }
+    if let Some(required) = patch.sso_required {
+        if required && !before.sso_required {
+            crate::domain::sso::ensure_tier(write.organization().tier)?;
+            if crate::domain::sso::connections::active_of(write.txn(), organization_id)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::conflict(
+                    "activate a single sign-on connection before requiring it",
+                ));
+            }
+            // No lock-out: whoever turns it on must be admitted by it.
+            let admitted = match actor.person() {
+                None => true,
+                Some(person) => {
+                    write.acting_role()? == Role::Owner
+                        || person.authentication.through_sso_of(organization_id)
+                }
+            };
+            if !admitted {
+                return Err(AppError::SsoRequired(
+                    "sign in through the organization's single sign-on before requiring it",
+                ));
+            }
+        }
+        policy.sso_required = required;
     }
     policy.updated_at = Some(Utc::now());
     policy.updated_by = actor.user_id();

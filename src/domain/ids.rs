@@ -62,4 +62,6 @@ id_types! {
     OwnershipTransferId;
     /// A tier upgrade request.
     TierUpgradeRequestId;
+    /// A single sign-on connection.
+    SsoConnectionId;
 }

@@ -26,10 +26,12 @@ pub enum IdKind {
     OwnershipTransfer,
     TierUpgradeRequest,
     IpAllowlistEntry,
+    SsoConnection,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 12] = [
+    pub const ALL: [IdKind; 13] = [
+        IdKind::SsoConnection,
         IdKind::IpAllowlistEntry,
         IdKind::OwnershipTransfer,
         IdKind::TierUpgradeRequest,
@@ -58,6 +60,7 @@ impl IdKind {
             IdKind::OwnershipTransfer => "xfer",
             IdKind::TierUpgradeRequest => "tur",
             IdKind::IpAllowlistEntry => "ip",
+            IdKind::SsoConnection => "sso",
         }
     }
 }

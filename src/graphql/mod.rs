@@ -67,6 +67,11 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
         .data(deps.outbox)
         .data(deps.auth)
         .data(rate_limits)
+        .data(std::sync::Arc::new(crate::domain::sso::SsoSettings::new(
+            &deps.config.public_url,
+            deps.config.sso_redirect_uris.clone(),
+            deps.config.sso_allow_http_issuers,
+        )))
         .data(deps.config)
         .finish()
 }

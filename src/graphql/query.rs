@@ -169,6 +169,26 @@ impl QueryRoot {
             .map(Into::into))
     }
 
+    /// Home-realm discovery: where a person with this email signs in, when
+    /// the organization that verified its domain has an ACTIVE single
+    /// sign-on connection (null otherwise). Open it in the browser; the
+    /// app is sent back to `redirectUri` (on the server's allowlist) with
+    /// a one-time `code` for `exchangeSsoCode`.
+    async fn sso_login_url(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The person's email address.")] email: String,
+        #[graphql(desc = "Where the browser returns with its one-time code.")] redirect_uri: String,
+    ) -> async_graphql::Result<Option<String>> {
+        Ok(crate::domain::sso::sign_in::login_url(
+            ctx.db()?,
+            ctx.data::<std::sync::Arc<crate::domain::sso::SsoSettings>>()?,
+            &email,
+            &redirect_uri,
+        )
+        .await?)
+    }
+
     /// The role → permission matrix.
     async fn roles(&self) -> Vec<RolePermissions> {
         MATRIX
@@ -230,6 +250,9 @@ async fn resolve_node(
         IdKind::JoinCode => crate::read::join_codes::visible_by_id(db, actor, uuid)
             .await?
             .map(|j| Node::JoinCode(JoinCode(j))),
+        IdKind::SsoConnection => crate::read::sso::visible_by_id(db, actor, uuid)
+            .await?
+            .map(|c| Node::SsoConnection(crate::graphql::types::sso::SsoConnection(c))),
         // Sessions are listed under `viewer`; tokens under their
         // organization; audit entries in its log.
         IdKind::Session

@@ -29,6 +29,7 @@ pub enum Limited {
     PasswordReset,
     EmailVerification,
     MfaVerification,
+    SsoCode,
 }
 
 /// The limiters of one server.

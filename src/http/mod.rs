@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod persisted;
 pub mod playground;
 pub mod refusal;
+pub mod sso;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub struct AppState {
     /// Sessions kept between requests (PostgreSQL with
     /// `ORGQL_SESSION_CACHE`).
     pub sessions: Option<Arc<accounts::SessionCache>>,
+    /// Single sign-on's settings and its shared IdP client and cache.
+    pub sso: Arc<crate::domain::sso::SsoSettings>,
 }
 
 pub(crate) fn request_meta(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {

@@ -5,11 +5,13 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod domains;
 pub mod invitations;
 pub mod join_codes;
 pub mod members;
 pub mod organizations;
 pub mod paging;
 pub mod sessions;
+pub mod sso;
 pub mod teams;
 pub mod users;

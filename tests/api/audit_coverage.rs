@@ -72,7 +72,13 @@ fn s(value: &Value, path: &[&str]) -> String {
 
 #[tokio::test]
 async fn every_mutation_writes_an_audit_entry() {
-    let app = spawn_app().await;
+    let dns = crate::dns_server::DnsServer::start().await;
+    let dns_addr = dns.addr;
+    let app = spawn_app_with(|config| {
+        crate::sso::configure(config);
+        config.dns_resolver = Some(dns_addr);
+    })
+    .await;
     let mut story = Story {
         app: &app,
         covered: BTreeSet::new(),
@@ -191,6 +197,62 @@ async fn every_mutation_writes_an_audit_entry() {
     story.run("updatePolicy", "mutation($o: ID!) { updatePolicy(input: { organizationId: $o, invitationTtlHours: 48 }) { policy { invitationTtlHours } } }", json!({ "o": org_id }), Some(&ann_token)).await;
     let entry = story.run("addIpAllowlistEntry", "mutation($o: ID!) { addIpAllowlistEntry(input: { organizationId: $o, cidr: \"10.0.0.0/8\" }) { entry { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
     story.run("removeIpAllowlistEntry", "mutation($e: ID!) { removeIpAllowlistEntry(input: { entryId: $e }) { removedEntryId } }", json!({ "e": s(&entry, &["entry", "id"]) }), Some(&ann_token)).await;
+    let domain = story.run("addDomain", "mutation($o: ID!) { addDomain(input: { organizationId: $o, domain: \"acme.example\" }) { challenge { recordName recordValue } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    dns.publish_txt(
+        &s(&domain, &["challenge", "recordName"]),
+        &s(&domain, &["challenge", "recordValue"]),
+    );
+    story.run("verifyDomain", "mutation($o: ID!) { verifyDomain(input: { organizationId: $o, domain: \"acme.example\" }) { domain { verified } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    story.run("removeDomain", "mutation($o: ID!) { removeDomain(input: { organizationId: $o, domain: \"acme.example\" }) { removedDomain } }", json!({ "o": org_id }), Some(&ann_token)).await;
+
+    // Single sign-on, in an ENTERPRISE organization of its own, through a
+    // real IdP.
+    let idp = crate::idp::Idp::start(crate::sso::idp_config()).await;
+    let enterprise = app.graphql("mutation { createOrganization(input: { name: \"Enterprise\" }) { organization { id slug } } }", json!({}), Some(&ann_token)).await["data"]["createOrganization"]["organization"].clone();
+    let enterprise_id = s(&enterprise, &["id"]);
+    app.set_tier(
+        &TestOrg {
+            uuid: orgql::graphql::ids::parse::<uuid::Uuid>(
+                orgql::graphql::ids::IdKind::Organization,
+                &enterprise_id,
+                "id",
+            )
+            .unwrap(),
+            id: enterprise_id.clone(),
+            slug: s(&enterprise, &["slug"]),
+        },
+        Tier::Enterprise,
+    )
+    .await;
+    let connection = story.run("createSsoConnection", "mutation($o: ID!, $i: String!, $c: String!, $s: String!) { createSsoConnection(input: { organizationId: $o, protocol: OIDC, issuerUrl: $i, clientId: $c, clientSecret: $s }) { connection { id } } }", json!({ "o": enterprise_id, "i": idp.issuer, "c": crate::sso::CLIENT_ID, "s": crate::sso::CLIENT_SECRET }), Some(&ann_token)).await;
+    let connection_id = s(&connection, &["connection", "id"]);
+    story.run("updateSsoConnection", "mutation($c: ID!) { updateSsoConnection(input: { connectionId: $c, defaultRole: VIEWER }) { connection { id } } }", json!({ "c": connection_id }), Some(&ann_token)).await;
+    let test = story.run("testSsoConnection", "mutation($c: ID!, $r: String!) { testSsoConnection(input: { connectionId: $c, redirectUri: $r }) { authorizationUrl } }", json!({ "c": connection_id, "r": crate::sso::APP_RETURN }), Some(&ann_token)).await;
+    let browser = crate::idp::Browser::default();
+    let tested =
+        crate::sso::through_callback(&app, &browser, &s(&test, &["authorizationUrl"]), "alice")
+            .await;
+    assert!(tested.ends_with("sso_test=passed"), "{tested}");
+    story.run("activateSsoConnection", "mutation($c: ID!) { activateSsoConnection(input: { connectionId: $c }) { connection { status } } }", json!({ "c": connection_id }), Some(&ann_token)).await;
+    let start = format!(
+        "{}/sso/{}/start?redirect_uri={}",
+        app.base,
+        s(&enterprise, &["slug"]),
+        crate::sso::urlencode(crate::sso::APP_RETURN)
+    );
+    let (_, to_idp) = browser.redirect_of(&start).await;
+    let back = crate::sso::through_callback(&app, &browser, &to_idp.unwrap(), "alice").await;
+    let code = crate::sso::query_param(&back, "code").unwrap();
+    story
+        .run(
+            "exchangeSsoCode",
+            "mutation($c: String!) { exchangeSsoCode(input: { code: $c }) { accessToken } }",
+            json!({ "c": code }),
+            None,
+        )
+        .await;
+    story.run("deactivateSsoConnection", "mutation($c: ID!) { deactivateSsoConnection(input: { connectionId: $c }) { connection { status } } }", json!({ "c": connection_id }), Some(&ann_token)).await;
+    story.run("deleteSsoConnection", "mutation($c: ID!) { deleteSsoConnection(input: { connectionId: $c }) { deletedConnectionId } }", json!({ "c": connection_id }), Some(&ann_token)).await;
 
     let root = app
         .graphql(sign_up, json!({ "e": "root@platform.example" }), None)

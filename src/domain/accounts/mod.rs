@@ -232,6 +232,16 @@ async fn start_session<C: ConnectionTrait>(
         last_used_at: Set(now),
         revoked_at: Set(None),
         amr: Set(authentication.stored().to_owned()),
+        sso_connection_id: Set(match authentication {
+            Authentication::Sso { connection_id, .. } => Some(connection_id),
+            _ => None,
+        }),
+        sso_organization_id: Set(match authentication {
+            Authentication::Sso {
+                organization_id, ..
+            } => Some(organization_id),
+            _ => None,
+        }),
     }
     .insert(txn)
     .await?;
@@ -244,6 +254,24 @@ async fn start_session<C: ConnectionTrait>(
         authentication,
     )
     .await
+}
+
+/// A session for a person who signed in through `organization`'s SSO
+/// connection: `amr` `sso`, bound to the connection, the organization
+/// active.
+pub(crate) async fn start_sso_session<C: ConnectionTrait>(
+    txn: &C,
+    auth: &AuthConfig,
+    meta: &RequestMeta,
+    user: user::Model,
+    organization: organization::Model,
+    connection_id: Uuid,
+) -> AppResult<IssuedTokens> {
+    let authentication = Authentication::Sso {
+        organization_id: organization.id,
+        connection_id,
+    };
+    start_session(txn, auth, meta, user, Some(organization), authentication).await
 }
 
 /// A new access token and a new refresh token for a live session.

@@ -95,7 +95,7 @@ pub async fn refresh_session(
         .await?;
     let entry = Entry::new(AuditAction::SessionRefreshed, session.id, json!({}));
     let who = AuditActor::account(&user);
-    let authentication = Authentication::from_stored(&session.amr);
+    let authentication = Authentication::of_session(&session);
     let issued = issue(write.txn(), auth, user, session.id, active, authentication).await?;
     write.commit(who, meta, None, entry).await?;
     Ok(issued)
@@ -289,7 +289,7 @@ pub async fn authenticate<C: ConnectionTrait>(
                     session_started_at: facts.session.created_at,
                     is_platform_admin: facts.is_platform_admin,
                     active_organization_id: claims.org,
-                    authentication: Authentication::from_stored(&facts.session.amr),
+                    authentication: Authentication::of_session(&facts.session),
                 }),
                 meta,
             };

@@ -172,6 +172,45 @@ pub enum AuditAction {
     /// A network was removed from the IP allowlist.
     #[strum(serialize = "ip_allowlist.entry_removed")]
     IpAllowlistEntryRemoved,
+    /// An organization claimed a domain (unverified until its DNS TXT
+    /// challenge is found).
+    #[strum(serialize = "domain.added")]
+    DomainAdded,
+    /// A domain's DNS TXT challenge was found: the domain is verified.
+    #[strum(serialize = "domain.verified")]
+    DomainVerified,
+    /// An organization dropped its claim to a domain.
+    #[strum(serialize = "domain.removed")]
+    DomainRemoved,
+    /// A single sign-on connection was created (DRAFT).
+    #[strum(serialize = "sso_connection.created")]
+    SsoConnectionCreated,
+    /// A single sign-on connection's settings changed.
+    #[strum(serialize = "sso_connection.updated")]
+    SsoConnectionUpdated,
+    /// An administrator started a test sign-in through a connection.
+    #[strum(serialize = "sso_connection.test_started")]
+    SsoConnectionTestStarted,
+    /// A test sign-in through a connection succeeded.
+    #[strum(serialize = "sso_connection.tested")]
+    SsoConnectionTested,
+    /// A connection became the organization's sign-in route.
+    #[strum(serialize = "sso_connection.activated")]
+    SsoConnectionActivated,
+    /// A connection was taken out of use (and `ssoRequired` turned off if
+    /// it was the active one).
+    #[strum(serialize = "sso_connection.deactivated")]
+    SsoConnectionDeactivated,
+    /// A connection was deleted.
+    #[strum(serialize = "sso_connection.deleted")]
+    SsoConnectionDeleted,
+    /// A person signed in through the organization's SSO connection (and
+    /// was created, linked or added to it when this says so).
+    #[strum(serialize = "user.sso_signed_in")]
+    UserSsoSignedIn,
+    /// The app traded an SSO sign-in's one-time code for a session.
+    #[strum(serialize = "session.sso_code_exchanged")]
+    SsoCodeExchanged,
     /// An API token was created.
     #[strum(serialize = "api_token.created")]
     ApiTokenCreated,
@@ -257,6 +296,16 @@ impl AuditAction {
             | TeamMemberRoleUpdated
             | TeamMemberRemoved => "team",
             IpAllowlistEntryAdded | IpAllowlistEntryRemoved => "ip_allowlist_entry",
+            DomainAdded | DomainVerified | DomainRemoved => "organization_domain",
+            SsoConnectionCreated
+            | SsoConnectionUpdated
+            | SsoConnectionTestStarted
+            | SsoConnectionTested
+            | SsoConnectionActivated
+            | SsoConnectionDeactivated
+            | SsoConnectionDeleted => "sso_connection",
+            UserSsoSignedIn => "user",
+            SsoCodeExchanged => "session",
             ApiTokenCreated | ApiTokenRevoked => "api_token",
             OwnershipTransferOffered
             | OwnershipTransferred

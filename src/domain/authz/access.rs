@@ -59,14 +59,19 @@ pub async fn membership<C: ConnectionTrait>(
 #[derive(Debug, Clone, Default)]
 pub struct Gate {
     pub policy: Policy,
+    /// `ssoRequired`, while the organization is on a tier with SSO.
+    pub sso_required: bool,
 }
 
 impl Gate {
     /// The organization's gate; an error when its policy cannot be read
     /// (fail closed).
     pub fn of(organization: &organization::Model) -> AppResult<Self> {
+        let policy = Policy::of(organization)?;
         Ok(Self {
-            policy: Policy::of(organization)?,
+            sso_required: policy.sso_required
+                && organization.tier == entity::values::Tier::Enterprise,
+            policy,
         })
     }
 }
@@ -76,9 +81,11 @@ impl Gate {
 /// (`revokeOrganizationSessions`), or older than the policy's session
 /// timeout, is UNAUTHENTICATED there; a member's session that did not pass
 /// MFA is MFA_REQUIRED where the policy requires it (enrolling is
-/// account-level, so it stays open to them); an API token holds its
-/// scopes, in its own organization only and never beyond its creator, and
-/// no MFA rule applies to it; a person holds what their role grants, as the
+/// account-level, so it stays open to them); a member's session that did
+/// not come through the organization's single sign-on is SSO_REQUIRED
+/// where the policy requires it, OWNERs excepted (their emergency bypass);
+/// an API token holds its scopes, in its own organization only and never
+/// beyond its creator, and no MFA or SSO rule applies to it; a person holds what their role grants, as the
 /// policy adjusts it.
 pub fn decide_for(
     actor: &Actor,
@@ -118,6 +125,17 @@ pub fn decide_for(
                     tracing::debug!(target: "orgql::access", %organization_id, "session without MFA refused here");
                     return Err(AppError::MfaRequired(
                         "this organization requires multi-factor authentication: turn it on with enrollTotp, then sign in again with a code",
+                    ));
+                }
+                // OWNERs keep an emergency bypass (the issue's "SSO
+                // enforcement has an owner bypass").
+                if gate.sso_required
+                    && membership.role != Role::Owner
+                    && !person.authentication.through_sso_of(organization_id)
+                {
+                    tracing::debug!(target: "orgql::access", %organization_id, "session not from the organization's SSO refused here");
+                    return Err(AppError::SsoRequired(
+                        "this organization requires single sign-on: sign in through its identity provider (ssoLoginUrl)",
                     ));
                 }
             }

@@ -6,8 +6,10 @@
 //! and joins, `ipAllowlistEnabled` turns on the network check
 //! ([`check_network`]), `rolePermissions` grants and withdraws permissions
 //! per role ([`Policy::role_has`]), `apiKeyMaxAgeDays` caps API token
-//! lifetimes, and `requireMfa` refuses members whose session did not pass
-//! multi-factor authentication (`access::decide_for`). org:delete and ownership:transfer always stay with OWNER.
+//! lifetimes, `requireMfa` refuses members whose session did not pass
+//! multi-factor authentication, and `ssoRequired` members (not OWNERs)
+//! whose session did not come through the organization's SSO connection
+//! (`access::decide_for`). org:delete and ownership:transfer always stay with OWNER.
 //!
 //! The policy fails closed: a stored policy that cannot be read is an error
 //! for its organization, never silently the defaults (which would, for one,
@@ -60,6 +62,7 @@ pub struct Policy {
     pub role_permissions: BTreeMap<Role, RoleOverride>,
     pub api_key_max_age_days: Option<u32>,
     pub require_mfa: bool,
+    pub sso_required: bool,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<Uuid>,
 }
@@ -74,6 +77,7 @@ impl Default for Policy {
             role_permissions: BTreeMap::new(),
             api_key_max_age_days: None,
             require_mfa: false,
+            sso_required: false,
             updated_at: None,
             updated_by: None,
         }

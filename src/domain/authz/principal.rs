@@ -30,6 +30,11 @@ pub enum Authentication {
     Password,
     /// A password, then a TOTP or recovery code (`["pwd", "otp"]`).
     PasswordAndOtp,
+    /// Single sign-on through an organization's connection (`["sso"]`).
+    Sso {
+        organization_id: Uuid,
+        connection_id: Uuid,
+    },
 }
 
 impl Authentication {
@@ -38,6 +43,23 @@ impl Authentication {
         match self {
             Self::Password => "pwd",
             Self::PasswordAndOtp => "pwd otp",
+            Self::Sso { .. } => "sso",
+        }
+    }
+
+    /// How a session row says its person authenticated: `sso` counts only
+    /// with the connection it names (fail closed to a password alone).
+    pub fn of_session(session: &entity::session::Model) -> Self {
+        match (
+            session.amr.as_str(),
+            session.sso_organization_id,
+            session.sso_connection_id,
+        ) {
+            ("sso", Some(organization_id), Some(connection_id)) => Self::Sso {
+                organization_id,
+                connection_id,
+            },
+            (stored, _, _) => Self::from_stored(stored),
         }
     }
 
@@ -56,7 +78,14 @@ impl Authentication {
         match self {
             Self::Password => &["pwd"],
             Self::PasswordAndOtp => &["pwd", "otp"],
+            Self::Sso { .. } => &["sso"],
         }
+    }
+
+    /// Whether the session came through `organization_id`'s single
+    /// sign-on connection.
+    pub fn through_sso_of(self, organization_id: Uuid) -> bool {
+        matches!(self, Self::Sso { organization_id: o, .. } if o == organization_id)
     }
 
     /// Whether a second factor was presented.

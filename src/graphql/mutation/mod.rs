@@ -2,12 +2,14 @@
 //! a payload object.
 
 mod accounts;
+mod domains;
 mod governance;
 mod invitations;
 mod members;
 mod organizations;
 mod policy;
 mod sessions;
+mod sso;
 mod teams;
 
 use async_graphql::MergedObject;
@@ -22,5 +24,7 @@ pub struct MutationRoot(
     sessions::SessionMutations,
     governance::GovernanceMutations,
     policy::PolicyMutations,
+    domains::DomainMutations,
+    sso::SsoMutations,
     teams::TeamMutations,
 );

@@ -35,6 +35,11 @@ pub struct UpdatePolicyInput {
     /// Turning it on is MFA_REQUIRED unless your own session passed MFA,
     /// so you cannot shut yourself out.
     pub require_mfa: Option<bool>,
+    /// Requires members (not OWNERs) to sign in through the organization's
+    /// single sign-on. Needs an ACTIVE connection (CONFLICT otherwise);
+    /// turning it on is SSO_REQUIRED unless you are an OWNER or signed in
+    /// through it, so you cannot shut yourself out.
+    pub sso_required: Option<bool>,
 }
 
 /// The result of `updatePolicy`.
@@ -120,6 +125,7 @@ impl PolicyMutations {
             }),
             api_key_max_age_days: optional(input.api_key_max_age_days, "apiKeyMaxAgeDays")?,
             require_mfa: input.require_mfa,
+            sso_required: input.sso_required,
         };
         let organization_id = ids::parse(
             IdKind::Organization,

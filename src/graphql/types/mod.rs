@@ -5,6 +5,7 @@
 pub mod api_token;
 pub mod audit;
 pub mod auth;
+pub mod domain;
 pub mod enums;
 pub mod governance;
 pub mod invitation;
@@ -15,6 +16,7 @@ pub mod organization;
 pub mod policy;
 pub mod roles;
 pub mod session;
+pub mod sso;
 pub mod team;
 pub mod user;
 pub mod viewer;

@@ -1,5 +1,6 @@
 use async_graphql::{ID, Interface};
 
+use crate::graphql::types::sso::SsoConnection;
 use crate::graphql::types::{Invitation, JoinCode, Member, Organization, Team, User};
 
 /// Any object with a global id; `node(id:)` fetches one by id.
@@ -12,4 +13,5 @@ pub enum Node {
     Team(Team),
     Invitation(Invitation),
     JoinCode(JoinCode),
+    SsoConnection(SsoConnection),
 }

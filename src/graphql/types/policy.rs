@@ -93,6 +93,14 @@ impl Policy {
         self.0.require_mfa
     }
 
+    /// Whether members must sign in through the organization's single
+    /// sign-on connection: other sessions get SSO_REQUIRED for this
+    /// organization's data and changes, OWNERs excepted (their emergency
+    /// bypass). On only while a connection is ACTIVE.
+    async fn sso_required(&self) -> bool {
+        self.0.sso_required
+    }
+
     /// When the policy last changed; null while it has the defaults.
     async fn updated_at(&self) -> Option<DateTime<Utc>> {
         self.0.updated_at

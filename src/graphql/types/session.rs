@@ -61,7 +61,7 @@ impl Session {
     /// How the person authenticated when the session began (RFC 8176
     /// `amr`): `["pwd"]`, or `["pwd", "otp"]` after a second factor.
     async fn amr(&self) -> &'static [&'static str] {
-        crate::domain::authz::Authentication::from_stored(&self.0.amr).amr()
+        crate::domain::authz::Authentication::of_session(&self.0).amr()
     }
 
     /// Whether this is the session making the request.

@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+/// A single sign-on in flight: what the callback checks the IdP's answer
+/// against. Used once, and for ten minutes at most.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sso_login_states")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// SHA-256 of the `state` parameter.
+    pub state_hash: String,
+    pub connection_id: Uuid,
+    pub nonce: String,
+    /// The PKCE code verifier (RFC 7636), sent only to the IdP's token
+    /// endpoint.
+    pub pkce_verifier: String,
+    /// The app's address to return to, from the allowlist.
+    pub redirect_uri: String,
+    /// A test sign-in by an administrator (`testSsoConnection`): it proves
+    /// the connection and signs nobody in.
+    pub test: bool,
+    pub created_at: DateTimeUtc,
+    pub expires_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,103 @@
+//! Single sign-on per organization (OIDC), routed by verified domains.
+//!
+//! What it enforces:
+//! - Connections are managed with policies:manage (OWNER, ADMIN; DESIGN §4
+//!   puts SSO under it) and only on the ENTERPRISE tier (DESIGN §6): on
+//!   another tier creating, changing, testing, activating and signing in
+//!   through one answer TIER_LIMIT_EXCEEDED (`ssoConnections`, limit 0).
+//! - A client secret is sealed at rest (`auth::sealing`, bound to the
+//!   connection's id) and never returned, logged or audited.
+//! - A connection becomes ACTIVE only after a test sign-in through it
+//!   succeeded since its IdP settings last changed; one ACTIVE connection
+//!   per organization.
+//! - Sign-in ([`sign_in`]): state, nonce and PKCE are single-use and expire
+//!   after ten minutes; the app's `redirect_uri` must be on the server's
+//!   allowlist; the ID token is verified by [`oidc`]; the IdP must assert
+//!   the email verified. An existing account is linked only when its
+//!   domain is one of the organization's verified domains; a new person is
+//!   created (JIT) with the connection's default role within the seat
+//!   limit. The browser gets a one-time code (60 s), never a token, and the
+//!   app trades it for a session through GraphQL (`exchangeSsoCode`). Each
+//!   sign-in is audited with its connection.
+//! - Deactivating or deleting the active connection turns `ssoRequired` off
+//!   in the same audited change (enforcement without a way in would lock
+//!   every member but the owners out).
+
+pub mod connections;
+pub mod oidc;
+pub mod sign_in;
+
+use entity::values::Tier;
+
+use crate::error::{AppError, AppResult};
+
+/// How long a sign-in in flight may take at the IdP.
+pub const STATE_TTL_MINUTES: i64 = 10;
+/// How long the app has to trade its one-time code.
+pub const CODE_TTL_SECONDS: i64 = 60;
+
+/// Server-wide SSO settings and the shared IdP client.
+pub struct SsoSettings {
+    /// This server's public base URL (`ORGQL_PUBLIC_URL`), without a
+    /// trailing slash.
+    pub public_url: String,
+    /// Where the browser may be sent back to (`ORGQL_SSO_REDIRECT_URIS`):
+    /// exact matches only.
+    pub redirect_uris: Vec<String>,
+    /// Whether issuers may be plain `http://` (`ORGQL_SSO_ALLOW_HTTP_ISSUERS`,
+    /// for development and tests).
+    pub allow_http_issuers: bool,
+    pub http: openidconnect::reqwest::Client,
+    pub providers: oidc::ProviderCache,
+}
+
+impl SsoSettings {
+    pub fn new(public_url: &str, redirect_uris: Vec<String>, allow_http_issuers: bool) -> Self {
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            redirect_uris,
+            allow_http_issuers,
+            http: oidc::http_client(),
+            providers: oidc::ProviderCache::default(),
+        }
+    }
+
+    /// The OIDC redirect URI to register at the IdP.
+    pub fn oidc_callback_url(&self) -> String {
+        format!("{}/sso/oidc/callback", self.public_url)
+    }
+
+    /// Where a browser starts signing in to an organization.
+    pub fn start_url(&self, slug: &str) -> String {
+        format!("{}/sso/{slug}/start", self.public_url)
+    }
+
+    /// The app's `redirect_uri`, when it is on the allowlist.
+    pub fn allowed_redirect(&self, redirect_uri: &str) -> AppResult<String> {
+        if self
+            .redirect_uris
+            .iter()
+            .any(|allowed| allowed == redirect_uri)
+        {
+            Ok(redirect_uri.to_owned())
+        } else {
+            Err(AppError::bad_input(
+                "redirectUri",
+                "not on the server's SSO redirect allowlist (ORGQL_SSO_REDIRECT_URIS)",
+            ))
+        }
+    }
+}
+
+/// SSO is an ENTERPRISE feature (DESIGN §6).
+pub fn ensure_tier(tier: Tier) -> AppResult<()> {
+    if tier == Tier::Enterprise {
+        Ok(())
+    } else {
+        Err(AppError::TierLimitExceeded {
+            resource: "ssoConnections",
+            limit: 0,
+            used: 0,
+        })
+    }
+}

@@ -1,0 +1,514 @@
+//! The sign-in flow through an organization's ACTIVE connection: start
+//! (browser → IdP), callback (IdP → server → app with a one-time code),
+//! and the exchange of that code for a session (GraphQL). Also the test
+//! sign-in an administrator runs before activating a connection, and
+//! home-realm discovery by email domain.
+//!
+//! (Past 400 lines: one flow, read top to bottom in the order a browser
+//! goes through it; its refusals are an enum at the top.)
+
+use chrono::{Duration, Utc};
+use entity::values::{Role, SsoStatus};
+use entity::{organization, sso_code, sso_connection, sso_identity, sso_login_state, user};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    sea_query::Expr,
+};
+use serde_json::json;
+
+use super::connections::{active_of, authorize_at_idp, open_secret, store_state};
+use super::oidc::{self, OidcClientSettings, VerifiedIdentity};
+use super::{CODE_TTL_SECONDS, SsoSettings, ensure_tier};
+use crate::auth::{AuthConfig, Sealer, secrets};
+use crate::domain::accounts::{IssuedTokens, start_sso_session};
+use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::authz::{RequestMeta, access};
+use crate::domain::domains;
+use crate::domain::ids::new_id;
+use crate::domain::members;
+use crate::domain::write::{Entry, Write};
+use crate::error::{AppError, AppResult};
+
+/// Why a sign-in was refused, as the app reads it from its `redirect_uri`
+/// (`?error=…`). The detail is logged, never sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The IdP's answer failed a check (token, signature, audience,
+    /// expiry, nonce) or the IdP could not be reached.
+    InvalidResponse,
+    /// The IdP said the sign-in failed or was cancelled.
+    AccessDenied,
+    /// The IdP did not assert a verified email address.
+    EmailNotVerified,
+    /// An account with this email exists, and its domain is not one of the
+    /// organization's verified domains: SSO may not take it over.
+    AccountNotLinkable,
+    /// Not a member, and the connection does not provision people.
+    NotProvisioned,
+    /// The organization's tier has no room for another member.
+    SeatLimit,
+    /// The organization's tier has no SSO, or it is suspended, or the
+    /// connection is no longer active.
+    Unavailable,
+}
+
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::InvalidResponse => "invalid_response",
+            Refusal::AccessDenied => "access_denied",
+            Refusal::EmailNotVerified => "email_not_verified",
+            Refusal::AccountNotLinkable => "account_not_linkable",
+            Refusal::NotProvisioned => "not_provisioned",
+            Refusal::SeatLimit => "seat_limit",
+            Refusal::Unavailable => "sso_unavailable",
+        }
+    }
+}
+
+/// Where the callback sends the browser.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Back to the app: with `code`, `sso_test=passed` or `error`.
+    Redirect(String),
+    /// No sign-in in flight matches (unknown, used or expired `state`):
+    /// nowhere safe to send the browser.
+    UnknownState,
+}
+
+fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
+    let mut url = match url::Url::parse(base) {
+        Ok(url) => url,
+        Err(_) => return base.to_owned(),
+    };
+    url.query_pairs_mut().extend_pairs(pairs);
+    url.to_string()
+}
+
+/// `GET /sso/{slug}/start`: the IdP URL for a sign-in to the organization
+/// through its ACTIVE connection. NOT_FOUND when it has none (or no such
+/// organization); TIER_LIMIT_EXCEEDED off ENTERPRISE.
+#[tracing::instrument(skip_all, fields(%slug))]
+pub async fn start(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    settings: &SsoSettings,
+    slug: &str,
+    redirect_uri: &str,
+) -> AppResult<String> {
+    let redirect_uri = settings.allowed_redirect(redirect_uri)?;
+    let organization = organization::Entity::find()
+        .filter(organization::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    access::ensure_active(&organization)?;
+    let connection = active_of(db, organization.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    ensure_tier(organization.tier)?;
+    let authorization = authorize_at_idp(sealer, settings, &connection).await?;
+    // A sign-in in flight changes nothing yet (one row, in one statement):
+    // it is audited when it completes (`sso.signed_in`).
+    store_state(db, &connection, &authorization, &redirect_uri, false).await?;
+    Ok(authorization.url)
+}
+
+/// `GET /sso/oidc/callback`: takes the sign-in in flight named by `state`
+/// (once), checks the IdP's answer and sends the browser back to the app.
+#[tracing::instrument(skip_all)]
+pub async fn callback(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    settings: &SsoSettings,
+    meta: &RequestMeta,
+    state: &str,
+    code: Option<&str>,
+    idp_error: Option<&str>,
+) -> AppResult<Outcome> {
+    // One use: the row is deleted by whoever gets it first.
+    let Some(flight) = sso_login_state::Entity::find()
+        .filter(sso_login_state::Column::StateHash.eq(secrets::digest(state)))
+        .one(db)
+        .await?
+    else {
+        return Ok(Outcome::UnknownState);
+    };
+    let taken = sso_login_state::Entity::delete_by_id(flight.id)
+        .exec(db)
+        .await?
+        .rows_affected;
+    if taken == 0 || flight.expires_at <= Utc::now() {
+        return Ok(Outcome::UnknownState);
+    }
+    let refuse = |refusal: Refusal| {
+        Ok(Outcome::Redirect(with_query(
+            &flight.redirect_uri,
+            &[("error", refusal.as_str())],
+        )))
+    };
+    let Some(connection) = sso_connection::Entity::find_by_id(flight.connection_id)
+        .one(db)
+        .await?
+    else {
+        return refuse(Refusal::Unavailable);
+    };
+    if let Some(error) = idp_error {
+        tracing::info!(target: "orgql::sso", connection_id = %connection.id, error, "the IdP refused the sign-in");
+        return refuse(Refusal::AccessDenied);
+    }
+    let Some(code) = code else {
+        return refuse(Refusal::InvalidResponse);
+    };
+    let verified = oidc::verify_callback(
+        &settings.providers,
+        &settings.http,
+        &OidcClientSettings {
+            issuer_url: &connection.issuer_url,
+            client_id: &connection.client_id,
+            client_secret: open_secret(sealer, &connection)?,
+            redirect_uri: settings.oidc_callback_url(),
+        },
+        code,
+        &flight.nonce,
+        &flight.pkce_verifier,
+    )
+    .await;
+    let identity = match verified {
+        Ok(identity) => identity,
+        Err(e) => {
+            tracing::warn!(target: "orgql::sso", connection_id = %connection.id, "{e}");
+            return refuse(Refusal::InvalidResponse);
+        }
+    };
+    if flight.test {
+        return finish_test(db, meta, &connection, &flight, &identity).await;
+    }
+    match provision(db, meta, &connection, &identity).await? {
+        Ok(code) => Ok(Outcome::Redirect(with_query(
+            &flight.redirect_uri,
+            &[("code", code.as_str())],
+        ))),
+        Err(refusal) => {
+            tracing::info!(target: "orgql::sso", connection_id = %connection.id, subject = %identity.subject, refusal = refusal.as_str(), "SSO sign-in refused");
+            refuse(refusal)
+        }
+    }
+}
+
+/// A test sign-in succeeded: the connection may now be activated.
+async fn finish_test(
+    db: &DatabaseConnection,
+    meta: &RequestMeta,
+    connection: &sso_connection::Model,
+    flight: &sso_login_state::Model,
+    identity: &VerifiedIdentity,
+) -> AppResult<Outcome> {
+    let write = Write::begin(db).await?;
+    let marked = sso_connection::Entity::update_many()
+        .col_expr(sso_connection::Column::TestedAt, Expr::value(Utc::now()))
+        .filter(sso_connection::Column::Id.eq(connection.id))
+        // Not if its IdP settings changed since the test began.
+        .filter(sso_connection::Column::IssuerUrl.eq(connection.issuer_url.as_str()))
+        .filter(sso_connection::Column::ClientId.eq(connection.client_id.as_str()))
+        .exec(write.txn())
+        .await?
+        .rows_affected;
+    if marked == 0 {
+        return Ok(Outcome::Redirect(with_query(
+            &flight.redirect_uri,
+            &[("error", Refusal::Unavailable.as_str())],
+        )));
+    }
+    write
+        .commit(
+            AuditActor::system(),
+            meta,
+            Some(connection.organization_id),
+            Entry::new(
+                AuditAction::SsoConnectionTested,
+                connection.id,
+                json!({
+                    "subject": identity.subject,
+                    "email": identity.email,
+                    "emailVerified": identity.email_verified,
+                }),
+            ),
+        )
+        .await?;
+    Ok(Outcome::Redirect(with_query(
+        &flight.redirect_uri,
+        &[("sso_test", "passed")],
+    )))
+}
+
+/// Finds, links or creates the account and its membership, and issues the
+/// one-time code; or says why not.
+async fn provision(
+    db: &DatabaseConnection,
+    meta: &RequestMeta,
+    connection: &sso_connection::Model,
+    identity: &VerifiedIdentity,
+) -> AppResult<Result<String, Refusal>> {
+    let Some(email) = identity
+        .email
+        .as_deref()
+        .filter(|_| identity.email_verified)
+    else {
+        return Ok(Err(Refusal::EmailNotVerified));
+    };
+    let Some((_, email_domain)) = email.rsplit_once('@') else {
+        return Ok(Err(Refusal::EmailNotVerified));
+    };
+    let write = Write::begin(db).await?;
+    let organization = access::lock_organization(write.txn(), connection.organization_id).await?;
+    // Re-read under the lock: deactivated or downgraded meanwhile?
+    let still_active = sso_connection::Entity::find_by_id(connection.id)
+        .one(write.txn())
+        .await?
+        .is_some_and(|c| c.status == SsoStatus::Active);
+    if !still_active
+        || access::ensure_active(&organization).is_err()
+        || ensure_tier(organization.tier).is_err()
+    {
+        return Ok(Err(Refusal::Unavailable));
+    }
+
+    let linked = sso_identity::Entity::find()
+        .filter(sso_identity::Column::ConnectionId.eq(connection.id))
+        .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
+        .one(write.txn())
+        .await?;
+    let mut created_user = false;
+    let mut linked_account = false;
+    let user = match linked {
+        Some(link) => user::Entity::find_by_id(link.user_id)
+            .one(write.txn())
+            .await?
+            .ok_or_else(|| AppError::internal("a linked SSO identity lost its user"))?,
+        None => {
+            let existing = user::Entity::find()
+                .filter(user::Column::Email.eq(email))
+                .one(write.txn())
+                .await?;
+            let user = match existing {
+                Some(user) => {
+                    // DESIGN §3: SSO may take over an existing account only
+                    // for a domain the organization has proven it controls.
+                    if !domains::is_verified_by(write.txn(), organization.id, email_domain).await? {
+                        return Ok(Err(Refusal::AccountNotLinkable));
+                    }
+                    linked_account = true;
+                    user
+                }
+                None => {
+                    if !connection.jit_provisioning {
+                        return Ok(Err(Refusal::NotProvisioned));
+                    }
+                    created_user = true;
+                    create_user(write.txn(), email, identity).await?
+                }
+            };
+            sso_identity::ActiveModel {
+                id: Set(new_id()),
+                connection_id: Set(connection.id),
+                subject: Set(identity.subject.clone()),
+                user_id: Set(user.id),
+                created_at: Set(Utc::now()),
+            }
+            .insert(write.txn())
+            .await?;
+            user
+        }
+    };
+
+    let mut joined_as: Option<Role> = None;
+    if access::membership(write.txn(), user.id, organization.id)
+        .await?
+        .is_none()
+    {
+        if !connection.jit_provisioning {
+            return Ok(Err(Refusal::NotProvisioned));
+        }
+        match members::admit(
+            write.txn(),
+            &organization,
+            user.id,
+            connection.default_role,
+            false,
+        )
+        .await
+        {
+            Ok(_) => joined_as = Some(connection.default_role),
+            Err(AppError::TierLimitExceeded { .. }) => return Ok(Err(Refusal::SeatLimit)),
+            Err(e) => return Err(e),
+        }
+    }
+
+    let code = secrets::generate();
+    let now = Utc::now();
+    sso_code::ActiveModel {
+        id: Set(new_id()),
+        code_hash: Set(secrets::digest(&code)),
+        user_id: Set(user.id),
+        connection_id: Set(connection.id),
+        organization_id: Set(organization.id),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::seconds(CODE_TTL_SECONDS)),
+    }
+    .insert(write.txn())
+    .await?;
+    write
+        .commit(
+            AuditActor::account(&user),
+            meta,
+            Some(organization.id),
+            Entry::new(
+                AuditAction::UserSsoSignedIn,
+                user.id,
+                json!({
+                    "connectionId": connection.id,
+                    "subject": identity.subject,
+                    "createdAccount": created_user,
+                    "linkedAccount": linked_account,
+                    "joinedAs": joined_as,
+                }),
+            ),
+        )
+        .await?;
+    Ok(Ok(code))
+}
+
+/// A JIT account: its address proven by the IdP, no password (it can set
+/// one with a reset link).
+async fn create_user<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    email: &str,
+    identity: &VerifiedIdentity,
+) -> AppResult<user::Model> {
+    let now = Utc::now();
+    let name = identity
+        .name
+        .as_deref()
+        .and_then(|n| crate::domain::values::text("name", n, 200).ok())
+        .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
+    Ok(user::ActiveModel {
+        id: Set(new_id()),
+        email: Set(email.to_owned()),
+        name: Set(name),
+        // Not a PHC string: no password ever matches it.
+        password_hash: Set("!sso".to_owned()),
+        is_platform_admin: Set(false),
+        last_organization_id: Set(None),
+        mfa_enabled: Set(false),
+        email_verified_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// `exchangeSsoCode`: trades a one-time code for a session whose `amr` is
+/// `sso`, bound to the connection, with the organization active. The code
+/// works once, for 60 seconds.
+#[tracing::instrument(skip_all)]
+pub async fn exchange(
+    db: &DatabaseConnection,
+    auth: &AuthConfig,
+    meta: &RequestMeta,
+    code: &str,
+) -> AppResult<IssuedTokens> {
+    let invalid = || AppError::bad_input("code", "unknown, used or expired SSO code");
+    let write = Write::begin(db).await?;
+    let found = sso_code::Entity::find()
+        .filter(sso_code::Column::CodeHash.eq(secrets::digest(code)))
+        .one(write.txn())
+        .await?
+        .ok_or_else(invalid)?;
+    let taken = sso_code::Entity::delete_by_id(found.id)
+        .exec(write.txn())
+        .await?
+        .rows_affected;
+    if taken == 0 || found.expires_at <= Utc::now() {
+        return Err(invalid());
+    }
+    let user = user::Entity::find_by_id(found.user_id)
+        .one(write.txn())
+        .await?
+        .ok_or_else(invalid)?;
+    let organization = organization::Entity::find_by_id(found.organization_id)
+        .one(write.txn())
+        .await?
+        .ok_or_else(invalid)?;
+    let who = AuditActor::account(&user);
+    let issued = start_sso_session(
+        write.txn(),
+        auth,
+        meta,
+        user,
+        organization,
+        found.connection_id,
+    )
+    .await?;
+    write
+        .commit(
+            who,
+            meta,
+            Some(found.organization_id),
+            Entry::new(
+                AuditAction::SsoCodeExchanged,
+                issued.session_id,
+                json!({ "connectionId": found.connection_id }),
+            ),
+        )
+        .await?;
+    Ok(issued)
+}
+
+/// Deletes sign-ins in flight and one-time codes past their lifetime
+/// (abandoned at the IdP, or never traded).
+pub async fn purge_expired(db: &DatabaseConnection) -> AppResult<u64> {
+    let now = Utc::now();
+    let states = sso_login_state::Entity::delete_many()
+        .filter(sso_login_state::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let codes = sso_code::Entity::delete_many()
+        .filter(sso_code::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(states + codes)
+}
+
+/// Home-realm discovery: the start URL of the organization that verified
+/// the email's domain, when it has an ACTIVE connection on ENTERPRISE.
+pub async fn login_url(
+    db: &DatabaseConnection,
+    settings: &SsoSettings,
+    email: &str,
+    redirect_uri: &str,
+) -> AppResult<Option<String>> {
+    let redirect_uri = settings.allowed_redirect(redirect_uri)?;
+    let Some((_, domain)) = email.trim().rsplit_once('@') else {
+        return Err(AppError::bad_input("email", "not an email address"));
+    };
+    let Some(organization_id) = domains::verified_organization_for(db, domain).await? else {
+        return Ok(None);
+    };
+    let Some(organization) = organization::Entity::find_by_id(organization_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if ensure_tier(organization.tier).is_err() || active_of(db, organization_id).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(with_query(
+        &settings.start_url(&organization.slug),
+        &[("redirect_uri", redirect_uri.as_str())],
+    )))
+}

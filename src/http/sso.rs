@@ -1,0 +1,118 @@
+//! Single sign-on's browser endpoints, outside GraphQL (DESIGN §3): the
+//! start that sends the browser to the organization's IdP, and the OIDC
+//! callback that checks the IdP's answer and sends the browser back to the
+//! app with a one-time code (never a token). Refusals the app can act on
+//! travel back on its `redirect_uri` as `?error=…`; what cannot be sent
+//! back safely (no sign-in in flight, a `redirect_uri` off the allowlist)
+//! answers here in GraphQL's error shape.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::refusal::refuse;
+use crate::domain::sso::sign_in::{self, Outcome};
+use crate::error::{AppError, ErrorCode};
+
+/// `GET /sso/{slug}/start?redirect_uri=…`.
+#[derive(Deserialize)]
+pub struct StartQuery {
+    redirect_uri: Option<String>,
+}
+
+/// `GET /sso/oidc/callback?code=…&state=…` (or `error=…&state=…`).
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+/// A 303 to `location`, uncached.
+fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, location.to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (header::REFERRER_POLICY, "no-referrer".to_owned()),
+        ],
+    )
+        .into_response()
+}
+
+fn refused(error: AppError) -> Response {
+    let status = match error.code() {
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+        ErrorCode::Forbidden | ErrorCode::TierLimitExceeded => StatusCode::FORBIDDEN,
+        ErrorCode::Internal => {
+            tracing::error!(target: "orgql::sso", error = ?error, "SSO endpoint failed");
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "internal error",
+            );
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    refuse(status, error.code(), &error.to_string())
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<StartQuery>,
+) -> Response {
+    match sign_in::start(
+        &state.db,
+        &state.auth.sealer,
+        &state.sso,
+        &slug,
+        query.redirect_uri.as_deref().unwrap_or(""),
+    )
+    .await
+    {
+        Ok(location) => see_other(&location),
+        Err(error) => refused(error),
+    }
+}
+
+pub async fn oidc_callback(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let Some(flight_state) = query.state.as_deref() else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "no sign-in in flight matches this answer (state missing)",
+        );
+    };
+    let meta = super::request_meta(&state, peer, &headers);
+    match sign_in::callback(
+        &state.db,
+        &state.auth.sealer,
+        &state.sso,
+        &meta,
+        flight_state,
+        query.code.as_deref(),
+        query.error.as_deref(),
+    )
+    .await
+    {
+        Ok(Outcome::Redirect(location)) => see_other(&location),
+        Ok(Outcome::UnknownState) => refuse(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "no sign-in in flight matches this answer: it was used, expired or never started",
+        ),
+        Err(error) => refused(error),
+    }
+}
