@@ -143,27 +143,57 @@ impl Loader<Uuid> for ChildTeamsLoader {
     }
 }
 
-/// The teams each organization member belongs to, by member id.
+/// A member of an organization: the key of [`TeamsByMemberLoader`]. The
+/// organization narrows the teams read to its own, so the statement reads a
+/// handful of teams by index rather than hashing every team there is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemberKey {
+    pub organization_id: Uuid,
+    pub member_id: Uuid,
+}
+
+impl MemberKey {
+    pub fn of(member: &member::Model) -> Self {
+        Self {
+            organization_id: member.organization_id,
+            member_id: member.id,
+        }
+    }
+}
+
+/// The teams each organization member belongs to.
 pub struct TeamsByMemberLoader {
     pub(super) db: DatabaseConnection,
 }
 
-impl Loader<Uuid> for TeamsByMemberLoader {
+impl Loader<MemberKey> for TeamsByMemberLoader {
     type Value = Vec<team::Model>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[MemberKey],
+    ) -> Result<HashMap<MemberKey, Self::Value>, Self::Error> {
+        let mut organizations: Vec<Uuid> = keys.iter().map(|k| k.organization_id).collect();
+        organizations.sort_unstable();
+        organizations.dedup();
         let rows = team_member::Entity::find()
-            .filter(team_member::Column::MemberId.is_in(keys.iter().copied()))
+            .filter(team_member::Column::MemberId.is_in(keys.iter().map(|k| k.member_id)))
+            .inner_join(team::Entity)
+            .filter(team::Column::OrganizationId.is_in(organizations))
             .order_by_asc(team_member::Column::TeamId)
-            .find_also_related(team::Entity)
+            .select_also(team::Entity)
             .all(&self.db)
             .await?;
-        let mut teams: HashMap<Uuid, Vec<team::Model>> =
+        let mut teams: HashMap<MemberKey, Self::Value> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
         for (membership, team) in rows {
             if let Some(team) = team {
-                teams.entry(membership.member_id).or_default().push(team);
+                let key = MemberKey {
+                    organization_id: team.organization_id,
+                    member_id: membership.member_id,
+                };
+                teams.entry(key).or_default().push(team);
             }
         }
         Ok(teams)

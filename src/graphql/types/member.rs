@@ -9,7 +9,7 @@ use crate::domain::authz::matrix::Permission;
 use crate::error::AppError;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
-use crate::graphql::loaders::{OrganizationLoader, TeamsByMemberLoader, UserLoader};
+use crate::graphql::loaders::{MemberKey, OrganizationLoader, TeamsByMemberLoader, UserLoader};
 use crate::graphql::types::{Organization, Team, User, enums::Role};
 use crate::read::users::Profile;
 
@@ -62,7 +62,7 @@ impl Member {
     async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
         let teams = ctx
             .data::<DataLoader<TeamsByMemberLoader, HashMapCache>>()?
-            .load_one(self.row.id)
+            .load_one(MemberKey::of(&self.row))
             .await?;
         Ok(teams.unwrap_or_default().into_iter().map(Team).collect())
     }

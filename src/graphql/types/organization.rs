@@ -15,8 +15,8 @@ use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     ApiTokensLoader, CountKey, CountLoader, DomainsLoader, InvitationsOfOrganization,
-    JoinCodesOfOrganization, MembersOfOrganization, SsoConnectionsLoader, TeamsByMemberLoader,
-    TeamsOfOrganization, ViewerMembershipLoader, prefetch,
+    JoinCodesOfOrganization, MemberKey, MembersOfOrganization, SsoConnectionsLoader,
+    TeamsByMemberLoader, TeamsOfOrganization, ViewerMembershipLoader, prefetch,
 };
 use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
 use crate::graphql::types::domain::OrganizationDomain;
@@ -138,8 +138,9 @@ impl Organization {
             after.as_deref(),
         )
         .await?;
-        let member_ids = page.items.iter().map(|(m, _)| m.id);
-        prefetch::<TeamsByMemberLoader, _>(ctx, &["edges", "node", "teams"], member_ids).await?;
+        let members = || page.items.iter().map(|(m, _)| MemberKey::of(m));
+        prefetch::<TeamsByMemberLoader, _>(ctx, &["edges", "node", "teams"], members()).await?;
+        prefetch::<TeamsByMemberLoader, _>(ctx, &["nodes", "teams"], members()).await?;
         Ok(connection::build(
             page,
             request,

@@ -13,9 +13,9 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
-    ChildTeamsLoader, CountKey, CountLoader, MemberLoader, MembersOfTeam, OrganizationLoader,
-    TeamLoader, TeamsByMemberLoader, UserLoader, ViewerMembershipLoader, ViewerTeamRoleLoader,
-    prefetch,
+    ChildTeamsLoader, CountKey, CountLoader, MemberKey, MemberLoader, MembersOfTeam,
+    OrganizationLoader, TeamLoader, TeamsByMemberLoader, UserLoader, ViewerMembershipLoader,
+    ViewerTeamRoleLoader, prefetch,
 };
 use crate::graphql::types::{Member, Organization, enums::TeamRole};
 use crate::read::teams::TeamMemberFilter;
@@ -119,7 +119,7 @@ impl Team {
         prefetch::<TeamsByMemberLoader, _>(
             ctx,
             &["edges", "node", "member", "teams"],
-            members.map(|m| m.id),
+            members.map(MemberKey::of),
         )
         .await?;
         Ok(connection::build(
