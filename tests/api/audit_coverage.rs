@@ -129,6 +129,14 @@ async fn every_mutation_writes_an_audit_entry() {
             Some(&ann_token),
         )
         .await;
+    story
+        .run(
+            "createInvitations",
+            "mutation($o: ID!) { createInvitations(input: { organizationId: $o, invitations: [{ email: \"eli@acme.example\" }] }) { results { outcome } } }",
+            json!({ "o": org_id }),
+            Some(&ann_token),
+        )
+        .await;
     let resent = story
         .run(
             "resendInvitation",

@@ -7,6 +7,7 @@ mod api_tokens;
 mod audit_coverage;
 mod binary;
 mod brute_force;
+mod bulk_invitations;
 mod conflicts;
 mod edge_hardening;
 mod governance;

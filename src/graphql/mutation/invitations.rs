@@ -51,6 +51,82 @@ impl From<IssuedInvitation> for CreateInvitationPayload {
     }
 }
 
+/// One address of a list to invite.
+#[derive(InputObject)]
+pub struct InvitationEntryInput {
+    /// Who to invite.
+    pub email: String,
+    /// The role on acceptance: MEMBER when absent; at most your own, and
+    /// only an OWNER invites an OWNER.
+    pub role: Option<Role>,
+    /// Teams (`team_` ids) the invitee joins on acceptance.
+    pub team_ids: Option<Vec<ID>>,
+}
+
+/// A list of invitations to send at once.
+#[derive(InputObject)]
+pub struct CreateInvitationsInput {
+    /// The organization (`org_` id).
+    pub organization_id: ID,
+    /// 1 to 100 addresses, each at most once. They expire after the
+    /// policy's invitation lifetime.
+    pub invitations: Vec<InvitationEntryInput>,
+}
+
+/// What `createInvitations` did with one address.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationOutcome {
+    /// Invited: the invitation was created and its email queued.
+    Created,
+    /// Not invited: the person is a member already.
+    AlreadyMember,
+    /// Not invited: a pending invitation to this address exists (resend
+    /// it instead).
+    AlreadyInvited,
+    /// Not invited: the organization's `allowedEmailDomains` leave this
+    /// address out.
+    RefusedByDomainPolicy,
+}
+
+/// The answer for one address of `createInvitations`.
+#[derive(SimpleObject)]
+pub struct InvitationResult {
+    /// The address, as stored (lower-cased).
+    pub email: String,
+    /// What happened to it.
+    pub outcome: InvitationOutcome,
+    /// The new invitation when `outcome` is CREATED. Its token travels
+    /// only in the email.
+    pub invitation: Option<Invitation>,
+}
+
+/// The result of `createInvitations`.
+#[derive(SimpleObject)]
+pub struct CreateInvitationsPayload {
+    /// One result per address, in the order given.
+    pub results: Vec<InvitationResult>,
+}
+
+impl From<(String, invitations::Outcome)> for InvitationResult {
+    fn from((email, outcome): (String, invitations::Outcome)) -> Self {
+        let (outcome, invitation) = match outcome {
+            invitations::Outcome::Created(invitation) => {
+                (InvitationOutcome::Created, Some(Invitation(invitation)))
+            }
+            invitations::Outcome::AlreadyMember => (InvitationOutcome::AlreadyMember, None),
+            invitations::Outcome::AlreadyInvited => (InvitationOutcome::AlreadyInvited, None),
+            invitations::Outcome::RefusedByDomainPolicy => {
+                (InvitationOutcome::RefusedByDomainPolicy, None)
+            }
+        };
+        Self {
+            email,
+            outcome,
+            invitation,
+        }
+    }
+}
+
 /// Which invitation the invitee means: give `token` (from the link) or
 /// `invitationId` (from `viewer.pendingInvitations`).
 #[derive(InputObject)]
@@ -209,6 +285,48 @@ impl InvitationMutations {
         )
         .await?;
         Ok(issued.into())
+    }
+
+    /// Invites up to 100 addresses at once (members:manage), all or nothing
+    /// under the tier's seat limit: one invitation, one audit entry and one
+    /// email per new address; members, already-invited addresses and
+    /// addresses outside the allowed domains are reported, not invited.
+    #[graphql(guard = "SignedIn")]
+    async fn create_invitations(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateInvitationsInput,
+    ) -> async_graphql::Result<CreateInvitationsPayload> {
+        let mut invitees = Vec::with_capacity(input.invitations.len());
+        for (i, entry) in input.invitations.into_iter().enumerate() {
+            let field = format!("invitations.{i}.teamIds");
+            let team_ids = entry
+                .team_ids
+                .unwrap_or_default()
+                .iter()
+                .map(|id| ids::parse(IdKind::Team, id, &field))
+                .collect::<Result<Vec<_>, _>>()?;
+            invitees.push(invitations::Invitee {
+                email: entry.email,
+                role: entry.role.map(Into::into),
+                team_ids,
+            });
+        }
+        let outcomes = invitations::create_many(
+            ctx.db()?,
+            ctx.actor()?,
+            ctx.data::<Outbox>()?,
+            ids::parse(
+                IdKind::Organization,
+                &input.organization_id,
+                "organizationId",
+            )?,
+            invitees,
+        )
+        .await?;
+        Ok(CreateInvitationsPayload {
+            results: outcomes.into_iter().map(Into::into).collect(),
+        })
     }
 
     /// Accepts an invitation addressed to the viewer's email: the viewer
