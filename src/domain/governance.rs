@@ -46,6 +46,7 @@ pub struct PolicyPatch {
     pub role_permissions: Option<Vec<(Role, RoleOverride)>>,
     pub api_key_max_age_days: Option<Option<u32>>,
     pub require_mfa: Option<bool>,
+    pub guest_access_enabled: Option<bool>,
 }
 
 /// Changes the policy (policies:manage), validated as a whole.
@@ -167,6 +168,9 @@ pub async fn update(
         }
         policy.require_mfa = required;
     }
+    if let Some(enabled) = patch.guest_access_enabled {
+        policy.guest_access_enabled = enabled;
+    }
     policy.updated_at = Some(Utc::now());
     policy.updated_by = actor.user_id();
     organization::Entity::update_many()
@@ -174,13 +178,29 @@ pub async fn update(
         .filter(organization::Column::Id.eq(organization_id))
         .exec(write.txn())
         .await?;
-    write
-        .commit(Entry::new(
-            AuditAction::PolicyUpdated,
-            organization_id,
-            json!({ "before": before, "after": policy }),
-        ))
-        .await?;
+    let mut entries = vec![Entry::new(
+        AuditAction::PolicyUpdated,
+        organization_id,
+        json!({ "before": before, "after": policy }),
+    )];
+    if before.guest_access_enabled && !policy.guest_access_enabled {
+        // Guests lose access in this same transaction, sessions included:
+        // their memberships end (one `member.removed` entry each).
+        let ended = crate::domain::accounts::end_guest_access(write.txn(), organization_id).await?;
+        for guest in &ended.guests {
+            entries.push(Entry::new(
+                AuditAction::MemberRemoved,
+                guest.member_id,
+                json!({
+                    "userId": guest.user_id,
+                    "before": { "role": guest.role },
+                    "reason": "guestAccessDisabled",
+                    "sessionsRevoked": guest.sessions_revoked,
+                }),
+            ));
+        }
+    }
+    write.commit_each(entries).await?;
     Ok(policy)
 }
 

@@ -29,6 +29,8 @@ pub enum Limited {
     PasswordReset,
     EmailVerification,
     MfaVerification,
+    /// Asking for and using a guest's mailed sign-in link.
+    GuestSignIn,
 }
 
 /// The limiters of one server.

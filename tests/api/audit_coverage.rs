@@ -197,6 +197,49 @@ async fn every_mutation_writes_an_audit_entry() {
     let token = story.run("createApiToken", "mutation($o: ID!) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [ORG_VIEW] }) { apiToken { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
     story.run("revokeApiToken", "mutation($t: ID!) { revokeApiToken(input: { apiTokenId: $t }) { apiToken { active } } }", json!({ "t": s(&token, &["apiToken", "id"]) }), Some(&ann_token)).await;
     story.run("updatePolicy", "mutation($o: ID!) { updatePolicy(input: { organizationId: $o, invitationTtlHours: 48 }) { policy { invitationTtlHours } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    // Guests (issue #13).
+    let guests_on = app
+        .graphql("mutation($o: ID!) { updatePolicy(input: { organizationId: $o, guestAccessEnabled: true }) { policy { guestAccessEnabled } } }", json!({ "o": org_id }), Some(&ann_token))
+        .await;
+    assert_ok(&guests_on);
+    let guest_invited = app
+        .graphql("mutation($o: ID!) { createInvitation(input: { organizationId: $o, email: \"gus@guest.example\", guest: true }) { token } }", json!({ "o": org_id }), Some(&ann_token))
+        .await;
+    let guest = story
+        .run(
+            "acceptGuestInvitation",
+            "mutation($t: String!) { acceptGuestInvitation(input: { token: $t }) { accessToken } }",
+            json!({ "t": guest_invited["data"]["createInvitation"]["token"] }),
+            None,
+        )
+        .await;
+    story
+        .run(
+            "requestGuestSignIn",
+            "mutation { requestGuestSignIn(input: { email: \"gus@guest.example\" }) { email } }",
+            json!({}),
+            None,
+        )
+        .await;
+    let guest_link = app
+        .link_token("gus@guest.example", "Your orgql sign-in link", 1)
+        .await;
+    story
+        .run(
+            "signInWithLink",
+            "mutation($t: String!) { signInWithLink(input: { token: $t }) { accessToken } }",
+            json!({ "t": guest_link }),
+            None,
+        )
+        .await;
+    story
+        .run(
+            "convertGuestAccount",
+            "mutation { convertGuestAccount(input: { password: \"violet tractor umbrella 42\" }) { user { id } } }",
+            json!({}),
+            guest["accessToken"].as_str(),
+        )
+        .await;
     let entry = story.run("addIpAllowlistEntry", "mutation($o: ID!) { addIpAllowlistEntry(input: { organizationId: $o, cidr: \"10.0.0.0/8\" }) { entry { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
     story.run("removeIpAllowlistEntry", "mutation($e: ID!) { removeIpAllowlistEntry(input: { entryId: $e }) { removedEntryId } }", json!({ "e": s(&entry, &["entry", "id"]) }), Some(&ann_token)).await;
 

@@ -12,6 +12,7 @@ mod conflicts;
 mod edge_hardening;
 mod governance;
 mod graphql_over_http;
+mod guests;
 mod hardening;
 mod helpers;
 mod introspection;

@@ -226,6 +226,7 @@ pub async fn authenticate<C: ConnectionTrait>(
                     is_platform_admin: user.is_platform_admin,
                     active_organization_id: claims.org,
                     authentication: Authentication::from_stored(&session.amr),
+                    is_guest: user.is_guest,
                 }),
                 meta,
             };

@@ -72,6 +72,16 @@ pub enum AuditAction {
     /// A password was reset with a mailed link; every session ended.
     #[strum(serialize = "user.password_reset")]
     UserPasswordReset,
+    /// A guest sign-in link was mailed (issue #13).
+    #[strum(serialize = "user.sign_in_link_sent")]
+    UserSignInLinkSent,
+    /// A guest sign-in link was asked for an address that has a full
+    /// account: it was told to sign in with its password instead.
+    #[strum(serialize = "user.sign_in_link_refused")]
+    UserSignInLinkRefused,
+    /// A guest set a password: the account is a full account now.
+    #[strum(serialize = "user.guest_converted")]
+    UserGuestConverted,
     /// A user was made a platform administrator.
     #[strum(serialize = "user.platform_admin_granted")]
     UserPlatformAdminGranted,
@@ -232,6 +242,9 @@ impl AuditAction {
             | UserPasswordChanged
             | UserPasswordResetRequested
             | UserPasswordReset
+            | UserSignInLinkSent
+            | UserSignInLinkRefused
+            | UserGuestConverted
             | SessionLoggedOutEverywhere => "user",
             SessionRefreshed
             | SessionLoggedOut

@@ -7,7 +7,9 @@
 //! ([`check_network`]), `rolePermissions` grants and withdraws permissions
 //! per role ([`Policy::role_has`]), `apiKeyMaxAgeDays` caps API token
 //! lifetimes, and `requireMfa` refuses members whose session did not pass
-//! multi-factor authentication (`access::decide_for`). org:delete and ownership:transfer always stay with OWNER.
+//! multi-factor authentication (`access::decide_for`), and
+//! `guestAccessEnabled` admits guests (issue #13; `access::decide_for`
+//! refuses them while it is off). org:delete and ownership:transfer always stay with OWNER.
 //!
 //! The policy fails closed: a stored policy that cannot be read is an error
 //! for its organization, never silently the defaults (which would, for one,
@@ -60,6 +62,8 @@ pub struct Policy {
     pub role_permissions: BTreeMap<Role, RoleOverride>,
     pub api_key_max_age_days: Option<u32>,
     pub require_mfa: bool,
+    /// Whether guests may be invited and join (issue #13); off by default.
+    pub guest_access_enabled: bool,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<Uuid>,
 }
@@ -74,6 +78,7 @@ impl Default for Policy {
             role_permissions: BTreeMap::new(),
             api_key_max_age_days: None,
             require_mfa: false,
+            guest_access_enabled: false,
             updated_at: None,
             updated_by: None,
         }

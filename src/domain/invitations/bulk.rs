@@ -15,7 +15,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{
-    Standing, created_entry, ensure_teams, insert, may_invite_as, queue_email, standing, ttl,
+    Standing, Terms, created_entry, ensure_teams, insert, may_invite_as, queue_email, standing, ttl,
 };
 use crate::domain::authz::matrix::Permission;
 use crate::domain::authz::{Actor, Policy};
@@ -123,9 +123,12 @@ pub async fn create_many(
                     actor,
                     organization.id,
                     email,
-                    role,
                     &team_ids,
-                    expires_at,
+                    Terms {
+                        role,
+                        expires_at,
+                        guest: false,
+                    },
                 )
                 .await?;
                 queue_email(

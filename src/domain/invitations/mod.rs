@@ -5,7 +5,9 @@
 //! seats of the tier's member limit; the token (256 random bits) is shown
 //! once and stored as its SHA-256; it works once, only for an account with
 //! the invited email (compared case-insensitively), and a wrong account
-//! leaves it valid for the right one.
+//! leaves it valid for the right one. A guest invitation (issue #13) is
+//! VIEWER, exists only while the policy admits guests, and is accepted
+//! with its token alone (`accounts::accept_guest_invitation`).
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
@@ -35,6 +37,7 @@ mod bulk;
 mod respond;
 
 pub use bulk::{Invitee, Outcome, create_many};
+pub(crate) use respond::redeem;
 pub use respond::{InvitationRef, accept, decline};
 
 pub const MAX_TTL_HOURS: i64 = 168;
@@ -53,6 +56,8 @@ pub struct NewInvitation {
     pub role: Option<Role>,
     pub expires_in_hours: Option<i32>,
     pub team_ids: Vec<Uuid>,
+    /// A guest invitation: VIEWER, accepted without an account.
+    pub guest: bool,
 }
 
 /// An invitation with its secret token, which is shown this once.
@@ -73,8 +78,13 @@ fn ttl(expires_in_hours: Option<i32>, policy: &Policy) -> AppResult<Duration> {
     Ok(Duration::hours(hours))
 }
 
-fn accept_url(outbox: &Outbox, token: &str) -> String {
-    format!("{}/invitations/accept?token={token}", outbox.public_url)
+fn accept_url(outbox: &Outbox, invitation: &invitation::Model, token: &str) -> String {
+    let path = if invitation.guest {
+        "guest/accept"
+    } else {
+        "invitations/accept"
+    };
+    format!("{}/{path}?token={token}", outbox.public_url)
 }
 
 /// Queues the invitation email (with its one-time link) in `txn`; returns
@@ -90,10 +100,17 @@ async fn queue_email<C: ConnectionTrait>(
 ) -> AppResult<String> {
     let name = render::inline(&organization.name);
     let inviter = render::inline(inviter_label(actor));
-    let url = accept_url(outbox, token);
+    let url = accept_url(outbox, invitation, token);
+    let (role, how) = if invitation.guest {
+        (
+            "a guest".to_owned(),
+            "You need no password: the link signs you in.",
+        )
+    } else {
+        (format!("{:?}", invitation.role).to_uppercase(), "")
+    };
     let body = format!(
-        "{inviter} invited you to join {name} on orgql as {}.\n\nAccept the invitation: {url}\n\nThe link works once and expires at {} (UTC).\n",
-        format!("{:?}", invitation.role).to_uppercase(),
+        "{inviter} invited you to join {name} on orgql as {role}.\n\nAccept the invitation: {url}\n{how}\nThe link works once and expires at {} (UTC).\n",
         invitation.expires_at.format("%Y-%m-%d %H:%M"),
     );
     outbox
@@ -166,7 +183,16 @@ pub async fn create(
     input: NewInvitation,
 ) -> AppResult<IssuedInvitation> {
     let email = Email::parse("email", &input.email)?;
-    let role = input.role.unwrap_or(Role::Member);
+    let role = match (input.guest, input.role) {
+        (true, None | Some(Role::Viewer)) => Role::Viewer,
+        (true, Some(_)) => {
+            return Err(AppError::bad_input(
+                "role",
+                "a guest invitation's role is VIEWER",
+            ));
+        }
+        (false, role) => role.unwrap_or(Role::Member),
+    };
 
     let write = OrgWrite::begin(
         db,
@@ -179,6 +205,12 @@ pub async fn create(
     let organization = write.organization().clone();
     let policy = Policy::of(&organization)?;
     let ttl = ttl(input.expires_in_hours, &policy)?;
+    if input.guest && !policy.guest_access_enabled {
+        return Err(AppError::bad_input(
+            "guest",
+            "this organization's policy does not admit guests: turn on guestAccessEnabled first",
+        ));
+    }
     let now = Utc::now();
     match standing(write.txn(), &organization, &policy, &email, now).await? {
         Standing::Free => {}
@@ -204,9 +236,12 @@ pub async fn create(
         actor,
         organization.id,
         email,
-        role,
         &input.team_ids,
-        now + ttl,
+        Terms {
+            role,
+            expires_at: now + ttl,
+            guest: input.guest,
+        },
     )
     .await?;
     let entry = created_entry(&invitation, &input.team_ids);
@@ -314,8 +349,17 @@ fn created_entry(invitation: &invitation::Model, team_ids: &[Uuid]) -> Entry {
             "role": invitation.role,
             "teamIds": team_ids,
             "expiresAt": invitation.expires_at,
+            "guest": invitation.guest,
         }),
     )
+}
+
+/// What an invitation offers: the role, until when, and whether to a
+/// guest.
+struct Terms {
+    role: Role,
+    expires_at: DateTime<Utc>,
+    guest: bool,
 }
 
 /// Stores a pending invitation with a fresh token (returned, never
@@ -325,9 +369,12 @@ async fn insert<C: ConnectionTrait>(
     actor: &Actor,
     organization_id: Uuid,
     email: Email,
-    role: Role,
     team_ids: &[Uuid],
-    expires_at: DateTime<Utc>,
+    Terms {
+        role,
+        expires_at,
+        guest,
+    }: Terms,
 ) -> AppResult<(invitation::Model, String)> {
     let now = Utc::now();
     let token = secrets::generate();
@@ -344,6 +391,7 @@ async fn insert<C: ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
         accepted_by_user_id: Set(None),
+        guest: Set(guest),
     }
     .insert(txn)
     .await

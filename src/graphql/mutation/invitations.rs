@@ -28,6 +28,11 @@ pub struct CreateInvitationInput {
     pub expires_in_hours: Option<i32>,
     /// Teams (`team_` ids) the invitee joins on acceptance.
     pub team_ids: Option<Vec<ID>>,
+    /// A guest invitation: the invitee joins as a guest (VIEWER; give no
+    /// other role) with the emailed link alone, no password
+    /// (`acceptGuestInvitation`). Only while the policy's
+    /// `guestAccessEnabled` is on.
+    pub guest: Option<bool>,
 }
 
 /// A sent invitation and, this once, its secret token.
@@ -200,6 +205,10 @@ pub struct CreateJoinCodeInput {
     pub max_uses: Option<i32>,
     /// Hours until it expires; absent for never (at most a year).
     pub expires_in_hours: Option<i32>,
+    /// A guest link: joiners become guests (VIEWER; give no other role)
+    /// with only a proven email address (`requestGuestSignIn` with the
+    /// code). Only while the policy's `guestAccessEnabled` is on.
+    pub guest: Option<bool>,
 }
 
 /// A new join code and, this once, the code itself.
@@ -281,6 +290,7 @@ impl InvitationMutations {
                 role: input.role.map(Into::into),
                 expires_in_hours: input.expires_in_hours,
                 team_ids,
+                guest: input.guest.unwrap_or(false),
             },
         )
         .await?;
@@ -418,6 +428,7 @@ impl InvitationMutations {
                 role: input.role.map(Into::into),
                 max_uses: input.max_uses,
                 expires_in_hours: input.expires_in_hours,
+                guest: input.guest.unwrap_or(false),
             },
         )
         .await?;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod governance;
+mod guests;
 mod invitations;
 mod members;
 mod organizations;
@@ -16,6 +17,7 @@ use async_graphql::MergedObject;
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
     accounts::AccountMutations,
+    guests::GuestMutations,
     organizations::OrganizationMutations,
     members::MemberMutations,
     invitations::InvitationMutations,

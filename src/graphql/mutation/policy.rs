@@ -35,6 +35,10 @@ pub struct UpdatePolicyInput {
     /// Turning it on is MFA_REQUIRED unless your own session passed MFA,
     /// so you cannot shut yourself out.
     pub require_mfa: Option<bool>,
+    /// Admits guests (guest invitations and guest links). Turning it off
+    /// ends every guest's membership and sessions here at once, and
+    /// revokes pending guest invitations and guest links.
+    pub guest_access_enabled: Option<bool>,
 }
 
 /// The result of `updatePolicy`.
@@ -120,6 +124,7 @@ impl PolicyMutations {
             }),
             api_key_max_age_days: optional(input.api_key_max_age_days, "apiKeyMaxAgeDays")?,
             require_mfa: input.require_mfa,
+            guest_access_enabled: input.guest_access_enabled,
         };
         let organization_id = ids::parse(
             IdKind::Organization,

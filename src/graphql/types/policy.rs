@@ -61,6 +61,13 @@ impl Policy {
         &self.0.allowed_email_domains
     }
 
+    /// Whether guests may be invited and join (guest invitations, guest
+    /// links); off by default. Turning it off ends every guest's access at
+    /// once.
+    async fn guest_access_enabled(&self) -> bool {
+        self.0.guest_access_enabled
+    }
+
     /// Whether requests touching the organization must come from an
     /// address on its IP allowlist.
     async fn ip_allowlist_enabled(&self) -> bool {
