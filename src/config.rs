@@ -282,6 +282,12 @@ pub struct Config {
     )]
     pub email_verification_ttl_hours: i64,
 
+    /// DNS server (`IP:PORT`) asked for the TXT records that prove an
+    /// organization's domains. Default: the system's resolver
+    /// (`/etc/resolv.conf`).
+    #[arg(long, env = "ORGQL_DNS_RESOLVER", global = true)]
+    pub dns_resolver: Option<SocketAddr>,
+
     /// Skip migrations at start-up (run `orgql migrate` yourself).
     #[arg(long, env = "ORGQL_NO_MIGRATE", global = true)]
     pub no_migrate: bool,

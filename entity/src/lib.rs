@@ -14,6 +14,7 @@ pub mod member;
 pub mod mfa_challenge;
 pub mod mfa_recovery_code;
 pub mod organization;
+pub mod organization_domain;
 pub mod outbox_email;
 pub mod ownership_transfer;
 pub mod refresh_token;

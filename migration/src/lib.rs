@@ -16,6 +16,7 @@ mod m20261130_000010_unverified_domains;
 mod m20261130_000011_email_verification_and_passwords;
 mod m20261130_000012_totp;
 mod m20261130_000013_account_lockouts;
+mod m20261130_000014_create_organization_domains;
 mod m20261130_000018_guests;
 
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_email_verification_and_passwords::Migration),
             Box::new(m20261130_000012_totp::Migration),
             Box::new(m20261130_000013_account_lockouts::Migration),
+            Box::new(m20261130_000014_create_organization_domains::Migration),
             Box::new(m20261130_000018_guests::Migration),
         ]
     }

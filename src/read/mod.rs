@@ -5,6 +5,7 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod domains;
 pub mod invitations;
 pub mod join_codes;
 pub mod members;

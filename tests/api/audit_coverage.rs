@@ -72,7 +72,9 @@ fn s(value: &Value, path: &[&str]) -> String {
 
 #[tokio::test]
 async fn every_mutation_writes_an_audit_entry() {
-    let app = spawn_app().await;
+    let dns = crate::dns_server::DnsServer::start().await;
+    let dns_addr = dns.addr;
+    let app = spawn_app_with(|config| config.dns_resolver = Some(dns_addr)).await;
     let mut story = Story {
         app: &app,
         covered: BTreeSet::new(),
@@ -242,6 +244,13 @@ async fn every_mutation_writes_an_audit_entry() {
         .await;
     let entry = story.run("addIpAllowlistEntry", "mutation($o: ID!) { addIpAllowlistEntry(input: { organizationId: $o, cidr: \"10.0.0.0/8\" }) { entry { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
     story.run("removeIpAllowlistEntry", "mutation($e: ID!) { removeIpAllowlistEntry(input: { entryId: $e }) { removedEntryId } }", json!({ "e": s(&entry, &["entry", "id"]) }), Some(&ann_token)).await;
+    let domain = story.run("addDomain", "mutation($o: ID!) { addDomain(input: { organizationId: $o, domain: \"acme.example\" }) { challenge { recordName recordValue } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    dns.publish_txt(
+        &s(&domain, &["challenge", "recordName"]),
+        &s(&domain, &["challenge", "recordValue"]),
+    );
+    story.run("verifyDomain", "mutation($o: ID!) { verifyDomain(input: { organizationId: $o, domain: \"acme.example\" }) { domain { verified } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    story.run("removeDomain", "mutation($o: ID!) { removeDomain(input: { organizationId: $o, domain: \"acme.example\" }) { removedDomain } }", json!({ "o": org_id }), Some(&ann_token)).await;
 
     let root = app
         .graphql(sign_up, json!({ "e": "root@platform.example" }), None)

@@ -9,6 +9,8 @@ mod binary;
 mod brute_force;
 mod bulk_invitations;
 mod conflicts;
+mod dns_server;
+mod domains;
 mod edge_hardening;
 mod governance;
 mod graphql_over_http;

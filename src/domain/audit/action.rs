@@ -182,6 +182,16 @@ pub enum AuditAction {
     /// A network was removed from the IP allowlist.
     #[strum(serialize = "ip_allowlist.entry_removed")]
     IpAllowlistEntryRemoved,
+    /// An organization claimed a domain (unverified until its DNS TXT
+    /// challenge is found).
+    #[strum(serialize = "domain.added")]
+    DomainAdded,
+    /// A domain's DNS TXT challenge was found: the domain is verified.
+    #[strum(serialize = "domain.verified")]
+    DomainVerified,
+    /// An organization dropped its claim to a domain.
+    #[strum(serialize = "domain.removed")]
+    DomainRemoved,
     /// An API token was created.
     #[strum(serialize = "api_token.created")]
     ApiTokenCreated,
@@ -270,6 +280,7 @@ impl AuditAction {
             | TeamMemberRoleUpdated
             | TeamMemberRemoved => "team",
             IpAllowlistEntryAdded | IpAllowlistEntryRemoved => "ip_allowlist_entry",
+            DomainAdded | DomainVerified | DomainRemoved => "organization_domain",
             ApiTokenCreated | ApiTokenRevoked => "api_token",
             OwnershipTransferOffered
             | OwnershipTransferred

@@ -39,6 +39,7 @@ pub struct Loaders {
     pub join_code_totals: DataLoader<CountLoader<JoinCodesOfOrganization>, HashMapCache>,
     pub api_tokens: DataLoader<ApiTokensLoader, HashMapCache>,
     pub ip_allowlists: DataLoader<IpAllowlistLoader, HashMapCache>,
+    pub domains: DataLoader<DomainsLoader, HashMapCache>,
 }
 
 /// A loader with a cache that lives as long as the request: each key is
@@ -109,6 +110,7 @@ impl Loaders {
             }),
             api_tokens: cached(ApiTokensLoader { db: db() }),
             ip_allowlists: cached(IpAllowlistLoader { db: db() }),
+            domains: cached(DomainsLoader { db: db() }),
         }
     }
 
@@ -135,6 +137,7 @@ impl Loaders {
             .data(self.join_code_totals)
             .data(self.api_tokens)
             .data(self.ip_allowlists)
+            .data(self.domains)
     }
 }
 

@@ -193,6 +193,22 @@ impl Loader<Uuid> for ApiTokensLoader {
     }
 }
 
+/// Each organization's claimed domains, by organization id.
+pub struct DomainsLoader {
+    pub(super) db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for DomainsLoader {
+    type Value = Vec<entity::organization_domain::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        crate::read::domains::of_organizations(&self.db, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
 /// Each organization's allowlisted networks, by organization id; read only
 /// for organizations whose policy turns the allowlist on.
 pub struct IpAllowlistLoader {

@@ -2,6 +2,7 @@
 //! a payload object.
 
 mod accounts;
+mod domains;
 mod governance;
 mod guests;
 mod invitations;
@@ -24,5 +25,6 @@ pub struct MutationRoot(
     sessions::SessionMutations,
     governance::GovernanceMutations,
     policy::PolicyMutations,
+    domains::DomainMutations,
     teams::TeamMutations,
 );

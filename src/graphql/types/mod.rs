@@ -5,6 +5,7 @@
 pub mod api_token;
 pub mod audit;
 pub mod auth;
+pub mod domain;
 pub mod enums;
 pub mod governance;
 pub mod invitation;

@@ -14,11 +14,12 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
-    ApiTokensLoader, CountKey, CountLoader, InvitationsOfOrganization, JoinCodesOfOrganization,
-    MembersOfOrganization, TeamsByMemberLoader, TeamsOfOrganization, ViewerMembershipLoader,
-    prefetch,
+    ApiTokensLoader, CountKey, CountLoader, DomainsLoader, InvitationsOfOrganization,
+    JoinCodesOfOrganization, MembersOfOrganization, TeamsByMemberLoader, TeamsOfOrganization,
+    ViewerMembershipLoader, prefetch,
 };
 use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
+use crate::graphql::types::domain::OrganizationDomain;
 use crate::graphql::types::governance::{OwnershipTransfer, TierUpgradeRequest, Usage};
 use crate::graphql::types::policy::{IpAllowlistEntry, Policy};
 use crate::graphql::types::team::prefetch_team_relations;
@@ -307,6 +308,18 @@ impl Organization {
     #[graphql(guard = "PermissionGuard::new(Permission::MembersView, self.0.id)")]
     async fn policy(&self) -> async_graphql::Result<Policy> {
         Ok(Policy(crate::domain::authz::Policy::of(&self.0)?))
+    }
+
+    /// The domains the organization claims, verified or not, alphabetically
+    /// (members:view). At most 50.
+    #[graphql(guard = "PermissionGuard::new(Permission::MembersView, self.0.id)")]
+    async fn domains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrganizationDomain>> {
+        let domains = ctx
+            .data::<DataLoader<DomainsLoader, HashMapCache>>()?
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(domains.into_iter().map(OrganizationDomain).collect())
     }
 
     /// The IP allowlist, oldest first (policies:manage).
