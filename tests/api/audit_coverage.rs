@@ -250,6 +250,21 @@ async fn every_mutation_writes_an_audit_entry() {
         &s(&domain, &["challenge", "recordValue"]),
     );
     story.run("verifyDomain", "mutation($o: ID!) { verifyDomain(input: { organizationId: $o, domain: \"acme.example\" }) { domain { verified } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    // Joining by domain (issue #13), while acme.example is verified.
+    let opened = app
+        .graphql("mutation($o: ID!) { updatePolicy(input: { organizationId: $o, autoJoinDomains: [\"acme.example\"] }) { policy { autoJoinDomains } } }", json!({ "o": org_id }), Some(&ann_token))
+        .await;
+    assert_ok(&opened);
+    let zed = app.sign_up_as("zed@acme.example", "Zed").await;
+    app.mark_verified(&zed).await;
+    story
+        .run(
+            "joinOrganizationByDomain",
+            "mutation($o: ID!) { joinOrganizationByDomain(input: { organizationId: $o }) { member { role } } }",
+            json!({ "o": org_id }),
+            Some(&zed.token),
+        )
+        .await;
     story.run("removeDomain", "mutation($o: ID!) { removeDomain(input: { organizationId: $o, domain: \"acme.example\" }) { removedDomain } }", json!({ "o": org_id }), Some(&ann_token)).await;
 
     let root = app

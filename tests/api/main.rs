@@ -10,6 +10,7 @@ mod brute_force;
 mod bulk_invitations;
 mod conflicts;
 mod dns_server;
+mod domain_joins;
 mod domains;
 mod edge_hardening;
 mod governance;

@@ -202,6 +202,13 @@ pub async fn log_in(
     )
     .await?;
     write.commit(who, meta, None, entry).await?;
+    let actor = crate::domain::domain_joins::actor_for(
+        &issued.user,
+        issued.session_id,
+        meta,
+        Authentication::Password,
+    );
+    crate::domain::domain_joins::join_automatically(db, &actor).await;
     Ok(LogIn::Session(Box::new(issued)))
 }
 

@@ -131,6 +131,9 @@ pub enum AuditAction {
     /// A member left.
     #[strum(serialize = "member.left")]
     MemberLeft,
+    /// A person joined by the verified domain of their address.
+    #[strum(serialize = "member.joined_by_domain")]
+    MemberJoinedByDomain,
     /// An invitation was sent.
     #[strum(serialize = "invitation.created")]
     InvitationCreated,
@@ -269,7 +272,7 @@ impl AuditAction {
             | OrganizationSessionsRevoked
             | PolicyUpdated
             | TierSet => "organization",
-            MemberRoleUpdated | MemberRemoved | MemberLeft => "member",
+            MemberRoleUpdated | MemberRemoved | MemberLeft | MemberJoinedByDomain => "member",
             InvitationCreated | InvitationResent | InvitationRevoked | InvitationAccepted
             | InvitationDeclined => "invitation",
             JoinCodeCreated | JoinCodeRevoked | JoinCodeUsed => "join_code",

@@ -64,6 +64,13 @@ pub struct Policy {
     pub require_mfa: bool,
     /// Whether guests may be invited and join (issue #13); off by default.
     pub guest_access_enabled: bool,
+    /// Verified domains of the organization whose people may join it by
+    /// their verified address (`domain_joins`).
+    pub auto_join_domains: Vec<String>,
+    /// The role people who join by domain get: VIEWER or MEMBER.
+    pub default_role: Role,
+    /// Whether people at those domains are added when they sign in.
+    pub auto_join_on_sign_in: bool,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<Uuid>,
 }
@@ -79,6 +86,9 @@ impl Default for Policy {
             api_key_max_age_days: None,
             require_mfa: false,
             guest_access_enabled: false,
+            auto_join_domains: Vec::new(),
+            default_role: Role::Viewer,
+            auto_join_on_sign_in: false,
             updated_at: None,
             updated_by: None,
         }

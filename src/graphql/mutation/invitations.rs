@@ -252,6 +252,22 @@ pub struct JoinOrganizationPayload {
     pub already_member: bool,
 }
 
+/// An organization to join by domain.
+#[derive(InputObject)]
+pub struct JoinOrganizationByDomainInput {
+    /// The organization (`org_` id), from `viewer.joinableOrganizations`.
+    pub organization_id: ID,
+}
+
+/// The result of `joinOrganizationByDomain`.
+#[derive(SimpleObject)]
+pub struct JoinOrganizationByDomainPayload {
+    /// The new membership, with the policy's `defaultRole`.
+    pub member: Member,
+    /// The organization joined.
+    pub organization: Organization,
+}
+
 fn invitation_id(id: &ID) -> Result<crate::domain::ids::InvitationId, AppError> {
     ids::parse(IdKind::Invitation, id, "invitationId")
 }
@@ -449,6 +465,30 @@ impl InvitationMutations {
         let join_code = join_codes::revoke(ctx.db()?, ctx.actor()?, id).await?;
         Ok(RevokeJoinCodePayload {
             join_code: JoinCode(join_code),
+        })
+    }
+
+    /// Joins an organization by the verified domain of the viewer's address
+    /// (its policy's `autoJoinDomains`), within its seat limit and IP
+    /// allowlist. An unverified address is FORBIDDEN; an organization that
+    /// does not admit the viewer is NOT_FOUND.
+    #[graphql(guard = "Person")]
+    async fn join_organization_by_domain(
+        &self,
+        ctx: &Context<'_>,
+        input: JoinOrganizationByDomainInput,
+    ) -> async_graphql::Result<JoinOrganizationByDomainPayload> {
+        let organization_id: crate::domain::ids::OrganizationId = ids::parse(
+            IdKind::Organization,
+            &input.organization_id,
+            "organizationId",
+        )?;
+        let (member, organization) =
+            crate::domain::domain_joins::join(ctx.db()?, ctx.actor()?, organization_id.into())
+                .await?;
+        Ok(JoinOrganizationByDomainPayload {
+            member: member.into(),
+            organization: Organization(organization),
         })
     }
 
