@@ -171,8 +171,9 @@ pub async fn join_automatically(db: &DatabaseConnection, actor: &Actor) {
     }
 }
 
-/// The actor for a person who just proved who they are, before their
-/// session's request is made (for [`join_automatically`]).
+/// The actor for a person who just proved who they are, before a request
+/// of their session is made (for [`join_automatically`], and for a guest's
+/// first entry).
 pub fn actor_for(
     user: &user::Model,
     session_id: Uuid,

@@ -223,7 +223,7 @@ pub async fn update(
     if before.guest_access_enabled && !policy.guest_access_enabled {
         // Guests lose access in this same transaction, sessions included:
         // their memberships end (one `member.removed` entry each).
-        let ended = crate::domain::accounts::end_guest_access(write.txn(), organization_id).await?;
+        let ended = crate::domain::guest_access::end(write.txn(), organization_id).await?;
         for guest in &ended.guests {
             entries.push(Entry::new(
                 AuditAction::MemberRemoved,

@@ -13,6 +13,7 @@ pub mod billing;
 pub mod domain_joins;
 pub mod domains;
 pub mod governance;
+pub mod guest_access;
 pub mod ids;
 pub mod invitations;
 pub mod join_codes;

@@ -20,16 +20,13 @@
 //!   sign-in link first, so nobody joins as an address they do not read.
 //! - Guest access exists only while the organization's policy
 //!   `guestAccessEnabled` says so; turning it off ends it
-//!   (`governance::update` calls [`end_guest_access`]).
+//!   (`governance::update` calls `guest_access::end`).
 
 use chrono::{Duration, Utc};
-use entity::{
-    invitation, join_code, member, user,
-    values::{InvitationStatus, Role},
-};
+use entity::{invitation, join_code, user, values::InvitationStatus};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, sea_query::Expr,
+    EntityTrait, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -38,7 +35,7 @@ use super::one_time::{self, Purpose};
 use super::{EMAIL_UNIQUE, IssuedTokens, last_organization, start_session};
 use crate::auth::{AuthConfig, secrets};
 use crate::domain::audit::{AuditAction, AuditActor};
-use crate::domain::authz::{Actor, Authentication, Person, Principal, RequestMeta};
+use crate::domain::authz::{Actor, Authentication, RequestMeta};
 use crate::domain::ids::new_id;
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
@@ -103,22 +100,14 @@ async fn guest_for<C: ConnectionTrait>(
 }
 
 /// The caller a guest acts as while their session is being made (the
-/// organization's allowlist and the audit entry need one).
+/// organization's allowlist and the audit entry need one); their address
+/// was just proven by the link.
 fn as_actor(user: &user::Model, meta: &RequestMeta) -> Actor {
-    Actor {
-        principal: Principal::Person(Person {
-            user_id: user.id,
-            email: user.email.clone(),
-            email_verified: true,
-            session_id: Uuid::nil(),
-            session_started_at: Utc::now(),
-            is_platform_admin: false,
-            active_organization_id: None,
-            authentication: Authentication::EmailLink,
-            is_guest: true,
-        }),
-        meta: meta.clone(),
-    }
+    let proven = user::Model {
+        email_verified_at: Some(user.email_verified_at.unwrap_or_else(Utc::now)),
+        ..user.clone()
+    };
+    crate::domain::domain_joins::actor_for(&proven, Uuid::nil(), meta, Authentication::EmailLink)
 }
 
 /// Accepts a guest invitation with the token from its email (no session
@@ -404,68 +393,4 @@ pub async fn convert(
         )
         .await?;
     Ok(user)
-}
-
-/// A guest whose membership ended with guest access.
-pub struct EndedGuest {
-    pub member_id: Uuid,
-    pub user_id: Uuid,
-    pub role: Role,
-    pub sessions_revoked: u64,
-}
-
-/// What turning guest access off ended.
-pub struct EndedGuestAccess {
-    pub guests: Vec<EndedGuest>,
-}
-
-/// Ends guest access to an organization when its policy turns guests off:
-/// every guest's membership goes, with their sessions there (at once: the
-/// membership is what every request checks), and so do pending guest
-/// invitations and live guest links. Memberships end rather than wait
-/// behind a flag, so turning guests on again restores nobody silently and
-/// the seats are free. Call under the organization's lock.
-pub async fn end_guest_access<C: ConnectionTrait>(
-    txn: &C,
-    organization_id: Uuid,
-) -> AppResult<EndedGuestAccess> {
-    let members: Vec<member::Model> = member::Entity::find()
-        .inner_join(user::Entity)
-        .filter(member::Column::OrganizationId.eq(organization_id))
-        .filter(user::Column::IsGuest.eq(true))
-        .all(txn)
-        .await?;
-    let mut guests = Vec::with_capacity(members.len());
-    for m in members {
-        member::Entity::delete_by_id(m.id).exec(txn).await?;
-        let sessions_revoked =
-            crate::domain::organizations::revoke_member_sessions(txn, m.user_id, organization_id)
-                .await?;
-        guests.push(EndedGuest {
-            member_id: m.id,
-            user_id: m.user_id,
-            role: m.role,
-            sessions_revoked,
-        });
-    }
-    let now = Utc::now();
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::Status,
-            Expr::value(InvitationStatus::Revoked),
-        )
-        .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
-        .filter(invitation::Column::OrganizationId.eq(organization_id))
-        .filter(invitation::Column::Guest.eq(true))
-        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-        .exec(txn)
-        .await?;
-    join_code::Entity::update_many()
-        .col_expr(join_code::Column::RevokedAt, Expr::value(now))
-        .filter(join_code::Column::OrganizationId.eq(organization_id))
-        .filter(join_code::Column::Guest.eq(true))
-        .filter(join_code::Column::RevokedAt.is_null())
-        .exec(txn)
-        .await?;
-    Ok(EndedGuestAccess { guests })
 }

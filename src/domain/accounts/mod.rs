@@ -55,7 +55,7 @@ mod verification;
 
 pub use guests::{
     SIGN_IN_TTL as GUEST_SIGN_IN_TTL, accept_invitation as accept_guest_invitation,
-    convert as convert_guest, end_guest_access, request_sign_in_link, sign_in_with_link,
+    convert as convert_guest, request_sign_in_link, sign_in_with_link,
 };
 pub use passwords::{change_password, request_password_reset, reset_password};
 pub use session_tokens::{
