@@ -22,6 +22,8 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// A guest invitation: VIEWER, accepted without an account.
+    pub guest: bool,
     pub accepted_by_user_id: Option<Uuid>,
 }
 

@@ -19,6 +19,8 @@ pub struct Model {
     pub uses: i32,
     pub expires_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// A guest link: VIEWER, usable with only a proven email address.
+    pub guest: bool,
     pub created_by_user_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }

@@ -19,6 +19,9 @@ pub struct Model {
     /// When the address was proven (a verification link, or an invitation's
     /// own link); null while unverified.
     pub email_verified_at: Option<DateTimeUtc>,
+    /// A guest (issue #13): holds memberships only, has no password and
+    /// signs in by mailed links, until the person converts the account.
+    pub is_guest: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

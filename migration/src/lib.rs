@@ -18,6 +18,7 @@ mod m20261130_000012_totp;
 mod m20261130_000013_account_lockouts;
 mod m20261130_000014_create_organization_domains;
 mod m20261130_000015_create_sso;
+mod m20261130_000018_guests;
 mod m20261130_000022_session_change_notices;
 
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_account_lockouts::Migration),
             Box::new(m20261130_000014_create_organization_domains::Migration),
             Box::new(m20261130_000015_create_sso::Migration),
+            Box::new(m20261130_000018_guests::Migration),
             Box::new(m20261130_000022_session_change_notices::Migration),
         ]
     }

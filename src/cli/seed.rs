@@ -61,6 +61,7 @@ pub async fn seed(
         mfa_enabled: Set(false),
         // Demo accounts stand for people whose addresses were proven.
         email_verified_at: Set(Some(now)),
+        is_guest: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -47,6 +47,10 @@ pub struct PolicyPatch {
     pub api_key_max_age_days: Option<Option<u32>>,
     pub require_mfa: Option<bool>,
     pub sso_required: Option<bool>,
+    pub guest_access_enabled: Option<bool>,
+    pub auto_join_domains: Option<Vec<String>>,
+    pub default_role: Option<Role>,
+    pub auto_join_on_sign_in: Option<bool>,
 }
 
 /// Changes the policy (policies:manage), validated as a whole.
@@ -195,6 +199,43 @@ pub async fn update(
         }
         policy.sso_required = required;
     }
+    if let Some(enabled) = patch.guest_access_enabled {
+        policy.guest_access_enabled = enabled;
+    }
+    if let Some(domains) = patch.auto_join_domains {
+        // Only domains this organization has proven it controls.
+        let mut parsed = Vec::with_capacity(domains.len());
+        for domain in &domains {
+            let domain = values::domain("autoJoinDomains", domain)?
+                .ok_or_else(|| AppError::bad_input("autoJoinDomains", "empty domain"))?;
+            if !crate::domain::domains::is_verified_by(write.txn(), organization_id, &domain)
+                .await?
+            {
+                return Err(AppError::bad_input(
+                    "autoJoinDomains",
+                    format!(
+                        "{domain} is not a verified domain of this organization: verify it first (addDomain, verifyDomain)"
+                    ),
+                ));
+            }
+            if !parsed.contains(&domain) {
+                parsed.push(domain);
+            }
+        }
+        policy.auto_join_domains = parsed;
+    }
+    if let Some(role) = patch.default_role {
+        if !matches!(role, Role::Viewer | Role::Member) {
+            return Err(AppError::bad_input(
+                "defaultRole",
+                "people who join by domain are VIEWER or MEMBER",
+            ));
+        }
+        policy.default_role = role;
+    }
+    if let Some(automatic) = patch.auto_join_on_sign_in {
+        policy.auto_join_on_sign_in = automatic;
+    }
     policy.updated_at = Some(Utc::now());
     policy.updated_by = actor.user_id();
     organization::Entity::update_many()
@@ -202,13 +243,29 @@ pub async fn update(
         .filter(organization::Column::Id.eq(organization_id))
         .exec(write.txn())
         .await?;
-    write
-        .commit(Entry::new(
-            AuditAction::PolicyUpdated,
-            organization_id,
-            json!({ "before": before, "after": policy }),
-        ))
-        .await?;
+    let mut entries = vec![Entry::new(
+        AuditAction::PolicyUpdated,
+        organization_id,
+        json!({ "before": before, "after": policy }),
+    )];
+    if before.guest_access_enabled && !policy.guest_access_enabled {
+        // Guests lose access in this same transaction, sessions included:
+        // their memberships end (one `member.removed` entry each).
+        let ended = crate::domain::guest_access::end(write.txn(), organization_id).await?;
+        for guest in &ended.guests {
+            entries.push(Entry::new(
+                AuditAction::MemberRemoved,
+                guest.member_id,
+                json!({
+                    "userId": guest.user_id,
+                    "before": { "role": guest.role },
+                    "reason": "guestAccessDisabled",
+                    "sessionsRevoked": guest.sessions_revoked,
+                }),
+            ));
+        }
+    }
+    write.commit_each(entries).await?;
     Ok(policy)
 }
 

@@ -5,14 +5,17 @@
 //! is shown once and stored as its SHA-256, lists show its last four
 //! characters; uses never pass `max_uses` (a conditional UPDATE, safe under
 //! concurrency on both databases) and joins never pass the tier's member
-//! limit (the organization row is locked first).
+//! limit (the organization row is locked first). A guest link (issue #13)
+//! is a code marked guest: its role is VIEWER, it works only while the
+//! organization's policy admits guests, and a guest uses no other kind.
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{join_code, member, organization, values::Role};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -20,8 +23,9 @@ use uuid::Uuid;
 
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
-use crate::domain::authz::Actor;
+use crate::domain::authz::access::OrgAccess;
 use crate::domain::authz::matrix::{Permission, may_assign};
+use crate::domain::authz::{Actor, Person};
 use crate::domain::ids::{JoinCodeId, OrganizationId, new_id};
 use crate::domain::members;
 use crate::domain::revocation::Revocable;
@@ -37,6 +41,8 @@ pub struct NewJoinCode {
     pub role: Option<Role>,
     pub max_uses: Option<i32>,
     pub expires_in_hours: Option<i32>,
+    /// A guest link: VIEWER, for people with only a proven address.
+    pub guest: bool,
 }
 
 /// Whether a code can still be used at `now`.
@@ -70,7 +76,13 @@ pub async fn create(
     actor: &Actor,
     input: NewJoinCode,
 ) -> AppResult<(join_code::Model, String)> {
-    let role = input.role.unwrap_or(Role::Member);
+    let role = match (input.guest, input.role) {
+        (true, None | Some(Role::Viewer)) => Role::Viewer,
+        (true, Some(_)) => {
+            return Err(AppError::bad_input("role", "a guest link's role is VIEWER"));
+        }
+        (false, role) => role.unwrap_or(Role::Member),
+    };
     if role == Role::Owner {
         return Err(AppError::bad_input(
             "role",
@@ -100,6 +112,12 @@ pub async fn create(
             "you may not hand out a role above your own",
         ));
     }
+    if input.guest && !write.access().gate.policy.guest_access_enabled {
+        return Err(AppError::bad_input(
+            "guest",
+            "this organization's policy does not admit guests: turn on guestAccessEnabled first",
+        ));
+    }
     let now = Utc::now();
     let active = join_code::Entity::find()
         .filter(join_code::Column::OrganizationId.eq(organization_id))
@@ -121,6 +139,7 @@ pub async fn create(
             .expires_in_hours
             .map(|h| now + Duration::hours(h.into()))),
         revoked_at: Set(None),
+        guest: Set(input.guest),
         created_by_user_id: Set(actor.user_id()),
         created_at: Set(now),
     }
@@ -135,6 +154,7 @@ pub async fn create(
                 "maxUses": created.max_uses,
                 "expiresAt": created.expires_at,
                 "lastFour": created.last_four,
+                "guest": created.guest,
             }),
         ))
         .await?;
@@ -192,37 +212,9 @@ pub async fn join(db: &DatabaseConnection, actor: &Actor, code: &str) -> AppResu
             already_member: true,
         });
     }
-    let policy = &write.access().gate.policy;
-    // An unproven address says nothing about its domain (DESIGN §3).
-    if !policy.allowed_email_domains.is_empty() && !person.email_verified {
-        return Err(AppError::Forbidden(
-            "verify your email address first: this organization admits only its allowed email domains",
-        ));
-    }
-    if !policy.allows_email(&person.email) {
-        return Err(AppError::bad_input(
-            "code",
-            "this organization's policy admits only its allowed email domains",
-        ));
-    }
-    let used = members::seats_used(write.txn(), organization.id).await?;
-    tiers::ensure_room(organization.tier, Resource::Members, used, 1)?;
-    // Of concurrent joins, only as many as the code has uses left succeed.
-    let taken = join_code::Entity::update_many()
-        .col_expr(
-            join_code::Column::Uses,
-            Expr::col(join_code::Column::Uses).add(1),
-        )
-        .filter(join_code::Column::Id.eq(found.id))
-        .filter(active_condition(now))
-        .exec(write.txn())
+    let membership = redeem(write.txn(), write.access(), person, &found)
         .await?
-        .rows_affected;
-    if taken == 0 {
-        return Err(AppError::JoinCodeInvalid);
-    }
-    let membership =
-        members::admit(write.txn(), &organization, person.user_id, found.role, true).await?;
+        .ok_or(AppError::AlreadyMember)?;
     write
         .commit(Entry::new(
             AuditAction::JoinCodeUsed,
@@ -235,4 +227,76 @@ pub async fn join(db: &DatabaseConnection, actor: &Actor, code: &str) -> AppResu
         membership,
         already_member: false,
     })
+}
+
+/// A live guest link, by its code: JOIN_CODE_INVALID for anything else
+/// (unknown, revoked, expired, used up, not a guest link).
+pub async fn live_guest_link<C: ConnectionTrait>(
+    txn: &C,
+    code: &str,
+) -> AppResult<join_code::Model> {
+    join_code::Entity::find()
+        .filter(join_code::Column::CodeHash.eq(secrets::digest(code.trim())))
+        .one(txn)
+        .await?
+        .filter(|c| c.guest && is_active(c, Utc::now()))
+        .ok_or(AppError::JoinCodeInvalid)
+}
+
+/// Uses a code for `person` under the organization's lock (`access`):
+/// they become a member with its role, within the seat limit and the
+/// code's uses. None when they are a member already (nothing is used).
+/// A guest link works only while the policy admits guests; a guest uses
+/// no other code.
+pub(crate) async fn redeem<C: ConnectionTrait>(
+    txn: &C,
+    access: &OrgAccess,
+    person: &Person,
+    found: &join_code::Model,
+) -> AppResult<Option<member::Model>> {
+    if access.membership.is_some() {
+        return Ok(None);
+    }
+    let organization = &access.organization;
+    let policy = &access.gate.policy;
+    if found.guest && !policy.guest_access_enabled {
+        return Err(AppError::JoinCodeInvalid);
+    }
+    if person.is_guest && !found.guest {
+        return Err(AppError::Forbidden(
+            "a guest joins only as a guest: set a password with convertGuestAccount first",
+        ));
+    }
+    // An unproven address says nothing about its domain (DESIGN §3).
+    if !policy.allowed_email_domains.is_empty() && !person.email_verified {
+        return Err(AppError::Forbidden(
+            "verify your email address first: this organization admits only its allowed email domains",
+        ));
+    }
+    if !policy.allows_email(&person.email) {
+        return Err(AppError::bad_input(
+            "code",
+            "this organization's policy admits only its allowed email domains",
+        ));
+    }
+    let now = Utc::now();
+    let used = members::seats_used(txn, organization.id).await?;
+    tiers::ensure_room(organization.tier, Resource::Members, used, 1)?;
+    // Of concurrent joins, only as many as the code has uses left succeed.
+    let taken = join_code::Entity::update_many()
+        .col_expr(
+            join_code::Column::Uses,
+            Expr::col(join_code::Column::Uses).add(1),
+        )
+        .filter(join_code::Column::Id.eq(found.id))
+        .filter(active_condition(now))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if taken == 0 {
+        return Err(AppError::JoinCodeInvalid);
+    }
+    Ok(Some(
+        members::admit(txn, organization, person.user_id, found.role, true).await?,
+    ))
 }

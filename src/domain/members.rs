@@ -75,6 +75,16 @@ pub async fn change_role(
     if target.role == new_role {
         return Ok(target);
     }
+    // A guest is promoted only by converting their account (issue #13).
+    let guest = entity::user::Entity::find_by_id(target.user_id)
+        .one(write.txn())
+        .await?
+        .is_some_and(|u| u.is_guest);
+    if guest {
+        return Err(AppError::Forbidden(
+            "a guest keeps the VIEWER role until they convert to a full account",
+        ));
+    }
     if new_role != Role::Owner {
         keep_an_owner(write.txn(), &target).await?;
     }

@@ -139,6 +139,11 @@ pub async fn create(
     };
     let profile = parse_profile(&input.profile)?;
     let person = actor.require_person()?;
+    if person.is_guest {
+        return Err(AppError::Forbidden(
+            "a guest account cannot create organizations: set a password with convertGuestAccount first",
+        ));
+    }
 
     let write = Write::begin(db).await?;
     let slug = match requested_slug {

@@ -7,6 +7,9 @@
 use email_address::{EmailAddress, Options};
 
 use crate::error::AppError;
+// The characters that make text read as something else: one list, kept
+// with the mail renderer that strips them from emails.
+use crate::mail::render::is_deceptive;
 
 /// One line a person typed (a name, a label): trimmed, non-empty, bounded,
 /// free of line breaks, control characters and the characters that make
@@ -35,25 +38,6 @@ pub fn optional_text(
 /// description or a reason, where `\n` and `\t` are kept.
 pub fn prose(field: &str, value: &str, max_chars: usize) -> Result<Option<String>, AppError> {
     checked(field, value, max_chars, true)
-}
-
-/// Characters that make text read as something other than what it holds:
-/// bidi embeddings, overrides, isolates and marks reorder what follows
-/// (UAX #9; "Trojan Source", CVE-2021-42574), and zero-width characters
-/// hide inside words. Names reach emails and logs, where either could
-/// disguise a link or an instruction (issue #11).
-fn is_deceptive(c: char) -> bool {
-    matches!(
-        c,
-        '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{200E}'
-            | '\u{200F}'
-            | '\u{061C}'
-            | '\u{200B}'..='\u{200D}'
-            | '\u{2060}'
-            | '\u{FEFF}'
-    )
 }
 
 /// Why `c` may not appear in a value, if it may not.

@@ -4,7 +4,8 @@
 //! written in that same transaction, so there is no change without its
 //! entry and no entry without its change. This module is the only place
 //! that opens a write transaction and the only place that commits one, and
-//! it commits only together with exactly one audit entry:
+//! it commits only together with exactly one audit entry per change (one,
+//! or one each for a list of changes made at once, `commit_each`):
 //!
 //! ```text
 //! Write::begin(db)                       open (IMMEDIATE on SQLite)
@@ -227,6 +228,28 @@ impl<'a> OrgWrite<'a> {
     pub async fn commit(self, entry: Entry) -> AppResult<()> {
         let organization_id = self.access.organization.id;
         self.finish(Some(organization_id), entry).await
+    }
+
+    /// Commits a change made of several changes of the same kind (a list
+    /// of invitations): one audit entry for each, in this one transaction.
+    /// With no entries nothing changed, and nothing is committed.
+    pub async fn commit_each(self, entries: Vec<Entry>) -> AppResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let organization_id = Some(self.access.organization.id);
+        for entry in &entries {
+            audit::record(
+                &self.txn,
+                &self.who,
+                &self.actor.meta,
+                organization_id,
+                entry,
+            )
+            .await?;
+        }
+        self.txn.commit().await?;
+        Ok(())
     }
 
     /// Commits the deletion of the organization itself: its entry is kept

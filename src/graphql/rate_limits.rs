@@ -29,7 +29,10 @@ pub enum Limited {
     PasswordReset,
     EmailVerification,
     MfaVerification,
+    /// Trading a single sign-on code for a session.
     SsoCode,
+    /// Asking for and using a guest's mailed sign-in link.
+    GuestSignIn,
 }
 
 /// The limiters of one server.

@@ -4,6 +4,7 @@
 //! `.eml` files when no SMTP server is configured.
 
 pub mod outbox;
+pub mod render;
 pub mod sender;
 
 pub use outbox::Outbox;

@@ -25,6 +25,9 @@ pub struct MemberFilter {
     pub role: Option<Role>,
     /// Matches the user's name or email, case-insensitively.
     pub search: Option<String>,
+    /// Whether `search` may match email addresses: not for a guest, who
+    /// must not learn addresses by probing (`Actor::sees_email_of`).
+    pub by_email: bool,
 }
 
 /// The members of organizations matching a filter, joined with their
@@ -42,14 +45,14 @@ pub fn listable(
     }
     if let Some(search) = search {
         let pattern = LikeExpr::new(paging::like_pattern(&search)).escape('\\');
-        select = select.filter(
-            Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))))
-                        .like(pattern.clone()),
-                )
-                .add(Expr::col((user::Entity, user::Column::Email)).like(pattern)),
+        let mut matches = Condition::any().add(
+            Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))))
+                .like(pattern.clone()),
         );
+        if filter.by_email {
+            matches = matches.add(Expr::col((user::Entity, user::Column::Email)).like(pattern));
+        }
+        select = select.filter(matches);
     }
     Ok(select)
 }

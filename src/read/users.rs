@@ -26,6 +26,7 @@ pub struct Profile {
     pub mfa_enabled: bool,
     pub email_verified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    pub is_guest: bool,
 }
 
 impl From<user::Model> for Profile {
@@ -38,6 +39,7 @@ impl From<user::Model> for Profile {
             mfa_enabled: user.mfa_enabled,
             email_verified_at: user.email_verified_at,
             created_at: user.created_at,
+            is_guest: user.is_guest,
         }
     }
 }

@@ -135,6 +135,14 @@ async fn every_mutation_writes_an_audit_entry() {
             Some(&ann_token),
         )
         .await;
+    story
+        .run(
+            "createInvitations",
+            "mutation($o: ID!) { createInvitations(input: { organizationId: $o, invitations: [{ email: \"eli@acme.example\" }] }) { results { outcome } } }",
+            json!({ "o": org_id }),
+            Some(&ann_token),
+        )
+        .await;
     let resent = story
         .run(
             "resendInvitation",
@@ -195,6 +203,49 @@ async fn every_mutation_writes_an_audit_entry() {
     let token = story.run("createApiToken", "mutation($o: ID!) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [ORG_VIEW] }) { apiToken { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
     story.run("revokeApiToken", "mutation($t: ID!) { revokeApiToken(input: { apiTokenId: $t }) { apiToken { active } } }", json!({ "t": s(&token, &["apiToken", "id"]) }), Some(&ann_token)).await;
     story.run("updatePolicy", "mutation($o: ID!) { updatePolicy(input: { organizationId: $o, invitationTtlHours: 48 }) { policy { invitationTtlHours } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    // Guests (issue #13).
+    let guests_on = app
+        .graphql("mutation($o: ID!) { updatePolicy(input: { organizationId: $o, guestAccessEnabled: true }) { policy { guestAccessEnabled } } }", json!({ "o": org_id }), Some(&ann_token))
+        .await;
+    assert_ok(&guests_on);
+    let guest_invited = app
+        .graphql("mutation($o: ID!) { createInvitation(input: { organizationId: $o, email: \"gus@guest.example\", guest: true }) { token } }", json!({ "o": org_id }), Some(&ann_token))
+        .await;
+    let guest = story
+        .run(
+            "acceptGuestInvitation",
+            "mutation($t: String!) { acceptGuestInvitation(input: { token: $t }) { accessToken } }",
+            json!({ "t": guest_invited["data"]["createInvitation"]["token"] }),
+            None,
+        )
+        .await;
+    story
+        .run(
+            "requestGuestSignIn",
+            "mutation { requestGuestSignIn(input: { email: \"gus@guest.example\" }) { email } }",
+            json!({}),
+            None,
+        )
+        .await;
+    let guest_link = app
+        .link_token("gus@guest.example", "Your orgql sign-in link", 1)
+        .await;
+    story
+        .run(
+            "signInWithLink",
+            "mutation($t: String!) { signInWithLink(input: { token: $t }) { accessToken } }",
+            json!({ "t": guest_link }),
+            None,
+        )
+        .await;
+    story
+        .run(
+            "convertGuestAccount",
+            "mutation { convertGuestAccount(input: { password: \"violet tractor umbrella 42\" }) { user { id } } }",
+            json!({}),
+            guest["accessToken"].as_str(),
+        )
+        .await;
     let entry = story.run("addIpAllowlistEntry", "mutation($o: ID!) { addIpAllowlistEntry(input: { organizationId: $o, cidr: \"10.0.0.0/8\" }) { entry { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
     story.run("removeIpAllowlistEntry", "mutation($e: ID!) { removeIpAllowlistEntry(input: { entryId: $e }) { removedEntryId } }", json!({ "e": s(&entry, &["entry", "id"]) }), Some(&ann_token)).await;
     let domain = story.run("addDomain", "mutation($o: ID!) { addDomain(input: { organizationId: $o, domain: \"acme.example\" }) { challenge { recordName recordValue } } }", json!({ "o": org_id }), Some(&ann_token)).await;
@@ -203,6 +254,21 @@ async fn every_mutation_writes_an_audit_entry() {
         &s(&domain, &["challenge", "recordValue"]),
     );
     story.run("verifyDomain", "mutation($o: ID!) { verifyDomain(input: { organizationId: $o, domain: \"acme.example\" }) { domain { verified } } }", json!({ "o": org_id }), Some(&ann_token)).await;
+    // Joining by domain (issue #13), while acme.example is verified.
+    let opened = app
+        .graphql("mutation($o: ID!) { updatePolicy(input: { organizationId: $o, autoJoinDomains: [\"acme.example\"] }) { policy { autoJoinDomains } } }", json!({ "o": org_id }), Some(&ann_token))
+        .await;
+    assert_ok(&opened);
+    let zed = app.sign_up_as("zed@acme.example", "Zed").await;
+    app.mark_verified(&zed).await;
+    story
+        .run(
+            "joinOrganizationByDomain",
+            "mutation($o: ID!) { joinOrganizationByDomain(input: { organizationId: $o }) { member { role } } }",
+            json!({ "o": org_id }),
+            Some(&zed.token),
+        )
+        .await;
     story.run("removeDomain", "mutation($o: ID!) { removeDomain(input: { organizationId: $o, domain: \"acme.example\" }) { removedDomain } }", json!({ "o": org_id }), Some(&ann_token)).await;
 
     // Single sign-on, in an ENTERPRISE organization of its own, through a

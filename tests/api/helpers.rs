@@ -245,6 +245,7 @@ impl TestApp {
                 last_organization_id: Set(None),
                 mfa_enabled: Set(false),
                 email_verified_at: Set(Some(now)),
+                is_guest: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
             });

@@ -45,6 +45,7 @@ pub struct IssuedTokens {
     pub authentication: Authentication,
 }
 
+mod guests;
 pub mod lockout;
 pub mod mfa;
 mod one_time;
@@ -52,6 +53,10 @@ mod passwords;
 mod session_tokens;
 mod verification;
 
+pub use guests::{
+    SIGN_IN_TTL as GUEST_SIGN_IN_TTL, accept_invitation as accept_guest_invitation,
+    convert as convert_guest, request_sign_in_link, sign_in_with_link,
+};
 pub use passwords::{change_password, request_password_reset, reset_password};
 pub use session_tokens::{
     SessionCache, SessionFacts, authenticate, log_out, refresh_session, revoke_sessions,
@@ -99,6 +104,7 @@ pub async fn sign_up(
         last_organization_id: Set(None),
         mfa_enabled: Set(false),
         email_verified_at: Set(None),
+        is_guest: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -156,7 +162,8 @@ pub async fn log_in(
         .filter(user::Column::Email.eq(email))
         .one(db)
         .await?;
-    let Some(user) = found else {
+    // A guest has no password: the same work and answer as a wrong one.
+    let Some(user) = found.filter(|u| !u.is_guest) else {
         auth.passwords.verify_dummy(password);
         return Err(AppError::Unauthenticated);
     };
@@ -196,6 +203,13 @@ pub async fn log_in(
     )
     .await?;
     write.commit(who, meta, None, entry).await?;
+    let actor = crate::domain::domain_joins::actor_for(
+        &issued.user,
+        issued.session_id,
+        meta,
+        Authentication::Password,
+    );
+    crate::domain::domain_joins::join_automatically(db, &actor).await;
     Ok(LogIn::Session(Box::new(issued)))
 }
 

@@ -28,6 +28,8 @@ pub enum Purpose {
     ChangeEmail,
     /// Sets a new password.
     ResetPassword,
+    /// Signs a guest in (issue #13).
+    GuestSignIn,
 }
 
 impl Purpose {
@@ -36,6 +38,7 @@ impl Purpose {
             Purpose::VerifyEmail => "verify_email",
             Purpose::ChangeEmail => "change_email",
             Purpose::ResetPassword => "reset_password",
+            Purpose::GuestSignIn => "guest_sign_in",
         }
     }
 }
@@ -52,6 +55,19 @@ pub async fn issue<C: ConnectionTrait>(
     email: Option<&str>,
     ttl: Duration,
 ) -> AppResult<String> {
+    issue_for_join(txn, user_id, purpose, email, ttl, None).await
+}
+
+/// Like [`issue`], for a guest sign-in link that also redeems a guest
+/// link (`join_code_id`) when used.
+pub async fn issue_for_join<C: ConnectionTrait>(
+    txn: &C,
+    user_id: Uuid,
+    purpose: Purpose,
+    email: Option<&str>,
+    ttl: Duration,
+    join_code_id: Option<Uuid>,
+) -> AppResult<String> {
     let now = Utc::now();
     invalidate(txn, user_id, purpose).await?;
     let secret = secrets::generate();
@@ -64,6 +80,7 @@ pub async fn issue<C: ConnectionTrait>(
         created_at: Set(now),
         expires_at: Set(now + ttl),
         used_at: Set(None),
+        join_code_id: Set(join_code_id),
     }
     .insert(txn)
     .await?;

@@ -91,8 +91,11 @@ pub async fn request_password_reset(
 ) -> AppResult<()> {
     let email = Email::parse("email", email)?;
     let write = Write::begin(db).await?;
+    // A guest has no password to reset (they become a full account with
+    // `convertGuestAccount`): treated as unknown.
     let Some(user) = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
+        .filter(user::Column::IsGuest.eq(false))
         .one(write.txn())
         .await?
     else {

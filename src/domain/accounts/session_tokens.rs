@@ -205,6 +205,7 @@ pub struct SessionFacts {
     pub email: String,
     pub email_verified: bool,
     pub is_platform_admin: bool,
+    pub is_guest: bool,
 }
 
 /// Sessions kept between requests (PostgreSQL only; see
@@ -216,26 +217,18 @@ async fn read_session_facts<C: ConnectionTrait>(
     db: &C,
     session_id: Uuid,
 ) -> AppResult<Option<SessionFacts>> {
-    let found: Option<(
-        session::Model,
-        Option<(String, Option<DateTime<Utc>>, bool)>,
-    )> = session::Entity::find_by_id(session_id)
+    let found = session::Entity::find_by_id(session_id)
         .find_also_related(user::Entity)
         .into_model::<session::Model, UserFacts>()
         .one(db)
-        .await?
-        .map(|(session, user)| {
-            (
-                session,
-                user.map(|u| (u.email, u.email_verified_at, u.is_platform_admin)),
-            )
-        });
+        .await?;
     Ok(match found {
-        Some((session, Some((email, verified_at, is_platform_admin)))) => Some(SessionFacts {
+        Some((session, Some(user))) => Some(SessionFacts {
             session,
-            email,
-            email_verified: verified_at.is_some(),
-            is_platform_admin,
+            email: user.email,
+            email_verified: user.email_verified_at.is_some(),
+            is_platform_admin: user.is_platform_admin,
+            is_guest: user.is_guest,
         }),
         _ => None,
     })
@@ -247,6 +240,7 @@ struct UserFacts {
     email: String,
     email_verified_at: Option<DateTime<Utc>>,
     is_platform_admin: bool,
+    is_guest: bool,
 }
 
 /// Resolves a verified access token to its actor. A revoked session, one
@@ -290,6 +284,7 @@ pub async fn authenticate<C: ConnectionTrait>(
                     is_platform_admin: facts.is_platform_admin,
                     active_organization_id: claims.org,
                     authentication: Authentication::of_session(&facts.session),
+                    is_guest: facts.is_guest,
                 }),
                 meta,
             };

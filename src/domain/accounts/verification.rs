@@ -122,6 +122,14 @@ pub async fn verify_email(
             Entry::new(action, user.id, metadata),
         )
         .await?;
+    // A newly proven address may open an organization's door by domain.
+    let actor = crate::domain::domain_joins::actor_for(
+        &user,
+        uuid::Uuid::nil(),
+        meta,
+        crate::domain::authz::Authentication::Password,
+    );
+    crate::domain::domain_joins::join_automatically(db, &actor).await;
     Ok(user)
 }
 

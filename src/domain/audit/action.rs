@@ -72,6 +72,16 @@ pub enum AuditAction {
     /// A password was reset with a mailed link; every session ended.
     #[strum(serialize = "user.password_reset")]
     UserPasswordReset,
+    /// A guest sign-in link was mailed (issue #13).
+    #[strum(serialize = "user.sign_in_link_sent")]
+    UserSignInLinkSent,
+    /// A guest sign-in link was asked for an address that has a full
+    /// account: it was told to sign in with its password instead.
+    #[strum(serialize = "user.sign_in_link_refused")]
+    UserSignInLinkRefused,
+    /// A guest set a password: the account is a full account now.
+    #[strum(serialize = "user.guest_converted")]
+    UserGuestConverted,
     /// A user was made a platform administrator.
     #[strum(serialize = "user.platform_admin_granted")]
     UserPlatformAdminGranted,
@@ -121,6 +131,9 @@ pub enum AuditAction {
     /// A member left.
     #[strum(serialize = "member.left")]
     MemberLeft,
+    /// A person joined by the verified domain of their address.
+    #[strum(serialize = "member.joined_by_domain")]
+    MemberJoinedByDomain,
     /// An invitation was sent.
     #[strum(serialize = "invitation.created")]
     InvitationCreated,
@@ -271,6 +284,9 @@ impl AuditAction {
             | UserPasswordChanged
             | UserPasswordResetRequested
             | UserPasswordReset
+            | UserSignInLinkSent
+            | UserSignInLinkRefused
+            | UserGuestConverted
             | SessionLoggedOutEverywhere => "user",
             SessionRefreshed
             | SessionLoggedOut
@@ -285,7 +301,7 @@ impl AuditAction {
             | OrganizationSessionsRevoked
             | PolicyUpdated
             | TierSet => "organization",
-            MemberRoleUpdated | MemberRemoved | MemberLeft => "member",
+            MemberRoleUpdated | MemberRemoved | MemberLeft | MemberJoinedByDomain => "member",
             InvitationCreated | InvitationResent | InvitationRevoked | InvitationAccepted
             | InvitationDeclined => "invitation",
             JoinCodeCreated | JoinCodeRevoked | JoinCodeUsed => "join_code",

@@ -76,6 +76,15 @@ impl Gate {
     }
 }
 
+/// What a guest may do, whatever their role and the policy grant: read the
+/// organization, its members and its teams (issue #13). Nothing else, so
+/// no write and no API token.
+pub const GUEST_PERMISSIONS: [Permission; 3] = [
+    Permission::OrgView,
+    Permission::MembersView,
+    Permission::TeamsView,
+];
+
 /// The one access decision, for guards and domain functions alike. A
 /// session started before its membership's cutoff
 /// (`revokeOrganizationSessions`), or older than the policy's session
@@ -85,8 +94,11 @@ impl Gate {
 /// not come through the organization's single sign-on is SSO_REQUIRED
 /// where the policy requires it, OWNERs excepted (their emergency bypass);
 /// an API token holds its scopes, in its own organization only and never
-/// beyond its creator, and no MFA or SSO rule applies to it; a person holds what their role grants, as the
-/// policy adjusts it.
+/// beyond its creator, and no MFA or SSO rule applies to it; a person holds
+/// what their role grants, as the policy adjusts it. A guest holds no more
+/// than [`GUEST_PERMISSIONS`], and nothing at all where the policy does not
+/// admit guests (their memberships end when it is turned off; this holds
+/// even so).
 pub fn decide_for(
     actor: &Actor,
     organization_id: Uuid,
@@ -121,6 +133,10 @@ pub fn decide_for(
                     tracing::debug!(target: "orgql::access", %organization_id, revoked, timed_out, "session refused here");
                     return Err(AppError::Unauthenticated);
                 }
+                if person.is_guest && !gate.policy.guest_access_enabled {
+                    tracing::debug!(target: "orgql::access", %organization_id, "guest refused: guest access is off");
+                    return Ok(Decision::DenyHidden);
+                }
                 if gate.policy.require_mfa && !person.authentication.passed_mfa() {
                     tracing::debug!(target: "orgql::access", %organization_id, "session without MFA refused here");
                     return Err(AppError::MfaRequired(
@@ -143,7 +159,10 @@ pub fn decide_for(
                 role,
                 person.is_platform_admin,
                 permission,
-                |role, permission| gate.policy.role_has(role, permission),
+                |role, permission| {
+                    gate.policy.role_has(role, permission)
+                        && (!person.is_guest || GUEST_PERMISSIONS.contains(&permission))
+                },
             ))
         }
     }
@@ -317,5 +336,88 @@ pub async fn require_platform_admin<C: ConnectionTrait>(
             "only a platform administrator may do this",
         )),
         None => Err(AppError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::authz::policy::RoleOverride;
+    use crate::domain::authz::principal::{Authentication, Person, RequestMeta};
+
+    fn guest_viewer(organization_id: Uuid, guest: bool) -> (Actor, member::Model) {
+        let user_id = Uuid::now_v7();
+        let actor = Actor {
+            principal: Principal::Person(Person {
+                user_id,
+                email: "gus@example.com".into(),
+                email_verified: true,
+                session_id: Uuid::now_v7(),
+                session_started_at: Utc::now(),
+                is_platform_admin: false,
+                active_organization_id: None,
+                authentication: Authentication::EmailLink,
+                is_guest: guest,
+            }),
+            meta: RequestMeta::default(),
+        };
+        let membership = member::Model {
+            id: Uuid::now_v7(),
+            organization_id,
+            user_id,
+            role: Role::Viewer,
+            joined_at: Utc::now(),
+            sessions_revoked_before: None,
+        };
+        (actor, membership)
+    }
+
+    fn gate(guests: bool) -> Gate {
+        let mut policy = Policy {
+            guest_access_enabled: guests,
+            ..Policy::default()
+        };
+        policy.role_permissions.insert(
+            Role::Viewer,
+            RoleOverride {
+                grant: vec![Permission::TeamsCreate],
+                withdraw: vec![],
+            },
+        );
+        Gate {
+            policy,
+            sso_required: false,
+        }
+    }
+
+    #[test]
+    fn a_guest_reads_but_holds_no_permission_the_policy_grants_viewers() {
+        let org = Uuid::now_v7();
+        let (guest, membership) = guest_viewer(org, true);
+        let decide = |actor: &Actor, permission| {
+            decide_for(actor, org, &gate(true), Some(&membership), permission).unwrap()
+        };
+        assert_eq!(decide(&guest, Permission::MembersView), Decision::Allow);
+        assert_eq!(
+            decide(&guest, Permission::TeamsCreate),
+            Decision::DenyForbidden
+        );
+        let (viewer, _) = guest_viewer(org, false);
+        assert_eq!(decide(&viewer, Permission::TeamsCreate), Decision::Allow);
+    }
+
+    #[test]
+    fn a_guest_sees_nothing_where_guest_access_is_off() {
+        let org = Uuid::now_v7();
+        let (guest, membership) = guest_viewer(org, true);
+        let decision = decide_for(
+            &guest,
+            org,
+            &gate(false),
+            Some(&membership),
+            Permission::OrgView,
+        )
+        .unwrap();
+        assert_eq!(decision, Decision::DenyHidden);
     }
 }

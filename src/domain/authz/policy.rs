@@ -7,9 +7,10 @@
 //! ([`check_network`]), `rolePermissions` grants and withdraws permissions
 //! per role ([`Policy::role_has`]), `apiKeyMaxAgeDays` caps API token
 //! lifetimes, `requireMfa` refuses members whose session did not pass
-//! multi-factor authentication, and `ssoRequired` members (not OWNERs)
-//! whose session did not come through the organization's SSO connection
-//! (`access::decide_for`). org:delete and ownership:transfer always stay with OWNER.
+//! multi-factor authentication, `ssoRequired` members (not OWNERs) whose
+//! session did not come through the organization's SSO connection, and
+//! `guestAccessEnabled` admits guests (refused while it is off); all in
+//! `access::decide_for`. org:delete and ownership:transfer always stay with OWNER.
 //!
 //! The policy fails closed: a stored policy that cannot be read is an error
 //! for its organization, never silently the defaults (which would, for one,
@@ -63,6 +64,15 @@ pub struct Policy {
     pub api_key_max_age_days: Option<u32>,
     pub require_mfa: bool,
     pub sso_required: bool,
+    /// Whether guests may be invited and join (issue #13); off by default.
+    pub guest_access_enabled: bool,
+    /// Verified domains of the organization whose people may join it by
+    /// their verified address (`domain_joins`).
+    pub auto_join_domains: Vec<String>,
+    /// The role people who join by domain get: VIEWER or MEMBER.
+    pub default_role: Role,
+    /// Whether people at those domains are added when they sign in.
+    pub auto_join_on_sign_in: bool,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<Uuid>,
 }
@@ -78,6 +88,10 @@ impl Default for Policy {
             api_key_max_age_days: None,
             require_mfa: false,
             sso_required: false,
+            guest_access_enabled: false,
+            auto_join_domains: Vec::new(),
+            default_role: Role::Viewer,
+            auto_join_on_sign_in: false,
             updated_at: None,
             updated_by: None,
         }

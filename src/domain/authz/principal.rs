@@ -35,6 +35,8 @@ pub enum Authentication {
         organization_id: Uuid,
         connection_id: Uuid,
     },
+    /// A one-time link mailed to a guest (`["email"]`, issue #13).
+    EmailLink,
 }
 
 impl Authentication {
@@ -44,6 +46,7 @@ impl Authentication {
             Self::Password => "pwd",
             Self::PasswordAndOtp => "pwd otp",
             Self::Sso { .. } => "sso",
+            Self::EmailLink => "email",
         }
     }
 
@@ -66,10 +69,10 @@ impl Authentication {
     /// Reads the stored form; anything unknown counts as a password alone,
     /// so a damaged row never passes for MFA (fail closed).
     pub fn from_stored(stored: &str) -> Self {
-        if stored == "pwd otp" {
-            Self::PasswordAndOtp
-        } else {
-            Self::Password
+        match stored {
+            "pwd otp" => Self::PasswordAndOtp,
+            "email" => Self::EmailLink,
+            _ => Self::Password,
         }
     }
 
@@ -79,6 +82,7 @@ impl Authentication {
             Self::Password => &["pwd"],
             Self::PasswordAndOtp => &["pwd", "otp"],
             Self::Sso { .. } => &["sso"],
+            Self::EmailLink => &["email"],
         }
     }
 
@@ -112,6 +116,9 @@ pub struct Person {
     /// How the session was authenticated, from its row (not from the
     /// token: the row is what revocation and policy trust).
     pub authentication: Authentication,
+    /// A guest (issue #13): memberships only, read-only, no email
+    /// addresses but their own.
+    pub is_guest: bool,
 }
 
 /// What an organization API token may do: its scopes, in its own
@@ -200,6 +207,23 @@ impl Actor {
     /// platform administrators only.
     pub fn sees_account_of(&self, user_id: Uuid) -> bool {
         self.user_id() == Some(user_id) || self.is_platform_admin()
+    }
+
+    /// Whether the caller is a guest (issue #13).
+    pub fn is_guest(&self) -> bool {
+        self.person().is_some_and(|p| p.is_guest)
+    }
+
+    /// Whether the caller may read a user's email address: anyone who sees
+    /// the user, except a guest, who sees only their own (issue #13).
+    pub fn sees_email_of(&self, user_id: Uuid) -> bool {
+        self.sees_others_emails() || self.user_id() == Some(user_id)
+    }
+
+    /// Whether the caller may read (or search by) other people's email
+    /// addresses: everyone but a guest.
+    pub fn sees_others_emails(&self) -> bool {
+        !self.is_guest()
     }
 
     /// The organization the caller works in: a person's `org` claim, or an

@@ -5,7 +5,9 @@
 //! seats of the tier's member limit; the token (256 random bits) is shown
 //! once and stored as its SHA-256; it works once, only for an account with
 //! the invited email (compared case-insensitively), and a wrong account
-//! leaves it valid for the right one.
+//! leaves it valid for the right one. A guest invitation (issue #13) is
+//! VIEWER, exists only while the policy admits guests, and is accepted
+//! with its token alone (`accounts::accept_guest_invitation`).
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
@@ -29,9 +31,13 @@ use crate::domain::values::Email;
 use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 use crate::mail::outbox::Outbox;
+use crate::mail::render;
 
+mod bulk;
 mod respond;
 
+pub use bulk::{Invitee, Outcome, create_many};
+pub(crate) use respond::redeem;
 pub use respond::{InvitationRef, accept, decline};
 
 pub const MAX_TTL_HOURS: i64 = 168;
@@ -50,6 +56,8 @@ pub struct NewInvitation {
     pub role: Option<Role>,
     pub expires_in_hours: Option<i32>,
     pub team_ids: Vec<Uuid>,
+    /// A guest invitation: VIEWER, accepted without an account.
+    pub guest: bool,
 }
 
 /// An invitation with its secret token, which is shown this once.
@@ -70,13 +78,55 @@ fn ttl(expires_in_hours: Option<i32>, policy: &Policy) -> AppResult<Duration> {
     Ok(Duration::hours(hours))
 }
 
-fn accept_url(outbox: &Outbox, token: &str) -> String {
-    format!("{}/invitations/accept?token={token}", outbox.public_url)
+fn accept_url(outbox: &Outbox, invitation: &invitation::Model, token: &str) -> String {
+    let path = if invitation.guest {
+        "guest/accept"
+    } else {
+        "invitations/accept"
+    };
+    format!("{}/{path}?token={token}", outbox.public_url)
 }
 
-/// Queues the invitation email (with its one-time link) in the write's
-/// transaction, commits with the change's audit entry, and wakes the
-/// sender: the email goes out if and only if the change is kept.
+/// Queues the invitation email (with its one-time link) in `txn`; returns
+/// the link. The organization's name and the inviter's address are
+/// rendered inert (`mail::render`): the only link is orgql's own.
+async fn queue_email<C: ConnectionTrait>(
+    txn: &C,
+    outbox: &Outbox,
+    organization: &entity::organization::Model,
+    actor: &Actor,
+    invitation: &invitation::Model,
+    token: &str,
+) -> AppResult<String> {
+    let name = render::inline(&organization.name);
+    let inviter = render::inline(inviter_label(actor));
+    let url = accept_url(outbox, invitation, token);
+    let (role, how) = if invitation.guest {
+        (
+            "a guest".to_owned(),
+            "You need no password: the link signs you in.",
+        )
+    } else {
+        (format!("{:?}", invitation.role).to_uppercase(), "")
+    };
+    let body = format!(
+        "{inviter} invited you to join {name} on orgql as {role}.\n\nAccept the invitation: {url}\n{how}\nThe link works once and expires at {} (UTC).\n",
+        invitation.expires_at.format("%Y-%m-%d %H:%M"),
+    );
+    outbox
+        .enqueue(
+            txn,
+            &invitation.email,
+            &format!("You are invited to join {name}"),
+            body,
+        )
+        .await?;
+    Ok(url)
+}
+
+/// Queues the invitation email in the write's transaction, commits with
+/// the change's audit entry, and wakes the sender: the email goes out if
+/// and only if the change is kept.
 async fn send(
     write: OrgWrite<'_>,
     outbox: &Outbox,
@@ -84,23 +134,15 @@ async fn send(
     token: String,
     entry: Entry,
 ) -> AppResult<IssuedInvitation> {
-    let organization = write.organization();
-    let inviter = inviter_label(write.actor());
-    let url = accept_url(outbox, &token);
-    let body = format!(
-        "{inviter} invited you to join {} on orgql as {}.\n\nAccept the invitation: {url}\n\nThe link works once and expires at {} (UTC).\n",
-        organization.name,
-        format!("{:?}", invitation.role).to_uppercase(),
-        invitation.expires_at.format("%Y-%m-%d %H:%M"),
-    );
-    outbox
-        .enqueue(
-            write.txn(),
-            &invitation.email,
-            &format!("You are invited to join {}", organization.name),
-            body,
-        )
-        .await?;
+    let url = queue_email(
+        write.txn(),
+        outbox,
+        write.organization(),
+        write.actor(),
+        &invitation,
+        &token,
+    )
+    .await?;
     write.commit(entry).await?;
     outbox.wake();
     Ok(IssuedInvitation {
@@ -141,7 +183,16 @@ pub async fn create(
     input: NewInvitation,
 ) -> AppResult<IssuedInvitation> {
     let email = Email::parse("email", &input.email)?;
-    let role = input.role.unwrap_or(Role::Member);
+    let role = match (input.guest, input.role) {
+        (true, None | Some(Role::Viewer)) => Role::Viewer,
+        (true, Some(_)) => {
+            return Err(AppError::bad_input(
+                "role",
+                "a guest invitation's role is VIEWER",
+            ));
+        }
+        (false, role) => role.unwrap_or(Role::Member),
+    };
 
     let write = OrgWrite::begin(
         db,
@@ -150,42 +201,98 @@ pub async fn create(
         Permission::MembersManage,
     )
     .await?;
+    may_invite_as(&write, role)?;
+    let organization = write.organization().clone();
+    let policy = Policy::of(&organization)?;
+    let ttl = ttl(input.expires_in_hours, &policy)?;
+    if input.guest && !policy.guest_access_enabled {
+        return Err(AppError::bad_input(
+            "guest",
+            "this organization's policy does not admit guests: turn on guestAccessEnabled first",
+        ));
+    }
+    let now = Utc::now();
+    match standing(write.txn(), &organization, &policy, &email, now).await? {
+        Standing::Free => {}
+        Standing::RefusedByDomainPolicy => {
+            return Err(AppError::bad_input(
+                "email",
+                "this organization's policy admits only its allowed email domains",
+            ));
+        }
+        Standing::AlreadyMember => return Err(AppError::AlreadyMember),
+        Standing::AlreadyInvited => return Err(already_invited()),
+    }
+    ensure_teams(write.txn(), organization.id, &input.team_ids, "teamIds").await?;
+    let used = members::seats_used(write.txn(), organization.id).await?;
+    crate::domain::tiers::ensure_room(
+        organization.tier,
+        crate::domain::tiers::Resource::Members,
+        used,
+        1,
+    )?;
+    let (invitation, token) = insert(
+        write.txn(),
+        actor,
+        organization.id,
+        email,
+        &input.team_ids,
+        Terms {
+            role,
+            expires_at: now + ttl,
+            guest: input.guest,
+        },
+    )
+    .await?;
+    let entry = created_entry(&invitation, &input.team_ids);
+    send(write, outbox, invitation, token, entry).await
+}
+
+/// Refuses inviting above the inviter's own rank.
+fn may_invite_as(write: &OrgWrite<'_>, role: Role) -> AppResult<()> {
     if !may_assign(write.acting_role()?, role) {
         return Err(AppError::Forbidden(
             "you may not invite someone above your own role",
         ));
     }
-    let organization = write.organization().clone();
-    let policy = Policy::of(&organization)?;
-    let ttl = ttl(input.expires_in_hours, &policy)?;
+    Ok(())
+}
+
+/// Where an address stands toward a new invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Nothing stands in the way.
+    Free,
+    /// The person is a member already.
+    AlreadyMember,
+    /// A pending, unexpired invitation to the address exists.
+    AlreadyInvited,
+    /// The policy's `allowedEmailDomains` leaves the address out.
+    RefusedByDomainPolicy,
+}
+
+/// Where `email` stands, read under the organization's lock. A pending
+/// invitation past its expiry is marked EXPIRED on the way, so it no
+/// longer blocks a new one.
+async fn standing<C: ConnectionTrait>(
+    txn: &C,
+    organization: &entity::organization::Model,
+    policy: &Policy,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> AppResult<Standing> {
     if !policy.allows_email(email.as_str()) {
-        return Err(AppError::bad_input(
-            "email",
-            "this organization's policy admits only its allowed email domains",
-        ));
+        return Ok(Standing::RefusedByDomainPolicy);
     }
     let existing_member = member::Entity::find()
         .inner_join(user::Entity)
         .filter(member::Column::OrganizationId.eq(organization.id))
         .filter(user::Column::Email.eq(email.as_str()))
-        .one(write.txn())
+        .one(txn)
         .await?;
     if existing_member.is_some() {
-        return Err(AppError::AlreadyMember);
+        return Ok(Standing::AlreadyMember);
     }
-    let teams_in_org = team::Entity::find()
-        .filter(team::Column::OrganizationId.eq(organization.id))
-        .filter(team::Column::Id.is_in(input.team_ids.iter().copied()))
-        .count(write.txn())
-        .await?;
-    if teams_in_org != input.team_ids.len() as u64 {
-        return Err(AppError::bad_input(
-            "teamIds",
-            "every team must belong to this organization",
-        ));
-    }
-    let now = Utc::now();
-    // A pending invitation past its expiry no longer blocks a new one.
     invitation::Entity::update_many()
         .col_expr(
             invitation::Column::Status,
@@ -195,45 +302,101 @@ pub async fn create(
         .filter(invitation::Column::Email.eq(email.as_str()))
         .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
         .filter(invitation::Column::ExpiresAt.lte(now))
-        .exec(write.txn())
+        .exec(txn)
         .await?;
-    let used = members::seats_used(write.txn(), organization.id).await?;
-    crate::domain::tiers::ensure_room(
-        organization.tier,
-        crate::domain::tiers::Resource::Members,
-        used,
-        1,
-    )?;
+    let pending = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(organization.id))
+        .filter(invitation::Column::Email.eq(email.as_str()))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
+        .count(txn)
+        .await?;
+    Ok(if pending > 0 {
+        Standing::AlreadyInvited
+    } else {
+        Standing::Free
+    })
+}
 
-    let token = secrets::generate();
-    let invitation = invitation::ActiveModel {
-        id: Set(new_id()),
-        organization_id: Set(organization.id),
-        email: Set(email.into_string()),
-        role: Set(role),
-        status: Set(InvitationStatus::Pending),
-        token_hash: Set(secrets::digest(&token)),
-        invited_by_user_id: Set(actor.user_id()),
-        team_ids: Set(json!(input.team_ids)),
-        expires_at: Set(now + ttl),
-        created_at: Set(now),
-        updated_at: Set(now),
-        accepted_by_user_id: Set(None),
+/// Refuses teams that are not the organization's.
+async fn ensure_teams<C: ConnectionTrait>(
+    txn: &C,
+    organization_id: Uuid,
+    team_ids: &[Uuid],
+    field: &str,
+) -> AppResult<()> {
+    let distinct: std::collections::HashSet<&Uuid> = team_ids.iter().collect();
+    let teams_in_org = team::Entity::find()
+        .filter(team::Column::OrganizationId.eq(organization_id))
+        .filter(team::Column::Id.is_in(distinct.iter().copied().copied()))
+        .count(txn)
+        .await?;
+    if teams_in_org != distinct.len() as u64 {
+        return Err(AppError::bad_input(
+            field,
+            "every team must belong to this organization",
+        ));
     }
-    .insert(write.txn())
-    .await
-    .on_unique(PENDING_EMAIL_UNIQUE, already_invited)?;
-    let entry = Entry::new(
+    Ok(())
+}
+
+/// The audit entry of a new invitation.
+fn created_entry(invitation: &invitation::Model, team_ids: &[Uuid]) -> Entry {
+    Entry::new(
         AuditAction::InvitationCreated,
         invitation.id,
         json!({
             "email": invitation.email,
             "role": invitation.role,
-            "teamIds": input.team_ids,
+            "teamIds": team_ids,
             "expiresAt": invitation.expires_at,
+            "guest": invitation.guest,
         }),
-    );
-    send(write, outbox, invitation, token, entry).await
+    )
+}
+
+/// What an invitation offers: the role, until when, and whether to a
+/// guest.
+struct Terms {
+    role: Role,
+    expires_at: DateTime<Utc>,
+    guest: bool,
+}
+
+/// Stores a pending invitation with a fresh token (returned, never
+/// stored). Call after the checks, under the organization's lock.
+async fn insert<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    organization_id: Uuid,
+    email: Email,
+    team_ids: &[Uuid],
+    Terms {
+        role,
+        expires_at,
+        guest,
+    }: Terms,
+) -> AppResult<(invitation::Model, String)> {
+    let now = Utc::now();
+    let token = secrets::generate();
+    let invitation = invitation::ActiveModel {
+        id: Set(new_id()),
+        organization_id: Set(organization_id),
+        email: Set(email.into_string()),
+        role: Set(role),
+        status: Set(InvitationStatus::Pending),
+        token_hash: Set(secrets::digest(&token)),
+        invited_by_user_id: Set(actor.user_id()),
+        team_ids: Set(json!(team_ids)),
+        expires_at: Set(expires_at),
+        created_at: Set(now),
+        updated_at: Set(now),
+        accepted_by_user_id: Set(None),
+        guest: Set(guest),
+    }
+    .insert(txn)
+    .await
+    .on_unique(PENDING_EMAIL_UNIQUE, already_invited)?;
+    Ok((invitation, token))
 }
 
 async fn set_status<C: ConnectionTrait>(
@@ -314,11 +477,7 @@ pub async fn resend(
             "only a pending or expired invitation can be resent",
         ));
     }
-    if !may_assign(write.acting_role()?, found.role) {
-        return Err(AppError::Forbidden(
-            "you may not invite someone above your own role",
-        ));
-    }
+    may_invite_as(&write, found.role)?;
     if status_at(&found, now) == InvitationStatus::Expired {
         // Revived (whether or not its status was ever written as EXPIRED):
         // it takes a seat again, checked under the organization's lock.

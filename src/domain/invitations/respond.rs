@@ -22,6 +22,7 @@ use uuid::Uuid;
 use super::{set_status, status_at};
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
+use crate::domain::authz::access::OrgAccess;
 use crate::domain::authz::{Actor, Person};
 use crate::domain::ids::new_id;
 use crate::domain::members;
@@ -83,8 +84,45 @@ pub async fn accept(
     let found = find_for_invitee(write.txn(), invitee, &by).await?;
     let write = write.enter(actor, found.organization_id).await?;
     let organization = write.organization().clone();
-    if write.access().membership.is_some() {
+    let (member, team_ids) = redeem(write.txn(), write.access(), actor, &found).await?;
+    write
+        .commit(Entry::new(
+            AuditAction::InvitationAccepted,
+            found.id,
+            json!({
+                "memberId": member.id,
+                "role": member.role,
+                "teamIds": team_ids,
+            }),
+        ))
+        .await?;
+    Ok((member, organization))
+}
+
+/// Uses a pending invitation for the person behind `actor`, under the
+/// organization's lock (`access`): they become a member with its role and
+/// join its teams; returns the membership and the teams joined. A guest
+/// invitation works only while the organization admits guests, and a guest
+/// takes no other kind (a guest is promoted only by converting their
+/// account).
+pub(crate) async fn redeem<C: ConnectionTrait>(
+    txn: &C,
+    access: &OrgAccess,
+    actor: &Actor,
+    found: &invitation::Model,
+) -> AppResult<(member::Model, Vec<Uuid>)> {
+    let invitee = actor.require_person()?;
+    let organization = &access.organization;
+    if access.membership.is_some() {
         return Err(AppError::AlreadyMember);
+    }
+    if found.guest && !access.gate.policy.guest_access_enabled {
+        return Err(AppError::InvitationInvalid);
+    }
+    if invitee.is_guest && !found.guest {
+        return Err(AppError::Forbidden(
+            "a guest joins only as a guest: set a password with convertGuestAccount first",
+        ));
     }
     let won = invitation::Entity::update_many()
         .col_expr(
@@ -98,28 +136,21 @@ pub async fn accept(
         .col_expr(invitation::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(invitation::Column::Id.eq(found.id))
         .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-        .exec(write.txn())
+        .exec(txn)
         .await?
         .rows_affected;
     if won == 0 {
         return Err(AppError::InvitationInvalid);
     }
     if !invitee.email_verified {
-        crate::domain::accounts::mark_verified(write.txn(), invitee.user_id).await?;
+        crate::domain::accounts::mark_verified(txn, invitee.user_id).await?;
     }
-    let member = members::admit(
-        write.txn(),
-        &organization,
-        invitee.user_id,
-        found.role,
-        true,
-    )
-    .await?;
+    let member = members::admit(txn, organization, invitee.user_id, found.role, true).await?;
     let team_ids: Vec<Uuid> = serde_json::from_value(found.team_ids.clone()).unwrap_or_default();
     let teams = team::Entity::find()
         .filter(team::Column::OrganizationId.eq(organization.id))
         .filter(team::Column::Id.is_in(team_ids))
-        .all(write.txn())
+        .all(txn)
         .await?;
     for team in &teams {
         team_member::ActiveModel {
@@ -129,21 +160,10 @@ pub async fn accept(
             role: Set(TeamRole::Member),
             added_at: Set(Utc::now()),
         }
-        .insert(write.txn())
+        .insert(txn)
         .await?;
     }
-    write
-        .commit(Entry::new(
-            AuditAction::InvitationAccepted,
-            found.id,
-            json!({
-                "memberId": member.id,
-                "role": member.role,
-                "teamIds": teams.iter().map(|t| t.id).collect::<Vec<_>>(),
-            }),
-        ))
-        .await?;
-    Ok((member, organization))
+    Ok((member, teams.iter().map(|t| t.id).collect()))
 }
 
 /// The invitee turns an invitation down.

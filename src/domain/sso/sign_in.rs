@@ -398,6 +398,7 @@ async fn create_user<C: sea_orm::ConnectionTrait>(
         name: Set(name),
         // Not a PHC string: no password ever matches it.
         password_hash: Set("!sso".to_owned()),
+        is_guest: Set(false),
         is_platform_admin: Set(false),
         last_organization_id: Set(None),
         mfa_enabled: Set(false),

@@ -28,6 +28,11 @@ pub struct CreateInvitationInput {
     pub expires_in_hours: Option<i32>,
     /// Teams (`team_` ids) the invitee joins on acceptance.
     pub team_ids: Option<Vec<ID>>,
+    /// A guest invitation: the invitee joins as a guest (VIEWER; give no
+    /// other role) with the emailed link alone, no password
+    /// (`acceptGuestInvitation`). Only while the policy's
+    /// `guestAccessEnabled` is on.
+    pub guest: Option<bool>,
 }
 
 /// A sent invitation and, this once, its secret token.
@@ -47,6 +52,82 @@ impl From<IssuedInvitation> for CreateInvitationPayload {
             invitation: Invitation(issued.invitation),
             token: issued.token,
             accept_url: issued.accept_url,
+        }
+    }
+}
+
+/// One address of a list to invite.
+#[derive(InputObject)]
+pub struct InvitationEntryInput {
+    /// Who to invite.
+    pub email: String,
+    /// The role on acceptance: MEMBER when absent; at most your own, and
+    /// only an OWNER invites an OWNER.
+    pub role: Option<Role>,
+    /// Teams (`team_` ids) the invitee joins on acceptance.
+    pub team_ids: Option<Vec<ID>>,
+}
+
+/// A list of invitations to send at once.
+#[derive(InputObject)]
+pub struct CreateInvitationsInput {
+    /// The organization (`org_` id).
+    pub organization_id: ID,
+    /// 1 to 100 addresses, each at most once. They expire after the
+    /// policy's invitation lifetime.
+    pub invitations: Vec<InvitationEntryInput>,
+}
+
+/// What `createInvitations` did with one address.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationOutcome {
+    /// Invited: the invitation was created and its email queued.
+    Created,
+    /// Not invited: the person is a member already.
+    AlreadyMember,
+    /// Not invited: a pending invitation to this address exists (resend
+    /// it instead).
+    AlreadyInvited,
+    /// Not invited: the organization's `allowedEmailDomains` leave this
+    /// address out.
+    RefusedByDomainPolicy,
+}
+
+/// The answer for one address of `createInvitations`.
+#[derive(SimpleObject)]
+pub struct InvitationResult {
+    /// The address, as stored (lower-cased).
+    pub email: String,
+    /// What happened to it.
+    pub outcome: InvitationOutcome,
+    /// The new invitation when `outcome` is CREATED. Its token travels
+    /// only in the email.
+    pub invitation: Option<Invitation>,
+}
+
+/// The result of `createInvitations`.
+#[derive(SimpleObject)]
+pub struct CreateInvitationsPayload {
+    /// One result per address, in the order given.
+    pub results: Vec<InvitationResult>,
+}
+
+impl From<(String, invitations::Outcome)> for InvitationResult {
+    fn from((email, outcome): (String, invitations::Outcome)) -> Self {
+        let (outcome, invitation) = match outcome {
+            invitations::Outcome::Created(invitation) => {
+                (InvitationOutcome::Created, Some(Invitation(invitation)))
+            }
+            invitations::Outcome::AlreadyMember => (InvitationOutcome::AlreadyMember, None),
+            invitations::Outcome::AlreadyInvited => (InvitationOutcome::AlreadyInvited, None),
+            invitations::Outcome::RefusedByDomainPolicy => {
+                (InvitationOutcome::RefusedByDomainPolicy, None)
+            }
+        };
+        Self {
+            email,
+            outcome,
+            invitation,
         }
     }
 }
@@ -124,6 +205,10 @@ pub struct CreateJoinCodeInput {
     pub max_uses: Option<i32>,
     /// Hours until it expires; absent for never (at most a year).
     pub expires_in_hours: Option<i32>,
+    /// A guest link: joiners become guests (VIEWER; give no other role)
+    /// with only a proven email address (`requestGuestSignIn` with the
+    /// code). Only while the policy's `guestAccessEnabled` is on.
+    pub guest: Option<bool>,
 }
 
 /// A new join code and, this once, the code itself.
@@ -167,6 +252,22 @@ pub struct JoinOrganizationPayload {
     pub already_member: bool,
 }
 
+/// An organization to join by domain.
+#[derive(InputObject)]
+pub struct JoinOrganizationByDomainInput {
+    /// The organization (`org_` id), from `viewer.joinableOrganizations`.
+    pub organization_id: ID,
+}
+
+/// The result of `joinOrganizationByDomain`.
+#[derive(SimpleObject)]
+pub struct JoinOrganizationByDomainPayload {
+    /// The new membership, with the policy's `defaultRole`.
+    pub member: Member,
+    /// The organization joined.
+    pub organization: Organization,
+}
+
 fn invitation_id(id: &ID) -> Result<crate::domain::ids::InvitationId, AppError> {
     ids::parse(IdKind::Invitation, id, "invitationId")
 }
@@ -205,10 +306,53 @@ impl InvitationMutations {
                 role: input.role.map(Into::into),
                 expires_in_hours: input.expires_in_hours,
                 team_ids,
+                guest: input.guest.unwrap_or(false),
             },
         )
         .await?;
         Ok(issued.into())
+    }
+
+    /// Invites up to 100 addresses at once (members:manage), all or nothing
+    /// under the tier's seat limit: one invitation, one audit entry and one
+    /// email per new address; members, already-invited addresses and
+    /// addresses outside the allowed domains are reported, not invited.
+    #[graphql(guard = "SignedIn")]
+    async fn create_invitations(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateInvitationsInput,
+    ) -> async_graphql::Result<CreateInvitationsPayload> {
+        let mut invitees = Vec::with_capacity(input.invitations.len());
+        for (i, entry) in input.invitations.into_iter().enumerate() {
+            let field = format!("invitations.{i}.teamIds");
+            let team_ids = entry
+                .team_ids
+                .unwrap_or_default()
+                .iter()
+                .map(|id| ids::parse(IdKind::Team, id, &field))
+                .collect::<Result<Vec<_>, _>>()?;
+            invitees.push(invitations::Invitee {
+                email: entry.email,
+                role: entry.role.map(Into::into),
+                team_ids,
+            });
+        }
+        let outcomes = invitations::create_many(
+            ctx.db()?,
+            ctx.actor()?,
+            ctx.data::<Outbox>()?,
+            ids::parse(
+                IdKind::Organization,
+                &input.organization_id,
+                "organizationId",
+            )?,
+            invitees,
+        )
+        .await?;
+        Ok(CreateInvitationsPayload {
+            results: outcomes.into_iter().map(Into::into).collect(),
+        })
     }
 
     /// Accepts an invitation addressed to the viewer's email: the viewer
@@ -300,6 +444,7 @@ impl InvitationMutations {
                 role: input.role.map(Into::into),
                 max_uses: input.max_uses,
                 expires_in_hours: input.expires_in_hours,
+                guest: input.guest.unwrap_or(false),
             },
         )
         .await?;
@@ -320,6 +465,30 @@ impl InvitationMutations {
         let join_code = join_codes::revoke(ctx.db()?, ctx.actor()?, id).await?;
         Ok(RevokeJoinCodePayload {
             join_code: JoinCode(join_code),
+        })
+    }
+
+    /// Joins an organization by the verified domain of the viewer's address
+    /// (its policy's `autoJoinDomains`), within its seat limit and IP
+    /// allowlist. An unverified address is FORBIDDEN; an organization that
+    /// does not admit the viewer is NOT_FOUND.
+    #[graphql(guard = "Person")]
+    async fn join_organization_by_domain(
+        &self,
+        ctx: &Context<'_>,
+        input: JoinOrganizationByDomainInput,
+    ) -> async_graphql::Result<JoinOrganizationByDomainPayload> {
+        let organization_id: crate::domain::ids::OrganizationId = ids::parse(
+            IdKind::Organization,
+            &input.organization_id,
+            "organizationId",
+        )?;
+        let (member, organization) =
+            crate::domain::domain_joins::join(ctx.db()?, ctx.actor()?, organization_id.into())
+                .await?;
+        Ok(JoinOrganizationByDomainPayload {
+            member: member.into(),
+            organization: Organization(organization),
         })
     }
 

@@ -4,6 +4,7 @@
 mod accounts;
 mod domains;
 mod governance;
+mod guests;
 mod invitations;
 mod members;
 mod organizations;
@@ -18,6 +19,7 @@ use async_graphql::MergedObject;
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
     accounts::AccountMutations,
+    guests::GuestMutations,
     organizations::OrganizationMutations,
     members::MemberMutations,
     invitations::InvitationMutations,

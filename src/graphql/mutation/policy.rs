@@ -40,6 +40,18 @@ pub struct UpdatePolicyInput {
     /// turning it on is SSO_REQUIRED unless you are an OWNER or signed in
     /// through it, so you cannot shut yourself out.
     pub sso_required: Option<bool>,
+    /// Admits guests (guest invitations and guest links). Turning it off
+    /// ends every guest's membership and sessions here at once, and
+    /// revokes pending guest invitations and guest links.
+    pub guest_access_enabled: Option<bool>,
+    /// Replaces the domains whose people may join by their verified
+    /// address; each must be a verified domain of this organization.
+    pub auto_join_domains: Option<Vec<String>>,
+    /// The role people who join by domain get: VIEWER or MEMBER.
+    pub default_role: Option<crate::graphql::types::enums::Role>,
+    /// Adds people at `autoJoinDomains` automatically when they sign in or
+    /// verify their address.
+    pub auto_join_on_sign_in: Option<bool>,
 }
 
 /// The result of `updatePolicy`.
@@ -126,6 +138,10 @@ impl PolicyMutations {
             api_key_max_age_days: optional(input.api_key_max_age_days, "apiKeyMaxAgeDays")?,
             require_mfa: input.require_mfa,
             sso_required: input.sso_required,
+            guest_access_enabled: input.guest_access_enabled,
+            auto_join_domains: input.auto_join_domains,
+            default_role: input.default_role.map(Into::into),
+            auto_join_on_sign_in: input.auto_join_on_sign_in,
         };
         let organization_id = ids::parse(
             IdKind::Organization,

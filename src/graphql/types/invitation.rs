@@ -30,6 +30,12 @@ impl Invitation {
         &self.0.email
     }
 
+    /// Whether it is a guest invitation: the invitee joins as a guest
+    /// (VIEWER) with the emailed link alone (`acceptGuestInvitation`).
+    async fn guest(&self) -> bool {
+        self.0.guest
+    }
+
     /// The role the invitee gets on acceptance.
     async fn role(&self) -> Role {
         self.0.role.into()

@@ -33,6 +33,12 @@ impl JoinCode {
         self.0.role.into()
     }
 
+    /// Whether it is a guest link: joiners are guests (VIEWER) who need
+    /// only a proven email address (`requestGuestSignIn` with the code).
+    async fn guest(&self) -> bool {
+        self.0.guest
+    }
+
     /// How many people joined with it.
     async fn uses(&self) -> i32 {
         self.0.uses

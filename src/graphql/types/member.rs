@@ -77,6 +77,21 @@ impl Member {
         self.row.joined_at
     }
 
+    /// Whether the person is a guest (issue #13): a VIEWER who signs in by
+    /// mailed links, sees no one's email address but their own, and is
+    /// promoted only after converting to a full account.
+    async fn is_guest(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        if let Some(user) = &self.user {
+            return Ok(user.is_guest);
+        }
+        let user = ctx
+            .data::<DataLoader<UserLoader, HashMapCache>>()?
+            .load_one(self.row.user_id)
+            .await?
+            .ok_or_else(|| AppError::internal("a member's user is missing"))?;
+        Ok(user.is_guest)
+    }
+
     /// Whether the person signs in with multi-factor authentication, so
     /// that admins see who still has to enroll before `requireMfa`
     /// (members:manage). Read from the user the members page already

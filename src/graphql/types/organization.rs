@@ -129,6 +129,7 @@ impl Organization {
         let filter = MemberFilter {
             role: filter.role.map(Into::into),
             search: values::search("search", filter.search.as_deref())?,
+            by_email: ctx.actor_opt().is_none_or(|a| a.sees_others_emails()),
         };
         let (page, request, total) = connection::nested_page::<MembersOfOrganization>(
             ctx,

@@ -61,6 +61,30 @@ impl Policy {
         &self.0.allowed_email_domains
     }
 
+    /// Whether guests may be invited and join (guest invitations, guest
+    /// links); off by default. Turning it off ends every guest's access at
+    /// once.
+    async fn guest_access_enabled(&self) -> bool {
+        self.0.guest_access_enabled
+    }
+
+    /// Verified domains whose people may join by their verified address
+    /// (`viewer.joinableOrganizations`, `joinOrganizationByDomain`).
+    async fn auto_join_domains(&self) -> &[String] {
+        &self.0.auto_join_domains
+    }
+
+    /// The role people who join by domain get (VIEWER or MEMBER).
+    async fn default_role(&self) -> crate::graphql::types::enums::Role {
+        self.0.default_role.into()
+    }
+
+    /// Whether people at `autoJoinDomains` are added automatically when
+    /// they sign in or verify their address.
+    async fn auto_join_on_sign_in(&self) -> bool {
+        self.0.auto_join_on_sign_in
+    }
+
     /// Whether requests touching the organization must come from an
     /// address on its IP allowlist.
     async fn ip_allowlist_enabled(&self) -> bool {

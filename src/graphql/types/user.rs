@@ -26,9 +26,14 @@ impl User {
         ID(ids::encode(IdKind::User, self.0.id))
     }
 
-    /// The email the person signs in with, lower-cased.
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// The email the person signs in with, lower-cased; null to a guest,
+    /// who sees only their own (`Actor::sees_email_of`).
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        // Without a credential, the only user a request sees is the one
+        // it signs in (signUp, logIn): their own address.
+        ctx.actor_opt()
+            .is_none_or(|actor| actor.sees_email_of(self.0.id))
+            .then_some(self.0.email.as_str())
     }
 
     /// Display name.

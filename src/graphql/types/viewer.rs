@@ -73,6 +73,17 @@ impl Viewer {
         Ok(rows.into_iter().map(Invitation).collect())
     }
 
+    /// Organizations the viewer may join by the verified domain of their
+    /// address (`joinOrganizationByDomain`); empty while the address is
+    /// unverified.
+    async fn joinable_organizations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<Organization>> {
+        let found = crate::domain::domain_joins::joinable(ctx.db()?, &self.0).await?;
+        Ok(found.into_iter().map(Organization).collect())
+    }
+
     /// The organization named by the access token's `org` claim, if the
     /// viewer is still a member of it.
     async fn active_organization(

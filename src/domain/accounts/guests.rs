@@ -1,0 +1,396 @@
+//! Guests (issue #13): people who join an organization with nothing but a
+//! proven email address, and sign in by a link mailed to it.
+//!
+//! Security rules enforced here:
+//! - A guest is an identity kind (`users.is_guest`), not a role: it holds
+//!   memberships and nothing else. It has no password (its stored hash is
+//!   not a hash, so no password ever matches), creates no organization,
+//!   holds no API token and is promoted by no one: the kernel
+//!   (`authz::access::decide_for`) gives it the read permissions of its
+//!   role only, and it becomes a full account only when the person sets a
+//!   password ([`convert`]).
+//! - The sign-in link is a one-time secret (`one_time`): 256 bits, mailed
+//!   once, stored as its SHA-256, working once and for 15 minutes. It signs
+//!   in guests only: a full account is never signed in by email alone
+//!   (that would bypass its password and MFA), so an address that belongs
+//!   to one gets a notice instead of a link, and the caller learns nothing
+//!   from the answer, which is the same for every address.
+//! - A guest invitation's own link proves the mailbox as any invitation's
+//!   does; a guest link (a join code marked guest) needs the mailed
+//!   sign-in link first, so nobody joins as an address they do not read.
+//! - Guest access exists only while the organization's policy
+//!   `guestAccessEnabled` says so; turning it off ends it
+//!   (`governance::update` calls `guest_access::end`).
+
+use chrono::{Duration, Utc};
+use entity::{invitation, join_code, user, values::InvitationStatus};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::one_time::{self, Purpose};
+use super::{EMAIL_UNIQUE, IssuedTokens, last_organization, start_session};
+use crate::auth::{AuthConfig, secrets};
+use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::authz::{Actor, Authentication, RequestMeta};
+use crate::domain::ids::new_id;
+use crate::domain::values::{self, Email};
+use crate::domain::write::{Entry, Write};
+use crate::error::{AppError, AppResult, ResultExt};
+use crate::mail::outbox::Outbox;
+use crate::mail::render;
+
+/// How long a mailed sign-in link works.
+pub const SIGN_IN_TTL: Duration = Duration::minutes(15);
+
+/// What a guest's `password_hash` holds: not a PHC string, so no password
+/// verifies against it.
+const NO_PASSWORD: &str = "!guest";
+
+fn sign_in_url(outbox: &Outbox, token: &str) -> String {
+    format!("{}/guest/sign-in?token={token}", outbox.public_url)
+}
+
+/// The guest account for `email`: the existing one, or a new one. A full
+/// account with that address is `Err(user)`: it signs in with its password.
+async fn guest_for<C: ConnectionTrait>(
+    txn: &C,
+    email: &Email,
+    verified: bool,
+) -> AppResult<Result<(user::Model, bool), user::Model>> {
+    if let Some(found) = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(txn)
+        .await?
+    {
+        return Ok(if found.is_guest {
+            Ok((found, false))
+        } else {
+            Err(found)
+        });
+    }
+    let now = Utc::now();
+    let name = email
+        .as_str()
+        .split_once('@')
+        .map_or(email.as_str(), |(local, _)| local)
+        .to_owned();
+    let created = user::ActiveModel {
+        id: Set(new_id()),
+        email: Set(email.as_str().to_owned()),
+        name: Set(name),
+        password_hash: Set(NO_PASSWORD.to_owned()),
+        is_platform_admin: Set(false),
+        last_organization_id: Set(None),
+        mfa_enabled: Set(false),
+        email_verified_at: Set(verified.then_some(now)),
+        is_guest: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await
+    .on_unique(EMAIL_UNIQUE, || {
+        AppError::conflict("an account with this email was created meanwhile; try again")
+    })?;
+    Ok(Ok((created, true)))
+}
+
+/// The caller a guest acts as while their session is being made (the
+/// organization's allowlist and the audit entry need one); their address
+/// was just proven by the link.
+fn as_actor(user: &user::Model, meta: &RequestMeta) -> Actor {
+    let proven = user::Model {
+        email_verified_at: Some(user.email_verified_at.unwrap_or_else(Utc::now)),
+        ..user.clone()
+    };
+    crate::domain::domain_joins::actor_for(&proven, Uuid::nil(), meta, Authentication::EmailLink)
+}
+
+/// Accepts a guest invitation with the token from its email (no session
+/// needed: the token proves the mailbox). The person becomes a guest (a
+/// new guest account unless they have one), joins as VIEWER and is signed
+/// in. An address that has a full account signs in and uses
+/// `acceptInvitation` instead (CONFLICT).
+#[tracing::instrument(skip_all)]
+pub async fn accept_invitation(
+    db: &DatabaseConnection,
+    auth: &AuthConfig,
+    meta: &RequestMeta,
+    token: &str,
+) -> AppResult<IssuedTokens> {
+    let write = Write::begin(db).await?;
+    let found = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(secrets::digest(token.trim())))
+        .one(write.txn())
+        .await?
+        .filter(|i| i.guest)
+        .ok_or(AppError::InvitationInvalid)?;
+    match crate::domain::invitations::status_at(&found, Utc::now()) {
+        InvitationStatus::Pending => {}
+        InvitationStatus::Expired => return Err(AppError::InvitationExpired),
+        _ => return Err(AppError::InvitationInvalid),
+    }
+    let email = Email::parse("token", &found.email)?;
+    let (user, created) = guest_for(write.txn(), &email, true).await?.map_err(|_| {
+        AppError::conflict(
+            "an account with this email exists: sign in and accept the invitation with acceptInvitation",
+        )
+    })?;
+    super::mark_verified(write.txn(), user.id).await?;
+    let actor = as_actor(&user, meta);
+    let write = write.enter(&actor, found.organization_id).await?;
+    let (membership, teams) =
+        crate::domain::invitations::redeem(write.txn(), write.access(), &actor, &found).await?;
+    let organization = write.organization().clone();
+    let issued = start_session(
+        write.txn(),
+        auth,
+        meta,
+        user,
+        Some(organization),
+        Authentication::EmailLink,
+    )
+    .await?;
+    write
+        .commit(Entry::new(
+            AuditAction::InvitationAccepted,
+            found.id,
+            json!({
+                "memberId": membership.id,
+                "role": membership.role,
+                "teamIds": teams,
+                "guest": true,
+                "guestAccountCreated": created,
+            }),
+        ))
+        .await?;
+    Ok(issued)
+}
+
+/// Mails a sign-in link to a guest: a returning guest (no code), or a
+/// person joining through a guest link (`code`; they become a guest and
+/// join when they open the link). The answer is the same whatever the
+/// address; an address with a full account gets a notice, not a link. A
+/// code that is not a live guest link of an organization that admits
+/// guests is JOIN_CODE_INVALID.
+#[tracing::instrument(skip_all)]
+pub async fn request_sign_in_link(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    meta: &RequestMeta,
+    email: &str,
+    code: Option<&str>,
+) -> AppResult<()> {
+    let email = Email::parse("email", email)?;
+    let write = Write::begin(db).await?;
+    let join_code = match code {
+        Some(code) => Some(crate::domain::join_codes::live_guest_link(write.txn(), code).await?),
+        None => None,
+    };
+    let existing = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(write.txn())
+        .await?;
+    let user = match (existing, &join_code) {
+        (Some(found), _) if found.is_guest => found,
+        (Some(full), Some(_)) => {
+            // A full account signs in with its password; it is told so
+            // and gets no link.
+            outbox
+                .enqueue(
+                    write.txn(),
+                    &full.email,
+                    "Sign in to orgql with your password",
+                    "Someone asked for a guest sign-in link for this address. You have an orgql account: sign in with your password, then join with the code you were given.\n\nIf this was not you, ignore this email.\n".to_owned(),
+                )
+                .await?;
+            let entry = Entry::new(
+                AuditAction::UserSignInLinkRefused,
+                full.id,
+                json!({ "email": full.email }),
+            );
+            write
+                .commit(AuditActor::account(&full), meta, None, entry)
+                .await?;
+            outbox.wake();
+            return Ok(());
+        }
+        (Some(_), None) | (None, None) => {
+            tracing::debug!(target: "orgql::auth", "sign-in link asked for an address that is no guest");
+            return Ok(());
+        }
+        (None, Some(_)) => match guest_for(write.txn(), &email, false).await? {
+            Ok((user, _)) => user,
+            Err(_) => return Err(AppError::conflict("try again")),
+        },
+    };
+    let token = one_time::issue_for_join(
+        write.txn(),
+        user.id,
+        Purpose::GuestSignIn,
+        Some(&user.email),
+        SIGN_IN_TTL,
+        join_code.as_ref().map(|c| c.id),
+    )
+    .await?;
+    let joining = match &join_code {
+        Some(code) => {
+            let organization = entity::organization::Entity::find_by_id(code.organization_id)
+                .one(write.txn())
+                .await?
+                .ok_or(AppError::JoinCodeInvalid)?;
+            format!(
+                "Open this link to join {} on orgql as a guest",
+                render::inline(&organization.name)
+            )
+        }
+        None => "Open this link to sign in to orgql as a guest".to_owned(),
+    };
+    outbox
+        .enqueue(
+            write.txn(),
+            &user.email,
+            "Your orgql sign-in link",
+            format!(
+                "{joining}: {}\n\nThe link works once and expires in {} minutes. If you did not ask for it, ignore this email.\n",
+                sign_in_url(outbox, &token),
+                SIGN_IN_TTL.num_minutes(),
+            ),
+        )
+        .await?;
+    let entry = Entry::new(
+        AuditAction::UserSignInLinkSent,
+        user.id,
+        json!({ "email": user.email, "joinCodeId": join_code.as_ref().map(|c| c.id) }),
+    );
+    write
+        .commit(AuditActor::account(&user), meta, None, entry)
+        .await?;
+    outbox.wake();
+    Ok(())
+}
+
+/// Signs a guest in with a mailed link (once, within 15 minutes), proving
+/// their address; a link asked for with a guest link also joins its
+/// organization as VIEWER.
+#[tracing::instrument(skip_all)]
+pub async fn sign_in_with_link(
+    db: &DatabaseConnection,
+    auth: &AuthConfig,
+    meta: &RequestMeta,
+    token: &str,
+) -> AppResult<IssuedTokens> {
+    let write = Write::begin(db).await?;
+    let found =
+        one_time::find_live(write.txn(), Purpose::GuestSignIn, token.trim(), "token").await?;
+    one_time::consume(write.txn(), &found, "token").await?;
+    let user = user::Entity::find_by_id(found.user_id)
+        .one(write.txn())
+        .await?
+        .filter(|u| u.is_guest && found.email.as_deref() == Some(u.email.as_str()))
+        .ok_or_else(|| {
+            AppError::bad_input("token", "this link is invalid, already used or expired")
+        })?;
+    super::mark_verified(write.txn(), user.id).await?;
+    let actor = as_actor(&user, meta);
+    let Some(join_code_id) = found.join_code_id else {
+        let active = last_organization(write.txn(), &user).await?;
+        let entry = Entry::new(
+            AuditAction::UserLoggedIn,
+            user.id,
+            json!({ "amr": "email" }),
+        );
+        let who = AuditActor::account(&user);
+        let issued = start_session(
+            write.txn(),
+            auth,
+            meta,
+            user,
+            active,
+            Authentication::EmailLink,
+        )
+        .await?;
+        write.commit(who, meta, None, entry).await?;
+        return Ok(issued);
+    };
+    let code = join_code::Entity::find_by_id(join_code_id)
+        .one(write.txn())
+        .await?
+        .ok_or(AppError::JoinCodeInvalid)?;
+    let write = write.enter(&actor, code.organization_id).await?;
+    let organization = write.organization().clone();
+    let person = actor.require_person()?;
+    let joined =
+        crate::domain::join_codes::redeem(write.txn(), write.access(), person, &code).await?;
+    let issued = start_session(
+        write.txn(),
+        auth,
+        meta,
+        user,
+        Some(organization),
+        Authentication::EmailLink,
+    )
+    .await?;
+    let entry = match joined {
+        Some(membership) => Entry::new(
+            AuditAction::JoinCodeUsed,
+            code.id,
+            json!({ "memberId": membership.id, "role": membership.role, "lastFour": code.last_four, "guest": true }),
+        ),
+        None => Entry::new(
+            AuditAction::UserLoggedIn,
+            person.user_id,
+            json!({ "amr": "email" }),
+        ),
+    };
+    write.commit(entry).await?;
+    Ok(issued)
+}
+
+/// A guest becomes a full account by setting a password (and, if they
+/// like, their name): from then on they sign in with it, may be promoted,
+/// create organizations and hold API tokens. Their sessions go on.
+#[tracing::instrument(skip_all)]
+pub async fn convert(
+    db: &DatabaseConnection,
+    auth: &AuthConfig,
+    actor: &Actor,
+    password: &str,
+    name: Option<&str>,
+) -> AppResult<user::Model> {
+    let person = actor.require_person()?;
+    if !person.is_guest {
+        return Err(AppError::conflict("this account is not a guest account"));
+    }
+    let name = name.map(|n| values::text("name", n, 200)).transpose()?;
+    values::password("password", password, &[person.email.as_str()])?;
+    let password_hash = auth.passwords.hash(password)?;
+    let write = Write::begin(db).await?;
+    let mut active: user::ActiveModel = user::Entity::find_by_id(person.user_id)
+        .one(write.txn())
+        .await?
+        .ok_or(AppError::Unauthenticated)?
+        .into();
+    active.password_hash = Set(password_hash);
+    active.is_guest = Set(false);
+    if let Some(name) = name {
+        active.name = Set(name);
+    }
+    active.updated_at = Set(Utc::now());
+    let user = active.update(write.txn()).await?;
+    write
+        .commit_as(
+            actor,
+            Entry::new(
+                AuditAction::UserGuestConverted,
+                user.id,
+                json!({ "email": user.email }),
+            ),
+        )
+        .await?;
+    Ok(user)
+}
