@@ -145,6 +145,16 @@ impl<V: Clone + Send + Sync + 'static> SessionCache<V> {
         entries.retain(|_, entry| entry.user_id != user_id);
     }
 
+    /// Drops every cached session (after this instance wrote something
+    /// that may have changed one, before the notice comes back).
+    pub fn forget_everything(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// Drops everything and stops or resumes serving.
     fn reset(&self, live: bool) {
         self.generation.fetch_add(1, Ordering::SeqCst);

@@ -267,7 +267,15 @@ impl AppState {
             (Err(error), _) => Answer::refused(error.clone()),
             (_, Err(error)) => Answer::refused(error),
             (Ok(caller), Ok((request, selected))) => {
-                self.execute(caller, request, selected.name).await
+                let wrote = selected.ty == OperationType::Mutation;
+                let answer = self.execute(caller, request, selected.name).await;
+                if wrote && let Some(sessions) = &self.sessions {
+                    // Whatever the write revoked, this instance's next
+                    // request reads afresh: exact here at once, elsewhere
+                    // once PostgreSQL's notice arrives.
+                    sessions.forget_everything();
+                }
+                answer
             }
         };
         self.record(&answer, started);

@@ -562,7 +562,8 @@ async fn api_tokens_are_not_subject_to_require_mfa() {
 
 #[tokio::test]
 async fn only_member_managers_see_who_has_mfa_and_it_costs_no_statement_per_member() {
-    let app = spawn_app().await;
+    // No session cache: both counts include authentication.
+    let app = spawn_app_with(|c| c.session_cache = false).await;
     let ann = app.sign_up("Ann").await;
     let org = app.create_org(&ann, "Acme").await;
     let (viewer, _) = app.member_of(&org, Role::Viewer, "Vic").await;
