@@ -20,6 +20,7 @@ mod m20261130_000014_create_organization_domains;
 mod m20261130_000015_create_sso;
 mod m20261130_000018_guests;
 mod m20261130_000022_session_change_notices;
+mod m20261130_000023_keyset_page_indexes;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_create_sso::Migration),
             Box::new(m20261130_000018_guests::Migration),
             Box::new(m20261130_000022_session_change_notices::Migration),
+            Box::new(m20261130_000023_keyset_page_indexes::Migration),
         ]
     }
 }

@@ -288,12 +288,13 @@ pub async fn authenticate<C: ConnectionTrait>(
                 }),
                 meta,
             };
-            if crate::domain::sessions::touch(db, &facts.session, &actor).await? && from_cache {
-                if let Some(cache) = cache {
-                    let mut touched = facts;
-                    touched.session.last_used_at = now;
-                    cache.update(claims.sid, touched);
-                }
+            if crate::domain::sessions::touch(db, &facts.session, &actor).await?
+                && from_cache
+                && let Some(cache) = cache
+            {
+                let mut touched = facts;
+                touched.session.last_used_at = now;
+                cache.update(claims.sid, touched);
             }
             Ok(actor)
         }
