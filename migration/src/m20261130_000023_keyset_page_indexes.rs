@@ -14,8 +14,16 @@ const INDEXES: &[(&str, &str, &str)] = &[
     ("ix_members_organization_page", "members", "organization_id"),
     ("ix_teams_organization_page", "teams", "organization_id"),
     ("ix_team_members_team_page", "team_members", "team_id"),
-    ("ix_invitations_organization_page", "invitations", "organization_id"),
-    ("ix_join_codes_organization_page", "join_codes", "organization_id"),
+    (
+        "ix_invitations_organization_page",
+        "invitations",
+        "organization_id",
+    ),
+    (
+        "ix_join_codes_organization_page",
+        "join_codes",
+        "organization_id",
+    ),
 ];
 
 #[async_trait::async_trait]

@@ -287,3 +287,79 @@ async fn billing_sees_the_organization_but_not_its_members() {
     assert_eq!(response["data"]["organization"]["name"], "Acme");
     assert_error(&response, "FORBIDDEN");
 }
+
+/// A page read with its count: `totalCount` counts every member matching
+/// the filter, not the page; a later page (after a cursor) counts the same;
+/// and several organizations' pages read at once count each its own.
+#[tokio::test]
+async fn total_count_counts_every_matching_member_whatever_the_page() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    app.set_tier(&org, entity::values::Tier::Enterprise).await;
+    app.bulk_members(&org, 11).await;
+    let other = app.create_org(&ann, "Beta").await;
+    app.bulk_members(&other, 3).await;
+
+    let page = "query($id: ID!, $after: String, $role: Role) { organization(id: $id) {
+        members(first: 5, after: $after, filter: { role: $role }) {
+            totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } } }";
+    let first = app
+        .graphql(page, json!({ "id": org.id }), Some(&ann.token))
+        .await;
+    let members = &first["data"]["organization"]["members"];
+    assert_eq!(members["totalCount"], 12, "{first}");
+    assert_eq!(members["edges"].as_array().unwrap().len(), 5);
+    assert_eq!(members["pageInfo"]["hasNextPage"], true);
+
+    let cursor = members["pageInfo"]["endCursor"].clone();
+    let second = app
+        .graphql(
+            page,
+            json!({ "id": org.id, "after": cursor }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_eq!(
+        second["data"]["organization"]["members"]["totalCount"], 12,
+        "{second}"
+    );
+
+    let owners = app
+        .graphql(
+            page,
+            json!({ "id": org.id, "role": "OWNER" }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_eq!(
+        owners["data"]["organization"]["members"]["totalCount"], 1,
+        "{owners}"
+    );
+
+    let both = app
+        .graphql(
+            "{ organizations(first: 10) { edges { node { name members(first: 2) { totalCount edges { node { id } } } } } } }",
+            json!({}),
+            Some(&ann.token),
+        )
+        .await;
+    let mut totals: Vec<(String, u64, usize)> = both["data"]["organizations"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{both}"))
+        .iter()
+        .map(|edge| {
+            let node = &edge["node"];
+            (
+                node["name"].as_str().unwrap().to_owned(),
+                node["members"]["totalCount"].as_u64().unwrap(),
+                node["members"]["edges"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    totals.sort();
+    assert_eq!(
+        totals,
+        vec![("Acme".to_owned(), 12, 2), ("Beta".to_owned(), 4, 2)]
+    );
+}
