@@ -279,6 +279,40 @@ async fn purge_audit_log(db: &DatabaseConnection) {
     }
 }
 
+/// The session cache, when it is on and can be exact: PostgreSQL, with the
+/// triggers that notify session changes (a schema migrated without them,
+/// under `--no-migrate`, gets no cache rather than a stale one).
+async fn session_cache(
+    db: &DatabaseConnection,
+    config: &Config,
+) -> Option<Arc<crate::domain::accounts::SessionCache>> {
+    use sea_orm::{ConnectionTrait, Statement};
+    if !config.session_cache || db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return None;
+    }
+    let notified = db
+        .query_one_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT 1 FROM pg_trigger WHERE tgname = 'sessions_changed' AND NOT tgisinternal",
+        ))
+        .await;
+    match notified {
+        Ok(Some(_)) => Some(crate::domain::accounts::SessionCache::listening(
+            config.database_url.clone(),
+        )),
+        Ok(None) => {
+            tracing::warn!(
+                "session cache off: the database lacks the triggers that announce session changes (run the migrations)"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "session cache off: cannot check for its triggers");
+            None
+        }
+    }
+}
+
 /// The hourly runs after the start-up one, until `stop` is cancelled (a
 /// purge under way then is finished).
 async fn purge_audit_log_hourly(db: DatabaseConnection, stop: CancellationToken) {
@@ -356,11 +390,7 @@ impl Application {
             persisted: Arc::new(persisted),
             metrics: Arc::default(),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
-            sessions: (config.session_cache
-                && db.get_database_backend() == sea_orm::DbBackend::Postgres)
-                .then(|| {
-                    crate::domain::accounts::SessionCache::listening(config.database_url.clone())
-                }),
+            sessions: session_cache(&db, &config).await,
             sso: Arc::new(crate::domain::sso::SsoSettings::new(
                 &config.public_url,
                 config.sso_redirect_uris.clone(),

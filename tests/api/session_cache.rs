@@ -95,19 +95,29 @@ async fn a_session_revoked_through_one_instance_writes_nothing_more_through_anot
     let first = spawn_app().await;
     let second = first.another_instance().await;
     let ann = first.sign_up("Ann").await;
+    let other_session = first
+        .graphql(
+            "mutation($e: String!) { logIn(input: { email: $e, password: \"violet tractor umbrella 42\" }) { accessToken } }",
+            json!({ "e": ann.email }),
+            None,
+        )
+        .await["data"]["logIn"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     warm(&second, &ann.token).await;
-    assert_ok(
-        &first
-            .graphql(
-                "mutation { logOut { sessionId } }",
-                json!({}),
-                Some(&ann.token),
-            )
-            .await,
-    );
+    assert_ok(&first.graphql(WRITE, json!({}), Some(&ann.token)).await);
+    // The very next write through the other instance is refused, and reads
+    // as soon as the notice arrives; the person's other session goes on.
     assert_error(
-        &second.graphql(VIEWER, json!({}), Some(&ann.token)).await,
+        &second.graphql(WRITE, json!({}), Some(&ann.token)).await,
         "UNAUTHENTICATED",
+    );
+    refused_once_notified(&second, &ann.token).await;
+    assert_ok(
+        &second
+            .graphql(VIEWER, json!({}), Some(&other_session))
+            .await,
     );
 }
 
@@ -227,4 +237,30 @@ async fn a_member_removed_through_one_instance_is_refused_at_once_by_another() {
         after["data"]["organization"].is_null(),
         "a removed member still reads the organization: {after}"
     );
+}
+
+#[tokio::test]
+async fn without_its_triggers_the_cache_stays_off() {
+    use sea_orm::ConnectionTrait;
+    if !on_postgres() {
+        return;
+    }
+    let first = spawn_app().await;
+    first
+        .db
+        .execute_unprepared("DROP TRIGGER sessions_changed ON sessions")
+        .await
+        .unwrap();
+    // Migrations are recorded as applied: the second instance finds the
+    // trigger missing and keeps no cache rather than a stale one.
+    let second = first.another_instance().await;
+    let ann = first.sign_up("Ann").await;
+    for _ in 0..20 {
+        let (response, statements) = second
+            .graphql_counted(TYPENAME, json!({}), Some(&ann.token))
+            .await;
+        assert_ok(&response);
+        assert!(statements >= 1, "a session was served from memory");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
