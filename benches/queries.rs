@@ -93,6 +93,7 @@ async fn setup() -> Bench {
         outbox,
         db: db.clone(),
         auth,
+        sso: orgql::domain::sso::SsoSettings::of(&config),
         config,
     });
     Bench {

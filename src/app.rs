@@ -362,11 +362,13 @@ impl Application {
             &config.mail_from,
         )?;
         tracing::info!(target: "orgql::mail", "outgoing mail goes to {}", mailer.destination());
+        let sso = crate::domain::sso::SsoSettings::of(&config);
         let schema = build_schema(SchemaDeps {
             db: db.clone(),
             outbox,
             auth: auth.clone(),
             config: config.clone(),
+            sso: sso.clone(),
         });
         let persisted = match &config.trusted_documents {
             Some(manifest) => PersistedQueries::trusted(manifest)?,
@@ -391,11 +393,7 @@ impl Application {
             metrics: Arc::default(),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             sessions: session_cache(&db, &config).await,
-            sso: Arc::new(crate::domain::sso::SsoSettings::new(
-                &config.public_url,
-                config.sso_redirect_uris.clone(),
-                config.sso_allow_http_issuers,
-            )),
+            sso,
         };
         let router = router(state, &config);
         let listener = TcpListener::bind(config.listen)

@@ -157,13 +157,8 @@ impl<V: Clone + Send + Sync + 'static> SessionCache<V> {
 
     /// Drops everything and stops or resumes serving.
     fn reset(&self, live: bool) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
         self.live.store(false, Ordering::SeqCst);
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.forget_everything();
         self.live.store(live, Ordering::SeqCst);
     }
 }

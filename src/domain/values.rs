@@ -157,10 +157,15 @@ impl Slug {
         if !taken.contains(&self.0) {
             return self;
         }
-        (2..)
-            .map(|n| Self(format!("{}-{n}", self.0)))
-            .find(|candidate| !taken.contains(&candidate.0))
-            .expect("an unbounded sequence has a free slug")
+        // `taken` is finite, so one of its first `len + 1` suffixes is free.
+        let mut n = 2;
+        loop {
+            let candidate = format!("{}-{n}", self.0);
+            if !taken.contains(&candidate) {
+                return Self(candidate);
+            }
+            n += 1;
+        }
     }
 
     pub fn as_str(&self) -> &str {

@@ -41,6 +41,8 @@ pub struct SchemaDeps {
     pub outbox: Outbox,
     pub auth: AuthConfig,
     pub config: Config,
+    /// Shared with the browser endpoints (`/sso/...`).
+    pub sso: std::sync::Arc<crate::domain::sso::SsoSettings>,
 }
 
 /// The one schema builder, used by the server, the `schema` command and
@@ -67,11 +69,7 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
         .data(deps.outbox)
         .data(deps.auth)
         .data(rate_limits)
-        .data(std::sync::Arc::new(crate::domain::sso::SsoSettings::new(
-            &deps.config.public_url,
-            deps.config.sso_redirect_uris.clone(),
-            deps.config.sso_allow_http_issuers,
-        )))
+        .data(deps.sso)
         .data(deps.config)
         .finish()
 }
@@ -100,6 +98,7 @@ pub fn offline_schema() -> AppSchema {
         },
         config: Config::defaults("sqlite::memory:"),
         outbox: Outbox::new("http://127.0.0.1:8000"),
+        sso: crate::domain::sso::SsoSettings::of(&Config::defaults("sqlite::memory:")),
     };
     build_schema(deps)
 }

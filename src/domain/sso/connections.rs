@@ -158,18 +158,7 @@ async fn begin<'a>(
     actor: &'a Actor,
     connection_id: SsoConnectionId,
 ) -> AppResult<(OrgWrite<'a>, sso_connection::Model)> {
-    let write = Write::begin(db).await?;
-    let connection = sso_connection::Entity::find_by_id(Uuid::from(connection_id))
-        .one(write.txn())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let write = write
-        .authorize(
-            actor,
-            connection.organization_id,
-            Permission::PoliciesManage,
-        )
-        .await?;
+    let (write, connection) = begin_any_tier(db, actor, connection_id).await?;
     ensure_tier(write.organization().tier)?;
     Ok((write, connection))
 }
@@ -453,6 +442,8 @@ pub async fn delete(
     Ok(connection)
 }
 
+/// Opens a write on the connection's organization (policies:manage) on any
+/// tier: deactivating and deleting stay possible after a downgrade.
 async fn begin_any_tier<'a>(
     db: &DatabaseConnection,
     actor: &'a Actor,

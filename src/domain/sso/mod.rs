@@ -62,6 +62,17 @@ impl SsoSettings {
         }
     }
 
+    /// The settings a server's configuration names; one per server, so that
+    /// the GraphQL operations and the browser endpoints share one IdP
+    /// client and one discovery cache.
+    pub fn of(config: &crate::Config) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self::new(
+            &config.public_url,
+            config.sso_redirect_uris.clone(),
+            config.sso_allow_http_issuers,
+        ))
+    }
+
     /// The OIDC redirect URI to register at the IdP.
     pub fn oidc_callback_url(&self) -> String {
         format!("{}/sso/oidc/callback", self.public_url)
