@@ -48,6 +48,8 @@ pub enum Permission {
     TeamsManage,
     #[strum(serialize = "policies:manage")]
     PoliciesManage,
+    #[strum(serialize = "sso:manage")]
+    SsoManage,
     #[strum(serialize = "audit:view")]
     AuditView,
     #[strum(serialize = "billing:view")]
@@ -111,6 +113,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             TeamsCreate,
             TeamsManage,
             PoliciesManage,
+            SsoManage,
             AuditView,
             BillingView,
             BillingManage,
@@ -128,6 +131,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             TeamsCreate,
             TeamsManage,
             PoliciesManage,
+            SsoManage,
             AuditView,
             BillingView,
             TokensManage,
