@@ -270,6 +270,20 @@ mod tests {
     }
 
     #[test]
+    fn only_owners_and_admins_manage_sso_connections() {
+        for role in [Role::Owner, Role::Admin] {
+            assert_eq!(decide(Some(role), false, SsoManage), Decision::Allow);
+        }
+        for role in [Role::Member, Role::Viewer, Role::Billing] {
+            assert_eq!(
+                decide(Some(role), false, SsoManage),
+                Decision::DenyForbidden
+            );
+        }
+        assert_eq!(Permission::parse("sso:manage"), Some(SsoManage));
+    }
+
+    #[test]
     fn a_stranger_is_denied_as_if_the_organization_did_not_exist() {
         assert_eq!(decide(None, false, OrgView), Decision::DenyHidden);
     }

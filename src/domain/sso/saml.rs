@@ -275,7 +275,7 @@ fn accepted(assertion: &Assertion, sp: &ServiceProviderUrls) -> Result<Accepted,
         .is_some_and(|restrictions| {
             restrictions
                 .iter()
-                .any(|r| r.audience.iter().any(|a| *a == sp.entity_id))
+                .any(|r| r.audience.contains(&sp.entity_id))
         });
     if !audience_named {
         return Err(SamlFailure::Refused(

@@ -36,12 +36,15 @@ use crate::error::{AppError, AppResult};
 /// (`?error=…`). The detail is logged, never sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// The IdP's answer failed a check (token, signature, audience,
-    /// expiry, nonce) or the IdP could not be reached.
+    /// The IdP's answer failed a check (token or SAML response: signature,
+    /// issuer, audience, recipient, expiry, nonce or InResponseTo, replay),
+    /// came back on the other protocol's endpoint, or the IdP could not be
+    /// reached.
     InvalidResponse,
     /// The IdP said the sign-in failed or was cancelled.
     AccessDenied,
-    /// The IdP did not assert a verified email address.
+    /// The IdP did not assert a verified email address (OIDC), or the
+    /// address is outside the organization's verified domains (SAML).
     EmailNotVerified,
     /// An account with this email exists, and its domain is not one of the
     /// organization's verified domains: SSO may not take it over.
