@@ -301,6 +301,24 @@ async fn a_saml_connection_shows_orgqls_service_provider_and_takes_only_saml_fie
 }
 
 #[tokio::test]
+async fn a_saml_sso_url_must_be_https_unless_the_server_allows_http() {
+    let app = spawn_app_with(|config| {
+        configure(config);
+        config.sso_allow_http_issuers = false;
+    })
+    .await;
+    let owner = app.sign_up("Olga").await;
+    let org = app.create_org(&owner, "Acme").await;
+    app.set_tier(&org, Tier::Enterprise).await;
+    let cert = KeyPair::generate("idp").cert;
+    let input = |url: &str| json!({ "idpEntityId": IDP_ENTITY_ID, "idpSsoUrl": url, "idpCertificate": cert });
+    let refused = create_connection(&app, &owner, &org, input("http://idp.acme.test/sso")).await;
+    assert_error(&refused, "BAD_USER_INPUT");
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "idpSsoUrl");
+    assert_ok(&create_connection(&app, &owner, &org, input("https://idp.acme.test/sso")).await);
+}
+
+#[tokio::test]
 async fn a_new_person_in_a_verified_domain_signs_in_through_the_saml_idp_and_is_provisioned() {
     let saml = setup().await;
     // Nobody signs in through a DRAFT connection, nor activates it untested.
