@@ -209,7 +209,14 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
         .route("/sso/{slug}/start", get(http::sso::start))
         .route("/sso/oidc/callback", get(http::sso::oidc_callback))
-        .route("/sso/saml/acs", post(http::sso::saml_acs))
+        .route(
+            "/sso/saml/acs",
+            post(http::sso::saml_acs).layer(DefaultBodyLimit::max(
+                config
+                    .max_body_bytes
+                    .max(http::sso::SAML_RESPONSE_MAX_BYTES),
+            )),
+        )
         .route("/sso/saml/metadata", get(http::sso::saml_metadata))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz));

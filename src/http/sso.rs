@@ -33,6 +33,10 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
+/// The largest form the ACS takes: IdPs that send group memberships as
+/// attributes post responses well past the GraphQL body limit.
+pub const SAML_RESPONSE_MAX_BYTES: usize = 512 * 1024;
+
 /// `POST /sso/saml/acs` (HTTP-POST binding, form-encoded).
 #[derive(Deserialize)]
 pub struct AcsForm {

@@ -542,6 +542,27 @@ async fn a_saml_sign_in_needs_an_allowed_redirect_uri_and_a_relay_state() {
         )
         .await;
     assert_error(&test, "BAD_USER_INPUT");
+    // A large response (IdPs that send every group) is read, not refused
+    // by the GraphQL body limit: here it names no sign-in in flight.
+    let large = Browser::default()
+        .client
+        .post(saml.acs())
+        .form(&[
+            ("SAMLResponse", "A".repeat(200 * 1024).as_str()),
+            ("RelayState", "unknown"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(large.status(), StatusCode::BAD_REQUEST);
+    let too_large = Browser::default()
+        .client
+        .post(saml.acs())
+        .form(&[("SAMLResponse", "A".repeat(600 * 1024).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // IdP-initiated (no RelayState) is not accepted.
     let browser = Browser::default();
     let post = saml.idp_answer(&browser, "alice").await;
