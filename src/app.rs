@@ -14,7 +14,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use entity::server_setting;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, EntityTrait};
@@ -209,6 +209,15 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
         .route("/sso/{slug}/start", get(http::sso::start))
         .route("/sso/oidc/callback", get(http::sso::oidc_callback))
+        .route(
+            "/sso/saml/acs",
+            post(http::sso::saml_acs).layer(DefaultBodyLimit::max(
+                config
+                    .max_body_bytes
+                    .max(http::sso::SAML_RESPONSE_MAX_BYTES),
+            )),
+        )
+        .route("/sso/saml/metadata", get(http::sso::saml_metadata))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz));
     if config.playground {

@@ -306,7 +306,8 @@ pub struct Config {
     )]
     pub sso_redirect_uris: Vec<String>,
 
-    /// Accept plain `http://` OIDC issuers (development and tests only).
+    /// Accept plain `http://` OIDC issuers and SAML IdP SSO URLs
+    /// (development and tests only).
     #[arg(long, env = "ORGQL_SSO_ALLOW_HTTP_ISSUERS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub sso_allow_http_issuers: bool,
 

@@ -24,6 +24,7 @@ pub mod sso_code;
 pub mod sso_connection;
 pub mod sso_identity;
 pub mod sso_login_state;
+pub mod sso_saml_assertion;
 pub mod team;
 pub mod team_member;
 pub mod tier_upgrade_request;

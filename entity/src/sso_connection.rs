@@ -11,11 +11,21 @@ pub struct Model {
     pub organization_id: Uuid,
     pub protocol: SsoProtocol,
     pub status: SsoStatus,
-    /// OIDC issuer (discovery at `/.well-known/openid-configuration`).
+    /// OIDC issuer (discovery at `/.well-known/openid-configuration`);
+    /// empty on a SAML connection.
     pub issuer_url: String,
+    /// OIDC client id; empty on a SAML connection.
     pub client_id: String,
     /// The client secret, sealed (`auth::sealing`); never leaves the server.
+    /// Empty on a SAML connection.
     pub client_secret_sealed: String,
+    /// SAML: the IdP's entity id (the assertions' `Issuer`).
+    pub idp_entity_id: Option<String>,
+    /// SAML: the IdP's SingleSignOnService URL (HTTP-Redirect binding).
+    pub idp_sso_url: Option<String>,
+    /// SAML: the IdP's signing certificate, PEM.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub idp_certificate: Option<String>,
     pub jit_provisioning: bool,
     pub default_role: Role,
     /// When a test sign-in through it last succeeded.

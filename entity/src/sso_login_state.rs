@@ -14,6 +14,9 @@ pub struct Model {
     /// The PKCE code verifier (RFC 7636), sent only to the IdP's token
     /// endpoint.
     pub pkce_verifier: String,
+    /// SAML: the AuthnRequest's `ID`, which the Response must name in
+    /// `InResponseTo`. (For SAML `nonce` and `pkce_verifier` are empty.)
+    pub saml_request_id: Option<String>,
     /// The app's address to return to, from the allowlist.
     pub redirect_uri: String,
     /// A test sign-in by an administrator (`testSsoConnection`): it proves

@@ -21,6 +21,7 @@ mod m20261130_000015_create_sso;
 mod m20261130_000018_guests;
 mod m20261130_000022_session_change_notices;
 mod m20261130_000023_keyset_page_indexes;
+mod m20261130_000024_saml;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000018_guests::Migration),
             Box::new(m20261130_000022_session_change_notices::Migration),
             Box::new(m20261130_000023_keyset_page_indexes::Migration),
+            Box::new(m20261130_000024_saml::Migration),
         ]
     }
 }

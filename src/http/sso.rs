@@ -1,14 +1,15 @@
 //! Single sign-on's browser endpoints, outside GraphQL (DESIGN §3): the
-//! start that sends the browser to the organization's IdP, and the OIDC
-//! callback that checks the IdP's answer and sends the browser back to the
-//! app with a one-time code (never a token). Refusals the app can act on
+//! start that sends the browser to the organization's IdP, the OIDC
+//! callback and the SAML ACS that check the IdP's answer and send the
+//! browser back to the app with a one-time code (never a token), and the
+//! SAML SP metadata. Refusals the app can act on
 //! travel back on its `redirect_uri` as `?error=…`; what cannot be sent
 //! back safely (no sign-in in flight, a `redirect_uri` off the allowlist)
 //! answers here in GraphQL's error shape.
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -30,6 +31,19 @@ pub struct CallbackQuery {
     state: Option<String>,
     code: Option<String>,
     error: Option<String>,
+}
+
+/// The largest form the ACS takes: IdPs that send group memberships as
+/// attributes post responses well past the GraphQL body limit.
+pub const SAML_RESPONSE_MAX_BYTES: usize = 512 * 1024;
+
+/// `POST /sso/saml/acs` (HTTP-POST binding, form-encoded).
+#[derive(Deserialize)]
+pub struct AcsForm {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
 }
 
 /// A 303 to `location`, uncached.
@@ -108,11 +122,54 @@ pub async fn oidc_callback(
     .await
     {
         Ok(Outcome::Redirect(location)) => see_other(&location),
-        Ok(Outcome::UnknownState) => refuse(
+        Ok(Outcome::UnknownState) => unknown_flight(),
+        Err(error) => refused(error),
+    }
+}
+
+fn unknown_flight() -> Response {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::BadUserInput,
+        "no sign-in in flight matches this answer: it was used, expired or never started",
+    )
+}
+
+pub async fn saml_acs(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<AcsForm>,
+) -> Response {
+    // orgql sends every AuthnRequest with a RelayState: an answer without
+    // one was not asked for (IdP-initiated sign-in is not supported).
+    let (Some(relay_state), Some(saml_response)) =
+        (form.relay_state.as_deref(), form.saml_response.as_deref())
+    else {
+        return refuse(
             StatusCode::BAD_REQUEST,
             ErrorCode::BadUserInput,
-            "no sign-in in flight matches this answer: it was used, expired or never started",
-        ),
+            "SAMLResponse and RelayState are required (IdP-initiated sign-in is not supported)",
+        );
+    };
+    let meta = super::request_meta(&state, peer, &headers);
+    match sign_in::acs(&state.db, &state.sso, &meta, relay_state, saml_response).await {
+        Ok(Outcome::Redirect(location)) => see_other(&location),
+        Ok(Outcome::UnknownState) => unknown_flight(),
         Err(error) => refused(error),
+    }
+}
+
+/// `GET /sso/saml/metadata`: orgql's SAML SP metadata; its URL is the SP
+/// entity id.
+pub async fn saml_metadata(State(state): State<AppState>) -> Response {
+    match crate::domain::sso::saml::sp_metadata(&state.sso.saml_sp()) {
+        Ok(xml) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+            xml,
+        )
+            .into_response(),
+        Err(e) => refused(AppError::internal(e.to_string())),
     }
 }

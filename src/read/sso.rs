@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::domain::authz::{Actor, Permission, access};
 use crate::error::AppResult;
 
-/// A connection by id, for those who may manage it (policies:manage);
+/// A connection by id, for those who may manage it (sso:manage);
 /// otherwise absent.
 pub async fn visible_by_id<C: ConnectionTrait>(
     db: &C,
@@ -23,7 +23,7 @@ pub async fn visible_by_id<C: ConnectionTrait>(
         return Ok(None);
     };
     Ok(
-        access::may_read(db, actor, found.organization_id, Permission::PoliciesManage)
+        access::may_read(db, actor, found.organization_id, Permission::SsoManage)
             .await?
             .then_some(found),
     )

@@ -33,6 +33,7 @@ mod passwords;
 mod policy;
 mod refusals;
 mod reliability;
+mod saml;
 mod schema;
 mod secrets_in_logs;
 mod serving;

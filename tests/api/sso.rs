@@ -205,6 +205,37 @@ impl Sso {
     }
 }
 
+/// Proves the organization controls `domain` over DNS, as its owner would.
+pub async fn verify_domain(
+    app: &TestApp,
+    dns: &DnsServer,
+    owner: &TestUser,
+    org: &TestOrg,
+    domain: &str,
+) {
+    let added = app
+        .graphql(
+            "mutation($o: ID!, $d: String!) { addDomain(input: { organizationId: $o, domain: $d }) { challenge { recordName recordValue } } }",
+            json!({ "o": org.id, "d": domain }),
+            Some(&owner.token),
+        )
+        .await;
+    assert_ok(&added);
+    let challenge = &added["data"]["addDomain"]["challenge"];
+    dns.publish_txt(
+        challenge["recordName"].as_str().unwrap(),
+        challenge["recordValue"].as_str().unwrap(),
+    );
+    assert_ok(
+        &app.graphql(
+            "mutation($o: ID!, $d: String!) { verifyDomain(input: { organizationId: $o, domain: $d }) { domain { verified } } }",
+            json!({ "o": org.id, "d": domain }),
+            Some(&owner.token),
+        )
+        .await,
+    );
+}
+
 pub fn urlencode(value: &str) -> String {
     reqwest::Url::parse_with_params("http://x/", &[("v", value)])
         .unwrap()
@@ -222,7 +253,7 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-async fn exchange(app: &TestApp, code: &str) -> Value {
+pub async fn exchange(app: &TestApp, code: &str) -> Value {
     app.graphql(
         "mutation($c: String!) { exchangeSsoCode(input: { code: $c }) { accessToken refreshToken amr user { id email name emailVerified } } }",
         json!({ "c": code }),
@@ -267,7 +298,7 @@ async fn a_new_person_signs_in_through_the_idp_and_is_provisioned_with_the_defau
     assert_eq!(again["user"]["id"], session["user"]["id"]);
 }
 
-async fn entity_audit(app: &TestApp, action: &str) -> Vec<entity::audit_entry::Model> {
+pub async fn entity_audit(app: &TestApp, action: &str) -> Vec<entity::audit_entry::Model> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     entity::audit_entry::Entity::find()
         .filter(entity::audit_entry::Column::Action.eq(action))
@@ -589,28 +620,7 @@ async fn an_existing_account_is_linked_only_within_a_verified_domain() {
         format!("{APP_RETURN}?error=account_not_linkable")
     );
     // The organization proves it controls elsewhere.test: now it links.
-    let added = sso
-        .app
-        .graphql(
-            "mutation($o: ID!) { addDomain(input: { organizationId: $o, domain: \"elsewhere.test\" }) { challenge { recordName recordValue } } }",
-            json!({ "o": sso.org.id }),
-            Some(&sso.owner.token),
-        )
-        .await;
-    let challenge = &added["data"]["addDomain"]["challenge"];
-    sso.dns.publish_txt(
-        challenge["recordName"].as_str().unwrap(),
-        challenge["recordValue"].as_str().unwrap(),
-    );
-    assert_ok(
-        &sso.app
-            .graphql(
-                "mutation($o: ID!) { verifyDomain(input: { organizationId: $o, domain: \"elsewhere.test\" }) { domain { verified } } }",
-                json!({ "o": sso.org.id }),
-                Some(&sso.owner.token),
-            )
-            .await,
-    );
+    verify_domain(&sso.app, &sso.dns, &sso.owner, &sso.org, "elsewhere.test").await;
     let session = sso.session_of("bob").await;
     assert_eq!(session["user"]["id"], bob.id.as_str());
     let linked = entity_audit(&sso.app, "user.sso_signed_in").await;
@@ -762,28 +772,7 @@ async fn home_realm_discovery_finds_the_organization_of_a_verified_domain() {
         lookup("alice@acme.test").await["data"]["ssoLoginUrl"],
         Value::Null
     );
-    let added = sso
-        .app
-        .graphql(
-            "mutation($o: ID!) { addDomain(input: { organizationId: $o, domain: \"acme.test\" }) { challenge { recordName recordValue } } }",
-            json!({ "o": sso.org.id }),
-            Some(&sso.owner.token),
-        )
-        .await;
-    let challenge = &added["data"]["addDomain"]["challenge"];
-    sso.dns.publish_txt(
-        challenge["recordName"].as_str().unwrap(),
-        challenge["recordValue"].as_str().unwrap(),
-    );
-    assert_ok(
-        &sso.app
-            .graphql(
-                "mutation($o: ID!) { verifyDomain(input: { organizationId: $o, domain: \"acme.test\" }) { domain { verified } } }",
-                json!({ "o": sso.org.id }),
-                Some(&sso.owner.token),
-            )
-            .await,
-    );
+    verify_domain(&sso.app, &sso.dns, &sso.owner, &sso.org, "acme.test").await;
     let url = lookup("alice@acme.test").await["data"]["ssoLoginUrl"]
         .as_str()
         .unwrap()

@@ -48,6 +48,8 @@ pub enum Permission {
     TeamsManage,
     #[strum(serialize = "policies:manage")]
     PoliciesManage,
+    #[strum(serialize = "sso:manage")]
+    SsoManage,
     #[strum(serialize = "audit:view")]
     AuditView,
     #[strum(serialize = "billing:view")]
@@ -111,6 +113,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             TeamsCreate,
             TeamsManage,
             PoliciesManage,
+            SsoManage,
             AuditView,
             BillingView,
             BillingManage,
@@ -128,6 +131,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             TeamsCreate,
             TeamsManage,
             PoliciesManage,
+            SsoManage,
             AuditView,
             BillingView,
             TokensManage,
@@ -263,6 +267,20 @@ mod tests {
             decide(Some(Role::Admin), false, OrgDelete),
             Decision::DenyForbidden
         );
+    }
+
+    #[test]
+    fn only_owners_and_admins_manage_sso_connections() {
+        for role in [Role::Owner, Role::Admin] {
+            assert_eq!(decide(Some(role), false, SsoManage), Decision::Allow);
+        }
+        for role in [Role::Member, Role::Viewer, Role::Billing] {
+            assert_eq!(
+                decide(Some(role), false, SsoManage),
+                Decision::DenyForbidden
+            );
+        }
+        assert_eq!(Permission::parse("sso:manage"), Some(SsoManage));
     }
 
     #[test]

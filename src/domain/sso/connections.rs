@@ -1,5 +1,5 @@
-//! Commands on SSO connections (policies:manage, ENTERPRISE tier). See the
-//! module header of `domain::sso` for the rules.
+//! Commands on SSO connections (sso:manage, ENTERPRISE tier), OIDC or
+//! SAML. See the module header of `domain::sso` for the rules.
 //!
 //! (Past 400 lines: six commands of one lifecycle, with the sign-in state
 //! they share with `sign_in`; split, each half would need the other's
@@ -15,7 +15,10 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use sha2::Digest as _;
+
 use super::oidc::{self, OidcClientSettings};
+use super::saml;
 use super::{STATE_TTL_MINUTES, SsoSettings, ensure_tier};
 use crate::auth::Sealer;
 use crate::auth::secrets;
@@ -35,34 +38,143 @@ const ACTIVE_UNIQUE: Constraint = Constraint {
     sqlite: "sso_connections.organization_id",
 };
 
-/// A new OIDC connection.
+/// A new connection: its protocol, the IdP fields it was given (which
+/// belong depends on the protocol) and the shared settings.
 pub struct NewConnection {
-    pub issuer_url: String,
-    pub client_id: String,
-    pub client_secret: String,
+    pub protocol: SsoProtocol,
+    pub idp: IdpFields,
     pub jit_provisioning: bool,
     pub default_role: Role,
+}
+
+/// The IdP fields as the client gave them. OIDC: issuer URL, client id,
+/// client secret. SAML: IdP entity id, SSO URL, signing certificate.
+#[derive(Default)]
+pub struct IdpFields {
+    pub issuer_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub idp_entity_id: Option<String>,
+    pub idp_sso_url: Option<String>,
+    pub idp_certificate: Option<String>,
 }
 
 /// A partial change; `None` leaves a field as it is.
 #[derive(Default)]
 pub struct ConnectionPatch {
-    pub issuer_url: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub idp: IdpFields,
     pub jit_provisioning: Option<bool>,
     pub default_role: Option<Role>,
 }
 
-fn issuer(settings: &SsoSettings, value: &str) -> AppResult<String> {
-    let url = values::url("issuerUrl", value)?
-        .ok_or_else(|| AppError::bad_input("issuerUrl", "must not be empty"))?;
+/// The IdP fields, validated for the connection's protocol; `None` where
+/// none was given.
+#[derive(Default)]
+struct ValidIdp {
+    issuer_url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    idp_entity_id: Option<String>,
+    idp_sso_url: Option<String>,
+    idp_certificate: Option<String>,
+}
+
+impl IdpFields {
+    /// Validates the fields given for `protocol`; a field of the other
+    /// protocol is BAD_USER_INPUT naming it.
+    fn validate(&self, settings: &SsoSettings, protocol: SsoProtocol) -> AppResult<ValidIdp> {
+        let (foreign, label): (&[(&'static str, bool)], &str) = match protocol {
+            SsoProtocol::Oidc => (
+                &[
+                    ("idpEntityId", self.idp_entity_id.is_some()),
+                    ("idpSsoUrl", self.idp_sso_url.is_some()),
+                    ("idpCertificate", self.idp_certificate.is_some()),
+                ],
+                "an OIDC",
+            ),
+            SsoProtocol::Saml => (
+                &[
+                    ("issuerUrl", self.issuer_url.is_some()),
+                    ("clientId", self.client_id.is_some()),
+                    ("clientSecret", self.client_secret.is_some()),
+                ],
+                "a SAML",
+            ),
+        };
+        if let Some((field, _)) = foreign.iter().find(|(_, given)| *given) {
+            return Err(AppError::bad_input(
+                *field,
+                format!("not a setting of {label} connection"),
+            ));
+        }
+        Ok(ValidIdp {
+            issuer_url: self
+                .issuer_url
+                .as_deref()
+                .map(|v| idp_url(settings, "issuerUrl", v))
+                .transpose()?,
+            client_id: self.client_id.as_deref().map(client_id).transpose()?,
+            client_secret: self
+                .client_secret
+                .as_deref()
+                .map(client_secret)
+                .transpose()?
+                .map(str::to_owned),
+            idp_entity_id: self
+                .idp_entity_id
+                .as_deref()
+                .map(|v| values::text("idpEntityId", v, 1024))
+                .transpose()?,
+            idp_sso_url: self
+                .idp_sso_url
+                .as_deref()
+                .map(|v| idp_url(settings, "idpSsoUrl", v))
+                .transpose()?,
+            idp_certificate: self
+                .idp_certificate
+                .as_deref()
+                .map(certificate)
+                .transpose()?,
+        })
+    }
+}
+
+fn required<T>(value: Option<T>, field: &'static str) -> AppResult<T> {
+    value.ok_or_else(|| AppError::bad_input(field, "required for this protocol"))
+}
+
+/// An IdP URL (OIDC issuer, SAML SSO URL): https unless the server allows
+/// plain http for development.
+fn idp_url(settings: &SsoSettings, field: &'static str, value: &str) -> AppResult<String> {
+    let url = values::url(field, value)?
+        .ok_or_else(|| AppError::bad_input(field, "must not be empty"))?;
     if !url.starts_with("https://") && !settings.allow_http_issuers {
-        return Err(AppError::bad_input("issuerUrl", "must be an https:// URL"));
+        return Err(AppError::bad_input(field, "must be an https:// URL"));
     }
     // Discovery appends `/.well-known/openid-configuration` to the issuer
     // as given, so it is stored as the IdP spells it (no added slash).
     Ok(value.trim().to_owned())
+}
+
+/// A PEM X.509 certificate, stored in the canonical PEM form.
+fn certificate(value: &str) -> AppResult<String> {
+    const FIELD: &str = "idpCertificate";
+    if value.len() > 16 * 1024 {
+        return Err(AppError::bad_input(FIELD, "at most 16 KiB"));
+    }
+    saml::certificate_der(value)
+        .ok()
+        .and_then(|der| openssl::x509::X509::from_der(&der).ok())
+        .and_then(|cert| cert.to_pem().ok())
+        .and_then(|pem| String::from_utf8(pem).ok())
+        .ok_or_else(|| AppError::bad_input(FIELD, "not a PEM X.509 certificate"))
+}
+
+/// The SHA-256 fingerprint of a stored certificate (for the audit log).
+fn fingerprint(pem: Option<&str>) -> Option<String> {
+    saml::certificate_der(pem?)
+        .ok()
+        .map(|der| hex::encode(sha2::Sha256::digest(der)))
 }
 
 fn client_id(value: &str) -> AppResult<String> {
@@ -83,19 +195,31 @@ fn default_role(role: Role) -> AppResult<Role> {
     }
 }
 
-/// What an audit entry may say about a connection (never its secret).
+/// What an audit entry may say about a connection (never its secret; the
+/// certificate by its fingerprint).
 fn described(connection: &sso_connection::Model) -> serde_json::Value {
-    json!({
-        "protocol": connection.protocol,
-        "status": connection.status,
-        "issuerUrl": connection.issuer_url,
-        "clientId": connection.client_id,
-        "jitProvisioning": connection.jit_provisioning,
-        "defaultRole": connection.default_role,
-    })
+    match connection.protocol {
+        SsoProtocol::Oidc => json!({
+            "protocol": connection.protocol,
+            "status": connection.status,
+            "issuerUrl": connection.issuer_url,
+            "clientId": connection.client_id,
+            "jitProvisioning": connection.jit_provisioning,
+            "defaultRole": connection.default_role,
+        }),
+        SsoProtocol::Saml => json!({
+            "protocol": connection.protocol,
+            "status": connection.status,
+            "idpEntityId": connection.idp_entity_id,
+            "idpSsoUrl": connection.idp_sso_url,
+            "idpCertificateSha256": fingerprint(connection.idp_certificate.as_deref()),
+            "jitProvisioning": connection.jit_provisioning,
+            "defaultRole": connection.default_role,
+        }),
+    }
 }
 
-/// Creates a DRAFT OIDC connection (policies:manage, ENTERPRISE).
+/// Creates a DRAFT connection (sso:manage, ENTERPRISE).
 #[tracing::instrument(skip_all, fields(%organization_id))]
 pub async fn create(
     db: &DatabaseConnection,
@@ -105,12 +229,26 @@ pub async fn create(
     organization_id: OrganizationId,
     new: NewConnection,
 ) -> AppResult<sso_connection::Model> {
-    let issuer_url = issuer(settings, &new.issuer_url)?;
-    let client_id = client_id(&new.client_id)?;
-    let secret = client_secret(&new.client_secret)?;
+    let idp = new.idp.validate(settings, new.protocol)?;
+    let (issuer_url, client_id, secret) = match new.protocol {
+        SsoProtocol::Oidc => (
+            required(idp.issuer_url, "issuerUrl")?,
+            required(idp.client_id, "clientId")?,
+            Some(required(idp.client_secret, "clientSecret")?),
+        ),
+        SsoProtocol::Saml => (String::new(), String::new(), None),
+    };
+    let (idp_entity_id, idp_sso_url, idp_certificate) = match new.protocol {
+        SsoProtocol::Oidc => (None, None, None),
+        SsoProtocol::Saml => (
+            Some(required(idp.idp_entity_id, "idpEntityId")?),
+            Some(required(idp.idp_sso_url, "idpSsoUrl")?),
+            Some(required(idp.idp_certificate, "idpCertificate")?),
+        ),
+    };
     let role = default_role(new.default_role)?;
     let organization_id = Uuid::from(organization_id);
-    let write = OrgWrite::begin(db, actor, organization_id, Permission::PoliciesManage).await?;
+    let write = OrgWrite::begin(db, actor, organization_id, Permission::SsoManage).await?;
     ensure_tier(write.organization().tier)?;
     let existing = sso_connection::Entity::find()
         .filter(sso_connection::Column::OrganizationId.eq(organization_id))
@@ -127,11 +265,17 @@ pub async fn create(
     let connection = sso_connection::ActiveModel {
         id: Set(id),
         organization_id: Set(organization_id),
-        protocol: Set(SsoProtocol::Oidc),
+        protocol: Set(new.protocol),
         status: Set(SsoStatus::Draft),
         issuer_url: Set(issuer_url),
         client_id: Set(client_id),
-        client_secret_sealed: Set(sealer.seal(secret.as_bytes(), id.as_bytes())?),
+        client_secret_sealed: Set(match secret {
+            Some(secret) => sealer.seal(secret.as_bytes(), id.as_bytes())?,
+            None => String::new(),
+        }),
+        idp_entity_id: Set(idp_entity_id),
+        idp_sso_url: Set(idp_sso_url),
+        idp_certificate: Set(idp_certificate),
         jit_provisioning: Set(new.jit_provisioning),
         default_role: Set(role),
         tested_at: Set(None),
@@ -151,7 +295,7 @@ pub async fn create(
     Ok(connection)
 }
 
-/// Opens a write on the connection's organization (policies:manage,
+/// Opens a write on the connection's organization (sso:manage,
 /// ENTERPRISE): a connection in another organization is NOT_FOUND.
 async fn begin<'a>(
     db: &DatabaseConnection,
@@ -163,10 +307,12 @@ async fn begin<'a>(
     Ok((write, connection))
 }
 
-/// Changes a connection (policies:manage, ENTERPRISE). A new issuer or
-/// client id needs a new test sign-in before activation, and is refused on
-/// the ACTIVE connection (deactivate it first); a new secret alone may be
-/// rotated at any time.
+/// Changes a connection (sso:manage, ENTERPRISE). Another IdP (OIDC:
+/// issuer or client id; SAML: entity id or SSO URL) needs a new test
+/// sign-in before activation, and is refused on the ACTIVE connection
+/// (deactivate it first). A client secret or a SAML signing certificate
+/// may be rotated at any time, as IdPs rotate them: the change is audited
+/// (the certificate by fingerprint). The protocol does not change.
 #[tracing::instrument(skip_all, fields(%connection_id))]
 pub async fn update(
     db: &DatabaseConnection,
@@ -176,37 +322,48 @@ pub async fn update(
     connection_id: SsoConnectionId,
     patch: ConnectionPatch,
 ) -> AppResult<sso_connection::Model> {
-    let issuer_url = patch
-        .issuer_url
-        .as_deref()
-        .map(|v| issuer(settings, v))
-        .transpose()?;
-    let new_client_id = patch.client_id.as_deref().map(client_id).transpose()?;
-    let secret = patch
-        .client_secret
-        .as_deref()
-        .map(client_secret)
-        .transpose()?;
     let role = patch.default_role.map(default_role).transpose()?;
     let (write, before) = begin(db, actor, connection_id).await?;
-    let identity_changed = issuer_url.as_ref().is_some_and(|v| *v != before.issuer_url)
-        || new_client_id
+    let idp = patch.idp.validate(settings, before.protocol)?;
+    let identity_changed = idp
+        .issuer_url
+        .as_ref()
+        .is_some_and(|v| *v != before.issuer_url)
+        || idp
+            .client_id
             .as_ref()
-            .is_some_and(|v| *v != before.client_id);
+            .is_some_and(|v| *v != before.client_id)
+        || idp
+            .idp_entity_id
+            .as_ref()
+            .is_some_and(|v| Some(v) != before.idp_entity_id.as_ref())
+        || idp
+            .idp_sso_url
+            .as_ref()
+            .is_some_and(|v| Some(v) != before.idp_sso_url.as_ref());
     if identity_changed && before.status == SsoStatus::Active {
         return Err(AppError::conflict(
             "deactivate the connection before pointing it at another IdP or client",
         ));
     }
     let mut row = before.clone().into_active_model();
-    if let Some(v) = issuer_url {
+    if let Some(v) = idp.issuer_url {
         row.issuer_url = Set(v);
     }
-    if let Some(v) = new_client_id {
+    if let Some(v) = idp.client_id {
         row.client_id = Set(v);
     }
-    if let Some(secret) = secret {
+    if let Some(secret) = idp.client_secret {
         row.client_secret_sealed = Set(sealer.seal(secret.as_bytes(), before.id.as_bytes())?);
+    }
+    if let Some(v) = idp.idp_entity_id {
+        row.idp_entity_id = Set(Some(v));
+    }
+    if let Some(v) = idp.idp_sso_url {
+        row.idp_sso_url = Set(Some(v));
+    }
+    if let Some(v) = idp.idp_certificate {
+        row.idp_certificate = Set(Some(v));
     }
     if let Some(v) = patch.jit_provisioning {
         row.jit_provisioning = Set(v);
@@ -226,7 +383,7 @@ pub async fn update(
             json!({
                 "before": described(&before),
                 "after": described(&after),
-                "clientSecretChanged": patch.client_secret.is_some(),
+                "clientSecretChanged": patch.idp.client_secret.is_some(),
             }),
         ))
         .await?;
@@ -234,9 +391,9 @@ pub async fn update(
 }
 
 /// Starts a test sign-in through a connection in any status
-/// (policies:manage, ENTERPRISE): answers the IdP URL to open in the
-/// browser. When the callback accepts the IdP's answer, the connection is
-/// marked tested (it signs nobody in) and the browser returns to
+/// (sso:manage, ENTERPRISE): answers the IdP URL to open in the
+/// browser. When the IdP's answer is accepted, the connection is marked
+/// tested (it signs nobody in) and the browser returns to
 /// `redirect_uri?sso_test=passed`.
 #[tracing::instrument(skip_all, fields(%connection_id))]
 pub async fn start_test(
@@ -254,16 +411,9 @@ pub async fn start_test(
         let (_write, connection) = begin(db, actor, connection_id).await?;
         connection
     };
-    let authorization = authorize_at_idp(sealer, settings, &connection).await?;
+    let departure = depart(sealer, settings, &connection).await?;
     let (write, connection) = begin(db, actor, connection_id).await?;
-    store_state(
-        write.txn(),
-        &connection,
-        &authorization,
-        &redirect_uri,
-        true,
-    )
-    .await?;
+    store_state(write.txn(), &connection, &departure, &redirect_uri, true).await?;
     write
         .commit(Entry::new(
             AuditAction::SsoConnectionTestStarted,
@@ -271,11 +421,80 @@ pub async fn start_test(
             json!({ "redirectUri": redirect_uri }),
         ))
         .await?;
-    Ok(authorization.url)
+    Ok(departure.url)
 }
 
-/// The IdP URL for a new sign-in through `connection`.
-pub(super) async fn authorize_at_idp(
+/// A sign-in leaving for the IdP: where the browser goes, and what the
+/// answer will be checked against.
+pub(super) struct Departure {
+    pub url: String,
+    /// OIDC `state`, SAML `RelayState`: names the sign-in in flight.
+    pub state: String,
+    /// OIDC only (empty for SAML).
+    pub nonce: String,
+    /// OIDC only (empty for SAML).
+    pub pkce_verifier: String,
+    /// SAML only: the AuthnRequest's id.
+    pub saml_request_id: Option<String>,
+}
+
+/// The IdP URL for a new sign-in through `connection`, by its protocol.
+pub(super) async fn depart(
+    sealer: &Sealer,
+    settings: &SsoSettings,
+    connection: &sso_connection::Model,
+) -> AppResult<Departure> {
+    match connection.protocol {
+        SsoProtocol::Oidc => {
+            let authorization = authorize_at_idp(sealer, settings, connection).await?;
+            Ok(Departure {
+                url: authorization.url,
+                state: authorization.state,
+                nonce: authorization.nonce,
+                pkce_verifier: authorization.pkce_verifier,
+                saml_request_id: None,
+            })
+        }
+        SsoProtocol::Saml => {
+            let idp = saml_idp(connection)?;
+            // RelayState: at most 80 bytes (SAML Bindings §3.4.3); 43 here.
+            let state = secrets::generate();
+            let request =
+                saml::authn_request(&settings.saml_sp(), idp.sso_url, &state).map_err(|e| {
+                    tracing::warn!(target: "orgql::sso", connection_id = %connection.id, "{e}");
+                    AppError::bad_input("idpSsoUrl", "no AuthnRequest can be sent to this URL")
+                })?;
+            Ok(Departure {
+                url: request.url,
+                state,
+                nonce: String::new(),
+                pkce_verifier: String::new(),
+                saml_request_id: Some(request.request_id),
+            })
+        }
+    }
+}
+
+/// A SAML connection's IdP settings.
+pub(super) fn saml_idp(connection: &sso_connection::Model) -> AppResult<saml::IdpSettings<'_>> {
+    match (
+        connection.idp_entity_id.as_deref(),
+        connection.idp_sso_url.as_deref(),
+        connection.idp_certificate.as_deref(),
+    ) {
+        (Some(entity_id), Some(sso_url), Some(certificate)) => Ok(saml::IdpSettings {
+            entity_id,
+            sso_url,
+            certificate,
+        }),
+        _ => Err(AppError::internal(
+            "a SAML connection lacks its IdP settings",
+        )),
+    }
+}
+
+/// The OIDC IdP's authorization URL for a new sign-in through `connection`.
+async fn authorize_at_idp(
     sealer: &Sealer,
     settings: &SsoSettings,
     connection: &sso_connection::Model,
@@ -313,17 +532,18 @@ pub(super) fn open_secret(
 pub(super) async fn store_state<C: ConnectionTrait>(
     txn: &C,
     connection: &sso_connection::Model,
-    authorization: &oidc::Authorization,
+    departure: &Departure,
     redirect_uri: &str,
     test: bool,
 ) -> AppResult<()> {
     let now = Utc::now();
     sso_login_state::ActiveModel {
         id: Set(new_id()),
-        state_hash: Set(secrets::digest(&authorization.state)),
+        state_hash: Set(secrets::digest(&departure.state)),
         connection_id: Set(connection.id),
-        nonce: Set(authorization.nonce.clone()),
-        pkce_verifier: Set(authorization.pkce_verifier.clone()),
+        nonce: Set(departure.nonce.clone()),
+        pkce_verifier: Set(departure.pkce_verifier.clone()),
+        saml_request_id: Set(departure.saml_request_id.clone()),
         redirect_uri: Set(redirect_uri.to_owned()),
         test: Set(test),
         created_at: Set(now),
@@ -335,7 +555,7 @@ pub(super) async fn store_state<C: ConnectionTrait>(
 }
 
 /// Makes a tested connection the organization's ACTIVE one
-/// (policies:manage, ENTERPRISE).
+/// (sso:manage, ENTERPRISE).
 #[tracing::instrument(skip_all, fields(%connection_id))]
 pub async fn activate(
     db: &DatabaseConnection,
@@ -389,7 +609,7 @@ async fn release_enforcement<C: ConnectionTrait>(
     Ok(true)
 }
 
-/// Takes a connection out of use (policies:manage). Deactivating the
+/// Takes a connection out of use (sso:manage). Deactivating the
 /// ACTIVE connection turns `ssoRequired` off, in the same audited change.
 /// Allowed on any tier, so a downgraded organization can still clean up.
 #[tracing::instrument(skip_all, fields(%connection_id))]
@@ -416,7 +636,7 @@ pub async fn deactivate(
     Ok(connection)
 }
 
-/// Deletes a connection (policies:manage), with its linked identities;
+/// Deletes a connection (sso:manage), with its linked identities;
 /// deleting the ACTIVE one turns `ssoRequired` off. Any tier.
 #[tracing::instrument(skip_all, fields(%connection_id))]
 pub async fn delete(
@@ -442,7 +662,7 @@ pub async fn delete(
     Ok(connection)
 }
 
-/// Opens a write on the connection's organization (policies:manage) on any
+/// Opens a write on the connection's organization (sso:manage) on any
 /// tier: deactivating and deleting stay possible after a downgrade.
 async fn begin_any_tier<'a>(
     db: &DatabaseConnection,
@@ -455,11 +675,7 @@ async fn begin_any_tier<'a>(
         .await?
         .ok_or(AppError::NotFound)?;
     let write = write
-        .authorize(
-            actor,
-            connection.organization_id,
-            Permission::PoliciesManage,
-        )
+        .authorize(actor, connection.organization_id, Permission::SsoManage)
         .await?;
     Ok((write, connection))
 }

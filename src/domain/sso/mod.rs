@@ -1,8 +1,9 @@
-//! Single sign-on per organization (OIDC), routed by verified domains.
+//! Single sign-on per organization (OIDC or SAML), routed by verified
+//! domains.
 //!
 //! What it enforces:
-//! - Connections are managed with policies:manage (OWNER, ADMIN; DESIGN §4
-//!   puts SSO under it) and only on the ENTERPRISE tier (DESIGN §6): on
+//! - Connections are managed with sso:manage (OWNER, ADMIN; issue #12) and
+//!   only on the ENTERPRISE tier (DESIGN §6): on
 //!   another tier creating, changing, testing, activating and signing in
 //!   through one answer TIER_LIMIT_EXCEEDED (`ssoConnections`, limit 0).
 //! - A client secret is sealed at rest (`auth::sealing`, bound to the
@@ -12,8 +13,13 @@
 //!   per organization.
 //! - Sign-in ([`sign_in`]): state, nonce and PKCE are single-use and expire
 //!   after ten minutes; the app's `redirect_uri` must be on the server's
-//!   allowlist; the ID token is verified by [`oidc`]; the IdP must assert
-//!   the email verified. An existing account is linked only when its
+//!   allowlist; the ID token is verified by [`oidc`], the SAML Response by
+//!   [`saml`] (signature, issuer, audience, recipient, times, InResponseTo,
+//!   replay). The email must be proven: for OIDC the IdP asserts
+//!   `email_verified`; SAML has no such claim, so a SAML address counts as
+//!   proven only when its domain is one of the organization's verified
+//!   domains (the IdP's signed word for an address the organization has
+//!   shown it controls). An existing account is linked only when its
 //!   domain is one of the organization's verified domains; a new person is
 //!   created (JIT) with the connection's default role within the seat
 //!   limit. The browser gets a one-time code (60 s), never a token, and the
@@ -25,6 +31,7 @@
 
 pub mod connections;
 pub mod oidc;
+pub mod saml;
 pub mod sign_in;
 
 use entity::values::Tier;
@@ -35,6 +42,21 @@ use crate::error::{AppError, AppResult};
 pub const STATE_TTL_MINUTES: i64 = 10;
 /// How long the app has to trade its one-time code.
 pub const CODE_TTL_SECONDS: i64 = 60;
+
+/// What an IdP's accepted answer says about the person, whichever the
+/// protocol.
+#[derive(Debug, Clone)]
+pub struct VerifiedIdentity {
+    /// The IdP's stable id for the person (OIDC `sub`, SAML NameID).
+    pub subject: String,
+    pub email: Option<String>,
+    /// The IdP asserts the address is the person's.
+    pub email_verified: bool,
+    /// The address counts as proven only within the organization's
+    /// verified domains (SAML: no `email_verified` claim exists).
+    pub needs_verified_domain: bool,
+    pub name: Option<String>,
+}
 
 /// Server-wide SSO settings and the shared IdP client.
 pub struct SsoSettings {
@@ -76,6 +98,15 @@ impl SsoSettings {
     /// The OIDC redirect URI to register at the IdP.
     pub fn oidc_callback_url(&self) -> String {
         format!("{}/sso/oidc/callback", self.public_url)
+    }
+
+    /// orgql's SAML service provider: its entity id (where its metadata
+    /// is served) and its Assertion Consumer Service URL.
+    pub fn saml_sp(&self) -> saml::ServiceProviderUrls {
+        saml::ServiceProviderUrls {
+            entity_id: format!("{}/sso/saml/metadata", self.public_url),
+            acs_url: format!("{}/sso/saml/acs", self.public_url),
+        }
     }
 
     /// Where a browser starts signing in to an organization.

@@ -59,14 +59,7 @@ pub struct Authorization {
     pub pkce_verifier: String,
 }
 
-/// What a valid ID token says about the person.
-#[derive(Debug, Clone)]
-pub struct VerifiedIdentity {
-    pub subject: String,
-    pub email: Option<String>,
-    pub email_verified: bool,
-    pub name: Option<String>,
-}
+pub use super::VerifiedIdentity;
 
 /// A connection's OIDC settings, its secret opened.
 pub struct OidcClientSettings<'a> {
@@ -194,6 +187,7 @@ pub async fn verify_callback(
         subject: claims.subject().as_str().to_owned(),
         email: claims.email().map(|e| e.as_str().to_lowercase()),
         email_verified: claims.email_verified() == Some(true),
+        needs_verified_domain: false,
         name: claims
             .name()
             .and_then(|n| n.get(None))

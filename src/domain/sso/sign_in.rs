@@ -1,5 +1,6 @@
 //! The sign-in flow through an organization's ACTIVE connection: start
-//! (browser → IdP), callback (IdP → server → app with a one-time code),
+//! (browser → IdP), the OIDC callback or the SAML ACS (IdP → server → app
+//! with a one-time code; both end in one shared [`finish`]),
 //! and the exchange of that code for a session (GraphQL). Also the test
 //! sign-in an administrator runs before activating a connection, and
 //! home-realm discovery by email domain.
@@ -8,17 +9,19 @@
 //! goes through it; its refusals are an enum at the top.)
 
 use chrono::{Duration, Utc};
-use entity::values::{Role, SsoStatus};
-use entity::{organization, sso_code, sso_connection, sso_identity, sso_login_state, user};
+use entity::values::{Role, SsoProtocol, SsoStatus};
+use entity::{
+    organization, sso_code, sso_connection, sso_identity, sso_login_state, sso_saml_assertion, user,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    sea_query::Expr,
+    SqlErr, sea_query::Expr,
 };
 use serde_json::json;
 
-use super::connections::{active_of, authorize_at_idp, open_secret, store_state};
-use super::oidc::{self, OidcClientSettings, VerifiedIdentity};
-use super::{CODE_TTL_SECONDS, SsoSettings, ensure_tier};
+use super::connections::{active_of, depart, open_secret, saml_idp, store_state};
+use super::oidc::{self, OidcClientSettings};
+use super::{CODE_TTL_SECONDS, SsoSettings, VerifiedIdentity, ensure_tier, saml};
 use crate::auth::{AuthConfig, Sealer, secrets};
 use crate::domain::accounts::{IssuedTokens, start_sso_session};
 use crate::domain::audit::{AuditAction, AuditActor};
@@ -33,12 +36,15 @@ use crate::error::{AppError, AppResult};
 /// (`?error=…`). The detail is logged, never sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// The IdP's answer failed a check (token, signature, audience,
-    /// expiry, nonce) or the IdP could not be reached.
+    /// The IdP's answer failed a check (token or SAML response: signature,
+    /// issuer, audience, recipient, expiry, nonce or InResponseTo, replay),
+    /// came back on the other protocol's endpoint, or the IdP could not be
+    /// reached.
     InvalidResponse,
     /// The IdP said the sign-in failed or was cancelled.
     AccessDenied,
-    /// The IdP did not assert a verified email address.
+    /// The IdP did not assert a verified email address (OIDC), or the
+    /// address is outside the organization's verified domains (SAML).
     EmailNotVerified,
     /// An account with this email exists, and its domain is not one of the
     /// organization's verified domains: SSO may not take it over.
@@ -86,8 +92,9 @@ fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 /// `GET /sso/{slug}/start`: the IdP URL for a sign-in to the organization
-/// through its ACTIVE connection. NOT_FOUND when it has none (or no such
-/// organization); TIER_LIMIT_EXCEEDED off ENTERPRISE.
+/// through its ACTIVE connection (OIDC authorization request or SAML
+/// AuthnRequest). NOT_FOUND when it has none (or no such organization);
+/// TIER_LIMIT_EXCEEDED off ENTERPRISE.
 #[tracing::instrument(skip_all, fields(%slug))]
 pub async fn start(
     db: &DatabaseConnection,
@@ -107,11 +114,65 @@ pub async fn start(
         .await?
         .ok_or(AppError::NotFound)?;
     ensure_tier(organization.tier)?;
-    let authorization = authorize_at_idp(sealer, settings, &connection).await?;
+    let departure = depart(sealer, settings, &connection).await?;
     // A sign-in in flight changes nothing yet (one row, in one statement):
     // it is audited when it completes (`sso.signed_in`).
-    store_state(db, &connection, &authorization, &redirect_uri, false).await?;
-    Ok(authorization.url)
+    store_state(db, &connection, &departure, &redirect_uri, false).await?;
+    Ok(departure.url)
+}
+
+/// Takes the sign-in in flight named by `state` (OIDC `state`, SAML
+/// `RelayState`), once: the row is deleted by whoever gets it first. None
+/// when unknown, used or expired.
+async fn take_flight(
+    db: &DatabaseConnection,
+    state: &str,
+) -> AppResult<Option<sso_login_state::Model>> {
+    let Some(flight) = sso_login_state::Entity::find()
+        .filter(sso_login_state::Column::StateHash.eq(secrets::digest(state)))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let taken = sso_login_state::Entity::delete_by_id(flight.id)
+        .exec(db)
+        .await?
+        .rows_affected;
+    if taken == 0 || flight.expires_at <= Utc::now() {
+        return Ok(None);
+    }
+    Ok(Some(flight))
+}
+
+/// The app's `redirect_uri` with `?error=…`.
+fn refused(flight: &sso_login_state::Model, refusal: Refusal) -> Outcome {
+    Outcome::Redirect(with_query(
+        &flight.redirect_uri,
+        &[("error", refusal.as_str())],
+    ))
+}
+
+/// The connection a sign-in in flight went out through, when it still
+/// exists and speaks `protocol`.
+async fn connection_of(
+    db: &DatabaseConnection,
+    flight: &sso_login_state::Model,
+    protocol: SsoProtocol,
+) -> AppResult<Result<sso_connection::Model, Refusal>> {
+    Ok(
+        match sso_connection::Entity::find_by_id(flight.connection_id)
+            .one(db)
+            .await?
+        {
+            None => Err(Refusal::Unavailable),
+            Some(connection) if connection.protocol != protocol => {
+                tracing::info!(target: "orgql::sso", connection_id = %connection.id, "an answer came back on the other protocol's endpoint");
+                Err(Refusal::InvalidResponse)
+            }
+            Some(connection) => Ok(connection),
+        },
+    )
 }
 
 /// `GET /sso/oidc/callback`: takes the sign-in in flight named by `state`
@@ -126,39 +187,19 @@ pub async fn callback(
     code: Option<&str>,
     idp_error: Option<&str>,
 ) -> AppResult<Outcome> {
-    // One use: the row is deleted by whoever gets it first.
-    let Some(flight) = sso_login_state::Entity::find()
-        .filter(sso_login_state::Column::StateHash.eq(secrets::digest(state)))
-        .one(db)
-        .await?
-    else {
+    let Some(flight) = take_flight(db, state).await? else {
         return Ok(Outcome::UnknownState);
     };
-    let taken = sso_login_state::Entity::delete_by_id(flight.id)
-        .exec(db)
-        .await?
-        .rows_affected;
-    if taken == 0 || flight.expires_at <= Utc::now() {
-        return Ok(Outcome::UnknownState);
-    }
-    let refuse = |refusal: Refusal| {
-        Ok(Outcome::Redirect(with_query(
-            &flight.redirect_uri,
-            &[("error", refusal.as_str())],
-        )))
-    };
-    let Some(connection) = sso_connection::Entity::find_by_id(flight.connection_id)
-        .one(db)
-        .await?
-    else {
-        return refuse(Refusal::Unavailable);
+    let connection = match connection_of(db, &flight, SsoProtocol::Oidc).await? {
+        Ok(connection) => connection,
+        Err(refusal) => return Ok(refused(&flight, refusal)),
     };
     if let Some(error) = idp_error {
         tracing::info!(target: "orgql::sso", connection_id = %connection.id, error, "the IdP refused the sign-in");
-        return refuse(Refusal::AccessDenied);
+        return Ok(refused(&flight, Refusal::AccessDenied));
     }
     let Some(code) = code else {
-        return refuse(Refusal::InvalidResponse);
+        return Ok(refused(&flight, Refusal::InvalidResponse));
     };
     let verified = oidc::verify_callback(
         &settings.providers,
@@ -178,20 +219,94 @@ pub async fn callback(
         Ok(identity) => identity,
         Err(e) => {
             tracing::warn!(target: "orgql::sso", connection_id = %connection.id, "{e}");
-            return refuse(Refusal::InvalidResponse);
+            return Ok(refused(&flight, Refusal::InvalidResponse));
         }
     };
-    if flight.test {
-        return finish_test(db, meta, &connection, &flight, &identity).await;
+    finish(db, meta, &connection, &flight, &identity).await
+}
+
+/// `POST /sso/saml/acs`: takes the sign-in in flight named by `RelayState`
+/// (once), verifies the `SAMLResponse` (see [`saml`]), records its
+/// assertion id against replay, and sends the browser back to the app.
+#[tracing::instrument(skip_all)]
+pub async fn acs(
+    db: &DatabaseConnection,
+    settings: &SsoSettings,
+    meta: &RequestMeta,
+    relay_state: &str,
+    saml_response: &str,
+) -> AppResult<Outcome> {
+    let Some(flight) = take_flight(db, relay_state).await? else {
+        return Ok(Outcome::UnknownState);
+    };
+    let connection = match connection_of(db, &flight, SsoProtocol::Saml).await? {
+        Ok(connection) => connection,
+        Err(refusal) => return Ok(refused(&flight, refusal)),
+    };
+    let Some(request_id) = flight.saml_request_id.as_deref() else {
+        return Ok(refused(&flight, Refusal::InvalidResponse));
+    };
+    let idp = saml_idp(&connection)?;
+    let accepted = match saml::verify_response(&settings.saml_sp(), &idp, saml_response, request_id)
+    {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            tracing::warn!(target: "orgql::sso", connection_id = %connection.id, "{e}");
+            return Ok(refused(&flight, Refusal::InvalidResponse));
+        }
+    };
+    if !first_use(db, &connection, &accepted).await? {
+        tracing::warn!(target: "orgql::sso", connection_id = %connection.id, assertion_id = %accepted.assertion_id, "SAML assertion replayed");
+        return Ok(refused(&flight, Refusal::InvalidResponse));
     }
-    match provision(db, meta, &connection, &identity).await? {
+    finish(db, meta, &connection, &flight, &accepted.identity).await
+}
+
+/// Records an accepted assertion's id; false when it was seen before
+/// through this connection (a replay). The unique index decides, so two
+/// instances racing with the same assertion let one through.
+async fn first_use(
+    db: &DatabaseConnection,
+    connection: &sso_connection::Model,
+    accepted: &saml::Accepted,
+) -> AppResult<bool> {
+    let inserted = sso_saml_assertion::ActiveModel {
+        id: Set(new_id()),
+        connection_id: Set(connection.id),
+        assertion_id: Set(accepted.assertion_id.clone()),
+        created_at: Set(Utc::now()),
+        expires_at: Set(accepted.usable_until),
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The shared end of both protocols, once the IdP's answer is accepted: a
+/// test sign-in marks the connection tested; a sign-in provisions and
+/// issues the one-time code, or says why not.
+async fn finish(
+    db: &DatabaseConnection,
+    meta: &RequestMeta,
+    connection: &sso_connection::Model,
+    flight: &sso_login_state::Model,
+    identity: &VerifiedIdentity,
+) -> AppResult<Outcome> {
+    if flight.test {
+        return finish_test(db, meta, connection, flight, identity).await;
+    }
+    match provision(db, meta, connection, identity).await? {
         Ok(code) => Ok(Outcome::Redirect(with_query(
             &flight.redirect_uri,
             &[("code", code.as_str())],
         ))),
         Err(refusal) => {
             tracing::info!(target: "orgql::sso", connection_id = %connection.id, subject = %identity.subject, refusal = refusal.as_str(), "SSO sign-in refused");
-            refuse(refusal)
+            Ok(refused(flight, refusal))
         }
     }
 }
@@ -205,20 +320,22 @@ async fn finish_test(
     identity: &VerifiedIdentity,
 ) -> AppResult<Outcome> {
     let write = Write::begin(db).await?;
-    let marked = sso_connection::Entity::update_many()
+    let unchanged = sso_connection::Entity::update_many()
         .col_expr(sso_connection::Column::TestedAt, Expr::value(Utc::now()))
-        .filter(sso_connection::Column::Id.eq(connection.id))
-        // Not if its IdP settings changed since the test began.
-        .filter(sso_connection::Column::IssuerUrl.eq(connection.issuer_url.as_str()))
-        .filter(sso_connection::Column::ClientId.eq(connection.client_id.as_str()))
-        .exec(write.txn())
-        .await?
-        .rows_affected;
+        .filter(sso_connection::Column::Id.eq(connection.id));
+    // Not if its IdP settings changed since the test began.
+    let unchanged = match connection.protocol {
+        SsoProtocol::Oidc => unchanged
+            .filter(sso_connection::Column::IssuerUrl.eq(connection.issuer_url.as_str()))
+            .filter(sso_connection::Column::ClientId.eq(connection.client_id.as_str())),
+        SsoProtocol::Saml => unchanged
+            .filter(sso_connection::Column::IdpEntityId.eq(connection.idp_entity_id.clone()))
+            .filter(sso_connection::Column::IdpSsoUrl.eq(connection.idp_sso_url.clone()))
+            .filter(sso_connection::Column::IdpCertificate.eq(connection.idp_certificate.clone())),
+    };
+    let marked = unchanged.exec(write.txn()).await?.rows_affected;
     if marked == 0 {
-        return Ok(Outcome::Redirect(with_query(
-            &flight.redirect_uri,
-            &[("error", Refusal::Unavailable.as_str())],
-        )));
+        return Ok(refused(flight, Refusal::Unavailable));
     }
     write
         .commit(
@@ -229,6 +346,7 @@ async fn finish_test(
                 AuditAction::SsoConnectionTested,
                 connection.id,
                 json!({
+                    "protocol": connection.protocol,
                     "subject": identity.subject,
                     "email": identity.email,
                     "emailVerified": identity.email_verified,
@@ -262,6 +380,13 @@ async fn provision(
     };
     let write = Write::begin(db).await?;
     let organization = access::lock_organization(write.txn(), connection.organization_id).await?;
+    // SAML: the IdP's signed word proves an address only within a domain
+    // the organization has shown it controls (module header).
+    if identity.needs_verified_domain
+        && !domains::is_verified_by(write.txn(), organization.id, email_domain).await?
+    {
+        return Ok(Err(Refusal::EmailNotVerified));
+    }
     // Re-read under the lock: deactivated or downgraded meanwhile?
     let still_active = sso_connection::Entity::find_by_id(connection.id)
         .one(write.txn())
@@ -468,7 +593,8 @@ pub async fn exchange(
 }
 
 /// Deletes sign-ins in flight and one-time codes past their lifetime
-/// (abandoned at the IdP, or never traded).
+/// (abandoned at the IdP, or never traded), and the replay cache's
+/// assertion ids past theirs.
 pub async fn purge_expired(db: &DatabaseConnection) -> AppResult<u64> {
     let now = Utc::now();
     let states = sso_login_state::Entity::delete_many()
@@ -481,7 +607,14 @@ pub async fn purge_expired(db: &DatabaseConnection) -> AppResult<u64> {
         .exec(db)
         .await?
         .rows_affected;
-    Ok(states + codes)
+    // Past its time an assertion is refused as expired: its id need not
+    // be remembered any more.
+    let assertions = sso_saml_assertion::Entity::delete_many()
+        .filter(sso_saml_assertion::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(states + codes + assertions)
 }
 
 /// Home-realm discovery: the start URL of the organization that verified

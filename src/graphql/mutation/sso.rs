@@ -3,7 +3,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use crate::domain::ids::SsoConnectionId;
-use crate::domain::sso::connections::{self, ConnectionPatch, NewConnection};
+use crate::domain::sso::connections::{self, ConnectionPatch, IdpFields, NewConnection};
 use crate::domain::sso::{SsoSettings, sign_in};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
@@ -17,18 +17,28 @@ use crate::graphql::types::sso::{SsoConnection, SsoProtocol};
 pub struct SsoMutations;
 
 /// A new single sign-on connection (DRAFT until tested and activated).
+/// OIDC takes `issuerUrl`, `clientId` and `clientSecret`; SAML takes
+/// `idpEntityId`, `idpSsoUrl` and `idpCertificate`. Each protocol's fields
+/// are required for it and refused (BAD_USER_INPUT) for the other.
 #[derive(InputObject)]
 pub struct CreateSsoConnectionInput {
     /// The organization (`org_` id).
     pub organization_id: ID,
-    /// OIDC.
+    /// OIDC or SAML.
     pub protocol: SsoProtocol,
-    /// The IdP's issuer URL (https).
-    pub issuer_url: String,
-    /// The client id orgql is registered with at the IdP.
-    pub client_id: String,
-    /// The client secret: stored encrypted, never returned.
-    pub client_secret: String,
+    /// OIDC: the IdP's issuer URL (https).
+    pub issuer_url: Option<String>,
+    /// OIDC: the client id orgql is registered with at the IdP.
+    pub client_id: Option<String>,
+    /// OIDC: the client secret: stored encrypted, never returned.
+    pub client_secret: Option<String>,
+    /// SAML: the IdP's entity id (the issuer of its assertions).
+    pub idp_entity_id: Option<String>,
+    /// SAML: the IdP's single sign-on URL (HTTP-Redirect binding; https).
+    pub idp_sso_url: Option<String>,
+    /// SAML: the IdP's signing certificate, PEM (`-----BEGIN
+    /// CERTIFICATE-----`).
+    pub idp_certificate: Option<String>,
     /// Add (and create) people at their first sign-in. Default true.
     #[graphql(default = true)]
     pub jit_provisioning: bool,
@@ -37,17 +47,26 @@ pub struct CreateSsoConnectionInput {
     pub default_role: Role,
 }
 
-/// Changes to a connection; fields left out stay as they are.
+/// Changes to a connection; fields left out stay as they are. Fields of
+/// the other protocol are refused (BAD_USER_INPUT).
 #[derive(InputObject)]
 pub struct UpdateSsoConnectionInput {
     /// The connection (`sso_` id).
     pub connection_id: ID,
-    /// A new issuer URL (not while ACTIVE; needs a new test sign-in).
+    /// OIDC: a new issuer URL (not while ACTIVE; needs a new test sign-in).
     pub issuer_url: Option<String>,
-    /// A new client id (not while ACTIVE; needs a new test sign-in).
+    /// OIDC: a new client id (not while ACTIVE; needs a new test sign-in).
     pub client_id: Option<String>,
-    /// A new client secret (may be rotated at any time).
+    /// OIDC: a new client secret (may be rotated at any time).
     pub client_secret: Option<String>,
+    /// SAML: a new IdP entity id (not while ACTIVE; needs a new test
+    /// sign-in).
+    pub idp_entity_id: Option<String>,
+    /// SAML: a new IdP SSO URL (not while ACTIVE; needs a new test
+    /// sign-in).
+    pub idp_sso_url: Option<String>,
+    /// SAML: a new signing certificate, PEM (may be rotated at any time).
+    pub idp_certificate: Option<String>,
     /// Add (and create) people at their first sign-in.
     pub jit_provisioning: Option<bool>,
     /// VIEWER or MEMBER.
@@ -105,7 +124,7 @@ fn connection_id(id: &ID) -> Result<SsoConnectionId, crate::error::AppError> {
 
 #[Object]
 impl SsoMutations {
-    /// Creates a single sign-on connection, DRAFT (policies:manage,
+    /// Creates a single sign-on connection, DRAFT (sso:manage,
     /// ENTERPRISE tier).
     #[graphql(guard = "SignedIn")]
     async fn create_sso_connection(
@@ -118,7 +137,6 @@ impl SsoMutations {
             &input.organization_id,
             "organizationId",
         )?;
-        let SsoProtocol::Oidc = input.protocol;
         let connection = connections::create(
             ctx.db()?,
             &ctx.auth()?.sealer,
@@ -126,9 +144,15 @@ impl SsoMutations {
             ctx.actor()?,
             organization_id,
             NewConnection {
-                issuer_url: input.issuer_url,
-                client_id: input.client_id,
-                client_secret: input.client_secret,
+                protocol: input.protocol.into(),
+                idp: IdpFields {
+                    issuer_url: input.issuer_url,
+                    client_id: input.client_id,
+                    client_secret: input.client_secret,
+                    idp_entity_id: input.idp_entity_id,
+                    idp_sso_url: input.idp_sso_url,
+                    idp_certificate: input.idp_certificate,
+                },
                 jit_provisioning: input.jit_provisioning,
                 default_role: input.default_role.into(),
             },
@@ -139,7 +163,7 @@ impl SsoMutations {
         })
     }
 
-    /// Changes a connection (policies:manage, ENTERPRISE tier).
+    /// Changes a connection (sso:manage, ENTERPRISE tier).
     #[graphql(guard = "SignedIn")]
     async fn update_sso_connection(
         &self,
@@ -153,9 +177,14 @@ impl SsoMutations {
             ctx.actor()?,
             connection_id(&input.connection_id)?,
             ConnectionPatch {
-                issuer_url: input.issuer_url,
-                client_id: input.client_id,
-                client_secret: input.client_secret,
+                idp: IdpFields {
+                    issuer_url: input.issuer_url,
+                    client_id: input.client_id,
+                    client_secret: input.client_secret,
+                    idp_entity_id: input.idp_entity_id,
+                    idp_sso_url: input.idp_sso_url,
+                    idp_certificate: input.idp_certificate,
+                },
                 jit_provisioning: input.jit_provisioning,
                 default_role: input.default_role.map(Into::into),
             },
@@ -166,7 +195,7 @@ impl SsoMutations {
         })
     }
 
-    /// Starts a test sign-in through a connection (policies:manage,
+    /// Starts a test sign-in through a connection (sso:manage,
     /// ENTERPRISE tier); a successful one allows activating it.
     #[graphql(guard = "SignedIn")]
     async fn test_sso_connection(
@@ -189,7 +218,7 @@ impl SsoMutations {
     }
 
     /// Makes a tested connection the organization's sign-in route
-    /// (policies:manage, ENTERPRISE tier); CONFLICT if untested or another
+    /// (sso:manage, ENTERPRISE tier); CONFLICT if untested or another
     /// is active.
     #[graphql(guard = "SignedIn")]
     async fn activate_sso_connection(
@@ -208,7 +237,7 @@ impl SsoMutations {
         })
     }
 
-    /// Takes a connection out of use (policies:manage); for the active one
+    /// Takes a connection out of use (sso:manage); for the active one
     /// this also turns the policy's `ssoRequired` off.
     #[graphql(guard = "SignedIn")]
     async fn deactivate_sso_connection(
@@ -228,7 +257,7 @@ impl SsoMutations {
     }
 
     /// Deletes a connection and the identities linked through it
-    /// (policies:manage); for the active one this also turns the policy's
+    /// (sso:manage); for the active one this also turns the policy's
     /// `ssoRequired` off.
     #[graphql(guard = "SignedIn")]
     async fn delete_sso_connection(

@@ -91,8 +91,12 @@ pub enum Permission {
     TeamsCreate,
     /// `teams:manage`: change any team.
     TeamsManage,
-    /// `policies:manage`: the policy, the IP allowlist and SSO.
+    /// `policies:manage`: the policy, the IP allowlist and verified
+    /// domains.
     PoliciesManage,
+    /// `sso:manage`: single sign-on connections (OIDC and SAML): create,
+    /// change, test, activate, deactivate, delete and list them.
+    SsoManage,
     /// `audit:view`: read the audit log.
     AuditView,
     /// `billing:view`: see usage and the tier.

@@ -324,8 +324,8 @@ impl Organization {
         Ok(domains.into_iter().map(OrganizationDomain).collect())
     }
 
-    /// The single sign-on connections, oldest first (policies:manage).
-    #[graphql(guard = "PermissionGuard::new(Permission::PoliciesManage, self.0.id)")]
+    /// The single sign-on connections, oldest first (sso:manage).
+    #[graphql(guard = "PermissionGuard::new(Permission::SsoManage, self.0.id)")]
     async fn sso_connections(
         &self,
         ctx: &Context<'_>,

@@ -3,15 +3,19 @@ use chrono::{DateTime, Utc};
 use entity::sso_connection;
 use std::sync::Arc;
 
-use crate::domain::sso::SsoSettings;
+use crate::domain::sso::{SsoSettings, saml};
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::enums::Role;
 
 /// The protocol of a single sign-on connection.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::values::SsoProtocol")]
 pub enum SsoProtocol {
     /// OpenID Connect: authorization code flow with PKCE.
     Oidc,
+    /// SAML 2.0: AuthnRequest on the HTTP-Redirect binding, signed
+    /// Response on the HTTP-POST binding to orgql's ACS URL.
+    Saml,
 }
 
 /// Where a single sign-on connection stands.
@@ -26,12 +30,34 @@ pub enum SsoStatus {
     Inactive,
 }
 
-/// An organization's connection to its identity provider. The client
-/// secret is write-only: it is never returned.
+/// An organization's connection to its identity provider, OIDC or SAML.
+/// The OIDC client secret is write-only: it is never returned.
 pub struct SsoConnection(pub sso_connection::Model);
 
-/// An organization's connection to its identity provider. The client
-/// secret is write-only: it is never returned.
+impl SsoConnection {
+    fn is(&self, protocol: entity::values::SsoProtocol) -> bool {
+        self.0.protocol == protocol
+    }
+
+    fn oidc<'a>(&self, value: &'a str) -> Option<&'a str> {
+        self.is(entity::values::SsoProtocol::Oidc).then_some(value)
+    }
+
+    fn saml_sp(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<saml::ServiceProviderUrls>> {
+        Ok(if self.is(entity::values::SsoProtocol::Saml) {
+            Some(ctx.data::<Arc<SsoSettings>>()?.saml_sp())
+        } else {
+            None
+        })
+    }
+}
+
+/// An organization's connection to its identity provider, OIDC or SAML.
+/// The OIDC client secret is write-only: it is never returned. Fields of
+/// the other protocol are null.
 #[Object]
 impl SsoConnection {
     /// Opaque id, prefixed `sso_`.
@@ -39,9 +65,9 @@ impl SsoConnection {
         ID(ids::encode(IdKind::SsoConnection, self.0.id))
     }
 
-    /// OIDC.
+    /// OIDC or SAML.
     async fn protocol(&self) -> SsoProtocol {
-        SsoProtocol::Oidc
+        self.0.protocol.into()
     }
 
     /// DRAFT, ACTIVE or INACTIVE.
@@ -49,15 +75,58 @@ impl SsoConnection {
         self.0.status.into()
     }
 
-    /// The IdP's issuer URL (discovery at
-    /// `/.well-known/openid-configuration`).
-    async fn issuer_url(&self) -> &str {
-        &self.0.issuer_url
+    /// OIDC: the IdP's issuer URL (discovery at
+    /// `/.well-known/openid-configuration`). Null for SAML.
+    async fn issuer_url(&self) -> Option<&str> {
+        self.oidc(&self.0.issuer_url)
     }
 
-    /// The client id orgql is registered with at the IdP.
-    async fn client_id(&self) -> &str {
-        &self.0.client_id
+    /// OIDC: the client id orgql is registered with at the IdP. Null for
+    /// SAML.
+    async fn client_id(&self) -> Option<&str> {
+        self.oidc(&self.0.client_id)
+    }
+
+    /// SAML: the IdP's entity id, which its assertions name as their
+    /// issuer. Null for OIDC.
+    async fn idp_entity_id(&self) -> Option<&str> {
+        self.0.idp_entity_id.as_deref()
+    }
+
+    /// SAML: the IdP's single sign-on URL, where orgql sends the
+    /// AuthnRequest (HTTP-Redirect binding). Null for OIDC.
+    async fn idp_sso_url(&self) -> Option<&str> {
+        self.0.idp_sso_url.as_deref()
+    }
+
+    /// SAML: the IdP's signing certificate (PEM) that every response must
+    /// be signed with. Null for OIDC.
+    async fn idp_certificate(&self) -> Option<&str> {
+        self.0.idp_certificate.as_deref()
+    }
+
+    /// SAML: orgql's service provider entity id (the audience the IdP must
+    /// name). Null for OIDC.
+    async fn sp_entity_id(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.saml_sp(ctx)?.map(|sp| sp.entity_id))
+    }
+
+    /// SAML: orgql's Assertion Consumer Service URL
+    /// (`{ORGQL_PUBLIC_URL}/sso/saml/acs`, HTTP-POST binding), where the IdP
+    /// posts its response. Null for OIDC.
+    async fn acs_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.saml_sp(ctx)?.map(|sp| sp.acs_url))
+    }
+
+    /// SAML: orgql's service provider metadata XML, to paste into (or
+    /// upload to) the IdP. Null for OIDC.
+    async fn sp_metadata_xml(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        match self.saml_sp(ctx)? {
+            Some(sp) => Ok(Some(
+                saml::sp_metadata(&sp).map_err(crate::error::AppError::internal)?,
+            )),
+            None => Ok(None),
+        }
     }
 
     /// Whether people new to the organization are added (and, without an
@@ -71,9 +140,14 @@ impl SsoConnection {
         self.0.default_role.into()
     }
 
-    /// The redirect URI to register at the IdP for this server.
-    async fn redirect_uri(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(ctx.data::<Arc<SsoSettings>>()?.oidc_callback_url())
+    /// OIDC: the redirect URI to register at the IdP for this server.
+    /// Null for SAML.
+    async fn redirect_uri(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(if self.is(entity::values::SsoProtocol::Oidc) {
+            Some(ctx.data::<Arc<SsoSettings>>()?.oidc_callback_url())
+        } else {
+            None
+        })
     }
 
     /// When a test sign-in (`testSsoConnection`) last succeeded since the

@@ -1,0 +1,345 @@
+//! SAML 2.0 Web Browser SSO (SAML Profiles §4.1) for single sign-on, with
+//! the `samael` crate and its xmlsec (libxmlsec1) signature verification.
+//! orgql is the service provider: it sends the browser to the IdP with an
+//! AuthnRequest on the HTTP-Redirect binding and takes the IdP's Response
+//! on the HTTP-POST binding at its one ACS URL.
+//!
+//! What a Response must satisfy to be accepted (each refusal logged on the
+//! `orgql::sso` target, never the XML itself):
+//! - an XML signature over the assertion or the whole response that
+//!   verifies with the connection's certificate, RSA or ECDSA with SHA-2
+//!   (SHA-1 refused); only what the signature covers is read (samael reduces
+//!   the document to its signed part), so content added beside a valid
+//!   signature is ignored, and content changed under it fails;
+//! - issuer = the IdP entity id; an AudienceRestriction naming orgql's SP
+//!   entity id (an assertion without one is refused: the SAML core spec
+//!   makes it optional, which would let an assertion meant for another SP
+//!   of the same IdP in);
+//! - a bearer SubjectConfirmation whose Recipient is the ACS URL (and the
+//!   Response's Destination, when present, too), and whose InResponseTo is
+//!   the AuthnRequest id kept with the sign-in in flight: no IdP-initiated
+//!   sign-in;
+//! - NotBefore / NotOnOrAfter (conditions and confirmation) within a
+//!   minute of clock skew, and an IssueInstant at most 90 seconds old;
+//! - an assertion id not seen before through this connection: the replay
+//!   cache is the `sso_saml_assertions` table (see `sign_in`).
+
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+use samael::crypto::AllowedSignatureAlgorithm;
+use samael::metadata::{
+    EntityDescriptor, HTTP_POST_BINDING, IndexedEndpoint, KeyDescriptor, NameIdFormat,
+    SpSsoDescriptor,
+};
+use samael::schema::{Assertion, AuthnRequest, Issuer, NameIdPolicy};
+use samael::service_provider::ServiceProvider;
+use samael::traits::ToXml;
+
+use super::VerifiedIdentity;
+use crate::auth::secrets;
+
+/// How far the IdP's clock may be from ours.
+const CLOCK_SKEW_SECONDS: i64 = 60;
+/// How old a Response (its IssueInstant) may be when it arrives.
+const MAX_ISSUE_DELAY_SECONDS: i64 = 90;
+
+const EMAIL_NAME_ID: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+/// Attribute names that carry an email address, by the usual conventions:
+/// plain, LDAP `mail` (by name and by OID), and the claim URI of Microsoft
+/// Entra ID and AD FS.
+const EMAIL_ATTRIBUTES: &[&str] = &[
+    "email",
+    "mail",
+    "urn:oid:0.9.2342.19200300.100.1.3",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+];
+const NAME_ATTRIBUTES: &[&str] = &[
+    "name",
+    "displayName",
+    "urn:oid:2.16.840.1.113730.3.1.241",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+];
+
+/// orgql's side of every SAML connection: one SP per server.
+pub struct ServiceProviderUrls {
+    /// The SP entity id (also where the metadata is served).
+    pub entity_id: String,
+    /// The Assertion Consumer Service URL (HTTP-POST).
+    pub acs_url: String,
+}
+
+/// A connection's IdP settings.
+pub struct IdpSettings<'a> {
+    pub entity_id: &'a str,
+    pub sso_url: &'a str,
+    /// PEM.
+    pub certificate: &'a str,
+}
+
+/// Why a Response was not accepted. Logged; the browser is told only
+/// `invalid_response`.
+#[derive(Debug, thiserror::Error)]
+pub enum SamlFailure {
+    #[error("SAML response refused: {0}")]
+    Refused(String),
+    #[error("SAML configuration unusable: {0}")]
+    Configuration(String),
+}
+
+/// The DER bytes of a PEM X.509 certificate, when it is one.
+pub fn certificate_der(pem: &str) -> Result<Vec<u8>, String> {
+    let certificate =
+        openssl::x509::X509::from_pem(pem.trim().as_bytes()).map_err(|e| e.to_string())?;
+    certificate.to_der().map_err(|e| e.to_string())
+}
+
+/// A sign-in to start: the IdP URL (AuthnRequest on the HTTP-Redirect
+/// binding, with `relay_state`) and the request's id to expect back.
+pub struct Request {
+    pub url: String,
+    pub request_id: String,
+}
+
+/// An AuthnRequest for the IdP's SSO URL.
+pub fn authn_request(
+    sp: &ServiceProviderUrls,
+    idp_sso_url: &str,
+    relay_state: &str,
+) -> Result<Request, SamlFailure> {
+    // An xs:ID starts with a letter or `_`; 128 random bits (samael's own
+    // requests carry only 32).
+    let request_id = format!("_{}", secrets::generate_hex(16));
+    let request = AuthnRequest {
+        id: request_id.clone(),
+        version: "2.0".to_owned(),
+        issue_instant: Utc::now(),
+        destination: Some(idp_sso_url.to_owned()),
+        issuer: Some(Issuer {
+            value: Some(sp.entity_id.clone()),
+            ..Issuer::default()
+        }),
+        name_id_policy: Some(NameIdPolicy {
+            format: Some(EMAIL_NAME_ID.to_owned()),
+            allow_create: Some(true),
+            ..NameIdPolicy::default()
+        }),
+        assertion_consumer_service_url: Some(sp.acs_url.clone()),
+        protocol_binding: Some(HTTP_POST_BINDING.to_owned()),
+        ..AuthnRequest::default()
+    };
+    let url = request
+        .redirect(relay_state)
+        .map_err(|e| SamlFailure::Configuration(format!("AuthnRequest: {e}")))?
+        .ok_or_else(|| SamlFailure::Configuration("the AuthnRequest has no destination".into()))?;
+    Ok(Request {
+        url: url.to_string(),
+        request_id,
+    })
+}
+
+/// orgql's SP metadata, to paste into the IdP: the entity id, the ACS
+/// (HTTP-POST), emailAddress NameIDs, signed assertions wanted.
+pub fn sp_metadata(sp: &ServiceProviderUrls) -> Result<String, SamlFailure> {
+    let descriptor = EntityDescriptor {
+        entity_id: Some(sp.entity_id.clone()),
+        sp_sso_descriptors: Some(vec![SpSsoDescriptor {
+            protocol_support_enumeration: Some("urn:oasis:names:tc:SAML:2.0:protocol".to_owned()),
+            authn_requests_signed: Some(false),
+            want_assertions_signed: Some(true),
+            name_id_formats: Some(vec![
+                NameIdFormat::EmailAddressNameIDFormat.value().to_owned(),
+            ]),
+            assertion_consumer_services: vec![IndexedEndpoint {
+                binding: HTTP_POST_BINDING.to_owned(),
+                location: sp.acs_url.clone(),
+                response_location: None,
+                index: 0,
+                is_default: Some(true),
+            }],
+            ..SpSsoDescriptor::default()
+        }]),
+        ..EntityDescriptor::default()
+    };
+    descriptor
+        .to_string()
+        .map_err(|e| SamlFailure::Configuration(format!("SP metadata: {e:?}")))
+}
+
+/// What an accepted assertion says.
+pub struct Accepted {
+    /// The assertion's `ID`, for the replay cache.
+    pub assertion_id: String,
+    /// Until when the assertion could be accepted at all: its id is kept
+    /// that long.
+    pub usable_until: DateTime<Utc>,
+    pub identity: VerifiedIdentity,
+}
+
+/// The IdP's metadata as samael needs it: entity id and signing key.
+fn idp_metadata(idp: &IdpSettings<'_>) -> Result<EntityDescriptor, SamlFailure> {
+    let der = certificate_der(idp.certificate)
+        .map_err(|e| SamlFailure::Configuration(format!("certificate: {e}")))?;
+    // A fixed skeleton (no input of anyone's in the XML), then the values.
+    let mut descriptor: EntityDescriptor = concat!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="idp">"#,
+        r#"<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
+        r#"</md:IDPSSODescriptor></md:EntityDescriptor>"#
+    )
+    .parse()
+    .map_err(|e| SamlFailure::Configuration(format!("IdP metadata skeleton: {e}")))?;
+    descriptor.entity_id = Some(idp.entity_id.to_owned());
+    let key = KeyDescriptor {
+        key_use: Some("signing".to_owned()),
+        key_info: samael::key_info::KeyInfo {
+            id: None,
+            x509_data: Some(samael::key_info::X509Data {
+                certificates: vec![base64::engine::general_purpose::STANDARD.encode(der)],
+            }),
+        },
+        encryption_methods: None,
+    };
+    for sso in descriptor.idp_sso_descriptors.iter_mut().flatten() {
+        sso.key_descriptors = vec![key.clone()];
+    }
+    Ok(descriptor)
+}
+
+/// Verifies a `SAMLResponse` (base64, HTTP-POST binding) that answers the
+/// AuthnRequest `request_id`.
+pub fn verify_response(
+    sp: &ServiceProviderUrls,
+    idp: &IdpSettings<'_>,
+    saml_response: &str,
+    request_id: &str,
+) -> Result<Accepted, SamlFailure> {
+    let provider = ServiceProvider {
+        entity_id: Some(sp.entity_id.clone()),
+        acs_url: Some(sp.acs_url.clone()),
+        metadata_url: None,
+        slo_url: None,
+        idp_metadata: idp_metadata(idp)?,
+        allow_idp_initiated: false,
+        max_clock_skew: Duration::seconds(CLOCK_SKEW_SECONDS),
+        max_issue_delay: Duration::seconds(MAX_ISSUE_DELAY_SECONDS),
+        allowed_signature_algorithms: Some(vec![
+            AllowedSignatureAlgorithm::RsaSha256,
+            AllowedSignatureAlgorithm::RsaSha384,
+            AllowedSignatureAlgorithm::RsaSha512,
+            AllowedSignatureAlgorithm::EcdsaSha256,
+            AllowedSignatureAlgorithm::EcdsaSha384,
+            AllowedSignatureAlgorithm::EcdsaSha512,
+        ]),
+        ..ServiceProvider::default()
+    };
+    // Without a key samael would skip signature verification: make sure
+    // there is one.
+    if !matches!(provider.idp_signing_certs(), Ok(Some(ref certs)) if !certs.is_empty()) {
+        return Err(SamlFailure::Configuration(
+            "no IdP signing certificate".into(),
+        ));
+    }
+    let assertion = provider
+        .parse_base64_response(saml_response.trim(), Some(&[request_id]))
+        .map_err(|e| SamlFailure::Refused(e.to_string()))?;
+    ensure_destination(sp, saml_response)?;
+    accepted(&assertion, sp)
+}
+
+/// The Response's `Destination`, when it has one, must be the ACS URL.
+/// samael checks it when the whole response is signed; when only the
+/// assertion is, the envelope is unsigned and samael reads past it, so
+/// this looks at it too (the signed Recipient already binds the assertion
+/// to the ACS: this only refuses an envelope that says otherwise).
+fn ensure_destination(sp: &ServiceProviderUrls, saml_response: &str) -> Result<(), SamlFailure> {
+    let destination = base64::engine::general_purpose::STANDARD
+        .decode(saml_response.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|xml| xml.parse::<samael::schema::Response>().ok())
+        .and_then(|response| response.destination);
+    match destination {
+        Some(destination) if destination != sp.acs_url => Err(SamlFailure::Refused(format!(
+            "the response's Destination is {destination}, not this ACS"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn accepted(assertion: &Assertion, sp: &ServiceProviderUrls) -> Result<Accepted, SamlFailure> {
+    // samael checks the audience only when a restriction is present.
+    let audience_named = assertion
+        .conditions
+        .as_ref()
+        .and_then(|c| c.audience_restrictions.as_ref())
+        .is_some_and(|restrictions| {
+            restrictions
+                .iter()
+                .any(|r| r.audience.contains(&sp.entity_id))
+        });
+    if !audience_named {
+        return Err(SamlFailure::Refused(
+            "the assertion names no AudienceRestriction for this SP".into(),
+        ));
+    }
+    if assertion.id.is_empty() {
+        return Err(SamlFailure::Refused("the assertion has no ID".into()));
+    }
+    let name_id = assertion
+        .subject
+        .as_ref()
+        .and_then(|s| s.name_id.as_ref())
+        .filter(|n| !n.value.trim().is_empty())
+        .ok_or_else(|| SamlFailure::Refused("the assertion has no NameID".into()))?;
+    let attribute = |names: &[&str]| -> Option<String> {
+        assertion
+            .attribute_statements
+            .iter()
+            .flatten()
+            .flat_map(|statement| statement.attributes.iter())
+            .find(|a| {
+                a.name.as_deref().is_some_and(|n| names.contains(&n))
+                    || a.friendly_name
+                        .as_deref()
+                        .is_some_and(|n| names.contains(&n))
+            })
+            .and_then(|a| a.values.iter().find_map(|v| v.value.clone()))
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let email = if name_id.format.as_deref() == Some(EMAIL_NAME_ID) {
+        Some(name_id.value.trim().to_owned())
+    } else {
+        attribute(EMAIL_ATTRIBUTES)
+    }
+    .map(|e| e.to_lowercase());
+    let usable_until = assertion
+        .subject
+        .iter()
+        .flat_map(|s| s.subject_confirmations.iter().flatten())
+        .filter_map(|c| c.subject_confirmation_data.as_ref())
+        .filter_map(|d| d.not_on_or_after)
+        .chain(
+            assertion
+                .conditions
+                .iter()
+                .filter_map(|c| c.not_on_or_after),
+        )
+        .max()
+        .unwrap_or_else(Utc::now)
+        .max(assertion.issue_instant + Duration::seconds(MAX_ISSUE_DELAY_SECONDS))
+        + Duration::seconds(CLOCK_SKEW_SECONDS);
+    Ok(Accepted {
+        assertion_id: assertion.id.clone(),
+        usable_until,
+        identity: VerifiedIdentity {
+            subject: name_id.value.trim().to_owned(),
+            email,
+            // The IdP signed it; whether the address counts as proven is
+            // decided against the organization's verified domains.
+            email_verified: true,
+            needs_verified_domain: true,
+            name: attribute(NAME_ATTRIBUTES),
+        },
+    })
+}
