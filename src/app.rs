@@ -217,7 +217,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
                     .max(http::sso::SAML_RESPONSE_MAX_BYTES),
             )),
         )
-        .route("/sso/saml/metadata", get(http::sso::saml_metadata))
+        .route("/sso/saml/{connection_id}", get(http::sso::saml_metadata))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz));
     if config.playground {
