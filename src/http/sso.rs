@@ -96,6 +96,13 @@ pub async fn start(
     }
 }
 
+/// `GET /sso/saml/start`: the start of the organization whose slug is
+/// `saml`, which the route of `/sso/saml/{connection_id}` (a connection's
+/// SP metadata) would otherwise take.
+pub async fn start_of_saml_slug(state: State<AppState>, query: Query<StartQuery>) -> Response {
+    start(state, Path("saml".to_owned()), query).await
+}
+
 pub async fn oidc_callback(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -246,6 +246,15 @@ async fn a_saml_connection_shows_orgqls_service_provider_and_takes_only_saml_fie
             .unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{other}");
     }
+    // An organization whose slug is `saml` still starts at
+    // `/sso/saml/start` (an off-list redirect_uri: start's refusal, 400).
+    let start = reqwest::get(format!(
+        "{}/sso/saml/start?redirect_uri=http://evil.test/",
+        saml.app.base
+    ))
+    .await
+    .unwrap();
+    assert_eq!(start.status(), StatusCode::BAD_REQUEST);
 
     // Each protocol's fields only, each required, the certificate parsed.
     let field_of = |response: &Value| {

@@ -295,7 +295,18 @@ fn ensure_success(envelope: &samael::schema::Response) -> Result<(), SamlFailure
         .and_then(|s| s.status_code.value.as_deref());
     match status {
         Some(SUCCESS_STATUS) => Ok(()),
-        Some(other) => Err(SamlFailure::Denied(other.to_owned())),
+        // Unsigned sender's text: logged only when it is a status SAML
+        // defines (Core §3.2.2.2).
+        Some(other) => Err(SamlFailure::Denied(
+            match other.strip_prefix("urn:oasis:names:tc:SAML:2.0:status:") {
+                Some(code)
+                    if code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+                {
+                    code.to_owned()
+                }
+                _ => "a status SAML does not define".to_owned(),
+            },
+        )),
         None => Err(SamlFailure::Refused("the Response has no status".into())),
     }
 }
