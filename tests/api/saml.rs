@@ -967,3 +967,25 @@ async fn the_email_attribute_is_taken_by_name_in_the_listed_order() {
     let quinn = saml.session_of("quinn").await;
     assert_eq!(quinn["user"]["email"], "quinn@acme.test");
 }
+
+#[tokio::test]
+async fn an_incomplete_saml_connection_sends_the_browser_back_instead_of_failing() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
+    let saml = setup().await;
+    saml.activate().await;
+    let browser = Browser::default();
+    let post = saml.idp_answer(&browser, "alice").await;
+    // Only the database can do this (the API requires every field).
+    let connection = entity::sso_connection::Entity::find()
+        .one(&saml.app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut row = connection.into_active_model();
+    row.idp_certificate = Set(None);
+    row.update(&saml.app.db).await.unwrap();
+    assert_eq!(
+        saml.post(&browser, &post).await,
+        format!("{APP_RETURN}?error=sso_unavailable")
+    );
+}
