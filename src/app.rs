@@ -217,7 +217,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
                     .max(http::sso::SAML_RESPONSE_MAX_BYTES),
             )),
         )
-        .route("/sso/saml/metadata", get(http::sso::saml_metadata))
+        .route("/sso/saml/{connection_id}", get(http::sso::saml_metadata))
+        .route("/sso/saml/start", get(http::sso::start_of_saml_slug))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz));
     if config.playground {

@@ -96,6 +96,13 @@ pub async fn start(
     }
 }
 
+/// `GET /sso/saml/start`: the start of the organization whose slug is
+/// `saml`, which the route of `/sso/saml/{connection_id}` (a connection's
+/// SP metadata) would otherwise take.
+pub async fn start_of_saml_slug(state: State<AppState>, query: Query<StartQuery>) -> Response {
+    start(state, Path("saml".to_owned()), query).await
+}
+
 pub async fn oidc_callback(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -160,16 +167,27 @@ pub async fn saml_acs(
     }
 }
 
-/// `GET /sso/saml/metadata`: orgql's SAML SP metadata; its URL is the SP
-/// entity id.
-pub async fn saml_metadata(State(state): State<AppState>) -> Response {
-    match crate::domain::sso::saml::sp_metadata(&state.sso.saml_sp()) {
+/// `GET /sso/saml/{connection_id}`: the SAML SP metadata of one connection;
+/// its URL is that connection's SP entity id. NOT_FOUND for anything but a
+/// SAML connection's public id.
+pub async fn saml_metadata(
+    State(state): State<AppState>,
+    Path(connection_id): Path<String>,
+) -> Response {
+    let Ok(connection_id) = crate::graphql::ids::parse(
+        crate::graphql::ids::IdKind::SsoConnection,
+        &connection_id,
+        "connectionId",
+    ) else {
+        return refused(AppError::NotFound);
+    };
+    match crate::domain::sso::connections::sp_metadata(&state.db, &state.sso, connection_id).await {
         Ok(xml) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
             xml,
         )
             .into_response(),
-        Err(e) => refused(AppError::internal(e.to_string())),
+        Err(error) => refused(error),
     }
 }

@@ -26,6 +26,14 @@ fn accounts() -> Value {
         // A persistent NameID; the address comes in the `email` attribute.
         "pat": { "email": "pat@acme.test", "persistent": "idp-user-4711", "emailAttribute": true, "name": "Pat" },
         "bob": { "email": "bob@elsewhere.test", "name": "Bob" },
+        // A transient NameID: a new one every time.
+        "tara": { "email": "tara@acme.test", "transient": true, "emailAttribute": true, "name": "Tara" },
+        // `mail` before `email` in the document, and a FriendlyName
+        // `email` on another attribute: `email` by Name is the one.
+        "quinn": {
+            "email": "quinn@acme.test", "persistent": "idp-user-quinn", "emailAttribute": true,
+            "extraAttributes": [["mail", "quinn@elsewhere.test"], ["urn:example:alias", "mallory@acme.test", "email"]],
+        },
     })
 }
 
@@ -202,10 +210,10 @@ async fn a_saml_connection_shows_orgqls_service_provider_and_takes_only_saml_fie
             .unwrap()
             .starts_with("-----BEGIN CERTIFICATE-----")
     );
-    assert_eq!(
-        connection["spEntityId"],
-        format!("{PUBLIC}/sso/saml/metadata")
-    );
+    // The connection's own SP entity id, by its public id.
+    let sp_entity_id = format!("{PUBLIC}/sso/saml/{}", saml.connection_id);
+    assert_eq!(connection["spEntityId"], sp_entity_id.as_str());
+    assert!(saml.connection_id.starts_with("sso_"));
     assert_eq!(connection["acsUrl"], format!("{PUBLIC}/sso/saml/acs"));
     let metadata = connection["spMetadataXml"].as_str().unwrap();
     assert!(
@@ -220,12 +228,33 @@ async fn a_saml_connection_shows_orgqls_service_provider_and_takes_only_saml_fie
     assert_eq!(connection["issuerUrl"], Value::Null);
     assert_eq!(connection["clientId"], Value::Null);
     assert_eq!(connection["redirectUri"], Value::Null);
-    // The same metadata is served where the entity id points.
-    let served = reqwest::get(format!("{}/sso/saml/metadata", saml.app.base))
+    assert!(metadata.contains(&sp_entity_id), "{metadata}");
+    // The same metadata is served where the entity id points; nothing is
+    // served for another id.
+    let served = reqwest::get(format!("{}/sso/saml/{}", saml.app.base, saml.connection_id))
         .await
         .unwrap();
     assert_eq!(served.status(), StatusCode::OK);
-    assert!(served.text().await.unwrap().contains("/sso/saml/acs"));
+    assert_eq!(served.text().await.unwrap(), metadata);
+    for other in [
+        "sso_01h2e8kqvbfwea724h75qc655w",
+        "org_01h2e8kqvbfwea724h75qc655w",
+        "metadata",
+    ] {
+        let response = reqwest::get(format!("{}/sso/saml/{other}", saml.app.base))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{other}");
+    }
+    // An organization whose slug is `saml` still starts at
+    // `/sso/saml/start` (an off-list redirect_uri: start's refusal, 400).
+    let start = reqwest::get(format!(
+        "{}/sso/saml/start?redirect_uri=http://evil.test/",
+        saml.app.base
+    ))
+    .await
+    .unwrap();
+    assert_eq!(start.status(), StatusCode::BAD_REQUEST);
 
     // Each protocol's fields only, each required, the certificate parsed.
     let field_of = |response: &Value| {
@@ -689,5 +718,274 @@ async fn sso_required_admits_saml_sessions_and_refuses_password_sessions() {
                 session["accessToken"].as_str(),
             )
             .await,
+    );
+}
+
+/// What the IdP posted, its XML changed by `edit`.
+fn edited(post: &SamlPost, edit: impl Fn(String) -> String) -> SamlPost {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let xml = String::from_utf8(engine.decode(&post.saml_response).unwrap()).unwrap();
+    SamlPost {
+        action: post.action.clone(),
+        saml_response: engine.encode(edit(xml)),
+        relay_state: post.relay_state.clone(),
+    }
+}
+
+/// A listener that counts the connections made to it.
+async fn canary() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/canary", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn a_signature_reference_to_a_url_is_refused_and_never_fetched() {
+    let saml = setup().await;
+    saml.activate().await;
+    let (url, seen) = canary().await;
+    for signed_response in [false, true] {
+        if signed_response {
+            saml.idp.tamper("signed_response").await;
+        }
+        let browser = Browser::default();
+        let post = saml.idp_answer(&browser, "alice").await;
+        let pointed = edited(&post, |xml| {
+            let start = xml.find("URI=\"#").unwrap() + "URI=\"".len();
+            let end = start + xml[start..].find('"').unwrap();
+            format!("{}{url}{}", &xml[..start], &xml[end..])
+        });
+        assert_eq!(
+            saml.post(&browser, &pointed).await,
+            format!("{APP_RETURN}?error=invalid_response")
+        );
+    }
+    // A moment for a fetch that would have been on its way.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(
+        entity_audit(&saml.app, "user.sso_signed_in")
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_saml_response_with_a_doctype_is_refused() {
+    let saml = setup().await;
+    saml.activate().await;
+    let browser = Browser::default();
+    let post = saml.idp_answer(&browser, "alice").await;
+    let with_doctype = edited(&post, |xml| {
+        let doctype = r#"<!DOCTYPE r [<!ENTITY who "mallory@acme.test">]>"#;
+        match xml.find("?>") {
+            Some(end) if xml.starts_with("<?xml") => {
+                format!("{}{doctype}{}", &xml[..end + 2], &xml[end + 2..])
+            }
+            _ => format!("{doctype}{xml}"),
+        }
+    });
+    assert_eq!(
+        saml.post(&browser, &with_doctype).await,
+        format!("{APP_RETURN}?error=invalid_response")
+    );
+    // The same answer, undoctored, would have gone through: the DOCTYPE
+    // alone refused it (its sign-in in flight is used up, so a new one).
+    assert!(saml.sign_in("alice").await.contains("code="));
+}
+
+#[tokio::test]
+async fn an_assertion_for_another_connections_service_provider_is_refused() {
+    // Organization A's connection is the one the IdP knows (its SP
+    // metadata); an admin of organization B copies A's public IdP settings.
+    let saml = setup().await;
+    saml.activate().await;
+    let admin_b = saml.app.sign_up("Bea").await;
+    let org_b = saml.app.create_org(&admin_b, "Beta").await;
+    saml.app.set_tier(&org_b, Tier::Enterprise).await;
+    let created = create_connection(&saml.app, &admin_b, &org_b, saml_input(&saml.idp)).await;
+    assert_ok(&created);
+    let connection_b = &created["data"]["createSsoConnection"]["connection"];
+    assert_ne!(
+        connection_b["spEntityId"],
+        format!("{PUBLIC}/sso/saml/{}", saml.connection_id)
+    );
+    let started = saml
+        .app
+        .graphql(
+            "mutation($c: ID!, $r: String!) { testSsoConnection(input: { connectionId: $c, redirectUri: $r }) { authorizationUrl } }",
+            json!({ "c": connection_b["id"], "r": APP_RETURN }),
+            Some(&admin_b.token),
+        )
+        .await;
+    assert_ok(&started);
+    let browser = Browser::default();
+    let post = browser
+        .through_saml_idp(
+            started["data"]["testSsoConnection"]["authorizationUrl"]
+                .as_str()
+                .unwrap(),
+            "alice",
+        )
+        .await;
+    // The IdP addressed its assertion to A's SP entity id: B refuses it.
+    assert_eq!(
+        saml.post(&browser, &post).await,
+        format!("{APP_RETURN}?error=invalid_response")
+    );
+    let b = saml
+        .app
+        .graphql(
+            "query($o: ID!) { organization(id: $o) { ssoConnections { testedAt } } }",
+            json!({ "o": org_b.id }),
+            Some(&admin_b.token),
+        )
+        .await;
+    assert_eq!(
+        b["data"]["organization"]["ssoConnections"][0]["testedAt"],
+        Value::Null
+    );
+    // Only A's own test sign-in is in the audit.
+    assert_eq!(
+        entity_audit(&saml.app, "sso_connection.tested").await.len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_new_signing_certificate_needs_a_new_test_and_is_refused_while_active() {
+    let saml = setup().await;
+    saml.activate().await;
+    let change = |cert: String| {
+        let (app, token, id) = (
+            &saml.app,
+            saml.owner.token.clone(),
+            saml.connection_id.clone(),
+        );
+        async move {
+            app.graphql(
+                "mutation($c: ID!, $v: String!) { updateSsoConnection(input: { connectionId: $c, idpCertificate: $v }) { connection { testedAt } } }",
+                json!({ "c": id, "v": cert }),
+                Some(&token),
+            )
+            .await
+        }
+    };
+    let other = KeyPair::generate("other").cert;
+    assert_error(&change(other.clone()).await, "CONFLICT");
+    // The same certificate again changes nothing.
+    assert_ok(&change(saml.idp.cert.clone()).await);
+    assert_ok(
+        &saml
+            .connection_call("deactivateSsoConnection", &saml.owner)
+            .await,
+    );
+    let changed = change(other).await;
+    assert_eq!(
+        changed["data"]["updateSsoConnection"]["connection"]["testedAt"],
+        Value::Null
+    );
+    assert_error(
+        &saml
+            .connection_call("activateSsoConnection", &saml.owner)
+            .await,
+        "CONFLICT",
+    );
+}
+
+#[tokio::test]
+async fn an_idp_failure_status_is_access_denied() {
+    let saml = setup().await;
+    saml.activate().await;
+    saml.idp.tamper("failed").await;
+    assert_eq!(
+        saml.sign_in("alice").await,
+        format!("{APP_RETURN}?error=access_denied")
+    );
+}
+
+#[tokio::test]
+async fn an_assertion_id_longer_than_256_characters_is_refused() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let saml = setup().await;
+    saml.activate().await;
+    saml.idp.tamper("long_id").await;
+    assert_eq!(
+        saml.sign_in("alice").await,
+        format!("{APP_RETURN}?error=invalid_response")
+    );
+    // Only the test sign-in's assertion is remembered.
+    assert_eq!(
+        entity::sso_saml_assertion::Entity::find()
+            .count(&saml.app.db)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_transient_name_id_is_not_linked_and_the_address_finds_the_account() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let saml = setup().await;
+    saml.activate().await;
+    let first = saml.session_of("tara").await;
+    let second = saml.session_of("tara").await;
+    assert_eq!(first["user"]["email"], "tara@acme.test");
+    assert_eq!(first["user"]["id"], second["user"]["id"]);
+    assert_eq!(
+        entity::sso_identity::Entity::find()
+            .count(&saml.app.db)
+            .await
+            .unwrap(),
+        0
+    );
+    // A persistent NameID is linked.
+    saml.session_of("pat").await;
+    assert_eq!(
+        entity::sso_identity::Entity::find()
+            .count(&saml.app.db)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_email_attribute_is_taken_by_name_in_the_listed_order() {
+    let saml = setup().await;
+    saml.activate().await;
+    let quinn = saml.session_of("quinn").await;
+    assert_eq!(quinn["user"]["email"], "quinn@acme.test");
+}
+
+#[tokio::test]
+async fn an_incomplete_saml_connection_sends_the_browser_back_instead_of_failing() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
+    let saml = setup().await;
+    saml.activate().await;
+    let browser = Browser::default();
+    let post = saml.idp_answer(&browser, "alice").await;
+    // Only the database can do this (the API requires every field).
+    let connection = entity::sso_connection::Entity::find()
+        .one(&saml.app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut row = connection.into_active_model();
+    row.idp_certificate = Set(None);
+    row.update(&saml.app.db).await.unwrap();
+    assert_eq!(
+        saml.post(&browser, &post).await,
+        format!("{APP_RETURN}?error=sso_unavailable")
     );
 }

@@ -17,7 +17,8 @@
 // `other_key` (signed by a key orgql does not trust), `wrong_audience`,
 // `wrong_recipient`, `wrong_destination`, `expired`,
 // `wrong_in_response_to`, `wrong_issuer`, `tampered` (the email changed
-// after signing); `MODE+signed_response` (or `signed_response` alone) signs
+// after signing), `failed` (a Responder status), `long_id` (a 301-character
+// assertion id); `MODE+signed_response` (or `signed_response` alone) signs
 // the whole response as well as the assertion; so the SP's refusals are tested against what a party in
 // the middle could do. The process exits when its standard input closes.
 
@@ -36,6 +37,7 @@ const config = JSON.parse(process.env.IDP_CONFIG || '{}');
 const accounts = config.accounts || {};
 const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 const PERSISTENT_FORMAT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
+const TRANSIENT_FORMAT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
 
 const server = http.createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -63,13 +65,14 @@ function escapeXml(value) {
 }
 
 function attributeStatement(account) {
-  const attributes = [];
+  // `extraAttributes` ([name, value, friendlyName?]) come first.
+  const attributes = [...(account.extraAttributes || [])];
   if (account.email && account.emailAttribute) {
     attributes.push(['email', account.email]);
   }
   if (account.name) attributes.push(['displayName', account.name]);
   if (!attributes.length) return '';
-  return `<saml:AttributeStatement>${attributes.map(([name, value]) => `<saml:Attribute Name="${name}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic"><saml:AttributeValue xsi:type="xs:string">${escapeXml(value)}</saml:AttributeValue></saml:Attribute>`).join('')}</saml:AttributeStatement>`;
+  return `<saml:AttributeStatement>${attributes.map(([name, value, friendly]) => `<saml:Attribute Name="${escapeXml(name)}"${friendly ? ` FriendlyName="${escapeXml(friendly)}"` : ''} NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic"><saml:AttributeValue xsi:type="xs:string">${escapeXml(value)}</saml:AttributeValue></saml:Attribute>`).join('')}</saml:AttributeStatement>`;
 }
 
 // Fills samlify's login response template (values XML-escaped by samlify),
@@ -91,8 +94,8 @@ function filler(request, account, mode) {
       ConditionsNotBefore: now.toISOString(),
       ConditionsNotOnOrAfter: later.toISOString(),
       SubjectConfirmationDataNotOnOrAfter: later.toISOString(),
-      NameIDFormat: account.persistent ? PERSISTENT_FORMAT : EMAIL_FORMAT,
-      NameID: account.persistent ? account.persistent : account.email,
+      NameIDFormat: account.transient ? TRANSIENT_FORMAT : account.persistent ? PERSISTENT_FORMAT : EMAIL_FORMAT,
+      NameID: account.transient ? `_${crypto.randomBytes(16).toString('hex')}` : account.persistent ? account.persistent : account.email,
       InResponseTo: request.id,
       AuthnStatement: '',
       AttributeStatement: '',
@@ -102,6 +105,8 @@ function filler(request, account, mode) {
       case 'wrong_recipient': values.SubjectRecipient = 'https://someone-else.test/acs'; break;
       case 'wrong_destination': values.Destination = 'https://someone-else.test/acs'; break;
       case 'wrong_issuer': values.Issuer = 'https://another-idp.test'; break;
+      case 'failed': values.StatusCode = 'urn:oasis:names:tc:SAML:2.0:status:Responder'; break;
+      case 'long_id': values.AssertionID = `_${'a'.repeat(300)}`; break;
       case 'wrong_in_response_to': values.InResponseTo = `_${crypto.randomBytes(16).toString('hex')}`; break;
       case 'expired': {
         const then = new Date(now.getTime() - 2 * 60 * 60 * 1000);

@@ -308,11 +308,13 @@ async fn begin<'a>(
 }
 
 /// Changes a connection (sso:manage, ENTERPRISE). Another IdP (OIDC:
-/// issuer or client id; SAML: entity id or SSO URL) needs a new test
-/// sign-in before activation, and is refused on the ACTIVE connection
-/// (deactivate it first). A client secret or a SAML signing certificate
-/// may be rotated at any time, as IdPs rotate them: the change is audited
-/// (the certificate by fingerprint). The protocol does not change.
+/// issuer or client id; SAML: entity id, SSO URL or signing certificate)
+/// needs a new test sign-in before activation, and is refused on the
+/// ACTIVE connection (deactivate it first): a new certificate is a new
+/// key that may sign anyone in, so it is proven the same way. An OIDC
+/// client secret may be rotated at any time (it is orgql's credential, not
+/// the IdP's identity). Changes are audited (the certificate by
+/// fingerprint). The protocol does not change.
 #[tracing::instrument(skip_all, fields(%connection_id))]
 pub async fn update(
     db: &DatabaseConnection,
@@ -340,10 +342,16 @@ pub async fn update(
         || idp
             .idp_sso_url
             .as_ref()
-            .is_some_and(|v| Some(v) != before.idp_sso_url.as_ref());
+            .is_some_and(|v| Some(v) != before.idp_sso_url.as_ref())
+        // Whoever holds the key signs people in: another certificate is
+        // another IdP as far as orgql can tell.
+        || idp
+            .idp_certificate
+            .as_ref()
+            .is_some_and(|v| Some(v) != before.idp_certificate.as_ref());
     if identity_changed && before.status == SsoStatus::Active {
         return Err(AppError::conflict(
-            "deactivate the connection before pointing it at another IdP or client",
+            "deactivate the connection before pointing it at another IdP, client or signing certificate",
         ));
     }
     let mut row = before.clone().into_active_model();
@@ -460,10 +468,11 @@ pub(super) async fn depart(
             // RelayState: at most 80 bytes (SAML Bindings §3.4.3); 43 here.
             let state = secrets::generate();
             let request =
-                saml::authn_request(&settings.saml_sp(), idp.sso_url, &state).map_err(|e| {
-                    tracing::warn!(target: "orgql::sso", connection_id = %connection.id, "{e}");
-                    AppError::bad_input("idpSsoUrl", "no AuthnRequest can be sent to this URL")
-                })?;
+                saml::authn_request(&settings.saml_sp(connection.id), idp.sso_url, &state)
+                    .map_err(|e| {
+                        tracing::warn!(target: "orgql::sso", connection_id = %connection.id, "{e}");
+                        AppError::bad_input("idpSsoUrl", "no AuthnRequest can be sent to this URL")
+                    })?;
             Ok(Departure {
                 url: request.url,
                 state,
@@ -678,6 +687,23 @@ async fn begin_any_tier<'a>(
         .authorize(actor, connection.organization_id, Permission::SsoManage)
         .await?;
     Ok((write, connection))
+}
+
+/// orgql's SP metadata for a SAML connection, served publicly at its SP
+/// entity id (IdPs fetch it there): NOT_FOUND for no such connection or an
+/// OIDC one.
+pub async fn sp_metadata(
+    db: &DatabaseConnection,
+    settings: &SsoSettings,
+    connection_id: SsoConnectionId,
+) -> AppResult<String> {
+    let connection = sso_connection::Entity::find_by_id(Uuid::from(connection_id))
+        .one(db)
+        .await?
+        .filter(|c| c.protocol == SsoProtocol::Saml)
+        .ok_or(AppError::NotFound)?;
+    saml::sp_metadata(&settings.saml_sp(connection.id))
+        .map_err(|e| AppError::internal(e.to_string()))
 }
 
 /// The organization's ACTIVE connection, if any.

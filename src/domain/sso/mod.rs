@@ -32,6 +32,7 @@
 pub mod connections;
 pub mod oidc;
 pub mod saml;
+pub mod saml_xml;
 pub mod sign_in;
 
 use entity::values::Tier;
@@ -49,6 +50,9 @@ pub const CODE_TTL_SECONDS: i64 = 60;
 pub struct VerifiedIdentity {
     /// The IdP's stable id for the person (OIDC `sub`, SAML NameID).
     pub subject: String,
+    /// Whether the subject names the person next time too, so that it may
+    /// be linked to their account (not a SAML transient NameID).
+    pub linkable: bool,
     pub email: Option<String>,
     /// The IdP asserts the address is the person's.
     pub email_verified: bool,
@@ -100,11 +104,21 @@ impl SsoSettings {
         format!("{}/sso/oidc/callback", self.public_url)
     }
 
-    /// orgql's SAML service provider: its entity id (where its metadata
-    /// is served) and its Assertion Consumer Service URL.
-    pub fn saml_sp(&self) -> saml::ServiceProviderUrls {
+    /// orgql's SAML service provider for one connection: its own entity
+    /// id, `/sso/saml/{connection id}` (public id form, where its metadata
+    /// is served), so that an assertion meant for one connection (or one
+    /// organization) is not taken by another that trusts the same IdP; and
+    /// the one Assertion Consumer Service URL all connections share.
+    pub fn saml_sp(&self, connection_id: uuid::Uuid) -> saml::ServiceProviderUrls {
         saml::ServiceProviderUrls {
-            entity_id: format!("{}/sso/saml/metadata", self.public_url),
+            entity_id: format!(
+                "{}/sso/saml/{}",
+                self.public_url,
+                crate::graphql::ids::encode(
+                    crate::graphql::ids::IdKind::SsoConnection,
+                    connection_id
+                )
+            ),
             acs_url: format!("{}/sso/saml/acs", self.public_url),
         }
     }

@@ -185,6 +185,8 @@ pub async fn verify_callback(
     };
     Ok(VerifiedIdentity {
         subject: claims.subject().as_str().to_owned(),
+        // OIDC Core §2: `sub` is never reassigned.
+        linkable: true,
         email: claims.email().map(|e| e.as_str().to_lowercase()),
         email_verified: claims.email_verified() == Some(true),
         needs_verified_domain: false,

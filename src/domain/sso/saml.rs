@@ -5,24 +5,34 @@
 //! on the HTTP-POST binding at its one ACS URL.
 //!
 //! What a Response must satisfy to be accepted (each refusal logged on the
-//! `orgql::sso` target, never the XML itself):
+//! `orgql::sso` target, never the XML itself nor values taken from it):
+//! - XML that [`saml_xml`] lets through (no DOCTYPE, no reference outside
+//!   the document, no `ds:Object`/Manifest, only enveloped-signature and
+//!   C14N transforms): xmlsec acts on those before the signature value is
+//!   checked. xmlsec then runs on a blocking thread;
+//! - a Success status (any other is the IdP's refusal: `access_denied`);
 //! - an XML signature over the assertion or the whole response that
 //!   verifies with the connection's certificate, RSA or ECDSA with SHA-2
 //!   (SHA-1 refused); only what the signature covers is read (samael reduces
 //!   the document to its signed part), so content added beside a valid
 //!   signature is ignored, and content changed under it fails;
-//! - issuer = the IdP entity id; an AudienceRestriction naming orgql's SP
-//!   entity id (an assertion without one is refused: the SAML core spec
-//!   makes it optional, which would let an assertion meant for another SP
-//!   of the same IdP in);
+//! - issuer = the IdP entity id; every AudienceRestriction naming the
+//!   connection's own SP entity id (an assertion without one is refused:
+//!   the SAML core spec makes it optional, which would let an assertion
+//!   meant for another SP of the same IdP in; and each connection has its
+//!   own entity id, so that one meant for another connection of the same
+//!   IdP, in another organization, is refused too);
 //! - a bearer SubjectConfirmation whose Recipient is the ACS URL (and the
 //!   Response's Destination, when present, too), and whose InResponseTo is
 //!   the AuthnRequest id kept with the sign-in in flight: no IdP-initiated
 //!   sign-in;
 //! - NotBefore / NotOnOrAfter (conditions and confirmation) within a
 //!   minute of clock skew, and an IssueInstant at most 90 seconds old;
-//! - an assertion id not seen before through this connection: the replay
-//!   cache is the `sso_saml_assertions` table (see `sign_in`).
+//! - an assertion id of at most 256 characters not seen before through
+//!   this connection: the replay cache is the `sso_saml_assertions` table
+//!   (see `sign_in`).
+//! - A transient NameID (SAML Core §8.3.8) is accepted but marked not
+//!   linkable: it names nobody next time.
 
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
@@ -35,7 +45,7 @@ use samael::schema::{Assertion, AuthnRequest, Issuer, NameIdPolicy};
 use samael::service_provider::ServiceProvider;
 use samael::traits::ToXml;
 
-use super::VerifiedIdentity;
+use super::{VerifiedIdentity, saml_xml};
 use crate::auth::secrets;
 
 /// How far the IdP's clock may be from ours.
@@ -44,6 +54,12 @@ const CLOCK_SKEW_SECONDS: i64 = 60;
 const MAX_ISSUE_DELAY_SECONDS: i64 = 90;
 
 const EMAIL_NAME_ID: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+/// A NameID made up for one sign-in (SAML Core §8.3.8): it names nobody
+/// next time, so it is never linked to an account.
+const TRANSIENT_NAME_ID: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+const SUCCESS_STATUS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+/// The longest assertion id kept in the replay cache (its column's width).
+const MAX_ASSERTION_ID_CHARS: usize = 256;
 
 /// Attribute names that carry an email address, by the usual conventions:
 /// plain, LDAP `mail` (by name and by OID), and the claim URI of Microsoft
@@ -61,7 +77,8 @@ const NAME_ATTRIBUTES: &[&str] = &[
     "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
 ];
 
-/// orgql's side of every SAML connection: one SP per server.
+/// orgql's side of one SAML connection: its own SP entity id, and the ACS
+/// every connection shares (`SsoSettings::saml_sp`).
 pub struct ServiceProviderUrls {
     /// The SP entity id (also where the metadata is served).
     pub entity_id: String,
@@ -83,6 +100,10 @@ pub struct IdpSettings<'a> {
 pub enum SamlFailure {
     #[error("SAML response refused: {0}")]
     Refused(String),
+    /// The IdP answered with a failure status: the browser is told
+    /// `access_denied`.
+    #[error("the IdP refused the sign-in: {0}")]
+    Denied(String),
     #[error("SAML configuration unusable: {0}")]
     Configuration(String),
 }
@@ -206,13 +227,26 @@ fn idp_metadata(idp: &IdpSettings<'_>) -> Result<EntityDescriptor, SamlFailure> 
 }
 
 /// Verifies a `SAMLResponse` (base64, HTTP-POST binding) that answers the
-/// AuthnRequest `request_id`.
-pub fn verify_response(
+/// AuthnRequest `request_id`. The XML is first read by [`saml_xml`]
+/// (nothing xmlsec would fetch, expand or transform gets to it), then
+/// xmlsec verifies it on a blocking thread: libxmlsec1 is synchronous.
+pub async fn verify_response(
     sp: &ServiceProviderUrls,
     idp: &IdpSettings<'_>,
     saml_response: &str,
     request_id: &str,
 ) -> Result<Accepted, SamlFailure> {
+    let xml = base64::engine::general_purpose::STANDARD
+        .decode(saml_response.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| SamlFailure::Refused("the SAMLResponse is not base64 UTF-8".into()))?;
+    saml_xml::ensure_safe_to_verify(&xml).map_err(SamlFailure::Refused)?;
+    let envelope = xml
+        .parse::<samael::schema::Response>()
+        .map_err(|_| SamlFailure::Refused("the Response does not parse".into()))?;
+    ensure_success(&envelope)?;
+    ensure_destination(sp, &envelope)?;
     let provider = ServiceProvider {
         entity_id: Some(sp.entity_id.clone()),
         acs_url: Some(sp.acs_url.clone()),
@@ -239,51 +273,89 @@ pub fn verify_response(
             "no IdP signing certificate".into(),
         ));
     }
-    let assertion = provider
-        .parse_base64_response(saml_response.trim(), Some(&[request_id]))
-        .map_err(|e| SamlFailure::Refused(e.to_string()))?;
-    ensure_destination(sp, saml_response)?;
+    let request_id = request_id.to_owned();
+    let assertion = tokio::task::spawn_blocking(move || {
+        provider
+            .parse_xml_response(&xml, Some(&[request_id.as_str()]))
+            .map_err(|e| SamlFailure::Refused(e.to_string()))
+    })
+    .await
+    .map_err(|e| SamlFailure::Configuration(format!("the verification task failed: {e}")))??;
     accepted(&assertion, sp)
+}
+
+/// The IdP's own refusal (AuthnFailed, RequestDenied, a cancelled
+/// sign-in: any top-level status but Success). Read from the envelope
+/// before the signature, which failure responses often lack: it can only
+/// turn one refusal into another.
+fn ensure_success(envelope: &samael::schema::Response) -> Result<(), SamlFailure> {
+    let status = envelope
+        .status
+        .as_ref()
+        .and_then(|s| s.status_code.value.as_deref());
+    match status {
+        Some(SUCCESS_STATUS) => Ok(()),
+        // Unsigned sender's text: logged only when it is a status SAML
+        // defines (Core §3.2.2.2).
+        Some(other) => Err(SamlFailure::Denied(
+            match other.strip_prefix("urn:oasis:names:tc:SAML:2.0:status:") {
+                Some(code)
+                    if code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+                {
+                    code.to_owned()
+                }
+                _ => "a status SAML does not define".to_owned(),
+            },
+        )),
+        None => Err(SamlFailure::Refused("the Response has no status".into())),
+    }
 }
 
 /// The Response's `Destination`, when it has one, must be the ACS URL.
 /// samael checks it when the whole response is signed; when only the
 /// assertion is, the envelope is unsigned and samael reads past it, so
 /// this looks at it too (the signed Recipient already binds the assertion
-/// to the ACS: this only refuses an envelope that says otherwise).
-fn ensure_destination(sp: &ServiceProviderUrls, saml_response: &str) -> Result<(), SamlFailure> {
-    let destination = base64::engine::general_purpose::STANDARD
-        .decode(saml_response.trim())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|xml| xml.parse::<samael::schema::Response>().ok())
-        .and_then(|response| response.destination);
-    match destination {
-        Some(destination) if destination != sp.acs_url => Err(SamlFailure::Refused(format!(
-            "the response's Destination is {destination}, not this ACS"
-        ))),
+/// to the ACS: this only refuses an envelope that says otherwise). The
+/// value is the sender's text: the log says only that it differed.
+fn ensure_destination(
+    sp: &ServiceProviderUrls,
+    envelope: &samael::schema::Response,
+) -> Result<(), SamlFailure> {
+    match envelope.destination.as_deref() {
+        Some(destination) if destination != sp.acs_url => Err(SamlFailure::Refused(
+            "the response's Destination is not this ACS".into(),
+        )),
         _ => Ok(()),
     }
 }
 
 fn accepted(assertion: &Assertion, sp: &ServiceProviderUrls) -> Result<Accepted, SamlFailure> {
-    // samael checks the audience only when a restriction is present.
-    let audience_named = assertion
+    // samael checks the audience only when a restriction is present, and
+    // lets one matching restriction do; SAML Core §2.5.1.4: the assertion
+    // is addressed to an SP only when EVERY restriction names it. Each
+    // connection has its own SP entity id, so this is what tells two
+    // connections (and two organizations) trusting one IdP apart.
+    let restrictions = assertion
         .conditions
         .as_ref()
-        .and_then(|c| c.audience_restrictions.as_ref())
-        .is_some_and(|restrictions| {
-            restrictions
-                .iter()
-                .any(|r| r.audience.contains(&sp.entity_id))
-        });
-    if !audience_named {
+        .and_then(|c| c.audience_restrictions.as_deref())
+        .unwrap_or_default();
+    if restrictions.is_empty()
+        || !restrictions
+            .iter()
+            .all(|r| r.audience.contains(&sp.entity_id))
+    {
         return Err(SamlFailure::Refused(
-            "the assertion names no AudienceRestriction for this SP".into(),
+            "an AudienceRestriction does not name this connection's SP entity id".into(),
         ));
     }
     if assertion.id.is_empty() {
         return Err(SamlFailure::Refused("the assertion has no ID".into()));
+    }
+    if assertion.id.chars().count() > MAX_ASSERTION_ID_CHARS {
+        return Err(SamlFailure::Refused(format!(
+            "the assertion's ID is longer than {MAX_ASSERTION_ID_CHARS} characters"
+        )));
     }
     let name_id = assertion
         .subject
@@ -291,21 +363,26 @@ fn accepted(assertion: &Assertion, sp: &ServiceProviderUrls) -> Result<Accepted,
         .and_then(|s| s.name_id.as_ref())
         .filter(|n| !n.value.trim().is_empty())
         .ok_or_else(|| SamlFailure::Refused("the assertion has no NameID".into()))?;
+    // The first of `names`, in that order, that the assertion carries, by
+    // the attribute's `Name` (FriendlyName is a display label, SAML Core
+    // §2.7.3.1: anyone can write "email" there over another attribute).
     let attribute = |names: &[&str]| -> Option<String> {
-        assertion
-            .attribute_statements
-            .iter()
-            .flatten()
-            .flat_map(|statement| statement.attributes.iter())
-            .find(|a| {
-                a.name.as_deref().is_some_and(|n| names.contains(&n))
-                    || a.friendly_name
-                        .as_deref()
-                        .is_some_and(|n| names.contains(&n))
-            })
-            .and_then(|a| a.values.iter().find_map(|v| v.value.clone()))
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
+        let attributes = || {
+            assertion
+                .attribute_statements
+                .iter()
+                .flatten()
+                .flat_map(|statement| statement.attributes.iter())
+        };
+        names.iter().find_map(|name| {
+            attributes()
+                .filter(|a| a.name.as_deref() == Some(*name))
+                .flat_map(|a| a.values.iter())
+                .filter_map(|v| v.value.as_deref())
+                .map(str::trim)
+                .find(|v| !v.is_empty())
+                .map(str::to_owned)
+        })
     };
     let email = if name_id.format.as_deref() == Some(EMAIL_NAME_ID) {
         Some(name_id.value.trim().to_owned())
@@ -334,6 +411,7 @@ fn accepted(assertion: &Assertion, sp: &ServiceProviderUrls) -> Result<Accepted,
         usable_until,
         identity: VerifiedIdentity {
             subject: name_id.value.trim().to_owned(),
+            linkable: name_id.format.as_deref() != Some(TRANSIENT_NAME_ID),
             email,
             // The IdP signed it; whether the address counts as proven is
             // decided against the organization's verified domains.

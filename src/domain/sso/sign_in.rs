@@ -128,13 +128,29 @@ async fn take_flight(
     db: &DatabaseConnection,
     state: &str,
 ) -> AppResult<Option<sso_login_state::Model>> {
-    let Some(flight) = sso_login_state::Entity::find()
-        .filter(sso_login_state::Column::StateHash.eq(secrets::digest(state)))
-        .one(db)
-        .await?
-    else {
+    let Some(flight) = find_flight(db, state).await? else {
         return Ok(None);
     };
+    take(db, flight).await
+}
+
+/// The sign-in in flight named by `state`, without taking it.
+async fn find_flight(
+    db: &DatabaseConnection,
+    state: &str,
+) -> AppResult<Option<sso_login_state::Model>> {
+    Ok(sso_login_state::Entity::find()
+        .filter(sso_login_state::Column::StateHash.eq(secrets::digest(state)))
+        .one(db)
+        .await?)
+}
+
+/// Takes a sign-in in flight found by [`find_flight`]; None when another
+/// request took it first or it expired.
+async fn take(
+    db: &DatabaseConnection,
+    flight: sso_login_state::Model,
+) -> AppResult<Option<sso_login_state::Model>> {
     let taken = sso_login_state::Entity::delete_by_id(flight.id)
         .exec(db)
         .await?
@@ -236,20 +252,43 @@ pub async fn acs(
     relay_state: &str,
     saml_response: &str,
 ) -> AppResult<Outcome> {
-    let Some(flight) = take_flight(db, relay_state).await? else {
+    let Some(flight) = find_flight(db, relay_state).await? else {
         return Ok(Outcome::UnknownState);
     };
-    let connection = match connection_of(db, &flight, SsoProtocol::Saml).await? {
-        Ok(connection) => connection,
+    // Everything the server itself could get wrong is checked before the
+    // sign-in in flight is used up, so that it never fails after.
+    let checked = match connection_of(db, &flight, SsoProtocol::Saml).await? {
+        Ok(connection) if saml_idp(&connection).is_err() => {
+            tracing::error!(target: "orgql::sso", connection_id = %connection.id, "a SAML connection lacks its IdP settings");
+            Err(Refusal::Unavailable)
+        }
+        Ok(connection) => match flight.saml_request_id.clone() {
+            Some(request_id) => Ok((connection, request_id)),
+            None => Err(Refusal::InvalidResponse),
+        },
+        Err(refusal) => Err(refusal),
+    };
+    let Some(flight) = take(db, flight).await? else {
+        return Ok(Outcome::UnknownState);
+    };
+    let (connection, request_id) = match checked {
+        Ok(checked) => checked,
         Err(refusal) => return Ok(refused(&flight, refusal)),
     };
-    let Some(request_id) = flight.saml_request_id.as_deref() else {
-        return Ok(refused(&flight, Refusal::InvalidResponse));
-    };
     let idp = saml_idp(&connection)?;
-    let accepted = match saml::verify_response(&settings.saml_sp(), &idp, saml_response, request_id)
-    {
+    let verified = saml::verify_response(
+        &settings.saml_sp(connection.id),
+        &idp,
+        saml_response,
+        &request_id,
+    )
+    .await;
+    let accepted = match verified {
         Ok(accepted) => accepted,
+        Err(saml::SamlFailure::Denied(status)) => {
+            tracing::info!(target: "orgql::sso", connection_id = %connection.id, %status, "the IdP refused the sign-in");
+            return Ok(refused(&flight, Refusal::AccessDenied));
+        }
         Err(e) => {
             tracing::warn!(target: "orgql::sso", connection_id = %connection.id, "{e}");
             return Ok(refused(&flight, Refusal::InvalidResponse));
@@ -399,11 +438,17 @@ async fn provision(
         return Ok(Err(Refusal::Unavailable));
     }
 
-    let linked = sso_identity::Entity::find()
-        .filter(sso_identity::Column::ConnectionId.eq(connection.id))
-        .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
-        .one(write.txn())
-        .await?;
+    // A subject that names nobody next time (SAML transient NameID) is
+    // neither looked up nor stored: the account is found by its address.
+    let linked = if identity.linkable {
+        sso_identity::Entity::find()
+            .filter(sso_identity::Column::ConnectionId.eq(connection.id))
+            .filter(sso_identity::Column::Subject.eq(identity.subject.as_str()))
+            .one(write.txn())
+            .await?
+    } else {
+        None
+    };
     let mut created_user = false;
     let mut linked_account = false;
     let user = match linked {
@@ -434,15 +479,17 @@ async fn provision(
                     create_user(write.txn(), email, identity).await?
                 }
             };
-            sso_identity::ActiveModel {
-                id: Set(new_id()),
-                connection_id: Set(connection.id),
-                subject: Set(identity.subject.clone()),
-                user_id: Set(user.id),
-                created_at: Set(Utc::now()),
+            if identity.linkable {
+                sso_identity::ActiveModel {
+                    id: Set(new_id()),
+                    connection_id: Set(connection.id),
+                    subject: Set(identity.subject.clone()),
+                    user_id: Set(user.id),
+                    created_at: Set(Utc::now()),
+                }
+                .insert(write.txn())
+                .await?;
             }
-            .insert(write.txn())
-            .await?;
             user
         }
     };

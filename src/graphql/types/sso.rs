@@ -48,7 +48,7 @@ impl SsoConnection {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<saml::ServiceProviderUrls>> {
         Ok(if self.is(entity::values::SsoProtocol::Saml) {
-            Some(ctx.data::<Arc<SsoSettings>>()?.saml_sp())
+            Some(ctx.data::<Arc<SsoSettings>>()?.saml_sp(self.0.id))
         } else {
             None
         })
@@ -100,13 +100,19 @@ impl SsoConnection {
     }
 
     /// SAML: the IdP's signing certificate (PEM) that every response must
-    /// be signed with. Null for OIDC.
+    /// be signed with. Changing it changes whom the connection trusts, like
+    /// changing the entity id or SSO URL: a new test sign-in is needed, and
+    /// on an ACTIVE connection it is refused (deactivate it first). Null
+    /// for OIDC.
     async fn idp_certificate(&self) -> Option<&str> {
         self.0.idp_certificate.as_deref()
     }
 
-    /// SAML: orgql's service provider entity id (the audience the IdP must
-    /// name). Null for OIDC.
+    /// SAML: orgql's service provider entity id for this connection
+    /// (`{ORGQL_PUBLIC_URL}/sso/saml/{id}`, where its metadata is served):
+    /// every AudienceRestriction in an assertion must name it. Each
+    /// connection has its own, so an assertion meant for one connection is
+    /// refused by any other. Null for OIDC.
     async fn sp_entity_id(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         Ok(self.saml_sp(ctx)?.map(|sp| sp.entity_id))
     }
