@@ -15,8 +15,8 @@ use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     ApiTokensLoader, CountKey, CountLoader, DomainsLoader, InvitationsOfOrganization,
-    JoinCodesOfOrganization, MemberKey, MembersOfOrganization, SsoConnectionsLoader,
-    TeamsByMemberLoader, TeamsOfOrganization, ViewerMembershipLoader,
+    JoinCodesOfOrganization, MembersOfOrganization, SsoConnectionsLoader, TeamsOfOrganization,
+    ViewerMembershipLoader,
 };
 use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
 use crate::graphql::types::domain::OrganizationDomain;
@@ -138,7 +138,7 @@ impl Organization {
                     .field("teams")
                     .exists(),
         };
-        let (mut page, request, total) = connection::nested_page::<MembersOfOrganization>(
+        let (page, request, total) = connection::nested_page::<MembersOfOrganization>(
             ctx,
             self.0.id,
             filter,
@@ -146,14 +146,6 @@ impl Organization {
             after.as_deref(),
         )
         .await?;
-        // Each member's `teams` then reads the request's cache.
-        let teams = page
-            .items
-            .iter_mut()
-            .filter_map(|listed| Some((MemberKey::of(&listed.member), listed.teams.take()?)));
-        ctx.data::<DataLoader<TeamsByMemberLoader, HashMapCache>>()?
-            .feed_many(teams)
-            .await;
         Ok(connection::build(
             page,
             request,
@@ -162,6 +154,7 @@ impl Organization {
             |listed| Member {
                 row: listed.member,
                 user: listed.user,
+                teams: listed.teams,
             },
         ))
     }
