@@ -129,7 +129,7 @@ impl PerParent for InvitationsOfOrganization {
         Ok(listable(parents, *status).into_query())
     }
 
-    fn parse(row: &QueryResult) -> Result<(Uuid, Self::Item), DbErr> {
+    fn parse(row: &QueryResult, _filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
         let invitation = invitation::Model::from_query_result(row, "")?;
         Ok((invitation.organization_id, invitation))
     }

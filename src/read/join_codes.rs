@@ -38,7 +38,7 @@ impl PerParent for JoinCodesOfOrganization {
         Ok(listable(parents, *active_only).into_query())
     }
 
-    fn parse(row: &QueryResult) -> Result<(Uuid, Self::Item), DbErr> {
+    fn parse(row: &QueryResult, _filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
         let code = join_code::Model::from_query_result(row, "")?;
         Ok((code.organization_id, code))
     }

@@ -1,11 +1,11 @@
 //! The read side of members: lists with their users, pages and counts per
 //! organization, a user's memberships, visibility by id.
 
-use entity::{member, organization, user, values::Role};
+use entity::{member, organization, team, team_member, user, values::Role};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, QueryTrait, Select,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryFilter, QuerySelect, QueryTrait, Select,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, LikeExpr, Order, Query},
 };
 use uuid::Uuid;
 
@@ -28,6 +28,9 @@ pub struct MemberFilter {
     /// Whether `search` may match email addresses: not for a guest, who
     /// must not learn addresses by probing (`Actor::sees_email_of`).
     pub by_email: bool,
+    /// Whether each member's teams are read with the page, in the same
+    /// statement (the client selected them). Narrows nothing.
+    pub with_teams: bool,
 }
 
 /// The members of organizations matching a filter, joined with their
@@ -57,31 +60,110 @@ pub fn listable(
     Ok(select)
 }
 
-pub type MemberWithUser = (member::Model, Option<Profile>);
+/// A member as a page lists it: with the user the page joins, and the
+/// member's teams when the page was read [`MemberFilter::with_teams`].
+#[derive(Debug, Clone)]
+pub struct ListedMember {
+    pub member: member::Model,
+    pub user: Option<Profile>,
+    /// The member's teams, by team id; `None` when not read.
+    pub teams: Option<Vec<team::Model>>,
+}
 
-/// An organization's members, with their users (one statement for the
-/// page of every organization asked for).
+/// An organization's members, with their users and, when asked for, their
+/// teams (one statement for the page of every organization asked for).
 pub struct MembersOfOrganization;
+
+/// The alias of the page a members page's teams are joined to.
+const PAGE: &str = "page";
+/// The prefixes of a members page's columns: member, user, team.
+const MEMBER: &str = "A_";
+const USER: &str = "B_";
+const TEAM: &str = "C_";
 
 impl PerParent for MembersOfOrganization {
     type Filter = MemberFilter;
-    type Item = MemberWithUser;
+    type Item = ListedMember;
     const PARENT: (&'static str, &'static str) = ("members", "organization_id");
     const ID: (&'static str, &'static str) = ("members", "id");
 
     fn select(parents: &[Uuid], filter: &Self::Filter) -> AppResult<SelectStatement> {
         let select = member::Model::select_cols_nested(
             listable(parents, filter)?.select_only(),
-            Some("A_"),
+            Some(MEMBER),
             None,
         );
-        Ok(Profile::select_cols_nested(select, Some("B_"), None).into_query())
+        Ok(Profile::select_cols_nested(select, Some(USER), None).into_query())
     }
 
-    fn parse(row: &QueryResult) -> Result<(Uuid, Self::Item), DbErr> {
-        let member = member::Model::from_query_result(row, "A_")?;
-        let user = Profile::from_query_result_optional(row, "B_")?;
-        Ok((member.organization_id, (member, user)))
+    /// The page's members with each of their teams: one row per
+    /// (member, team), one for a member without teams, in member order.
+    fn widen(page: SelectStatement, filter: &Self::Filter) -> SelectStatement {
+        if !filter.with_teams {
+            return page;
+        }
+        let member_id = || (Alias::new(PAGE), Alias::new(format!("{MEMBER}id")));
+        let mut widened = Query::select();
+        widened
+            .column((Alias::new(PAGE), Asterisk))
+            .from_subquery(page, Alias::new(PAGE))
+            .join(
+                JoinType::LeftJoin,
+                team_member::Entity,
+                Expr::col((team_member::Entity, team_member::Column::MemberId)).equals(member_id()),
+            )
+            .join(
+                JoinType::LeftJoin,
+                team::Entity,
+                Expr::col((team::Entity, team::Column::Id))
+                    .equals((team_member::Entity, team_member::Column::TeamId)),
+            )
+            .order_by(member_id(), Order::Asc)
+            .order_by(
+                (team_member::Entity, team_member::Column::TeamId),
+                Order::Asc,
+            );
+        for column in team::Column::iter() {
+            widened.expr_as(
+                Expr::col((team::Entity, column)),
+                Alias::new(format!("{TEAM}{}", column.as_str())),
+            );
+        }
+        widened
+    }
+
+    fn parse(row: &QueryResult, filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
+        let member = member::Model::from_query_result(row, MEMBER)?;
+        let user = Profile::from_query_result_optional(row, USER)?;
+        let teams = if filter.with_teams {
+            Some(
+                team::Model::from_query_result_optional(row, TEAM)?
+                    .into_iter()
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        Ok((
+            member.organization_id,
+            ListedMember {
+                member,
+                user,
+                teams,
+            },
+        ))
+    }
+
+    fn absorb(item: &mut Self::Item, row: &QueryResult) -> Result<bool, DbErr> {
+        let Some(teams) = &mut item.teams else {
+            return Ok(false);
+        };
+        let member_id: Uuid = row.try_get(MEMBER, "id")?;
+        if member_id != item.member.id {
+            return Ok(false);
+        }
+        teams.extend(team::Model::from_query_result_optional(row, TEAM)?);
+        Ok(true)
     }
 }
 

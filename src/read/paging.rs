@@ -130,8 +130,23 @@ pub trait PerParent: Send + Sync + 'static {
     /// items need selected (joins included).
     fn select(parents: &[Uuid], filter: &Self::Filter) -> AppResult<SelectStatement>;
 
-    /// One row as (parent, item).
-    fn parse(row: &QueryResult) -> Result<(Uuid, Self::Item), DbErr>;
+    /// One row as (parent, item), from a page read with `filter`.
+    fn parse(row: &QueryResult, filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr>;
+
+    /// Joins what each item carries beyond its own row (a member's teams,
+    /// say) to the page once it is cut, so that they come in the same
+    /// statement. The rows of one item must come out next to each other;
+    /// [`PerParent::absorb`] folds the second and later into the item. By
+    /// default nothing is joined.
+    fn widen(page: SelectStatement, _filter: &Self::Filter) -> SelectStatement {
+        page
+    }
+
+    /// Folds `row` into `item` when it is a further row of the same item
+    /// (what [`PerParent::widen`] joined); false when it starts a new item.
+    fn absorb(_item: &mut Self::Item, _row: &QueryResult) -> Result<bool, DbErr> {
+        Ok(false)
+    }
 }
 
 /// One page of `R` per parent, in one statement.
@@ -149,10 +164,37 @@ pub async fn pages<R: PerParent, C: ConnectionTrait>(
         single_parent: parents.len() == 1,
         counted,
     };
-    pages_per_parent(db, select, shape, page, R::parse).await
+    let statement = R::widen(page_statement(select, &shape, page), filter);
+    let counted = shape.counted == Counted::WithTotal && page.after.is_none();
+    let mut rows: HashMap<Uuid, (Vec<R::Item>, Option<u64>)> = HashMap::new();
+    let mut last_parent = None;
+    for row in db.query_all(&statement).await? {
+        if let Some(items) = last_parent.and_then(|p| rows.get_mut(&p)).map(|e| &mut e.0)
+            && let Some(item) = items.last_mut()
+            && R::absorb(item, &row)?
+        {
+            continue;
+        }
+        let (parent, item) = R::parse(&row, filter)?;
+        let entry = rows.entry(parent).or_default();
+        if counted && entry.1.is_none() {
+            let total: i64 = row.try_get("", "parent_total")?;
+            entry.1 = Some(u64::try_from(total).unwrap_or(0));
+        }
+        entry.0.push(item);
+        last_parent = Some(parent);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(parent, (items, total))| {
+            let mut found = into_page(items, page);
+            found.total = total;
+            (parent, found)
+        })
+        .collect())
 }
 
-/// How [`pages_per_parent`] builds its statement.
+/// How [`page_statement`] builds its statement.
 struct PageShape {
     parent: (&'static str, &'static str),
     id: (&'static str, &'static str),
@@ -170,7 +212,7 @@ pub async fn counts<R: PerParent, C: ConnectionTrait>(
     counts_per_parent(db, R::select(parents, filter)?, R::PARENT).await
 }
 
-/// One page per parent in one statement: the rows of `select` (already
+/// The statement of one page per parent: the rows of `select` (already
 /// narrowed to the parents and the filter) are numbered within their parent
 /// by id (`ROW_NUMBER() OVER (PARTITION BY parent ORDER BY id)`, which
 /// SQLite and PostgreSQL both have), and the first `first + 1` of each are
@@ -179,23 +221,17 @@ pub async fn counts<R: PerParent, C: ConnectionTrait>(
 /// `ORDER BY id LIMIT first + 1`. A first page read [`Counted::WithTotal`]
 /// also counts each parent's rows (`COUNT(*) OVER (PARTITION BY parent)`),
 /// so `totalCount` needs no statement of its own.
-async fn pages_per_parent<C, T>(
-    db: &C,
+fn page_statement(
     mut select: SelectStatement,
-    shape: PageShape,
+    shape: &PageShape,
     page: PageRequest,
-    parse: impl Fn(&QueryResult) -> Result<(Uuid, T), DbErr>,
-) -> AppResult<HashMap<Uuid, Page<T>>>
-where
-    C: ConnectionTrait,
-{
+) -> SelectStatement {
     let (parent, id) = (shape.parent, shape.id);
     let id_column = || Expr::col((Alias::new(id.0), Alias::new(id.1)));
     if let Some(after) = page.after {
         select.and_where(id_column().gt(after));
     }
-    let counted = shape.counted == Counted::WithTotal && page.after.is_none();
-    if counted {
+    if shape.counted == Counted::WithTotal && page.after.is_none() {
         select.expr_as(
             Expr::cust(format!(
                 r#"COUNT(*) OVER (PARTITION BY "{}"."{}")"#,
@@ -204,7 +240,7 @@ where
             Alias::new("parent_total"),
         );
     }
-    let statement = if shape.single_parent {
+    if shape.single_parent {
         select
             .order_by_expr(id_column(), Order::Asc)
             .limit(page.first + 1)
@@ -223,25 +259,7 @@ where
             .and_where(Expr::col(Alias::new("page_rank")).lte(page.first as i64 + 1))
             .order_by(Alias::new("page_rank"), Order::Asc)
             .to_owned()
-    };
-    let mut rows: HashMap<Uuid, (Vec<T>, Option<u64>)> = HashMap::new();
-    for row in db.query_all(&statement).await? {
-        let (parent, item) = parse(&row)?;
-        let entry = rows.entry(parent).or_default();
-        if counted && entry.1.is_none() {
-            let total: i64 = row.try_get("", "parent_total")?;
-            entry.1 = Some(u64::try_from(total).unwrap_or(0));
-        }
-        entry.0.push(item);
     }
-    Ok(rows
-        .into_iter()
-        .map(|(parent, (items, total))| {
-            let mut found = into_page(items, page);
-            found.total = total;
-            (parent, found)
-        })
-        .collect())
 }
 
 /// How many rows of `select` each parent has, in one grouped statement.

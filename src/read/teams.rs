@@ -55,7 +55,7 @@ impl PerParent for TeamsOfOrganization {
         Ok(listable(parents, filter)?.into_query())
     }
 
-    fn parse(row: &QueryResult) -> Result<(Uuid, Self::Item), DbErr> {
+    fn parse(row: &QueryResult, _filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
         let team = team::Model::from_query_result(row, "")?;
         Ok((team.organization_id, team))
     }
@@ -124,7 +124,7 @@ impl PerParent for MembersOfTeam {
             .into_query())
     }
 
-    fn parse(row: &QueryResult) -> Result<(Uuid, Self::Item), DbErr> {
+    fn parse(row: &QueryResult, _filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
         let placement = team_member::Model::from_query_result(row, "A_")?;
         let member = member::Model::from_query_result_optional(row, "B_")?;
         Ok((placement.team_id, (placement, member)))

@@ -358,3 +358,123 @@ async fn a_member_may_leave_a_team_but_not_remove_others() {
             .await,
     );
 }
+
+/// Every page of an organization's members, `filter` applied, as
+/// (member id, names of the member's teams), in page order.
+async fn members_with_teams(
+    app: &TestApp,
+    token: &str,
+    org: &TestOrg,
+    filter: serde_json::Value,
+) -> Vec<(String, Vec<String>)> {
+    const PAGE: &str = "query($slug: String!, $after: String, $filter: MemberFilterInput) {
+        organization(slug: $slug) { members(first: 2, after: $after, filter: $filter) {
+            pageInfo { hasNextPage endCursor } nodes { id teams { name } } } } }";
+    let mut found = Vec::new();
+    let mut after = serde_json::Value::Null;
+    loop {
+        let response = app
+            .graphql(
+                PAGE,
+                json!({ "slug": org.slug, "after": after, "filter": filter }),
+                Some(token),
+            )
+            .await;
+        assert_ok(&response);
+        let members = &response["data"]["organization"]["members"];
+        for node in members["nodes"].as_array().unwrap() {
+            found.push((node["id"].as_str().unwrap().to_owned(), team_names(node)));
+        }
+        if members["pageInfo"]["hasNextPage"] != json!(true) {
+            return found;
+        }
+        after = members["pageInfo"]["endCursor"].clone();
+    }
+}
+
+fn team_names(node: &serde_json::Value) -> Vec<String> {
+    node["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A members page reads each member's teams in its own statement
+/// (`statements.rs`); they must be the member's teams as the member alone
+/// shows them, in team order, on every page, filtered or not, and when
+/// several organizations' pages are read at once.
+#[tokio::test]
+async fn a_members_page_lists_each_members_own_teams() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let mut organizations = Vec::new();
+    for name in ["Red", "Blue"] {
+        let org = app.create_org(&ann, &unique(name)).await;
+        app.set_tier(&org, Tier::Enterprise).await;
+        let members = app.bulk_members(&org, 4).await;
+        let mut teams = Vec::new();
+        for team in ["First", "Second"] {
+            let id = app.create_team(&ann, &org, team, None).await;
+            teams.push(ids::parse::<uuid::Uuid>(IdKind::Team, &id, "id").unwrap());
+        }
+        app.bulk_team_members(teams[0], &members[0..2]).await;
+        app.bulk_team_members(teams[1], &members[1..3]).await;
+        organizations.push((org, members));
+    }
+    for (org, members) in &organizations {
+        let listed = members_with_teams(&app, &ann.token, org, json!(null)).await;
+        assert_eq!(listed.len(), 5, "the owner and four members: {listed:?}");
+        // Each as the member alone shows it (the loader's own statement).
+        for (id, teams) in &listed {
+            let alone = app
+                .graphql(
+                    "query($id: ID!) { node(id: $id) { ... on Member { teams { name } } } }",
+                    json!({ "id": id }),
+                    Some(&ann.token),
+                )
+                .await;
+            assert_ok(&alone);
+            assert_eq!(teams, &team_names(&alone["data"]["node"]), "member {id}");
+        }
+        let expected: Vec<(String, Vec<String>)> = members
+            .iter()
+            .zip([&["First"][..], &["First", "Second"], &["Second"], &[]])
+            .map(|(id, names)| {
+                let names = names.iter().map(|n| n.to_string()).collect();
+                (ids::encode(IdKind::Member, *id), names)
+            })
+            .collect();
+        let filtered = members_with_teams(&app, &ann.token, org, json!({ "role": "MEMBER" })).await;
+        assert_eq!(filtered, expected);
+    }
+    // Both organizations' first pages in one statement.
+    let response = app
+        .graphql(
+            "query { organizations(first: 10) { nodes { slug
+                members(first: 3, filter: { role: MEMBER }) { nodes { id teams { name } } } } } }",
+            json!({}),
+            Some(&ann.token),
+        )
+        .await;
+    assert_ok(&response);
+    for node in response["data"]["organizations"]["nodes"]
+        .as_array()
+        .unwrap()
+    {
+        let (org, members) = organizations
+            .iter()
+            .find(|(org, _)| json!(org.slug) == node["slug"])
+            .unwrap();
+        let listed: Vec<(String, Vec<String>)> = node["members"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["id"].as_str().unwrap().to_owned(), team_names(m)))
+            .collect();
+        let all = members_with_teams(&app, &ann.token, org, json!({ "role": "MEMBER" })).await;
+        assert_eq!(listed, all[..3], "{}", org.slug);
+        assert_eq!(members.len(), 4);
+    }
+}

@@ -3,7 +3,7 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache},
 };
 use chrono::{DateTime, Utc};
-use entity::member;
+use entity::{member, team};
 
 use crate::domain::authz::matrix::Permission;
 use crate::error::AppError;
@@ -18,11 +18,18 @@ pub struct Member {
     pub row: member::Model,
     /// The user, when the query that found the member already read it.
     pub user: Option<Profile>,
+    /// The member's teams, when the query that found the member already
+    /// read them (a members page that selected them).
+    pub teams: Option<Vec<team::Model>>,
 }
 
 impl From<member::Model> for Member {
     fn from(row: member::Model) -> Self {
-        Self { row, user: None }
+        Self {
+            row,
+            user: None,
+            teams: None,
+        }
     }
 }
 
@@ -60,6 +67,9 @@ impl Member {
     /// The teams the member belongs to (teams:view).
     #[graphql(guard = "PermissionGuard::new(Permission::TeamsView, self.row.organization_id)")]
     async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
+        if let Some(teams) = &self.teams {
+            return Ok(teams.iter().cloned().map(Team).collect());
+        }
         let teams = ctx
             .data::<DataLoader<TeamsByMemberLoader, HashMapCache>>()?
             .load_one(MemberKey::of(&self.row))

@@ -15,8 +15,8 @@ use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     ApiTokensLoader, CountKey, CountLoader, DomainsLoader, InvitationsOfOrganization,
-    JoinCodesOfOrganization, MemberKey, MembersOfOrganization, SsoConnectionsLoader,
-    TeamsByMemberLoader, TeamsOfOrganization, ViewerMembershipLoader, prefetch,
+    JoinCodesOfOrganization, MembersOfOrganization, SsoConnectionsLoader, TeamsOfOrganization,
+    ViewerMembershipLoader,
 };
 use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
 use crate::graphql::types::domain::OrganizationDomain;
@@ -126,10 +126,17 @@ impl Organization {
         >,
     ) -> async_graphql::Result<CountedConnection<Member>> {
         let filter = filter.unwrap_or_default();
+        let selection = ctx.look_ahead();
         let filter = MemberFilter {
             role: filter.role.map(Into::into),
             search: values::search("search", filter.search.as_deref())?,
             by_email: ctx.actor_opt().is_none_or(|a| a.sees_others_emails()),
+            with_teams: selection.field("nodes").field("teams").exists()
+                || selection
+                    .field("edges")
+                    .field("node")
+                    .field("teams")
+                    .exists(),
         };
         let (page, request, total) = connection::nested_page::<MembersOfOrganization>(
             ctx,
@@ -139,15 +146,16 @@ impl Organization {
             after.as_deref(),
         )
         .await?;
-        let members = || page.items.iter().map(|(m, _)| MemberKey::of(m));
-        prefetch::<TeamsByMemberLoader, _>(ctx, &["edges", "node", "teams"], members()).await?;
-        prefetch::<TeamsByMemberLoader, _>(ctx, &["nodes", "teams"], members()).await?;
         Ok(connection::build(
             page,
             request,
             total,
-            |(m, _)| m.id,
-            |(row, user)| Member { row, user },
+            |listed| listed.member.id,
+            |listed| Member {
+                row: listed.member,
+                user: listed.user,
+                teams: listed.teams,
+            },
         ))
     }
 
