@@ -133,7 +133,10 @@ async fn allowed_email_domains_bound_invitations_and_joins() {
 
 #[tokio::test]
 async fn sessions_older_than_the_timeout_are_refused_in_that_organization_only() {
-    let app = spawn_app().await;
+    // The session is aged in the database behind the server's back: no
+    // session cache, which would learn of it only by notice
+    // (`session_cache.rs`). The timeout is checked on every request.
+    let app = spawn_app_with(|c| c.session_cache = false).await;
     let ann = app.sign_up("Ann").await;
     let org = app.create_org(&ann, "Acme").await;
     let other = app.create_org(&ann, "Other").await;
