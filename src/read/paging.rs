@@ -70,6 +70,14 @@ pub enum Counted {
     WithTotal,
 }
 
+impl Counted {
+    /// Whether `page` is read with its total: only a first page is (a
+    /// later one's window would count only the rows after the cursor).
+    pub fn reads_total(self, page: PageRequest) -> bool {
+        self == Counted::WithTotal && page.after.is_none()
+    }
+}
+
 /// Adds the keyset range and limit to `select`: rows after the cursor, one
 /// more than asked so that `has_next_page` needs no second query.
 pub fn keyset<E: EntityTrait>(select: Select<E>, id: E::Column, page: PageRequest) -> Select<E>
@@ -165,7 +173,7 @@ pub async fn pages<R: PerParent, C: ConnectionTrait>(
         counted,
     };
     let statement = R::widen(page_statement(select, &shape, page), filter);
-    let counted = shape.counted == Counted::WithTotal && page.after.is_none();
+    let counted = shape.counted.reads_total(page);
     let mut rows: HashMap<Uuid, (Vec<R::Item>, Option<u64>)> = HashMap::new();
     let mut last_parent = None;
     for row in db.query_all(&statement).await? {
@@ -231,7 +239,7 @@ fn page_statement(
     if let Some(after) = page.after {
         select.and_where(id_column().gt(after));
     }
-    if shape.counted == Counted::WithTotal && page.after.is_none() {
+    if shape.counted.reads_total(page) {
         select.expr_as(
             Expr::cust(format!(
                 r#"COUNT(*) OVER (PARTITION BY "{}"."{}")"#,

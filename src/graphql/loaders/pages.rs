@@ -72,7 +72,7 @@ impl<R: PerParent> Loader<PageKey<R::Filter>> for PageLoader<R> {
                 .map_err(Arc::new)?;
             // A parent without rows is absent from the result: its page is
             // empty, and when counted its total is known to be 0.
-            let counted_from_start = counted == Counted::WithTotal && page.after.is_none();
+            let counted_from_start = counted.reads_total(page);
             for parent in parents {
                 let found = pages.remove(&parent).unwrap_or_else(|| Page {
                     total: counted_from_start.then_some(0),
