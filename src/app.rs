@@ -255,21 +255,54 @@ pub fn router(state: AppState, config: &Config) -> Router {
 
 /// How many SQL statements the server has run since it started (sea-orm's
 /// metric hook; transaction control statements are not counted). Tests and
-/// benchmarks read it to pin the statements a request costs.
+/// benchmarks read it to pin the statements a request costs; tests may also
+/// [`StatementCounter::record`] their text, to pin which columns a read
+/// selects.
 #[derive(Clone, Default)]
-pub struct StatementCounter(Arc<AtomicU64>);
+pub struct StatementCounter {
+    count: Arc<AtomicU64>,
+    /// Whether statements are being recorded: checked before taking the
+    /// lock, so that a server (never recording) shares no lock.
+    recording: Arc<std::sync::atomic::AtomicBool>,
+    /// The text of each statement since `record` was called.
+    recorded: Arc<std::sync::Mutex<Option<Vec<String>>>>,
+}
 
 impl StatementCounter {
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Starts keeping the text of every statement from now on, dropping
+    /// what an earlier call kept.
+    pub fn record(&self) {
+        *self.lock_recorded() = Some(Vec::new());
+        self.recording.store(true, Ordering::SeqCst);
+    }
+
+    /// The statements kept since `record`, which stops keeping them.
+    pub fn take_recorded(&self) -> Vec<String> {
+        self.recording.store(false, Ordering::SeqCst);
+        self.lock_recorded().take().unwrap_or_default()
+    }
+
+    fn lock_recorded(&self) -> std::sync::MutexGuard<'_, Option<Vec<String>>> {
+        self.recorded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Makes `db` (and every clone made after this) count its statements.
     pub fn attach(&self, db: &mut DatabaseConnection) {
-        let counter = self.0.clone();
+        let counter = self.clone();
         db.set_metric_callback(move |info| {
             tracing::trace!(target: "orgql::sql", sql = %info.statement.sql, "statement");
-            counter.fetch_add(1, Ordering::Relaxed);
+            counter.count.fetch_add(1, Ordering::Relaxed);
+            if counter.recording.load(Ordering::Relaxed)
+                && let Some(recorded) = counter.lock_recorded().as_mut()
+            {
+                recorded.push(info.statement.sql.clone());
+            }
         });
     }
 }

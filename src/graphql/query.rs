@@ -240,10 +240,10 @@ async fn resolve_node(
             .map(|m| Node::Member(Member::from(m))),
         IdKind::User => crate::read::users::visible_by_id(db, actor, uuid)
             .await?
-            .map(|u| Node::User(User(u))),
+            .map(|u| Node::User(User::from(u))),
         IdKind::Team => crate::read::teams::visible_by_id(db, actor, uuid)
             .await?
-            .map(|t| Node::Team(Team(t))),
+            .map(|t| Node::Team(Team::from(t))),
         IdKind::Invitation => crate::read::invitations::visible_by_id(db, actor, uuid)
             .await?
             .map(|i| Node::Invitation(Invitation(i))),

@@ -14,8 +14,10 @@ use std::net::IpAddr;
 use crate::domain::authz::{Actor, Permission, Person, access};
 use crate::domain::values;
 use crate::error::AppResult;
+use crate::read::Columns;
 use crate::read::paging::{self, PerParent};
-use crate::read::users::Profile;
+use crate::read::teams::{TeamBrief, TeamRow};
+use crate::read::users::{Profile, UserBrief, UserRow};
 use sea_orm::PartialModelTrait;
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{DbErr, QueryResult};
@@ -28,9 +30,12 @@ pub struct MemberFilter {
     /// Whether `search` may match email addresses: not for a guest, who
     /// must not learn addresses by probing (`Actor::sees_email_of`).
     pub by_email: bool,
-    /// Whether each member's teams are read with the page, in the same
-    /// statement (the client selected them). Narrows nothing.
-    pub with_teams: bool,
+    /// Which columns of each member's user the page reads. Narrows nothing.
+    pub users: Columns,
+    /// Whether, and with which columns, each member's teams are read with
+    /// the page, in the same statement (the client selected them). Narrows
+    /// nothing.
+    pub teams: Option<Columns>,
 }
 
 /// The members of organizations matching a filter, joined with their
@@ -61,13 +66,13 @@ pub fn listable(
 }
 
 /// A member as a page lists it: with the user the page joins, and the
-/// member's teams when the page was read [`MemberFilter::with_teams`].
+/// member's teams when the page was read with them ([`MemberFilter::teams`]).
 #[derive(Debug, Clone)]
 pub struct ListedMember {
     pub member: member::Model,
-    pub user: Option<Profile>,
+    pub user: Option<UserRow>,
     /// The member's teams, by team id; `None` when not read.
-    pub teams: Option<Vec<team::Model>>,
+    pub teams: Option<Vec<TeamRow>>,
 }
 
 /// An organization's members, with their users and, when asked for, their
@@ -93,16 +98,25 @@ impl PerParent for MembersOfOrganization {
             Some(MEMBER),
             None,
         );
-        Ok(Profile::select_cols_nested(select, Some(USER), None).into_query())
+        let select = match filter.users {
+            Columns::All => Profile::select_cols_nested(select, Some(USER), None),
+            Columns::Brief => UserBrief::select_cols_nested(select, Some(USER), None),
+        };
+        Ok(select.into_query())
     }
 
     /// The page's members with each of their teams: one row per
     /// (member, team), one for a member without teams, in member order.
+    /// Only teams of the member's own organization are joined.
     fn widen(page: SelectStatement, filter: &Self::Filter) -> SelectStatement {
-        if !filter.with_teams {
+        let Some(team_columns) = filter.teams else {
             return page;
-        }
+        };
         let member_id = || (Alias::new(PAGE), Alias::new(format!("{MEMBER}id")));
+        let organization_id = (
+            Alias::new(PAGE),
+            Alias::new(format!("{MEMBER}organization_id")),
+        );
         let mut widened = Query::select();
         widened
             .column((Alias::new(PAGE), Asterisk))
@@ -116,14 +130,27 @@ impl PerParent for MembersOfOrganization {
                 JoinType::LeftJoin,
                 team::Entity,
                 Expr::col((team::Entity, team::Column::Id))
-                    .equals((team_member::Entity, team_member::Column::TeamId)),
+                    .equals((team_member::Entity, team_member::Column::TeamId))
+                    .and(
+                        Expr::col((team::Entity, team::Column::OrganizationId))
+                            .equals(organization_id),
+                    ),
             )
             .order_by(member_id(), Order::Asc)
             .order_by(
                 (team_member::Entity, team_member::Column::TeamId),
                 Order::Asc,
             );
-        for column in team::Column::iter() {
+        let columns: Vec<team::Column> = match team_columns {
+            Columns::All => team::Column::iter().collect(),
+            Columns::Brief => vec![
+                team::Column::Id,
+                team::Column::OrganizationId,
+                team::Column::Name,
+                team::Column::Slug,
+            ],
+        };
+        for column in columns {
             widened.expr_as(
                 Expr::col((team::Entity, column)),
                 Alias::new(format!("{TEAM}{}", column.as_str())),
@@ -134,15 +161,13 @@ impl PerParent for MembersOfOrganization {
 
     fn parse(row: &QueryResult, filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
         let member = member::Model::from_query_result(row, MEMBER)?;
-        let user = Profile::from_query_result_optional(row, USER)?;
-        let teams = if filter.with_teams {
-            Some(
-                team::Model::from_query_result_optional(row, TEAM)?
-                    .into_iter()
-                    .collect(),
-            )
-        } else {
-            None
+        let user = match filter.users {
+            Columns::All => Profile::from_query_result_optional(row, USER)?.map(UserRow::Profile),
+            Columns::Brief => UserBrief::from_query_result_optional(row, USER)?.map(UserRow::Brief),
+        };
+        let teams = match filter.teams {
+            Some(columns) => Some(team_of(row, columns)?.into_iter().collect()),
+            None => None,
         };
         Ok((
             member.organization_id,
@@ -154,17 +179,29 @@ impl PerParent for MembersOfOrganization {
         ))
     }
 
-    fn absorb(item: &mut Self::Item, row: &QueryResult) -> Result<bool, DbErr> {
-        let Some(teams) = &mut item.teams else {
+    fn absorb(
+        item: &mut Self::Item,
+        row: &QueryResult,
+        filter: &Self::Filter,
+    ) -> Result<bool, DbErr> {
+        let (Some(teams), Some(columns)) = (&mut item.teams, filter.teams) else {
             return Ok(false);
         };
         let member_id: Uuid = row.try_get(MEMBER, "id")?;
         if member_id != item.member.id {
             return Ok(false);
         }
-        teams.extend(team::Model::from_query_result_optional(row, TEAM)?);
+        teams.extend(team_of(row, columns)?);
         Ok(true)
     }
+}
+
+/// The team a members page row carries, if any, read with `columns`.
+fn team_of(row: &QueryResult, columns: Columns) -> Result<Option<TeamRow>, DbErr> {
+    Ok(match columns {
+        Columns::All => team::Model::from_query_result_optional(row, TEAM)?.map(TeamRow::Full),
+        Columns::Brief => TeamBrief::from_query_result_optional(row, TEAM)?.map(TeamRow::Brief),
+    })
 }
 
 /// A person's memberships, oldest first, leaving out organizations whose

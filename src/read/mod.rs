@@ -15,3 +15,25 @@ pub mod sessions;
 pub mod sso;
 pub mod teams;
 pub mod users;
+
+/// How much of a joined row a read selects: every column, or the brief a
+/// client's selection needs (see `UserBrief`, `TeamBrief`). Whatever a
+/// brief lacks is loaded by id if a resolver asks for it after all, so the
+/// choice costs statements, never correctness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Columns {
+    #[default]
+    All,
+    Brief,
+}
+
+impl Columns {
+    /// What two readers of the same row need together: the brief only if
+    /// both make do with it.
+    pub fn union(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::Brief, Self::Brief) => Self::Brief,
+            _ => Self::All,
+        }
+    }
+}

@@ -152,7 +152,11 @@ pub trait PerParent: Send + Sync + 'static {
 
     /// Folds `row` into `item` when it is a further row of the same item
     /// (what [`PerParent::widen`] joined); false when it starts a new item.
-    fn absorb(_item: &mut Self::Item, _row: &QueryResult) -> Result<bool, DbErr> {
+    fn absorb(
+        _item: &mut Self::Item,
+        _row: &QueryResult,
+        _filter: &Self::Filter,
+    ) -> Result<bool, DbErr> {
         Ok(false)
     }
 }
@@ -179,7 +183,7 @@ pub async fn pages<R: PerParent, C: ConnectionTrait>(
     for row in db.query_all(&statement).await? {
         if let Some(items) = last_parent.and_then(|p| rows.get_mut(&p)).map(|e| &mut e.0)
             && let Some(item) = items.last_mut()
-            && R::absorb(item, &row)?
+            && R::absorb(item, &row, filter)?
         {
             continue;
         }

@@ -3,8 +3,8 @@
 
 use entity::{member, team, team_member, values::TeamRole};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryTrait,
-    Select,
+    ColumnTrait, Condition, ConnectionTrait, DerivePartialModel, EntityTrait, FromQueryResult,
+    QueryFilter, QueryTrait, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;
@@ -15,6 +15,61 @@ use crate::error::AppResult;
 use crate::read::paging::{self, PerParent};
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{DbErr, QueryResult};
+
+/// What a members page reads of a member's teams when the client asks for
+/// nothing that needs more: four columns instead of eight.
+#[derive(Debug, Clone, PartialEq, Eq, DerivePartialModel)]
+#[sea_orm(entity = "team::Entity", from_query_result)]
+pub struct TeamBrief {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub slug: String,
+}
+
+/// A team as a read found it: every column, or only the brief (the rest is
+/// then loaded by id if a resolver needs it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TeamRow {
+    Full(team::Model),
+    Brief(TeamBrief),
+}
+
+impl TeamRow {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Full(team) => team.id,
+            Self::Brief(brief) => brief.id,
+        }
+    }
+
+    pub fn organization_id(&self) -> Uuid {
+        match self {
+            Self::Full(team) => team.organization_id,
+            Self::Brief(brief) => brief.organization_id,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Full(team) => &team.name,
+            Self::Brief(brief) => &brief.name,
+        }
+    }
+
+    pub fn slug(&self) -> &str {
+        match self {
+            Self::Full(team) => &team.slug,
+            Self::Brief(brief) => &brief.slug,
+        }
+    }
+}
+
+impl From<team::Model> for TeamRow {
+    fn from(team: team::Model) -> Self {
+        Self::Full(team)
+    }
+}
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
 pub struct TeamFilter {

@@ -29,6 +29,53 @@ pub struct Profile {
     pub is_guest: bool,
 }
 
+/// What a members page reads of a user when the client asks for nothing
+/// beyond the name and email: three columns instead of the profile's eight.
+#[derive(Debug, Clone, PartialEq, Eq, DerivePartialModel)]
+#[sea_orm(entity = "user::Entity", from_query_result)]
+pub struct UserBrief {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+}
+
+/// A user as a read found them: the whole profile, or only the brief (the
+/// rest is then loaded by id if a resolver needs it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserRow {
+    Profile(Profile),
+    Brief(UserBrief),
+}
+
+impl UserRow {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Profile(profile) => profile.id,
+            Self::Brief(brief) => brief.id,
+        }
+    }
+
+    pub fn email(&self) -> &str {
+        match self {
+            Self::Profile(profile) => &profile.email,
+            Self::Brief(brief) => &brief.email,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Profile(profile) => &profile.name,
+            Self::Brief(brief) => &brief.name,
+        }
+    }
+}
+
+impl From<Profile> for UserRow {
+    fn from(profile: Profile) -> Self {
+        Self::Profile(profile)
+    }
+}
+
 impl From<user::Model> for Profile {
     fn from(user: user::Model) -> Self {
         Self {

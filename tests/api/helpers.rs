@@ -227,6 +227,19 @@ impl TestApp {
         (response, self.statements.get() - before)
     }
 
+    /// Runs one operation and returns the text of the SQL statements the
+    /// server ran for it.
+    pub async fn graphql_recorded(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+    ) -> (Value, Vec<String>) {
+        self.statements.record();
+        let response = self.graphql(query, variables, token).await;
+        (response, self.statements.take_recorded())
+    }
+
     /// Adds `n` members (with users) to an organization directly in the
     /// database, for tests that need many. Returns their member ids.
     pub async fn bulk_members(&self, org: &TestOrg, n: usize) -> Vec<Uuid> {

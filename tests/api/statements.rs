@@ -87,3 +87,94 @@ async fn the_viewers_organizations_cost_the_same_however_many() {
     assert_eq!(few, many);
     assert!(many <= 6, "{many} statements");
 }
+
+/// The members page statement among those a request ran.
+fn members_page(statements: &[String]) -> &str {
+    statements
+        .iter()
+        .find(|sql| sql.contains(r#""team_members""#) && sql.contains("parent_total"))
+        .expect("a members page statement with its teams")
+}
+
+#[tokio::test]
+async fn a_members_page_reads_only_the_columns_its_client_selects() {
+    let app = spawn_app_with(|c| c.session_cache = false).await;
+    let ann = app.sign_up("Ann").await;
+    let org = organization_with(&app, &ann, 10).await;
+
+    // Names only: the brief of each user and team, never the profile's
+    // other columns (nor, ever, the password hash).
+    let (response, statements) = app
+        .graphql_recorded(
+            MEMBERS_WITH_USERS_AND_TEAMS,
+            json!({ "slug": org.slug }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_ok(&response);
+    assert_eq!(statements.len(), 3, "{statements:#?}");
+    let page = members_page(&statements);
+    for column in [
+        r#""users"."email""#,
+        r#""users"."name""#,
+        r#""teams"."name""#,
+    ] {
+        assert!(page.contains(column), "{column} missing from {page}");
+    }
+    for column in [
+        r#""users"."password_hash""#,
+        r#""users"."created_at""#,
+        r#""users"."is_platform_admin""#,
+        r#""teams"."description""#,
+        r#""teams"."created_at""#,
+    ] {
+        assert!(!page.contains(column), "{column} read by {page}");
+    }
+
+    // Fields beyond the briefs, also through a fragment: the page reads
+    // the whole rows, in the same three statements, and answers from them.
+    let whole = "query($slug: String!) { organization(slug: $slug) {
+        members(first: 100) { totalCount nodes { ...M } } } }
+        fragment M on Member { isGuest user { name createdAt isPlatformAdmin }
+            teams { name description createdAt updatedAt } }";
+    let (response, statements) = app
+        .graphql_recorded(whole, json!({ "slug": org.slug }), Some(&ann.token))
+        .await;
+    assert_ok(&response);
+    assert_eq!(statements.len(), 3, "{statements:#?}");
+    let page = members_page(&statements);
+    for column in [
+        r#""users"."created_at""#,
+        r#""users"."is_platform_admin""#,
+        r#""users"."is_guest""#,
+        r#""teams"."description""#,
+        r#""teams"."updated_at""#,
+    ] {
+        assert!(page.contains(column), "{column} missing from {page}");
+    }
+    let nodes = response["data"]["organization"]["members"]["nodes"]
+        .as_array()
+        .unwrap();
+    let own = nodes
+        .iter()
+        .find(|n| n["user"]["name"] == "Ann")
+        .expect("Ann is listed");
+    assert_eq!(own["user"]["isPlatformAdmin"], false);
+    assert_eq!(own["isGuest"], false);
+    let viewer = app
+        .graphql(
+            "{ viewer { user { createdAt } } }",
+            json!({}),
+            Some(&ann.token),
+        )
+        .await;
+    assert_eq!(
+        own["user"]["createdAt"],
+        viewer["data"]["viewer"]["user"]["createdAt"]
+    );
+    let team = &nodes.iter().find(|n| n["teams"][0].is_object()).unwrap()["teams"][0];
+    assert!(
+        team["createdAt"].is_string() && team["updatedAt"].is_string(),
+        "{team}"
+    );
+}

@@ -13,9 +13,14 @@ pub use rows::*;
 use std::hash::Hash;
 use std::marker::PhantomData;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::{
+    Lookahead,
+    dataloader::{DataLoader, HashMapCache, Loader},
+};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
+
+use crate::read::Columns;
 
 /// The loaders of one request.
 pub struct Loaders {
@@ -169,4 +174,21 @@ where
             .await?;
     }
     Ok(())
+}
+
+/// The columns a read needs to answer `selections` (one field reached by
+/// several paths, `nodes` and `edges.node` say): the brief, unless one of
+/// them selects a field in `beyond_brief`. A wrong guess is never wrong
+/// data: a resolver loads what a brief lacks by id.
+pub fn columns_for(selections: &[Lookahead<'_>], beyond_brief: &[&str]) -> Columns {
+    let needs_more = selections
+        .iter()
+        .flat_map(Lookahead::selection_fields)
+        .flat_map(|field| field.selection_set().collect::<Vec<_>>())
+        .any(|child| beyond_brief.contains(&child.name()));
+    if needs_more {
+        Columns::All
+    } else {
+        Columns::Brief
+    }
 }

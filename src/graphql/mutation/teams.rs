@@ -138,7 +138,9 @@ impl TeamMutations {
             },
         )
         .await?;
-        Ok(CreateTeamPayload { team: Team(team) })
+        Ok(CreateTeamPayload {
+            team: Team::from(team),
+        })
     }
 
     /// Changes a team (teams:manage, or MAINTAINER of the team). Moving a
@@ -172,7 +174,9 @@ impl TeamMutations {
             },
         )
         .await?;
-        Ok(UpdateTeamPayload { team: Team(team) })
+        Ok(UpdateTeamPayload {
+            team: Team::from(team),
+        })
     }
 
     /// Deletes a team (teams:manage, or MAINTAINER); CONFLICT while it has

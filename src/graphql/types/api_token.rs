@@ -54,7 +54,7 @@ impl ApiToken {
             .data::<DataLoader<UserLoader, HashMapCache>>()?
             .load_one(id)
             .await?
-            .map(User))
+            .map(User::from))
     }
 
     /// When it was created.

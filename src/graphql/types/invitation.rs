@@ -76,7 +76,7 @@ impl Invitation {
             .data::<DataLoader<UserLoader, HashMapCache>>()?
             .load_one(id)
             .await?
-            .map(User))
+            .map(User::from))
     }
 
     /// Teams (`team_` ids) the invitee joins on acceptance.

@@ -73,7 +73,7 @@ impl JoinCode {
             .data::<DataLoader<UserLoader, HashMapCache>>()?
             .load_one(id)
             .await?
-            .map(User))
+            .map(User::from))
     }
 
     /// When it was created.

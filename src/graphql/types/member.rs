@@ -1,9 +1,11 @@
+use std::borrow::Cow;
+
 use async_graphql::{
     Context, ID, Object,
     dataloader::{DataLoader, HashMapCache},
 };
 use chrono::{DateTime, Utc};
-use entity::{member, team};
+use entity::member;
 
 use crate::domain::authz::matrix::Permission;
 use crate::error::AppError;
@@ -11,16 +13,17 @@ use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{MemberKey, OrganizationLoader, TeamsByMemberLoader, UserLoader};
 use crate::graphql::types::{Organization, Team, User, enums::Role};
-use crate::read::users::Profile;
+use crate::read::teams::TeamRow;
+use crate::read::users::{Profile, UserRow};
 
 /// A person's membership in one organization, with their role there.
 pub struct Member {
     pub row: member::Model,
     /// The user, when the query that found the member already read it.
-    pub user: Option<Profile>,
+    pub user: Option<UserRow>,
     /// The member's teams, when the query that found the member already
     /// read them (a members page that selected them).
-    pub teams: Option<Vec<team::Model>>,
+    pub teams: Option<Vec<TeamRow>>,
 }
 
 impl From<member::Model> for Member {
@@ -30,6 +33,25 @@ impl From<member::Model> for Member {
             user: None,
             teams: None,
         }
+    }
+}
+
+impl Member {
+    /// The fields of a member that read its user's whole profile: a
+    /// members page whose client selects none of them (nor a field beyond
+    /// `User::BEYOND_BRIEF`) reads only the user's brief.
+    pub const BEYOND_USER_BRIEF: &[&str] = &["isGuest", "mfaEnabled"];
+
+    /// The user's whole profile: as the page read it, or loaded by id.
+    async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Profile>> {
+        if let Some(UserRow::Profile(profile)) = &self.user {
+            return Ok(Cow::Borrowed(profile));
+        }
+        ctx.data::<DataLoader<UserLoader, HashMapCache>>()?
+            .load_one(self.row.user_id)
+            .await?
+            .map(Cow::Owned)
+            .ok_or_else(|| AppError::internal("a member's user is missing").into())
     }
 }
 
@@ -46,12 +68,7 @@ impl Member {
         if let Some(user) = &self.user {
             return Ok(User(user.clone()));
         }
-        let user = ctx
-            .data::<DataLoader<UserLoader, HashMapCache>>()?
-            .load_one(self.row.user_id)
-            .await?
-            .ok_or_else(|| AppError::internal("a member's user is missing"))?;
-        Ok(User(user))
+        Ok(User::from(self.profile(ctx).await?.into_owned()))
     }
 
     /// The organization.
@@ -74,7 +91,11 @@ impl Member {
             .data::<DataLoader<TeamsByMemberLoader, HashMapCache>>()?
             .load_one(MemberKey::of(&self.row))
             .await?;
-        Ok(teams.unwrap_or_default().into_iter().map(Team).collect())
+        Ok(teams
+            .unwrap_or_default()
+            .into_iter()
+            .map(Team::from)
+            .collect())
     }
 
     /// The member's role in the organization.
@@ -91,15 +112,7 @@ impl Member {
     /// mailed links, sees no one's email address but their own, and is
     /// promoted only after converting to a full account.
     async fn is_guest(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        if let Some(user) = &self.user {
-            return Ok(user.is_guest);
-        }
-        let user = ctx
-            .data::<DataLoader<UserLoader, HashMapCache>>()?
-            .load_one(self.row.user_id)
-            .await?
-            .ok_or_else(|| AppError::internal("a member's user is missing"))?;
-        Ok(user.is_guest)
+        Ok(self.profile(ctx).await?.is_guest)
     }
 
     /// Whether the person signs in with multi-factor authentication, so
@@ -108,14 +121,6 @@ impl Member {
     /// joins: no statement per member.
     #[graphql(guard = "PermissionGuard::new(Permission::MembersManage, self.row.organization_id)")]
     async fn mfa_enabled(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        if let Some(user) = &self.user {
-            return Ok(user.mfa_enabled);
-        }
-        let user = ctx
-            .data::<DataLoader<UserLoader, HashMapCache>>()?
-            .load_one(self.row.user_id)
-            .await?
-            .ok_or_else(|| AppError::internal("a member's user is missing"))?;
-        Ok(user.mfa_enabled)
+        Ok(self.profile(ctx).await?.mfa_enabled)
     }
 }

@@ -1,5 +1,5 @@
 use async_graphql::{
-    Context, ID, InputObject, Object,
+    Context, ID, InputObject, Lookahead, Object,
     dataloader::{DataLoader, HashMapCache},
 };
 use chrono::{DateTime, Utc};
@@ -16,7 +16,7 @@ use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     ApiTokensLoader, CountKey, CountLoader, DomainsLoader, InvitationsOfOrganization,
     JoinCodesOfOrganization, MembersOfOrganization, SsoConnectionsLoader, TeamsOfOrganization,
-    ViewerMembershipLoader,
+    ViewerMembershipLoader, columns_for,
 };
 use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
 use crate::graphql::types::domain::OrganizationDomain;
@@ -25,7 +25,7 @@ use crate::graphql::types::policy::{IpAllowlistEntry, Policy};
 use crate::graphql::types::sso::SsoConnection;
 use crate::graphql::types::team::prefetch_team_relations;
 use crate::graphql::types::{
-    ApiToken, Invitation, JoinCode, Member, Team,
+    ApiToken, Invitation, JoinCode, Member, Team, User,
     enums::{InvitationStatus, OrganizationStatus, Role, Tier},
 };
 use crate::read::audit::AuditFilter;
@@ -127,16 +127,28 @@ impl Organization {
     ) -> async_graphql::Result<CountedConnection<Member>> {
         let filter = filter.unwrap_or_default();
         let selection = ctx.look_ahead();
+        let below_nodes = |name: &str| {
+            [
+                selection.field("nodes").field(name),
+                selection.field("edges").field("node").field(name),
+            ]
+        };
+        let teams = below_nodes("teams");
         let filter = MemberFilter {
             role: filter.role.map(Into::into),
             search: values::search("search", filter.search.as_deref())?,
             by_email: ctx.actor_opt().is_none_or(|a| a.sees_others_emails()),
-            with_teams: selection.field("nodes").field("teams").exists()
-                || selection
-                    .field("edges")
-                    .field("node")
-                    .field("teams")
-                    .exists(),
+            users: columns_for(&below_nodes("user"), User::BEYOND_BRIEF).union(columns_for(
+                &[
+                    selection.field("nodes"),
+                    selection.field("edges").field("node"),
+                ],
+                Member::BEYOND_USER_BRIEF,
+            )),
+            teams: teams
+                .iter()
+                .any(Lookahead::exists)
+                .then(|| columns_for(&teams, Team::BEYOND_BRIEF)),
         };
         let (page, request, total) = connection::nested_page::<MembersOfOrganization>(
             ctx,
@@ -198,7 +210,13 @@ impl Organization {
         )
         .await?;
         prefetch_team_relations(ctx, &page.items).await?;
-        Ok(connection::build(page, request, total, |t| t.id, Team))
+        Ok(connection::build(
+            page,
+            request,
+            total,
+            |t| t.id,
+            Team::from,
+        ))
     }
 
     /// One team by its slug (teams:view).
@@ -210,7 +228,7 @@ impl Organization {
     ) -> async_graphql::Result<Option<Team>> {
         Ok(crate::read::teams::by_slug(ctx.db()?, self.0.id, &slug)
             .await?
-            .map(Team))
+            .map(Team::from))
     }
 
     /// The organization's invitations, oldest first (members:manage).

@@ -139,7 +139,7 @@ impl Policy {
             .data::<DataLoader<UserLoader, HashMapCache>>()?
             .load_one(id)
             .await?
-            .map(User))
+            .map(User::from))
     }
 }
 

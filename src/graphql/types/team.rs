@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use async_graphql::{
     Context, ID, InputObject, Object,
     dataloader::{DataLoader, HashMapCache},
@@ -18,11 +20,36 @@ use crate::graphql::loaders::{
     ViewerTeamRoleLoader, prefetch,
 };
 use crate::graphql::types::{Member, Organization, enums::TeamRole};
-use crate::read::teams::TeamMemberFilter;
+use crate::read::teams::{TeamMemberFilter, TeamRow};
 
 /// A group of members inside an organization; teams nest up to eight
 /// levels.
-pub struct Team(pub team::Model);
+pub struct Team(pub TeamRow);
+
+impl From<team::Model> for Team {
+    fn from(team: team::Model) -> Self {
+        Self(TeamRow::Full(team))
+    }
+}
+
+impl Team {
+    /// The fields a `TeamBrief` cannot answer: a members page whose client
+    /// selects none of them under `teams` reads only the brief.
+    pub const BEYOND_BRIEF: &[&str] = &["description", "parent", "createdAt", "updatedAt"];
+
+    /// Every column: as read, or loaded by id when only the brief was.
+    async fn full(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, team::Model>> {
+        match &self.0 {
+            TeamRow::Full(team) => Ok(Cow::Borrowed(team)),
+            TeamRow::Brief(brief) => ctx
+                .data::<DataLoader<TeamLoader, HashMapCache>>()?
+                .load_one(brief.id)
+                .await?
+                .map(Cow::Owned)
+                .ok_or_else(|| AppError::internal("a listed team is missing").into()),
+        }
+    }
+}
 
 /// Narrows `Team.members`.
 #[derive(InputObject, Default)]
@@ -37,29 +64,29 @@ pub struct TeamMemberFilterInput {
 impl Team {
     /// Opaque id, prefixed `team_`.
     pub async fn id(&self) -> ID {
-        ID(ids::encode(IdKind::Team, self.0.id))
+        ID(ids::encode(IdKind::Team, self.0.id()))
     }
 
     /// Display name.
     async fn name(&self) -> &str {
-        &self.0.name
+        self.0.name()
     }
 
     /// URL-safe name, unique within the organization.
     async fn slug(&self) -> &str {
-        &self.0.slug
+        self.0.slug()
     }
 
     /// What the team is for.
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
+    async fn description(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.full(ctx).await?.description.clone())
     }
 
     /// The organization the team belongs to.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         let organization = ctx
             .data::<DataLoader<OrganizationLoader, HashMapCache>>()?
-            .load_one(self.0.organization_id)
+            .load_one(self.0.organization_id())
             .await?
             .ok_or_else(|| AppError::internal("a team's organization is missing"))?;
         Ok(Organization(organization))
@@ -67,28 +94,32 @@ impl Team {
 
     /// The enclosing team; null at the top level.
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Team>> {
-        let Some(parent) = self.0.parent_team_id else {
+        let Some(parent) = self.full(ctx).await?.parent_team_id else {
             return Ok(None);
         };
         Ok(ctx
             .data::<DataLoader<TeamLoader, HashMapCache>>()?
             .load_one(parent)
             .await?
-            .map(Team))
+            .map(Team::from))
     }
 
     /// The teams directly inside this one, oldest first.
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
         let children = ctx
             .data::<DataLoader<ChildTeamsLoader, HashMapCache>>()?
-            .load_one(self.0.id)
+            .load_one(self.0.id())
             .await?;
-        Ok(children.unwrap_or_default().into_iter().map(Team).collect())
+        Ok(children
+            .unwrap_or_default()
+            .into_iter()
+            .map(Team::from)
+            .collect())
     }
 
     /// The team's members, earliest added first (members:view).
     #[graphql(
-        guard = "PermissionGuard::new(Permission::MembersView, self.0.organization_id)",
+        guard = "PermissionGuard::new(Permission::MembersView, self.0.organization_id())",
         complexity = "first.unwrap_or(20).max(1) as usize * child_complexity"
     )]
     async fn members(
@@ -103,7 +134,7 @@ impl Team {
         };
         let (page, request, total) = connection::nested_page::<MembersOfTeam>(
             ctx,
-            self.0.id,
+            self.0.id(),
             filter,
             first,
             after.as_deref(),
@@ -135,7 +166,7 @@ impl Team {
     async fn members_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         Ok(ctx
             .data::<DataLoader<CountLoader<MembersOfTeam>, HashMapCache>>()?
-            .load_one(CountKey::unfiltered(self.0.id))
+            .load_one(CountKey::unfiltered(self.0.id()))
             .await?
             .unwrap_or(0))
     }
@@ -148,7 +179,7 @@ impl Team {
         };
         let Some(access) = ctx
             .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
-            .load_one(self.0.organization_id)
+            .load_one(self.0.organization_id())
             .await?
         else {
             return Ok(false);
@@ -156,14 +187,14 @@ impl Team {
         let role = access.membership.as_ref().map(|m| m.role);
         let holds_teams_manage = decide_for(
             actor,
-            self.0.organization_id,
+            self.0.organization_id(),
             access.gate()?,
             access.membership.as_ref(),
             Permission::TeamsManage,
         )? == Decision::Allow;
         let team_role = ctx
             .data::<DataLoader<ViewerTeamRoleLoader, HashMapCache>>()?
-            .load_one(self.0.id)
+            .load_one(self.0.id())
             .await?
             .flatten();
         Ok(crate::domain::authz::matrix::may_administer_team(
@@ -174,13 +205,13 @@ impl Team {
     }
 
     /// When the team was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.full(ctx).await?.created_at)
     }
 
     /// When its settings last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.full(ctx).await?.updated_at)
     }
 }
 

@@ -1,19 +1,67 @@
-use async_graphql::{Context, ID, Object};
+use std::borrow::Cow;
+
+use async_graphql::{
+    Context, ID, Object,
+    dataloader::{DataLoader, HashMapCache},
+};
 use chrono::{DateTime, Utc};
 
+use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{self, IdKind};
-use crate::read::users::Profile;
+use crate::graphql::loaders::UserLoader;
+use crate::read::users::{Profile, UserRow};
 
 /// A person with an account. Visible to themselves and to the people who
 /// may view the members of an organization they share.
-pub struct User(pub Profile);
+pub struct User(pub UserRow);
+
+impl From<Profile> for User {
+    fn from(profile: Profile) -> Self {
+        Self(UserRow::Profile(profile))
+    }
+}
 
 impl User {
-    /// `value` when the caller may read this user's private account facts
-    /// (`Actor::sees_account_of`), null otherwise.
-    fn private<T>(&self, ctx: &Context<'_>, value: T) -> Option<T> {
-        ctx.actor_opt()?.sees_account_of(self.0.id).then_some(value)
+    /// The fields a `UserBrief` cannot answer: a members page whose client
+    /// selects none of them reads only the brief.
+    pub const BEYOND_BRIEF: &[&str] = &[
+        "isPlatformAdmin",
+        "mfaEnabled",
+        "emailVerified",
+        "createdAt",
+    ];
+
+    /// Whether the caller may read this user's private account facts
+    /// (`Actor::sees_account_of`).
+    fn shows_private(&self, ctx: &Context<'_>) -> bool {
+        ctx.actor_opt()
+            .is_some_and(|actor| actor.sees_account_of(self.0.id()))
+    }
+
+    /// The whole profile: as read, or loaded by id when only the brief was.
+    async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Profile>> {
+        match &self.0 {
+            UserRow::Profile(profile) => Ok(Cow::Borrowed(profile)),
+            UserRow::Brief(brief) => ctx
+                .data::<DataLoader<UserLoader, HashMapCache>>()?
+                .load_one(brief.id)
+                .await?
+                .map(Cow::Owned)
+                .ok_or_else(|| AppError::internal("a listed user is missing").into()),
+        }
+    }
+
+    /// A private account fact, null unless [`User::shows_private`].
+    async fn private<T>(
+        &self,
+        ctx: &Context<'_>,
+        fact: impl FnOnce(&Profile) -> T,
+    ) -> async_graphql::Result<Option<T>> {
+        if !self.shows_private(ctx) {
+            return Ok(None);
+        }
+        Ok(Some(fact(&*self.profile(ctx).await?)))
     }
 }
 
@@ -23,7 +71,7 @@ impl User {
 impl User {
     /// Opaque id, prefixed `usr_`.
     pub async fn id(&self) -> ID {
-        ID(ids::encode(IdKind::User, self.0.id))
+        ID(ids::encode(IdKind::User, self.0.id()))
     }
 
     /// The email the person signs in with, lower-cased; null to a guest,
@@ -32,38 +80,39 @@ impl User {
         // Without a credential, the only user a request sees is the one
         // it signs in (signUp, logIn): their own address.
         ctx.actor_opt()
-            .is_none_or(|actor| actor.sees_email_of(self.0.id))
-            .then_some(self.0.email.as_str())
+            .is_none_or(|actor| actor.sees_email_of(self.0.id()))
+            .then_some(self.0.email())
     }
 
     /// Display name.
     async fn name(&self) -> &str {
-        &self.0.name
+        self.0.name()
     }
 
     /// Whether the person administers the whole platform; told only to
     /// themselves and to platform administrators (null otherwise).
-    async fn is_platform_admin(&self, ctx: &Context<'_>) -> Option<bool> {
-        self.private(ctx, self.0.is_platform_admin)
+    async fn is_platform_admin(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        self.private(ctx, |profile| profile.is_platform_admin).await
     }
 
     /// Whether the person signs in with multi-factor authentication; told
     /// only to themselves and to platform administrators (null otherwise;
     /// admins read `Member.mfaEnabled`).
-    async fn mfa_enabled(&self, ctx: &Context<'_>) -> Option<bool> {
-        self.private(ctx, self.0.mfa_enabled)
+    async fn mfa_enabled(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        self.private(ctx, |profile| profile.mfa_enabled).await
     }
 
     /// Whether the person proved their email address (with a mailed link);
     /// told only to themselves and to platform administrators (null
     /// otherwise). An unverified address does not see or act on invitations
     /// by id and does not satisfy allowed email domains.
-    async fn email_verified(&self, ctx: &Context<'_>) -> Option<bool> {
-        self.private(ctx, self.0.email_verified_at.is_some())
+    async fn email_verified(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        self.private(ctx, |profile| profile.email_verified_at.is_some())
+            .await
     }
 
     /// When the account was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.profile(ctx).await?.created_at)
     }
 }

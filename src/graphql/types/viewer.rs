@@ -22,7 +22,7 @@ impl Viewer {
             .load_one(self.0.user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        Ok(User(user))
+        Ok(User::from(user))
     }
 
     /// How the current session was authenticated (RFC 8176 `amr`):
