@@ -3,8 +3,8 @@
 
 use entity::{member, organization, team, team_member, user, values::Role};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    QueryFilter, QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, DerivePartialModel, EntityTrait, FromQueryResult,
+    IdenStatic, Iterable, QueryFilter, QuerySelect, QueryTrait, Select,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, LikeExpr, Order, Query},
 };
 use uuid::Uuid;
@@ -30,6 +30,8 @@ pub struct MemberFilter {
     /// Whether `search` may match email addresses: not for a guest, who
     /// must not learn addresses by probing (`Actor::sees_email_of`).
     pub by_email: bool,
+    /// Which columns of each member the page reads. Narrows nothing.
+    pub members: Columns,
     /// Which columns of each member's user the page reads. Narrows nothing.
     pub users: Columns,
     /// Whether, and with which columns, each member's teams are read with
@@ -65,11 +67,66 @@ pub fn listable(
     Ok(select)
 }
 
+/// What a members page reads of a member when the client asks for nothing
+/// that needs more: no `joined_at`, no `sessions_revoked_before`.
+#[derive(Debug, Clone, PartialEq, Eq, DerivePartialModel)]
+#[sea_orm(entity = "member::Entity", from_query_result)]
+pub struct MemberBrief {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub user_id: Uuid,
+    pub role: Role,
+}
+
+/// A member as a read found it: every column, or only the brief (the rest
+/// is then loaded by id if a resolver needs it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRow {
+    Full(member::Model),
+    Brief(MemberBrief),
+}
+
+impl MemberRow {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Full(member) => member.id,
+            Self::Brief(brief) => brief.id,
+        }
+    }
+
+    pub fn organization_id(&self) -> Uuid {
+        match self {
+            Self::Full(member) => member.organization_id,
+            Self::Brief(brief) => brief.organization_id,
+        }
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        match self {
+            Self::Full(member) => member.user_id,
+            Self::Brief(brief) => brief.user_id,
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        match self {
+            Self::Full(member) => member.role,
+            Self::Brief(brief) => brief.role,
+        }
+    }
+}
+
+impl From<member::Model> for MemberRow {
+    fn from(member: member::Model) -> Self {
+        Self::Full(member)
+    }
+}
+
 /// A member as a page lists it: with the user the page joins, and the
 /// member's teams when the page was read with them ([`MemberFilter::teams`]).
 #[derive(Debug, Clone)]
 pub struct ListedMember {
-    pub member: member::Model,
+    pub member: MemberRow,
     pub user: Option<UserRow>,
     /// The member's teams, by team id; `None` when not read.
     pub teams: Option<Vec<TeamRow>>,
@@ -93,11 +150,11 @@ impl PerParent for MembersOfOrganization {
     const ID: (&'static str, &'static str) = ("members", "id");
 
     fn select(parents: &[Uuid], filter: &Self::Filter) -> AppResult<SelectStatement> {
-        let select = member::Model::select_cols_nested(
-            listable(parents, filter)?.select_only(),
-            Some(MEMBER),
-            None,
-        );
+        let select = listable(parents, filter)?.select_only();
+        let select = match filter.members {
+            Columns::All => member::Model::select_cols_nested(select, Some(MEMBER), None),
+            Columns::Brief => MemberBrief::select_cols_nested(select, Some(MEMBER), None),
+        };
         let select = match filter.users {
             Columns::All => Profile::select_cols_nested(select, Some(USER), None),
             Columns::Brief => UserBrief::select_cols_nested(select, Some(USER), None),
@@ -160,7 +217,10 @@ impl PerParent for MembersOfOrganization {
     }
 
     fn parse(row: &QueryResult, filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
-        let member = member::Model::from_query_result(row, MEMBER)?;
+        let member = match filter.members {
+            Columns::All => MemberRow::Full(member::Model::from_query_result(row, MEMBER)?),
+            Columns::Brief => MemberRow::Brief(MemberBrief::from_query_result(row, MEMBER)?),
+        };
         let user = match filter.users {
             Columns::All => Profile::from_query_result_optional(row, USER)?.map(UserRow::Profile),
             Columns::Brief => UserBrief::from_query_result_optional(row, USER)?.map(UserRow::Brief),
@@ -170,7 +230,7 @@ impl PerParent for MembersOfOrganization {
             None => None,
         };
         Ok((
-            member.organization_id,
+            member.organization_id(),
             ListedMember {
                 member,
                 user,
@@ -188,7 +248,7 @@ impl PerParent for MembersOfOrganization {
             return Ok(false);
         };
         let member_id: Uuid = row.try_get(MEMBER, "id")?;
-        if member_id != item.member.id {
+        if member_id != item.member.id() {
             return Ok(false);
         }
         teams.extend(team_of(row, columns)?);

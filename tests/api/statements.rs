@@ -122,6 +122,8 @@ async fn a_members_page_reads_only_the_columns_its_client_selects() {
         assert!(page.contains(column), "{column} missing from {page}");
     }
     for column in [
+        r#""members"."joined_at""#,
+        r#""members"."sessions_revoked_before""#,
         r#""users"."password_hash""#,
         r#""users"."created_at""#,
         r#""users"."is_platform_admin""#,
@@ -135,7 +137,7 @@ async fn a_members_page_reads_only_the_columns_its_client_selects() {
     // the whole rows, in the same three statements, and answers from them.
     let whole = "query($slug: String!) { organization(slug: $slug) {
         members(first: 100) { totalCount nodes { ...M } } } }
-        fragment M on Member { isGuest user { name createdAt isPlatformAdmin }
+        fragment M on Member { joinedAt isGuest user { name createdAt isPlatformAdmin }
             teams { name description createdAt updatedAt } }";
     let (response, statements) = app
         .graphql_recorded(whole, json!({ "slug": org.slug }), Some(&ann.token))
@@ -144,6 +146,7 @@ async fn a_members_page_reads_only_the_columns_its_client_selects() {
     assert_eq!(statements.len(), 3, "{statements:#?}");
     let page = members_page(&statements);
     for column in [
+        r#""members"."joined_at""#,
         r#""users"."created_at""#,
         r#""users"."is_platform_admin""#,
         r#""users"."is_guest""#,
@@ -161,6 +164,7 @@ async fn a_members_page_reads_only_the_columns_its_client_selects() {
         .expect("Ann is listed");
     assert_eq!(own["user"]["isPlatformAdmin"], false);
     assert_eq!(own["isGuest"], false);
+    assert!(own["joinedAt"].is_string(), "{own}");
     let viewer = app
         .graphql(
             "{ viewer { user { createdAt } } }",

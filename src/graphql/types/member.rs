@@ -11,14 +11,17 @@ use crate::domain::authz::matrix::Permission;
 use crate::error::AppError;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
-use crate::graphql::loaders::{MemberKey, OrganizationLoader, TeamsByMemberLoader, UserLoader};
+use crate::graphql::loaders::{
+    MemberKey, MemberLoader, OrganizationLoader, TeamsByMemberLoader, UserLoader,
+};
 use crate::graphql::types::{Organization, Team, User, enums::Role};
+use crate::read::members::MemberRow;
 use crate::read::teams::TeamRow;
 use crate::read::users::{Profile, UserRow};
 
 /// A person's membership in one organization, with their role there.
 pub struct Member {
-    pub row: member::Model,
+    pub row: MemberRow,
     /// The user, when the query that found the member already read it.
     pub user: Option<UserRow>,
     /// The member's teams, when the query that found the member already
@@ -29,7 +32,7 @@ pub struct Member {
 impl From<member::Model> for Member {
     fn from(row: member::Model) -> Self {
         Self {
-            row,
+            row: MemberRow::Full(row),
             user: None,
             teams: None,
         }
@@ -37,6 +40,10 @@ impl From<member::Model> for Member {
 }
 
 impl Member {
+    /// The fields a `MemberBrief` cannot answer: a members page whose
+    /// client selects none of them reads only the brief.
+    pub const BEYOND_BRIEF: &[&str] = &["joinedAt"];
+
     /// The fields of a member that read its user's whole profile: a
     /// members page whose client selects none of them (nor a field beyond
     /// `User::BEYOND_BRIEF`) reads only the user's brief.
@@ -48,7 +55,7 @@ impl Member {
             return Ok(Cow::Borrowed(profile));
         }
         ctx.data::<DataLoader<UserLoader, HashMapCache>>()?
-            .load_one(self.row.user_id)
+            .load_one(self.row.user_id())
             .await?
             .map(Cow::Owned)
             .ok_or_else(|| AppError::internal("a member's user is missing").into())
@@ -60,7 +67,7 @@ impl Member {
 impl Member {
     /// Opaque id, prefixed `mem_`.
     pub async fn id(&self) -> ID {
-        ID(ids::encode(IdKind::Member, self.row.id))
+        ID(ids::encode(IdKind::Member, self.row.id()))
     }
 
     /// The person.
@@ -75,21 +82,24 @@ impl Member {
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         let organization = ctx
             .data::<DataLoader<OrganizationLoader, HashMapCache>>()?
-            .load_one(self.row.organization_id)
+            .load_one(self.row.organization_id())
             .await?
             .ok_or_else(|| AppError::internal("a member's organization is missing"))?;
         Ok(Organization(organization))
     }
 
     /// The teams the member belongs to (teams:view).
-    #[graphql(guard = "PermissionGuard::new(Permission::TeamsView, self.row.organization_id)")]
+    #[graphql(guard = "PermissionGuard::new(Permission::TeamsView, self.row.organization_id())")]
     async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
         if let Some(teams) = &self.teams {
             return Ok(teams.iter().cloned().map(Team).collect());
         }
         let teams = ctx
             .data::<DataLoader<TeamsByMemberLoader, HashMapCache>>()?
-            .load_one(MemberKey::of(&self.row))
+            .load_one(MemberKey {
+                organization_id: self.row.organization_id(),
+                member_id: self.row.id(),
+            })
             .await?;
         Ok(teams
             .unwrap_or_default()
@@ -100,12 +110,20 @@ impl Member {
 
     /// The member's role in the organization.
     async fn role(&self) -> Role {
-        self.row.role.into()
+        self.row.role().into()
     }
 
     /// When the person joined.
-    async fn joined_at(&self) -> DateTime<Utc> {
-        self.row.joined_at
+    async fn joined_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        match &self.row {
+            MemberRow::Full(member) => Ok(member.joined_at),
+            MemberRow::Brief(brief) => Ok(ctx
+                .data::<DataLoader<MemberLoader, HashMapCache>>()?
+                .load_one(brief.id)
+                .await?
+                .ok_or_else(|| AppError::internal("a listed member is missing"))?
+                .joined_at),
+        }
     }
 
     /// Whether the person is a guest (issue #13): a VIEWER who signs in by
@@ -119,7 +137,9 @@ impl Member {
     /// that admins see who still has to enroll before `requireMfa`
     /// (members:manage). Read from the user the members page already
     /// joins: no statement per member.
-    #[graphql(guard = "PermissionGuard::new(Permission::MembersManage, self.row.organization_id)")]
+    #[graphql(
+        guard = "PermissionGuard::new(Permission::MembersManage, self.row.organization_id())"
+    )]
     async fn mfa_enabled(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         Ok(self.profile(ctx).await?.mfa_enabled)
     }

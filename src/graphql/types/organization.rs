@@ -127,24 +127,21 @@ impl Organization {
     ) -> async_graphql::Result<CountedConnection<Member>> {
         let filter = filter.unwrap_or_default();
         let selection = ctx.look_ahead();
-        let below_nodes = |name: &str| {
+        let nodes = || {
             [
-                selection.field("nodes").field(name),
-                selection.field("edges").field("node").field(name),
+                selection.field("nodes"),
+                selection.field("edges").field("node"),
             ]
         };
+        let below_nodes = |name: &str| nodes().map(|node| node.field(name));
         let teams = below_nodes("teams");
         let filter = MemberFilter {
             role: filter.role.map(Into::into),
             search: values::search("search", filter.search.as_deref())?,
             by_email: ctx.actor_opt().is_none_or(|a| a.sees_others_emails()),
-            users: columns_for(&below_nodes("user"), User::BEYOND_BRIEF).union(columns_for(
-                &[
-                    selection.field("nodes"),
-                    selection.field("edges").field("node"),
-                ],
-                Member::BEYOND_USER_BRIEF,
-            )),
+            members: columns_for(&nodes(), Member::BEYOND_BRIEF),
+            users: columns_for(&below_nodes("user"), User::BEYOND_BRIEF)
+                .union(columns_for(&nodes(), Member::BEYOND_USER_BRIEF)),
             teams: teams
                 .iter()
                 .any(Lookahead::exists)
@@ -162,7 +159,7 @@ impl Organization {
             page,
             request,
             total,
-            |listed| listed.member.id,
+            |listed| listed.member.id(),
             |listed| Member {
                 row: listed.member,
                 user: listed.user,
