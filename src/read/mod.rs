@@ -16,10 +16,10 @@ pub mod sso;
 pub mod teams;
 pub mod users;
 
-/// How much of a joined row a read selects: every column, or the brief a
-/// client's selection needs (see `UserBrief`, `TeamBrief`). Whatever a
-/// brief lacks is loaded by id if a resolver asks for it after all, so the
-/// choice costs statements, never correctness.
+/// How much of a row a read selects: every column, or the brief a
+/// client's selection needs (`MemberBrief`, `UserBrief`, `TeamBrief`).
+/// Whatever a brief lacks is loaded by id if a resolver asks for it after
+/// all, so the choice costs statements, never correctness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Columns {
     #[default]
