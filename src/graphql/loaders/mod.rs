@@ -20,6 +20,7 @@ use async_graphql::{
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::error::AppError;
 use crate::read::Columns;
 
 /// The loaders of one request.
@@ -174,6 +175,24 @@ where
             .await?;
     }
     Ok(())
+}
+
+/// The row `id` names, through the request's loader `T`: a row this
+/// request already found (a member's user, a listed team), so its absence
+/// is an internal error that says `what` is missing.
+pub async fn load_existing<T>(
+    ctx: &async_graphql::Context<'_>,
+    id: Uuid,
+    what: &str,
+) -> async_graphql::Result<T::Value>
+where
+    T: Loader<Uuid>,
+    T::Error: std::fmt::Display + Send + Sync,
+{
+    ctx.data::<DataLoader<T, HashMapCache>>()?
+        .load_one(id)
+        .await?
+        .ok_or_else(|| AppError::internal(format!("{what} is missing")).into())
 }
 
 /// The columns a read needs to answer `selections` (one field reached by

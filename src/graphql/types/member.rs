@@ -8,11 +8,10 @@ use chrono::{DateTime, Utc};
 use entity::member;
 
 use crate::domain::authz::matrix::Permission;
-use crate::error::AppError;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
-    MemberKey, MemberLoader, OrganizationLoader, TeamsByMemberLoader, UserLoader,
+    MemberKey, MemberLoader, OrganizationLoader, TeamsByMemberLoader, UserLoader, load_existing,
 };
 use crate::graphql::types::{Organization, Team, User, enums::Role};
 use crate::read::members::MemberRow;
@@ -54,11 +53,8 @@ impl Member {
         if let Some(UserRow::Profile(profile)) = &self.user {
             return Ok(Cow::Borrowed(profile));
         }
-        ctx.data::<DataLoader<UserLoader, HashMapCache>>()?
-            .load_one(self.row.user_id())
-            .await?
-            .map(Cow::Owned)
-            .ok_or_else(|| AppError::internal("a member's user is missing").into())
+        let profile = load_existing::<UserLoader>(ctx, self.row.user_id(), "a member's user");
+        Ok(Cow::Owned(profile.await?))
     }
 }
 
@@ -80,12 +76,12 @@ impl Member {
 
     /// The organization.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
-        let organization = ctx
-            .data::<DataLoader<OrganizationLoader, HashMapCache>>()?
-            .load_one(self.row.organization_id())
-            .await?
-            .ok_or_else(|| AppError::internal("a member's organization is missing"))?;
-        Ok(Organization(organization))
+        let organization = load_existing::<OrganizationLoader>(
+            ctx,
+            self.row.organization_id(),
+            "a member's organization",
+        );
+        Ok(Organization(organization.await?))
     }
 
     /// The teams the member belongs to (teams:view).
@@ -117,12 +113,10 @@ impl Member {
     async fn joined_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
         match &self.row {
             MemberRow::Full(member) => Ok(member.joined_at),
-            MemberRow::Brief(brief) => Ok(ctx
-                .data::<DataLoader<MemberLoader, HashMapCache>>()?
-                .load_one(brief.id)
-                .await?
-                .ok_or_else(|| AppError::internal("a listed member is missing"))?
-                .joined_at),
+            MemberRow::Brief(brief) => {
+                let member = load_existing::<MemberLoader>(ctx, brief.id, "a listed member");
+                Ok(member.await?.joined_at)
+            }
         }
     }
 

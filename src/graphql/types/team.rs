@@ -17,7 +17,7 @@ use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     ChildTeamsLoader, CountKey, CountLoader, MemberKey, MemberLoader, MembersOfTeam,
     OrganizationLoader, TeamLoader, TeamsByMemberLoader, UserLoader, ViewerMembershipLoader,
-    ViewerTeamRoleLoader, prefetch,
+    ViewerTeamRoleLoader, load_existing, prefetch,
 };
 use crate::graphql::types::{Member, Organization, enums::TeamRole};
 use crate::read::teams::{TeamMemberFilter, TeamRow};
@@ -41,12 +41,9 @@ impl Team {
     async fn full(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, team::Model>> {
         match &self.0 {
             TeamRow::Full(team) => Ok(Cow::Borrowed(team)),
-            TeamRow::Brief(brief) => ctx
-                .data::<DataLoader<TeamLoader, HashMapCache>>()?
-                .load_one(brief.id)
-                .await?
-                .map(Cow::Owned)
-                .ok_or_else(|| AppError::internal("a listed team is missing").into()),
+            TeamRow::Brief(brief) => Ok(Cow::Owned(
+                load_existing::<TeamLoader>(ctx, brief.id, "a listed team").await?,
+            )),
         }
     }
 }
@@ -84,12 +81,12 @@ impl Team {
 
     /// The organization the team belongs to.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
-        let organization = ctx
-            .data::<DataLoader<OrganizationLoader, HashMapCache>>()?
-            .load_one(self.0.organization_id())
-            .await?
-            .ok_or_else(|| AppError::internal("a team's organization is missing"))?;
-        Ok(Organization(organization))
+        let organization = load_existing::<OrganizationLoader>(
+            ctx,
+            self.0.organization_id(),
+            "a team's organization",
+        );
+        Ok(Organization(organization.await?))
     }
 
     /// The enclosing team; null at the top level.

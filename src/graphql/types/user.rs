@@ -1,15 +1,11 @@
 use std::borrow::Cow;
 
-use async_graphql::{
-    Context, ID, Object,
-    dataloader::{DataLoader, HashMapCache},
-};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
-use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{self, IdKind};
-use crate::graphql::loaders::UserLoader;
+use crate::graphql::loaders::{UserLoader, load_existing};
 use crate::read::users::{Profile, UserRow};
 
 /// A person with an account. Visible to themselves and to the people who
@@ -43,12 +39,9 @@ impl User {
     async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Profile>> {
         match &self.0 {
             UserRow::Profile(profile) => Ok(Cow::Borrowed(profile)),
-            UserRow::Brief(brief) => ctx
-                .data::<DataLoader<UserLoader, HashMapCache>>()?
-                .load_one(brief.id)
-                .await?
-                .map(Cow::Owned)
-                .ok_or_else(|| AppError::internal("a listed user is missing").into()),
+            UserRow::Brief(brief) => Ok(Cow::Owned(
+                load_existing::<UserLoader>(ctx, brief.id, "a listed user").await?,
+            )),
         }
     }
 
