@@ -8,7 +8,7 @@ use entity::{
 };
 use ipnet::IpNet;
 use sea_orm::DbBackend;
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
     RelationTrait, Select, SelectTwo,
@@ -78,16 +78,30 @@ pub async fn visible_by_id<C: ConnectionTrait>(
 }
 
 /// See [`visible_where`].
+///
+/// The slug is turned into an id by a subquery (`id = (SELECT id … WHERE
+/// slug = $1)`) rather than matched in the outer `WHERE`: PostgreSQL then
+/// knows the organization's id before it joins, and looks the viewer's
+/// membership up by (organization, user). Matched on the slug, the generic
+/// plan of the prepared statement reads every membership of the viewer and
+/// filters them: 2 ms for a person in 1,000 organizations, on every request.
 pub async fn visible_by_slug<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     slug: &str,
 ) -> AppResult<Option<(organization::Model, Option<member::Model>)>> {
     let slug = values::text("slug", slug, 64)?;
+    let by_slug = Alias::new("by_slug");
+    let id_of_slug = Query::select()
+        .column((by_slug.clone(), organization::Column::Id))
+        .from_as(organization::Entity, by_slug.clone())
+        .and_where(Expr::col((by_slug, organization::Column::Slug)).eq(slug))
+        .to_owned();
     visible_where(
         db,
         actor,
-        Condition::all().add(organization::Column::Slug.eq(slug)),
+        Condition::all()
+            .add(Expr::col((organization::Entity, organization::Column::Id)).eq(id_of_slug)),
     )
     .await
 }

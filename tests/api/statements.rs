@@ -200,3 +200,78 @@ async fn a_members_page_reads_only_the_columns_its_client_selects() {
         "{team}"
     );
 }
+
+/// The rows each scan of `table` returned, per loop, anywhere in a plan
+/// PostgreSQL gave as `EXPLAIN (ANALYZE, FORMAT JSON)`.
+fn rows_read_from(plan: &serde_json::Value, table: &str, found: &mut Vec<f64>) {
+    if plan["Relation Name"] == table {
+        found.push(plan["Actual Rows"].as_f64().unwrap_or(f64::MAX));
+    }
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        rows_read_from(child, table, found);
+    }
+}
+
+/// PostgreSQL only (SQLite has no prepared plans to go wrong). A person in
+/// many organizations looks one up by slug: the viewer's membership is
+/// found by (organization, user), not by reading every membership of the
+/// viewer and filtering, even in the generic plan a prepared statement
+/// settles on after five runs.
+#[tokio::test]
+async fn an_organization_by_slug_reads_one_membership_of_a_person_in_many() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    let app = spawn_app_with(|c| c.session_cache = false).await;
+    if app.db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let ann = app.sign_up("Ann").await;
+    let mut orgs = Vec::new();
+    for i in 0..30 {
+        orgs.push(
+            app.create_org(&ann, &format!("{} {i}", unique("Org")))
+                .await,
+        );
+    }
+    let wanted = &orgs[20];
+    let (response, statements) = app
+        .graphql_recorded(
+            "query($slug: String!) { organization(slug: $slug) { name } }",
+            json!({ "slug": wanted.slug }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_ok(&response);
+    assert!(response["data"]["organization"]["name"].is_string());
+    let lookup = statements
+        .iter()
+        .find(|sql| sql.contains(r#""organizations""#) && sql.contains(r#"LEFT JOIN "members""#))
+        .expect("the organization-with-membership statement");
+
+    let txn = app.db.begin().await.unwrap();
+    for sql in [
+        "ANALYZE".to_owned(),
+        "SET LOCAL plan_cache_mode = force_generic_plan".to_owned(),
+        format!("PREPARE lookup AS {lookup}"),
+    ] {
+        txn.execute_unprepared(&sql).await.unwrap();
+    }
+    let explained = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE lookup('{}', '{}', 1)",
+                ann.uuid, wanted.slug
+            ),
+        ))
+        .await
+        .unwrap()
+        .expect("a plan");
+    let plan: serde_json::Value = explained.try_get("", "QUERY PLAN").unwrap();
+    let mut rows = Vec::new();
+    rows_read_from(&plan[0]["Plan"], "members", &mut rows);
+    assert!(!rows.is_empty(), "no scan of members in {plan:#}");
+    assert!(
+        rows.iter().all(|&n| n <= 1.0),
+        "read {rows:?} memberships to find one: {plan:#}"
+    );
+}
