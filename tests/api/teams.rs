@@ -478,3 +478,70 @@ async fn a_members_page_lists_each_members_own_teams() {
         assert_eq!(members.len(), 4);
     }
 }
+
+/// `viewerCanAdminister` on a page of teams: true for the team a member
+/// maintains, false for a team they only belong to or are not in, and
+/// false for every team to a member who maintains none.
+#[tokio::test]
+async fn a_page_of_teams_says_which_the_viewer_may_administer() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    app.set_tier(&org, Tier::Enterprise).await;
+    let (max, max_member) = app.member_of(&org, Role::Member, "Max").await;
+    let (mia, mia_member) = app.member_of(&org, Role::Member, "Mia").await;
+    let maintained = app.create_team(&ann, &org, "Maintained", None).await;
+    let joined = app.create_team(&ann, &org, "Joined", None).await;
+    app.create_team(&ann, &org, "Elsewhere", None).await;
+    for (team, member, role) in [
+        (&maintained, &max_member, "MAINTAINER"),
+        (&joined, &max_member, "MEMBER"),
+        (&maintained, &mia_member, "MEMBER"),
+    ] {
+        let response = app
+            .graphql(
+                ADD,
+                json!({ "t": team, "m": member, "r": role }),
+                Some(&ann.token),
+            )
+            .await;
+        assert_ok(&response);
+    }
+    let query = "query($slug: String!) { organization(slug: $slug) {
+        teams(first: 10) { edges { node { name viewerCanAdminister } } } } }";
+    let administers = |response: serde_json::Value| -> Vec<(String, bool)> {
+        assert_ok(&response);
+        response["data"]["organization"]["teams"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| {
+                let node = &edge["node"];
+                (
+                    node["name"].as_str().unwrap().to_owned(),
+                    node["viewerCanAdminister"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let as_max = app
+        .graphql(query, json!({ "slug": org.slug }), Some(&max.token))
+        .await;
+    assert_eq!(
+        administers(as_max),
+        [
+            ("Maintained".to_owned(), true),
+            ("Joined".to_owned(), false),
+            ("Elsewhere".to_owned(), false),
+        ]
+    );
+    let as_mia = app
+        .graphql(query, json!({ "slug": org.slug }), Some(&mia.token))
+        .await;
+    assert!(administers(as_mia).iter().all(|(_, may)| !may));
+    // The owner holds teams:manage: every team.
+    let as_ann = app
+        .graphql(query, json!({ "slug": org.slug }), Some(&ann.token))
+        .await;
+    assert!(administers(as_ann).iter().all(|(_, may)| *may));
+}

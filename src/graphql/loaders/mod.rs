@@ -32,7 +32,7 @@ pub struct Loaders {
     pub teams: DataLoader<TeamLoader, HashMapCache>,
     pub child_teams: DataLoader<ChildTeamsLoader, HashMapCache>,
     pub teams_by_member: DataLoader<TeamsByMemberLoader, HashMapCache>,
-    pub viewer_team_roles: DataLoader<ViewerTeamRoleLoader, HashMapCache>,
+    pub team_roles: DataLoader<TeamRoleLoader, HashMapCache>,
     pub organization_member_pages: DataLoader<PageLoader<MembersOfOrganization>, HashMapCache>,
     pub organization_member_totals: DataLoader<CountLoader<MembersOfOrganization>, HashMapCache>,
     pub organization_team_pages: DataLoader<PageLoader<TeamsOfOrganization>, HashMapCache>,
@@ -71,10 +71,7 @@ impl Loaders {
             teams: cached(TeamLoader { db: db() }),
             child_teams: cached(ChildTeamsLoader { db: db() }),
             teams_by_member: cached(TeamsByMemberLoader { db: db() }),
-            viewer_team_roles: cached(ViewerTeamRoleLoader {
-                db: db(),
-                user_id: viewer,
-            }),
+            team_roles: cached(TeamRoleLoader { db: db() }),
             organization_member_pages: cached(PageLoader {
                 db: db(),
                 relation: PhantomData,
@@ -132,7 +129,7 @@ impl Loaders {
             .data(self.teams)
             .data(self.child_teams)
             .data(self.teams_by_member)
-            .data(self.viewer_team_roles)
+            .data(self.team_roles)
             .data(self.organization_member_pages)
             .data(self.organization_member_totals)
             .data(self.organization_team_pages)

@@ -1,5 +1,5 @@
 //! Loaders of rows: by id, and the one-to-many relations that are not paged.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
@@ -200,29 +200,40 @@ impl Loader<MemberKey> for TeamsByMemberLoader {
     }
 }
 
-/// The viewer's own role in each team, by team id.
-pub struct ViewerTeamRoleLoader {
+/// A member's role in a team, by (team id, member id): what the viewer is
+/// to the teams a query shows, once the viewer's membership in each team's
+/// organization is known ([`ViewerMembershipLoader`]). Keyed by the member
+/// rather than the user, so the statement probes (team, member) pairs: a
+/// statement joined on the user's id settles, as a prepared statement's
+/// generic plan, on reading every membership of the user first (5 ms for a
+/// person in 1,000 organizations).
+pub struct TeamRoleLoader {
     pub(super) db: DatabaseConnection,
-    pub(super) user_id: Option<Uuid>,
 }
 
-impl Loader<Uuid> for ViewerTeamRoleLoader {
-    type Value = Option<TeamRole>;
+impl Loader<(Uuid, Uuid)> for TeamRoleLoader {
+    type Value = TeamRole;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut found: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, None)).collect();
-        let Some(user_id) = self.user_id else {
-            return Ok(found);
-        };
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let teams: HashSet<Uuid> = keys.iter().map(|(team, _)| *team).collect();
+        let members: HashSet<Uuid> = keys.iter().map(|(_, member)| *member).collect();
         let rows = team_member::Entity::find()
-            .inner_join(member::Entity)
-            .filter(member::Column::UserId.eq(user_id))
-            .filter(team_member::Column::TeamId.is_in(keys.iter().copied()))
+            .filter(team_member::Column::TeamId.is_in(teams))
+            .filter(team_member::Column::MemberId.is_in(members))
             .all(&self.db)
             .await?;
-        found.extend(rows.into_iter().map(|row| (row.team_id, Some(row.role))));
-        Ok(found)
+        // Both lists together may pair a team with a member of another of
+        // the keys: only the pairs asked for are kept.
+        let asked: HashSet<&(Uuid, Uuid)> = keys.iter().collect();
+        Ok(rows
+            .into_iter()
+            .map(|row| ((row.team_id, row.member_id), row.role))
+            .filter(|(pair, _)| asked.contains(pair))
+            .collect())
     }
 }
 

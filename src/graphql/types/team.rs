@@ -1,4 +1,5 @@
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use async_graphql::{
     Context, ID, InputObject, Object,
@@ -6,6 +7,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use entity::{member, team, team_member};
+use uuid::Uuid;
 
 use crate::domain::authz::access::decide_for;
 use crate::domain::authz::matrix::{Decision, Permission};
@@ -16,8 +18,8 @@ use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     ChildTeamsLoader, CountKey, CountLoader, MemberKey, MemberLoader, MembersOfTeam,
-    OrganizationLoader, TeamLoader, TeamsByMemberLoader, UserLoader, ViewerMembershipLoader,
-    ViewerTeamRoleLoader, load_existing, prefetch,
+    OrganizationLoader, TeamLoader, TeamRoleLoader, TeamsByMemberLoader, UserLoader,
+    ViewerMembershipLoader, load_existing, prefetch,
 };
 use crate::graphql::types::{Member, Organization, enums::TeamRole};
 use crate::read::teams::{TeamMemberFilter, TeamRow};
@@ -189,11 +191,14 @@ impl Team {
             access.membership.as_ref(),
             Permission::TeamsManage,
         )? == Decision::Allow;
-        let team_role = ctx
-            .data::<DataLoader<ViewerTeamRoleLoader, HashMapCache>>()?
-            .load_one(self.0.id())
-            .await?
-            .flatten();
+        let team_role = match &access.membership {
+            Some(membership) => {
+                ctx.data::<DataLoader<TeamRoleLoader, HashMapCache>>()?
+                    .load_one((self.0.id(), membership.id))
+                    .await?
+            }
+            None => None,
+        };
         Ok(crate::domain::authz::matrix::may_administer_team(
             holds_teams_manage,
             role.is_some(),
@@ -226,10 +231,40 @@ pub async fn prefetch_team_relations(
     )
     .await?;
     prefetch::<ChildTeamsLoader, _>(ctx, &["edges", "node", "children"], ids()).await?;
-    prefetch::<ViewerTeamRoleLoader, _>(ctx, &["edges", "node", "viewerCanAdminister"], ids())
-        .await?;
+    prefetch_viewer_team_roles(ctx, page).await?;
     let parents = page.iter().filter_map(|t| t.parent_team_id);
     prefetch::<TeamLoader, _>(ctx, &["edges", "node", "parent"], parents).await
+}
+
+/// Reads the viewer's role in each team of a page when the client selected
+/// `viewerCanAdminister`: the viewer's membership in the teams'
+/// organizations (usually already read with the organization), then their
+/// roles, one statement.
+async fn prefetch_viewer_team_roles(
+    ctx: &Context<'_>,
+    page: &[team::Model],
+) -> async_graphql::Result<()> {
+    let selected = ctx
+        .look_ahead()
+        .field("edges")
+        .field("node")
+        .field("viewerCanAdminister");
+    if !selected.exists() {
+        return Ok(());
+    }
+    let organizations: HashSet<Uuid> = page.iter().map(|t| t.organization_id).collect();
+    let access = ctx
+        .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
+        .load_many(organizations)
+        .await?;
+    let pairs = page.iter().filter_map(|team| {
+        let membership = access.get(&team.organization_id)?.membership.as_ref()?;
+        Some((team.id, membership.id))
+    });
+    ctx.data::<DataLoader<TeamRoleLoader, HashMapCache>>()?
+        .load_many(pairs)
+        .await?;
+    Ok(())
 }
 
 /// A member's place in a team.
