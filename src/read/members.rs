@@ -5,7 +5,7 @@ use entity::{member, organization, team, team_member, user, values::Role};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DerivePartialModel, EntityTrait, FromQueryResult,
     IdenStatic, Iterable, QueryFilter, QuerySelect, QueryTrait, Select,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, LikeExpr, Order, Query},
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, LikeExpr, Order},
 };
 use uuid::Uuid;
 
@@ -40,20 +40,23 @@ pub struct MemberFilter {
     pub teams: Option<Columns>,
 }
 
-/// The members of organizations matching a filter, joined with their
-/// users so that a page needs no second query for them.
+/// The members of organizations matching a filter. Their users are joined
+/// only to search them: every member has one (a foreign key, cascading),
+/// so without a search the join would change no count, and a page joins
+/// its users once it is cut ([`MembersOfOrganization::widen`]) rather than
+/// for every member its total counts.
 pub fn listable(
     organization_ids: &[Uuid],
     filter: &MemberFilter,
 ) -> AppResult<Select<member::Entity>> {
     let search = values::search("search", filter.search.as_deref())?;
     let mut select = member::Entity::find()
-        .inner_join(user::Entity)
         .filter(member::Column::OrganizationId.is_in(organization_ids.iter().copied()));
     if let Some(role) = filter.role {
         select = select.filter(member::Column::Role.eq(role));
     }
     if let Some(search) = search {
+        select = select.inner_join(user::Entity);
         let pattern = LikeExpr::new(paging::like_pattern(&search)).escape('\\');
         let mut matches = Condition::any().add(
             Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))))
@@ -155,29 +158,40 @@ impl PerParent for MembersOfOrganization {
             Columns::All => member::Model::select_cols_nested(select, Some(MEMBER), None),
             Columns::Brief => MemberBrief::select_cols_nested(select, Some(MEMBER), None),
         };
-        let select = match filter.users {
-            Columns::All => Profile::select_cols_nested(select, Some(USER), None),
-            Columns::Brief => UserBrief::select_cols_nested(select, Some(USER), None),
-        };
         Ok(select.into_query())
     }
 
-    /// The page's members with each of their teams: one row per
-    /// (member, team), one for a member without teams, in member order.
-    /// Only teams of the member's own organization are joined.
+    /// The page's members with their users and, when asked for, each of
+    /// their teams: one row per (member, team), one for a member without
+    /// teams, in member order. Joined once the page is cut, so a page of
+    /// 100 probes 100 users however many members its total counts. Only
+    /// teams of the member's own organization are joined.
     fn widen(page: SelectStatement, filter: &Self::Filter) -> SelectStatement {
-        let Some(team_columns) = filter.teams else {
-            return page;
-        };
         let member_id = || (Alias::new(PAGE), Alias::new(format!("{MEMBER}id")));
+        let users = user::Entity::find().select_only();
+        let users = match filter.users {
+            Columns::All => Profile::select_cols_nested(users, Some(USER), None),
+            Columns::Brief => UserBrief::select_cols_nested(users, Some(USER), None),
+        };
+        let mut widened = users.into_query();
+        widened
+            .column((Alias::new(PAGE), Asterisk))
+            .join_subquery(
+                JoinType::InnerJoin,
+                page,
+                Alias::new(PAGE),
+                Expr::col((user::Entity, user::Column::Id))
+                    .equals((Alias::new(PAGE), Alias::new(format!("{MEMBER}user_id")))),
+            )
+            .order_by(member_id(), Order::Asc);
+        let Some(team_columns) = filter.teams else {
+            return widened;
+        };
         let organization_id = (
             Alias::new(PAGE),
             Alias::new(format!("{MEMBER}organization_id")),
         );
-        let mut widened = Query::select();
         widened
-            .column((Alias::new(PAGE), Asterisk))
-            .from_subquery(page, Alias::new(PAGE))
             .join(
                 JoinType::LeftJoin,
                 team_member::Entity,
@@ -193,7 +207,6 @@ impl PerParent for MembersOfOrganization {
                             .equals(organization_id),
                     ),
             )
-            .order_by(member_id(), Order::Asc)
             .order_by(
                 (team_member::Entity, team_member::Column::TeamId),
                 Order::Asc,

@@ -201,15 +201,51 @@ async fn a_members_page_reads_only_the_columns_its_client_selects() {
     );
 }
 
-/// The rows each scan of `table` returned, per loop, anywhere in a plan
-/// PostgreSQL gave as `EXPLAIN (ANALYZE, FORMAT JSON)`.
-fn rows_read_from(plan: &serde_json::Value, table: &str, found: &mut Vec<f64>) {
-    if plan["Relation Name"] == table {
-        found.push(plan["Actual Rows"].as_f64().unwrap_or(f64::MAX));
+/// How many rows the scans of `table` returned in all (rows per loop times
+/// loops), anywhere in a plan PostgreSQL gave as
+/// `EXPLAIN (ANALYZE, FORMAT JSON)`; `None` when no scan reads it.
+fn rows_read_from(plan: &serde_json::Value, table: &str) -> Option<f64> {
+    let own = (plan["Relation Name"] == table).then(|| {
+        plan["Actual Rows"].as_f64().unwrap_or(f64::MAX)
+            * plan["Actual Loops"].as_f64().unwrap_or(f64::MAX)
+    });
+    plan["Plans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|child| rows_read_from(child, table))
+        .chain(own)
+        .reduce(|a, b| a + b)
+}
+
+/// The plan PostgreSQL runs `sql` (a statement the server sent, with
+/// `$n` parameters) with once it is a prepared statement on its generic
+/// plan, as sqlx's statement cache leaves it after five runs; `arguments`
+/// are SQL literals. Analyzes the database first, as a live one would be.
+async fn generic_plan(app: &TestApp, sql: &str, arguments: &str) -> serde_json::Value {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    let txn = app.db.begin().await.unwrap();
+    for setup in [
+        "ANALYZE".to_owned(),
+        "SET LOCAL plan_cache_mode = force_generic_plan".to_owned(),
+        format!("PREPARE probed AS {sql}"),
+    ] {
+        txn.execute_unprepared(&setup).await.unwrap();
     }
-    for child in plan["Plans"].as_array().into_iter().flatten() {
-        rows_read_from(child, table, found);
-    }
+    let explained = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE probed({arguments})"),
+        ))
+        .await
+        .unwrap()
+        .expect("a plan");
+    let plan: serde_json::Value = explained.try_get("", "QUERY PLAN").unwrap();
+    plan[0]["Plan"].clone()
+}
+
+fn on_postgres(app: &TestApp) -> bool {
+    app.db.get_database_backend() == sea_orm::DbBackend::Postgres
 }
 
 /// PostgreSQL only (SQLite has no prepared plans to go wrong). A person in
@@ -219,9 +255,8 @@ fn rows_read_from(plan: &serde_json::Value, table: &str, found: &mut Vec<f64>) {
 /// settles on after five runs.
 #[tokio::test]
 async fn an_organization_by_slug_reads_one_membership_of_a_person_in_many() {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
     let app = spawn_app_with(|c| c.session_cache = false).await;
-    if app.db.get_database_backend() != DbBackend::Postgres {
+    if !on_postgres(&app) {
         return;
     }
     let ann = app.sign_up("Ann").await;
@@ -246,32 +281,68 @@ async fn an_organization_by_slug_reads_one_membership_of_a_person_in_many() {
         .iter()
         .find(|sql| sql.contains(r#""organizations""#) && sql.contains(r#"LEFT JOIN "members""#))
         .expect("the organization-with-membership statement");
+    let plan = generic_plan(
+        &app,
+        lookup,
+        &format!("'{}', '{}', 1", ann.uuid, wanted.slug),
+    )
+    .await;
+    let read = rows_read_from(&plan, "members").expect("a scan of members");
+    assert!(read <= 1.0, "read {read} memberships to find one: {plan:#}");
+}
 
-    let txn = app.db.begin().await.unwrap();
-    for sql in [
-        "ANALYZE".to_owned(),
-        "SET LOCAL plan_cache_mode = force_generic_plan".to_owned(),
-        format!("PREPARE lookup AS {lookup}"),
-    ] {
-        txn.execute_unprepared(&sql).await.unwrap();
+/// PostgreSQL only. A first page with its total: the total counts every
+/// member, but users are joined to the page once it is cut, never below
+/// the window that counts (which would read a user for every member of
+/// the organization to show ten).
+#[tokio::test]
+async fn a_counted_page_of_members_reads_only_its_own_users() {
+    let app = spawn_app_with(|c| c.session_cache = false).await;
+    if !on_postgres(&app) {
+        return;
     }
-    let explained = txn
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!(
-                "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE lookup('{}', '{}', 1)",
-                ann.uuid, wanted.slug
-            ),
-        ))
-        .await
-        .unwrap()
-        .expect("a plan");
-    let plan: serde_json::Value = explained.try_get("", "QUERY PLAN").unwrap();
-    let mut rows = Vec::new();
-    rows_read_from(&plan[0]["Plan"], "members", &mut rows);
-    assert!(!rows.is_empty(), "no scan of members in {plan:#}");
-    assert!(
-        rows.iter().all(|&n| n <= 1.0),
-        "read {rows:?} memberships to find one: {plan:#}"
+    let ann = app.sign_up("Ann").await;
+    let org = organization_with(&app, &ann, 60).await;
+    let (response, statements) = app
+        .graphql_recorded(
+            "query($slug: String!) { organization(slug: $slug) {
+                members(first: 10) { totalCount nodes { user { name } } } } }",
+            json!({ "slug": org.slug }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_ok(&response);
+    assert_eq!(
+        response["data"]["organization"]["members"]["totalCount"],
+        60
     );
+    let page = statements
+        .iter()
+        .find(|sql| sql.contains("parent_total"))
+        .expect("the members page statement");
+    let plan = generic_plan(&app, page, &format!("'{}', 11", org.uuid)).await;
+    let counting = node_of_type(&plan, "WindowAgg").expect("a window counting the members");
+    assert_eq!(
+        rows_read_from(counting, "members"),
+        Some(60.0),
+        "the window counts every member: {plan:#}"
+    );
+    assert_eq!(
+        rows_read_from(counting, "users"),
+        None,
+        "users read under the count: {plan:#}"
+    );
+    assert!(rows_read_from(&plan, "users").is_some());
+}
+
+/// The first node of `node_type` in a plan, depth first.
+fn node_of_type<'p>(plan: &'p serde_json::Value, node_type: &str) -> Option<&'p serde_json::Value> {
+    if plan["Node Type"] == node_type {
+        return Some(plan);
+    }
+    plan["Plans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|child| node_of_type(child, node_type))
 }
