@@ -48,6 +48,14 @@ pub enum UserRow {
 }
 
 impl UserRow {
+    /// The whole profile, when the read found all of it.
+    pub fn as_profile(&self) -> Option<&Profile> {
+        match self {
+            Self::Profile(profile) => Some(profile),
+            Self::Brief(_) => None,
+        }
+    }
+
     pub fn id(&self) -> Uuid {
         match self {
             Self::Profile(profile) => profile.id,

@@ -88,12 +88,25 @@ async fn the_viewers_organizations_cost_the_same_however_many() {
     assert!(many <= 6, "{many} statements");
 }
 
-/// The members page statement among those a request ran.
-fn members_page(statements: &[String]) -> &str {
-    statements
-        .iter()
+/// The answer to a members query on `org`, and the text of the members
+/// page statement it ran among its three (authentication, organization,
+/// page).
+async fn answer_with_page(
+    app: &TestApp,
+    query: &str,
+    org: &TestOrg,
+    viewer: &TestUser,
+) -> (serde_json::Value, String) {
+    let (response, statements) = app
+        .graphql_recorded(query, json!({ "slug": org.slug }), Some(&viewer.token))
+        .await;
+    assert_ok(&response);
+    assert_eq!(statements.len(), 3, "{statements:#?}");
+    let page = statements
+        .into_iter()
         .find(|sql| sql.contains(r#""team_members""#) && sql.contains("parent_total"))
-        .expect("a members page statement with its teams")
+        .expect("a members page statement with its teams");
+    (response, page)
 }
 
 fn assert_reads(statement: &str, columns: &[&str]) {
@@ -119,18 +132,9 @@ async fn a_members_page_reads_only_the_columns_its_client_selects() {
 
     // Names only: the brief of each user and team, never the profile's
     // other columns (nor, ever, the password hash).
-    let (response, statements) = app
-        .graphql_recorded(
-            MEMBERS_WITH_USERS_AND_TEAMS,
-            json!({ "slug": org.slug }),
-            Some(&ann.token),
-        )
-        .await;
-    assert_ok(&response);
-    assert_eq!(statements.len(), 3, "{statements:#?}");
-    let page = members_page(&statements);
+    let (_, page) = answer_with_page(&app, MEMBERS_WITH_USERS_AND_TEAMS, &org, &ann).await;
     assert_reads(
-        page,
+        &page,
         &[
             r#""users"."email""#,
             r#""users"."name""#,
@@ -138,7 +142,7 @@ async fn a_members_page_reads_only_the_columns_its_client_selects() {
         ],
     );
     assert_leaves_out(
-        page,
+        &page,
         &[
             r#""members"."joined_at""#,
             r#""members"."sessions_revoked_before""#,
@@ -156,14 +160,9 @@ async fn a_members_page_reads_only_the_columns_its_client_selects() {
         members(first: 100) { totalCount nodes { ...M } } } }
         fragment M on Member { joinedAt isGuest user { name createdAt isPlatformAdmin }
             teams { name description createdAt updatedAt } }";
-    let (response, statements) = app
-        .graphql_recorded(whole, json!({ "slug": org.slug }), Some(&ann.token))
-        .await;
-    assert_ok(&response);
-    assert_eq!(statements.len(), 3, "{statements:#?}");
-    let page = members_page(&statements);
+    let (response, page) = answer_with_page(&app, whole, &org, &ann).await;
     assert_reads(
-        page,
+        &page,
         &[
             r#""members"."joined_at""#,
             r#""users"."created_at""#,

@@ -18,7 +18,6 @@ use crate::graphql::types::{
     },
 };
 use crate::mail::outbox::Outbox;
-use crate::read::users::Profile;
 
 #[derive(Default)]
 pub struct AccountMutations;
@@ -218,7 +217,7 @@ impl AccountMutations {
         ctx.rate_limit(Limited::EmailVerification, None)?;
         let user = accounts::verify_email(ctx.db()?, &ctx.meta(), &input.token).await?;
         Ok(VerifyEmailPayload {
-            user: User::from(Profile::from(user)),
+            user: User::from(user),
         })
     }
 

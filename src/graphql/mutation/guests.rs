@@ -10,7 +10,6 @@ use crate::graphql::guards::Person;
 use crate::graphql::rate_limits::Limited;
 use crate::graphql::types::{User, auth::AuthPayload};
 use crate::mail::outbox::Outbox;
-use crate::read::users::Profile;
 
 #[derive(Default)]
 pub struct GuestMutations;
@@ -137,7 +136,7 @@ impl GuestMutations {
         )
         .await?;
         Ok(ConvertGuestAccountPayload {
-            user: User::from(Profile::from(user)),
+            user: User::from(user),
         })
     }
 }

@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use crate::domain::accounts::{IssuedTokens, LogIn};
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Organization, User};
-use crate::read::users::Profile;
 
 /// A new account.
 #[derive(InputObject)]
@@ -91,7 +90,7 @@ impl From<IssuedTokens> for AuthPayload {
             access_token_expires_at: Some(issued.access_token_expires_at),
             refresh_token: Some(issued.refresh_token),
             session_id: Some(ID(ids::encode(IdKind::Session, issued.session_id))),
-            user: User::from(Profile::from(issued.user)),
+            user: User::from(issued.user),
             active_organization: issued.active_organization.map(Organization),
             amr: issued
                 .authentication
@@ -113,7 +112,7 @@ impl From<LogIn> for AuthPayload {
                 access_token_expires_at: None,
                 refresh_token: None,
                 session_id: None,
-                user: User::from(Profile::from(user)),
+                user: User::from(user),
                 active_organization: None,
                 amr: Vec::new(),
                 mfa_challenge: Some(MfaChallenge {

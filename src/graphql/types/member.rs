@@ -11,8 +11,9 @@ use crate::domain::authz::matrix::Permission;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
-    MemberKey, MemberLoader, OrganizationLoader, TeamsByMemberLoader, UserLoader, load_existing,
+    MemberKey, MemberLoader, OrganizationLoader, TeamsByMemberLoader, load_existing,
 };
+use crate::graphql::types::user::whole_profile;
 use crate::graphql::types::{Organization, Team, User, enums::Role};
 use crate::read::members::MemberRow;
 use crate::read::teams::TeamRow;
@@ -50,11 +51,8 @@ impl Member {
 
     /// The user's whole profile: as the page read it, or loaded by id.
     async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Profile>> {
-        if let Some(UserRow::Profile(profile)) = &self.user {
-            return Ok(Cow::Borrowed(profile));
-        }
-        let profile = load_existing::<UserLoader>(ctx, self.row.user_id(), "a member's user");
-        Ok(Cow::Owned(profile.await?))
+        let read = self.user.as_ref().and_then(UserRow::as_profile);
+        whole_profile(ctx, read, self.row.user_id(), "a member's user").await
     }
 }
 

@@ -2,6 +2,7 @@ use std::borrow::Cow;
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{self, IdKind};
@@ -15,6 +16,29 @@ pub struct User(pub UserRow);
 impl From<Profile> for User {
     fn from(profile: Profile) -> Self {
         Self(UserRow::Profile(profile))
+    }
+}
+
+impl From<entity::user::Model> for User {
+    fn from(user: entity::user::Model) -> Self {
+        Self::from(Profile::from(user))
+    }
+}
+
+/// User `user_id`'s whole profile: `read` when the query that found the
+/// user read all of it, otherwise loaded by id (`what` names the row in
+/// the internal error its absence would be).
+pub async fn whole_profile<'a>(
+    ctx: &Context<'_>,
+    read: Option<&'a Profile>,
+    user_id: Uuid,
+    what: &str,
+) -> async_graphql::Result<Cow<'a, Profile>> {
+    match read {
+        Some(profile) => Ok(Cow::Borrowed(profile)),
+        None => Ok(Cow::Owned(
+            load_existing::<UserLoader>(ctx, user_id, what).await?,
+        )),
     }
 }
 
@@ -37,12 +61,7 @@ impl User {
 
     /// The whole profile: as read, or loaded by id when only the brief was.
     async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Profile>> {
-        match &self.0 {
-            UserRow::Profile(profile) => Ok(Cow::Borrowed(profile)),
-            UserRow::Brief(brief) => Ok(Cow::Owned(
-                load_existing::<UserLoader>(ctx, brief.id, "a listed user").await?,
-            )),
-        }
+        whole_profile(ctx, self.0.as_profile(), self.0.id(), "a listed user").await
     }
 
     /// A private account fact, null unless [`User::shows_private`].
