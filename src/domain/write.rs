@@ -148,6 +148,23 @@ impl Write {
             .await
     }
 
+    /// Commits a change to the actor's own account that also ended
+    /// something in organizations (a guest's memberships, when the guest
+    /// converts): the account's entry, plus one entry in each
+    /// organization's trail for what ended there.
+    pub async fn commit_as_with(
+        self,
+        actor: &Actor,
+        entry: Entry,
+        in_organizations: Vec<(Uuid, Entry)>,
+    ) -> AppResult<()> {
+        let who = AuditActor::of(actor);
+        for (organization_id, entry) in &in_organizations {
+            audit::record(&self.txn, &who, &actor.meta, Some(*organization_id), entry).await?;
+        }
+        self.commit(who, &actor.meta, None, entry).await
+    }
+
     /// Commits a change that belongs to no organization (accounts,
     /// sessions) with its one audit entry.
     pub async fn commit(

@@ -8,7 +8,10 @@
 //!   holds no API token and is promoted by no one: the kernel
 //!   (`authz::access::decide_for`) gives it the read permissions of its
 //!   role only, and it becomes a full account only when the person sets a
-//!   password ([`convert`]).
+//!   password ([`convert`]). Converting ends its guest memberships: an
+//!   organization that admitted a guest did not consent to a full member
+//!   (security review M3), so it invites the person again if it wants one.
+//! - A guest link admits guests only (`join_codes::redeem`).
 //! - The sign-in link is a one-time secret (`one_time`): 256 bits, mailed
 //!   once, stored as its SHA-256, working once and for 15 minutes. It signs
 //!   in guests only: a full account is never signed in by email alone
@@ -23,7 +26,7 @@
 //!   (`governance::update` calls `guest_access::end`).
 
 use chrono::{Duration, Utc};
-use entity::{invitation, join_code, user, values::InvitationStatus};
+use entity::{invitation, join_code, member, user, values::InvitationStatus};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter,
@@ -352,8 +355,17 @@ pub async fn sign_in_with_link(
 }
 
 /// A guest becomes a full account by setting a password (and, if they
-/// like, their name): from then on they sign in with it, may be promoted,
-/// create organizations and hold API tokens. Their sessions go on.
+/// like, their name): from then on they sign in with it, create
+/// organizations and hold API tokens. Their sessions go on.
+///
+/// Converting is the person's own choice, but what an organization gave
+/// a guest was a guest's view (security review M3): a full member reads
+/// every address and may be promoted. So the guest memberships end here,
+/// in the same transaction, each audited in its organization
+/// (`member.left`, reason `guestConverted`); an organization that wants
+/// the person as a full member says so with an invitation. No guest
+/// membership ever outlives its account's guest status, which is what
+/// lets turning guest access off (`guest_access::end`) find them all.
 #[tracing::instrument(skip_all)]
 pub async fn convert(
     db: &DatabaseConnection,
@@ -370,27 +382,66 @@ pub async fn convert(
     values::password("password", password, &[person.email.as_str()])?;
     let password_hash = auth.passwords.hash(password)?;
     let write = Write::begin(db).await?;
-    let mut active: user::ActiveModel = user::Entity::find_by_id(person.user_id)
+    let found = user::Entity::find_by_id(person.user_id)
         .one(write.txn())
         .await?
-        .ok_or(AppError::Unauthenticated)?
-        .into();
+        .ok_or(AppError::Unauthenticated)?;
+    // Read again in the transaction: a concurrent conversion wins once.
+    if !found.is_guest {
+        return Err(AppError::conflict("this account is not a guest account"));
+    }
+    let (user, ended) = make_full(write.txn(), found, password_hash, name).await?;
+    write
+        .commit_as_with(
+            actor,
+            Entry::new(
+                AuditAction::UserGuestConverted,
+                user.id,
+                json!({ "email": user.email, "guestMembershipsEnded": ended.len() }),
+            ),
+            ended,
+        )
+        .await?;
+    Ok(user)
+}
+
+/// Turns a guest account into a full one with `password_hash` and ends its
+/// guest memberships; returns the account and, per organization, the
+/// `member.left` entry for each membership that ended.
+async fn make_full<C: ConnectionTrait>(
+    txn: &C,
+    guest: user::Model,
+    password_hash: String,
+    name: Option<String>,
+) -> AppResult<(user::Model, Vec<(Uuid, Entry)>)> {
+    let memberships = member::Entity::find()
+        .filter(member::Column::UserId.eq(guest.id))
+        .all(txn)
+        .await?;
+    let mut ended = Vec::with_capacity(memberships.len());
+    for membership in memberships {
+        member::Entity::delete_by_id(membership.id)
+            .exec(txn)
+            .await?;
+        ended.push((
+            membership.organization_id,
+            Entry::new(
+                AuditAction::MemberLeft,
+                membership.id,
+                json!({
+                    "userId": membership.user_id,
+                    "before": { "role": membership.role, "guest": true },
+                    "reason": "guestConverted",
+                }),
+            ),
+        ));
+    }
+    let mut active: user::ActiveModel = guest.into();
     active.password_hash = Set(password_hash);
     active.is_guest = Set(false);
     if let Some(name) = name {
         active.name = Set(name);
     }
     active.updated_at = Set(Utc::now());
-    let user = active.update(write.txn()).await?;
-    write
-        .commit_as(
-            actor,
-            Entry::new(
-                AuditAction::UserGuestConverted,
-                user.id,
-                json!({ "email": user.email }),
-            ),
-        )
-        .await?;
-    Ok(user)
+    Ok((active.update(txn).await?, ended))
 }
