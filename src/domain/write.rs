@@ -148,21 +148,21 @@ impl Write {
             .await
     }
 
-    /// Commits a change to the actor's own account that also ended
-    /// something in organizations (a guest's memberships, when the guest
-    /// converts): the account's entry, plus one entry in each
+    /// Commits a change to an account that also ended something in
+    /// organizations (a guest's memberships, when the guest becomes a full
+    /// account): the account's entry, plus one entry in each
     /// organization's trail for what ended there.
-    pub async fn commit_as_with(
+    pub async fn commit_with(
         self,
-        actor: &Actor,
+        who: AuditActor,
+        meta: &RequestMeta,
         entry: Entry,
         in_organizations: Vec<(Uuid, Entry)>,
     ) -> AppResult<()> {
-        let who = AuditActor::of(actor);
         for (organization_id, entry) in &in_organizations {
-            audit::record(&self.txn, &who, &actor.meta, Some(*organization_id), entry).await?;
+            audit::record(&self.txn, &who, meta, Some(*organization_id), entry).await?;
         }
-        self.commit(who, &actor.meta, None, entry).await
+        self.commit(who, meta, None, entry).await
     }
 
     /// Commits a change that belongs to no organization (accounts,

@@ -245,3 +245,139 @@ async fn turning_guest_access_off_leaves_no_member_who_came_in_as_a_guest() {
         .unwrap();
     assert_eq!(memberships, 2);
 }
+
+const ASK_RESET: &str =
+    "mutation($e: String!) { requestPasswordReset(input: { email: $e }) { accepted } }";
+const RESET: &str = "mutation($t: String!, $p: String!) { resetPassword(input: { token: $t, newPassword: $p }) { passwordReset } }";
+const NEW_PASSWORD: &str = "another fresh phrase 77 zebra";
+
+/// How many accounts have `email`.
+async fn accounts_with(app: &TestApp, email: &str) -> u64 {
+    entity::user::Entity::find()
+        .filter(entity::user::Column::Email.eq(email))
+        .count(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn asking_for_a_guest_link_with_someone_elses_address_makes_no_account() {
+    let (app, mallory, org, _bob) = acme().await;
+    let guest_link = join_code(&app, &mallory, &org, true).await;
+    let victim = "vic@victim.example";
+
+    let asked = app
+        .graphql(REQUEST, json!({ "e": victim, "c": guest_link }), None)
+        .await;
+    assert_ok(&asked);
+    // The link went to the victim's mailbox, and no account was made.
+    let unused_link = app.link_token(victim, "Your orgql sign-in link", 1).await;
+    assert_eq!(accounts_with(&app, victim).await, 0);
+
+    // The victim signs up, resets and logs in as if nothing happened.
+    let vic = app.sign_up_as(victim, "Vic").await;
+    assert!(!vic.token.is_empty());
+    assert_ok(&app.graphql(ASK_RESET, json!({ "e": victim }), None).await);
+    let reset = app.link_token(victim, "Reset your orgql password", 1).await;
+    assert_ok(
+        &app.graphql(RESET, json!({ "t": reset, "p": NEW_PASSWORD }), None)
+            .await,
+    );
+    assert_ok(&log_in(&app, victim, NEW_PASSWORD).await);
+    // The link mailed before the sign-up signs no full account in by email.
+    let used = app
+        .graphql(SIGN_IN, json!({ "t": unused_link }), None)
+        .await;
+    assert_error(&used, "BAD_USER_INPUT");
+    assert_eq!(
+        view(&app, &org, &mallory.token).await["members"]["totalCount"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_guest_links_mailed_link_makes_the_guest_account_when_it_is_used() {
+    let (app, ann, org, _bob) = acme().await;
+    let guest_link = join_code(&app, &ann, &org, true).await;
+    let email = "gil@partner.example";
+    assert_ok(
+        &app.graphql(REQUEST, json!({ "e": email, "c": guest_link }), None)
+            .await,
+    );
+    assert_eq!(accounts_with(&app, email).await, 0);
+    let token = app.link_token(email, "Your orgql sign-in link", 1).await;
+    let signed_in = app.graphql(SIGN_IN, json!({ "t": token }), None).await;
+    assert_ok(&signed_in);
+    assert_eq!(signed_in["data"]["signInWithLink"]["user"]["email"], email);
+    assert_eq!(accounts_with(&app, email).await, 1);
+    let gil = signed_in["data"]["signInWithLink"]["accessToken"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        view(&app, &org, gil).await["viewerMembership"]["isGuest"],
+        true
+    );
+    // The link works once.
+    let again = app.graphql(SIGN_IN, json!({ "t": token }), None).await;
+    assert_error(&again, "BAD_USER_INPUT");
+    // The returning guest signs in with a fresh link, still a guest.
+    assert_ok(&app.graphql(REQUEST, json!({ "e": email }), None).await);
+    let token = app.link_token(email, "Your orgql sign-in link", 2).await;
+    assert_ok(&app.graphql(SIGN_IN, json!({ "t": token }), None).await);
+    assert_eq!(accounts_with(&app, email).await, 1);
+}
+
+#[tokio::test]
+async fn a_guest_claims_a_full_account_by_resetting_its_password() {
+    let (app, ann, org, _bob) = acme().await;
+    let email = "gus@partner.example";
+    let gus = guest_by_invitation(&app, &ann, &org, email).await;
+    // A guest cannot log in with a password it does not have.
+    assert_error(&log_in(&app, email, NEW_PASSWORD).await, "UNAUTHENTICATED");
+
+    assert_ok(&app.graphql(ASK_RESET, json!({ "e": email }), None).await);
+    let reset = app.link_token(email, "Reset your orgql password", 1).await;
+    assert_ok(
+        &app.graphql(RESET, json!({ "t": reset, "p": NEW_PASSWORD }), None)
+            .await,
+    );
+    // A full account now, which logs in; the guest's view ended with the
+    // guest account, and its old session with the reset.
+    let signed_in = log_in(&app, email, NEW_PASSWORD).await;
+    assert_ok(&signed_in);
+    let token = signed_in["data"]["logIn"]["accessToken"].as_str().unwrap();
+    assert_eq!(view(&app, &org, token).await, Value::Null);
+    assert_error(
+        &app.graphql(VIEW, json!({ "id": org.id }), Some(&gus)).await,
+        "UNAUTHENTICATED",
+    );
+    assert_eq!(accounts_with(&app, email).await, 1);
+}
+
+#[tokio::test]
+async fn signing_up_with_a_guest_accounts_address_mails_the_link_that_claims_it() {
+    let (app, ann, org, _bob) = acme().await;
+    let email = "gus@partner.example";
+    guest_by_invitation(&app, &ann, &org, email).await;
+
+    // Signing up proves no mailbox, so it does not take the account over...
+    let signed_up = app
+        .graphql(
+            "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }",
+            json!({ "input": { "email": email, "password": PASSWORD, "name": "Gus" } }),
+            None,
+        )
+        .await;
+    assert!(
+        signed_up["data"]["signUp"]["accessToken"].is_null(),
+        "{signed_up}"
+    );
+    assert_error(&log_in(&app, email, PASSWORD).await, "UNAUTHENTICATED");
+    // ...but the mailbox gets the link that does.
+    let claim = app.link_token(email, "Claim your orgql account", 1).await;
+    assert_ok(
+        &app.graphql(RESET, json!({ "t": claim, "p": NEW_PASSWORD }), None)
+            .await,
+    );
+    assert_ok(&log_in(&app, email, NEW_PASSWORD).await);
+}
