@@ -7,6 +7,7 @@ pub mod account_lockout;
 pub mod account_token;
 pub mod api_token;
 pub mod audit_entry;
+pub mod guest_sign_up;
 pub mod invitation;
 pub mod ip_allowlist_entry;
 pub mod join_code;

@@ -2,6 +2,11 @@
 //! policy's `guestAccessEnabled` off ends. The guest identity and its
 //! sign-in links are `accounts::guests`; the access decision that refuses
 //! guests while it is off is `authz::access::decide_for`.
+//!
+//! Every guest-derived membership is a guest account's (security review
+//! M3): a guest link admits guests only (`join_codes::redeem`) and a guest
+//! that converts leaves its guest memberships (`accounts::guests::convert`),
+//! so ending the guest accounts' memberships here ends them all.
 
 use chrono::Utc;
 use entity::{

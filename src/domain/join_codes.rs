@@ -8,6 +8,10 @@
 //! limit (the organization row is locked first). A guest link (issue #13)
 //! is a code marked guest: its role is VIEWER, it works only while the
 //! organization's policy admits guests, and a guest uses no other kind.
+//! A guest link admits guests only (security review M3): a full account
+//! that presents one is FORBIDDEN, because joining through it would make
+//! them a full member (reading every address) on the strength of a link
+//! meant for people who get nothing but a guest's view.
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{join_code, member, organization, values::Role};
@@ -246,8 +250,8 @@ pub async fn live_guest_link<C: ConnectionTrait>(
 /// Uses a code for `person` under the organization's lock (`access`):
 /// they become a member with its role, within the seat limit and the
 /// code's uses. None when they are a member already (nothing is used).
-/// A guest link works only while the policy admits guests; a guest uses
-/// no other code.
+/// A guest link works only while the policy admits guests and admits
+/// guests only; a guest uses no other code.
 pub(crate) async fn redeem<C: ConnectionTrait>(
     txn: &C,
     access: &OrgAccess,
@@ -261,6 +265,15 @@ pub(crate) async fn redeem<C: ConnectionTrait>(
     let policy = &access.gate.policy;
     if found.guest && !policy.guest_access_enabled {
         return Err(AppError::JoinCodeInvalid);
+    }
+    // A guest link admits guests only: a full account joins with an
+    // invitation or a member's join code, which the organization gave on
+    // purpose (FORBIDDEN rather than JOIN_CODE_INVALID: the code is live,
+    // this caller may not use it).
+    if found.guest && !person.is_guest {
+        return Err(AppError::Forbidden(
+            "this is a guest link: it admits guests only; a full account joins with an invitation or a member's join code",
+        ));
     }
     if person.is_guest && !found.guest {
         return Err(AppError::Forbidden(

@@ -75,14 +75,15 @@ pub async fn change_role(
     if target.role == new_role {
         return Ok(target);
     }
-    // A guest is promoted only by converting their account (issue #13).
+    // A guest keeps the guest's view; an organization that wants the
+    // person as a full member invites them (security review M3).
     let guest = entity::user::Entity::find_by_id(target.user_id)
         .one(write.txn())
         .await?
         .is_some_and(|u| u.is_guest);
     if guest {
         return Err(AppError::Forbidden(
-            "a guest keeps the VIEWER role until they convert to a full account",
+            "a guest keeps the VIEWER role: invite the person as a full member instead",
         ));
     }
     if new_role != Role::Owner {

@@ -148,6 +148,23 @@ impl Write {
             .await
     }
 
+    /// Commits a change to an account that also ended something in
+    /// organizations (a guest's memberships, when the guest becomes a full
+    /// account): the account's entry, plus one entry in each
+    /// organization's trail for what ended there.
+    pub async fn commit_with(
+        self,
+        who: AuditActor,
+        meta: &RequestMeta,
+        entry: Entry,
+        in_organizations: Vec<(Uuid, Entry)>,
+    ) -> AppResult<()> {
+        for (organization_id, entry) in &in_organizations {
+            audit::record(&self.txn, &who, meta, Some(*organization_id), entry).await?;
+        }
+        self.commit(who, meta, None, entry).await
+    }
+
     /// Commits a change that belongs to no organization (accounts,
     /// sessions) with its one audit entry.
     pub async fn commit(

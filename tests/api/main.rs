@@ -15,6 +15,7 @@ mod domains;
 mod edge_hardening;
 mod governance;
 mod graphql_over_http;
+mod guest_limits;
 mod guests;
 mod hardening;
 mod helpers;

@@ -8,7 +8,10 @@
 //!   holds no API token and is promoted by no one: the kernel
 //!   (`authz::access::decide_for`) gives it the read permissions of its
 //!   role only, and it becomes a full account only when the person sets a
-//!   password ([`convert`]).
+//!   password ([`convert`]). Converting ends its guest memberships: an
+//!   organization that admitted a guest did not consent to a full member
+//!   (security review M3), so it invites the person again if it wants one.
+//! - A guest link admits guests only (`join_codes::redeem`).
 //! - The sign-in link is a one-time secret (`one_time`): 256 bits, mailed
 //!   once, stored as its SHA-256, working once and for 15 minutes. It signs
 //!   in guests only: a full account is never signed in by email alone
@@ -18,15 +21,21 @@
 //! - A guest invitation's own link proves the mailbox as any invitation's
 //!   does; a guest link (a join code marked guest) needs the mailed
 //!   sign-in link first, so nobody joins as an address they do not read.
+//!   Asking for that link makes no account (security review L2): it is
+//!   kept in `guest_sign_ups`, and the guest account is made when the
+//!   link is used.
+//! - A guest account never blocks the real person: a password reset on it
+//!   is its claim ([`claim_with_reset`]), and signing up with its address
+//!   mails them the link to do so ([`claim_for_sign_up`]).
 //! - Guest access exists only while the organization's policy
 //!   `guestAccessEnabled` says so; turning it off ends it
 //!   (`governance::update` calls `guest_access::end`).
 
 use chrono::{Duration, Utc};
-use entity::{invitation, join_code, user, values::InvitationStatus};
+use entity::{guest_sign_up, invitation, join_code, member, user, values::InvitationStatus};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter,
+    EntityTrait, QueryFilter, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -52,6 +61,107 @@ const NO_PASSWORD: &str = "!guest";
 
 fn sign_in_url(outbox: &Outbox, token: &str) -> String {
     format!("{}/guest/sign-in?token={token}", outbox.public_url)
+}
+
+/// Queues the sign-in link's email: to join `code`'s organization, or to
+/// sign in.
+async fn enqueue_link<C: ConnectionTrait>(
+    txn: &C,
+    outbox: &Outbox,
+    to: &str,
+    token: &str,
+    code: Option<&join_code::Model>,
+) -> AppResult<()> {
+    let joining = match code {
+        Some(code) => {
+            let organization = entity::organization::Entity::find_by_id(code.organization_id)
+                .one(txn)
+                .await?
+                .ok_or(AppError::JoinCodeInvalid)?;
+            format!(
+                "Open this link to join {} on orgql as a guest",
+                render::inline(&organization.name)
+            )
+        }
+        None => "Open this link to sign in to orgql as a guest".to_owned(),
+    };
+    outbox
+        .enqueue(
+            txn,
+            to,
+            "Your orgql sign-in link",
+            format!(
+                "{joining}: {}\n\nThe link works once and expires in {} minutes. If you did not ask for it, ignore this email.\n",
+                sign_in_url(outbox, token),
+                SIGN_IN_TTL.num_minutes(),
+            ),
+        )
+        .await
+}
+
+/// Keeps a guest link's sign-in link for an address with no account
+/// (`guest_sign_ups`) and returns its secret, to be mailed. Earlier unused
+/// links for the address stop working.
+async fn pending_sign_up<C: ConnectionTrait>(
+    txn: &C,
+    email: &Email,
+    join_code_id: Uuid,
+) -> AppResult<String> {
+    let now = Utc::now();
+    guest_sign_up::Entity::update_many()
+        .col_expr(guest_sign_up::Column::UsedAt, Expr::value(now))
+        .filter(guest_sign_up::Column::Email.eq(email.as_str()))
+        .filter(guest_sign_up::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?;
+    let secret = secrets::generate();
+    guest_sign_up::ActiveModel {
+        id: Set(new_id()),
+        email: Set(email.as_str().to_owned()),
+        token_hash: Set(secrets::digest(&secret)),
+        join_code_id: Set(join_code_id),
+        created_at: Set(now),
+        expires_at: Set(now + SIGN_IN_TTL),
+        used_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok(secret)
+}
+
+/// Uses up a pending guest sign-up's link (once, before it expires; of two
+/// concurrent uses one wins) and makes the guest account it was asked
+/// for, its address proven by the link. None when `token` is no live
+/// pending sign-up. An address that got a full account meanwhile is never
+/// signed in by email: the link is refused.
+async fn redeem_pending_sign_up<C: ConnectionTrait>(
+    txn: &C,
+    token: &str,
+) -> AppResult<Option<(user::Model, Uuid)>> {
+    let now = Utc::now();
+    let Some(pending) = guest_sign_up::Entity::find()
+        .filter(guest_sign_up::Column::TokenHash.eq(secrets::digest(token)))
+        .one(txn)
+        .await?
+        .filter(|p| p.used_at.is_none() && p.expires_at > now)
+    else {
+        return Ok(None);
+    };
+    let won = guest_sign_up::Entity::update_many()
+        .col_expr(guest_sign_up::Column::UsedAt, Expr::value(now))
+        .filter(guest_sign_up::Column::Id.eq(pending.id))
+        .filter(guest_sign_up::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if won != 1 {
+        return Ok(None);
+    }
+    let email = Email::parse("token", &pending.email)?;
+    match guest_for(txn, &email, true).await? {
+        Ok((user, _)) => Ok(Some((user, pending.join_code_id))),
+        Err(_full_account) => Ok(None),
+    }
 }
 
 /// The guest account for `email`: the existing one, or a new one. A full
@@ -223,10 +333,28 @@ pub async fn request_sign_in_link(
             tracing::debug!(target: "orgql::auth", "sign-in link asked for an address that is no guest");
             return Ok(());
         }
-        (None, Some(_)) => match guest_for(write.txn(), &email, false).await? {
-            Ok((user, _)) => user,
-            Err(_) => return Err(AppError::conflict("try again")),
-        },
+        (None, Some(code)) => {
+            // No account is made for an address nobody has proven
+            // (security review L2): the link is kept aside, and the guest
+            // account is made when it is used.
+            let token = pending_sign_up(write.txn(), &email, code.id).await?;
+            enqueue_link(write.txn(), outbox, email.as_str(), &token, Some(code)).await?;
+            let entry = Entry::new(
+                AuditAction::JoinCodeGuestLinkMailed,
+                code.id,
+                json!({ "email": email.as_str(), "lastFour": code.last_four }),
+            );
+            write
+                .commit(
+                    AuditActor::system(),
+                    meta,
+                    Some(code.organization_id),
+                    entry,
+                )
+                .await?;
+            outbox.wake();
+            return Ok(());
+        }
     };
     let token = one_time::issue_for_join(
         write.txn(),
@@ -237,31 +365,7 @@ pub async fn request_sign_in_link(
         join_code.as_ref().map(|c| c.id),
     )
     .await?;
-    let joining = match &join_code {
-        Some(code) => {
-            let organization = entity::organization::Entity::find_by_id(code.organization_id)
-                .one(write.txn())
-                .await?
-                .ok_or(AppError::JoinCodeInvalid)?;
-            format!(
-                "Open this link to join {} on orgql as a guest",
-                render::inline(&organization.name)
-            )
-        }
-        None => "Open this link to sign in to orgql as a guest".to_owned(),
-    };
-    outbox
-        .enqueue(
-            write.txn(),
-            &user.email,
-            "Your orgql sign-in link",
-            format!(
-                "{joining}: {}\n\nThe link works once and expires in {} minutes. If you did not ask for it, ignore this email.\n",
-                sign_in_url(outbox, &token),
-                SIGN_IN_TTL.num_minutes(),
-            ),
-        )
-        .await?;
+    enqueue_link(write.txn(), outbox, &user.email, &token, join_code.as_ref()).await?;
     let entry = Entry::new(
         AuditAction::UserSignInLinkSent,
         user.id,
@@ -285,19 +389,27 @@ pub async fn sign_in_with_link(
     token: &str,
 ) -> AppResult<IssuedTokens> {
     let write = Write::begin(db).await?;
-    let found =
-        one_time::find_live(write.txn(), Purpose::GuestSignIn, token.trim(), "token").await?;
-    one_time::consume(write.txn(), &found, "token").await?;
-    let user = user::Entity::find_by_id(found.user_id)
-        .one(write.txn())
-        .await?
-        .filter(|u| u.is_guest && found.email.as_deref() == Some(u.email.as_str()))
-        .ok_or_else(|| {
-            AppError::bad_input("token", "this link is invalid, already used or expired")
-        })?;
+    let invalid = || AppError::bad_input("token", "this link is invalid, already used or expired");
+    // A returning guest's link, or the link of someone joining through a
+    // guest link whose account is made now (security review L2).
+    let (user, join_code_id) = match redeem_pending_sign_up(write.txn(), token.trim()).await? {
+        Some((user, join_code_id)) => (user, Some(join_code_id)),
+        None => {
+            let found =
+                one_time::find_live(write.txn(), Purpose::GuestSignIn, token.trim(), "token")
+                    .await?;
+            one_time::consume(write.txn(), &found, "token").await?;
+            let user = user::Entity::find_by_id(found.user_id)
+                .one(write.txn())
+                .await?
+                .filter(|u| u.is_guest && found.email.as_deref() == Some(u.email.as_str()))
+                .ok_or_else(invalid)?;
+            (user, found.join_code_id)
+        }
+    };
     super::mark_verified(write.txn(), user.id).await?;
     let actor = as_actor(&user, meta);
-    let Some(join_code_id) = found.join_code_id else {
+    let Some(join_code_id) = join_code_id else {
         let active = last_organization(write.txn(), &user).await?;
         let entry = Entry::new(
             AuditAction::UserLoggedIn,
@@ -352,8 +464,17 @@ pub async fn sign_in_with_link(
 }
 
 /// A guest becomes a full account by setting a password (and, if they
-/// like, their name): from then on they sign in with it, may be promoted,
-/// create organizations and hold API tokens. Their sessions go on.
+/// like, their name): from then on they sign in with it, create
+/// organizations and hold API tokens. Their sessions go on.
+///
+/// Converting is the person's own choice, but what an organization gave
+/// a guest was a guest's view (security review M3): a full member reads
+/// every address and may be promoted. So the guest memberships end here,
+/// in the same transaction, each audited in its organization
+/// (`member.left`, reason `guestConverted`); an organization that wants
+/// the person as a full member says so with an invitation. No guest
+/// membership ever outlives its account's guest status, which is what
+/// lets turning guest access off (`guest_access::end`) find them all.
 #[tracing::instrument(skip_all)]
 pub async fn convert(
     db: &DatabaseConnection,
@@ -370,27 +491,157 @@ pub async fn convert(
     values::password("password", password, &[person.email.as_str()])?;
     let password_hash = auth.passwords.hash(password)?;
     let write = Write::begin(db).await?;
-    let mut active: user::ActiveModel = user::Entity::find_by_id(person.user_id)
+    let found = user::Entity::find_by_id(person.user_id)
         .one(write.txn())
         .await?
-        .ok_or(AppError::Unauthenticated)?
-        .into();
+        .ok_or(AppError::Unauthenticated)?;
+    // Read again in the transaction: a concurrent conversion wins once.
+    if !found.is_guest {
+        return Err(AppError::conflict("this account is not a guest account"));
+    }
+    let (user, ended) = make_full(write.txn(), found, password_hash, name).await?;
+    write
+        .commit_with(
+            AuditActor::of(actor),
+            &actor.meta,
+            Entry::new(
+                AuditAction::UserGuestConverted,
+                user.id,
+                json!({ "email": user.email, "guestMembershipsEnded": ended.len() }),
+            ),
+            ended,
+        )
+        .await?;
+    Ok(user)
+}
+
+/// Turns a guest account into a full one with `password_hash` and ends its
+/// guest memberships; returns the account and, per organization, the
+/// `member.left` entry for each membership that ended.
+async fn make_full<C: ConnectionTrait>(
+    txn: &C,
+    guest: user::Model,
+    password_hash: String,
+    name: Option<String>,
+) -> AppResult<(user::Model, Vec<(Uuid, Entry)>)> {
+    let ended = end_guest_memberships(txn, guest.id).await?;
+    let mut active: user::ActiveModel = guest.into();
     active.password_hash = Set(password_hash);
     active.is_guest = Set(false);
     if let Some(name) = name {
         active.name = Set(name);
     }
     active.updated_at = Set(Utc::now());
-    let user = active.update(write.txn()).await?;
-    write
-        .commit_as(
-            actor,
+    Ok((active.update(txn).await?, ended))
+}
+
+/// Ends every membership of a guest account (all of them are guest
+/// memberships); returns, per organization, the `member.left` entry for
+/// each.
+async fn end_guest_memberships<C: ConnectionTrait>(
+    txn: &C,
+    user_id: Uuid,
+) -> AppResult<Vec<(Uuid, Entry)>> {
+    let memberships = member::Entity::find()
+        .filter(member::Column::UserId.eq(user_id))
+        .all(txn)
+        .await?;
+    let mut ended = Vec::with_capacity(memberships.len());
+    for membership in memberships {
+        member::Entity::delete_by_id(membership.id)
+            .exec(txn)
+            .await?;
+        ended.push((
+            membership.organization_id,
             Entry::new(
-                AuditAction::UserGuestConverted,
-                user.id,
-                json!({ "email": user.email }),
+                AuditAction::MemberLeft,
+                membership.id,
+                json!({
+                    "userId": membership.user_id,
+                    "before": { "role": membership.role, "guest": true },
+                    "reason": "guestConverted",
+                }),
+            ),
+        ));
+    }
+    Ok(ended)
+}
+
+/// Sign-up with a guest account's address (security review L2): a guest
+/// account never blocks the real person, who claims it. Signing up proves
+/// no mailbox, so it does not take the account over: the address gets a
+/// link (a password-reset link, see [`claim_with_reset`]) that sets a
+/// password and makes the account a full one. Returns `write` untouched
+/// when `email` is no guest account's, so sign-up goes on; `None` when the
+/// link was mailed and committed, and sign-up answers as for any address
+/// that has an account.
+pub async fn claim_for_sign_up(
+    write: Write,
+    outbox: &Outbox,
+    meta: &RequestMeta,
+    email: &Email,
+) -> AppResult<Option<Write>> {
+    let Some(guest) = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .filter(user::Column::IsGuest.eq(true))
+        .one(write.txn())
+        .await?
+    else {
+        return Ok(Some(write));
+    };
+    let token = one_time::issue(
+        write.txn(),
+        guest.id,
+        Purpose::ResetPassword,
+        None,
+        one_time::RESET_TTL,
+    )
+    .await?;
+    outbox
+        .enqueue(
+            write.txn(),
+            &guest.email,
+            "Claim your orgql account",
+            format!(
+                "Someone tried to sign up to orgql with this address, which has a guest account. To set a password and make it a full account, open: {}/reset-password?token={token}\n\nThe link works once and expires in one hour. Your guest memberships end when you do: organizations that want you as a full member invite you again. If this was not you, ignore this email.\n",
+                outbox.public_url,
             ),
         )
         .await?;
-    Ok(user)
+    write
+        .commit(
+            AuditActor::system(),
+            meta,
+            None,
+            Entry::new(
+                AuditAction::UserPasswordResetRequested,
+                guest.id,
+                json!({ "claim": "signUp" }),
+            ),
+        )
+        .await?;
+    outbox.wake();
+    Ok(None)
+}
+
+/// A password reset on a guest account is its claim (security review L2):
+/// the link came to the mailbox, so the person may make the account a full
+/// one. Call after the new password is set: the account stops being a
+/// guest, and its guest memberships end as in [`convert`]; returns their
+/// `member.left` entries, per organization (none for a full account).
+pub async fn claim_with_reset<C: ConnectionTrait>(
+    txn: &C,
+    user: &user::Model,
+) -> AppResult<Vec<(Uuid, Entry)>> {
+    if !user.is_guest {
+        return Ok(Vec::new());
+    }
+    let ended = end_guest_memberships(txn, user.id).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::IsGuest, Expr::value(false))
+        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(user.id))
+        .exec(txn)
+        .await?;
+    Ok(ended)
 }

@@ -94,6 +94,15 @@ pub async fn sign_up(
     let password_hash = auth.passwords.hash(input.password)?;
 
     let write = Write::begin(db).await?;
+    // A guest account's address: the owner claims it by a mailed link
+    // (security review L2, `guests::claim_for_sign_up`); sign-up answers
+    // as for any taken address.
+    let Some(write) = guests::claim_for_sign_up(write, outbox, meta, &email).await? else {
+        return Err(AppError::taken(
+            "email",
+            "an account with this email already exists",
+        ));
+    };
     let now = Utc::now();
     let user = user::ActiveModel {
         id: Set(new_id()),

@@ -91,11 +91,10 @@ pub async fn request_password_reset(
 ) -> AppResult<()> {
     let email = Email::parse("email", email)?;
     let write = Write::begin(db).await?;
-    // A guest has no password to reset (they become a full account with
-    // `convertGuestAccount`): treated as unknown.
+    // A guest account gets the link too: resetting is how its owner claims
+    // it (security review L2, `guests::claim_with_reset`).
     let Some(user) = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
-        .filter(user::Column::IsGuest.eq(false))
         .one(write.txn())
         .await?
     else {
@@ -156,17 +155,19 @@ pub async fn reset_password(
     one_time::consume(write.txn(), &found, "token").await?;
     set_password(write.txn(), user.id, password_hash).await?;
     mark_verified(write.txn(), user.id).await?;
+    // A guest's reset is its claim (security review L2).
+    let guest_memberships_ended = super::guests::claim_with_reset(write.txn(), &user).await?;
     let ended = revoke_sessions(write.txn(), session::Column::UserId.eq(user.id)).await?;
     write
-        .commit(
+        .commit_with(
             AuditActor::account(&user),
             meta,
-            None,
             Entry::new(
                 AuditAction::UserPasswordReset,
                 user.id,
                 json!({ "sessionsEnded": ended }),
             ),
+            guest_memberships_ended,
         )
         .await?;
     Ok(user)

@@ -254,6 +254,11 @@ pub enum AuditAction {
     /// A platform administrator rejected a tier upgrade.
     #[strum(serialize = "tier.upgrade_rejected")]
     TierUpgradeRejected,
+    /// Someone asked to join through a guest link with an address that has
+    /// no account: a sign-in link was mailed, and the guest account is
+    /// made only when it is used.
+    #[strum(serialize = "join_code.guest_link_mailed")]
+    JoinCodeGuestLinkMailed,
 }
 
 impl AuditAction {
@@ -304,7 +309,9 @@ impl AuditAction {
             MemberRoleUpdated | MemberRemoved | MemberLeft | MemberJoinedByDomain => "member",
             InvitationCreated | InvitationResent | InvitationRevoked | InvitationAccepted
             | InvitationDeclined => "invitation",
-            JoinCodeCreated | JoinCodeRevoked | JoinCodeUsed => "join_code",
+            JoinCodeCreated | JoinCodeRevoked | JoinCodeUsed | JoinCodeGuestLinkMailed => {
+                "join_code"
+            }
             TeamCreated
             | TeamUpdated
             | TeamDeleted

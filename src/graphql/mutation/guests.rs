@@ -120,7 +120,9 @@ impl GuestMutations {
     }
 
     /// Makes the signed-in guest a full account by setting a password:
-    /// from then on they sign in with it and may be promoted.
+    /// from then on they sign in with it. Their guest memberships end (each
+    /// audited as `member.left`, reason `guestConverted`): an organization
+    /// that admitted a guest makes them a full member by inviting them.
     #[graphql(guard = "Person")]
     async fn convert_guest_account(
         &self,
