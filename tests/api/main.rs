@@ -35,6 +35,7 @@ mod policy;
 mod refusals;
 mod reliability;
 mod saml;
+mod saml_prescan;
 mod schema;
 mod secrets_in_logs;
 mod serving;

@@ -17,7 +17,7 @@ use crate::sso::{
     APP_RETURN, PUBLIC, configure, entity_audit, exchange, query_param, urlencode, verify_domain,
 };
 
-const IDP_ENTITY_ID: &str = "https://idp.acme.test/saml";
+pub(crate) const IDP_ENTITY_ID: &str = "https://idp.acme.test/saml";
 const ACS: &str = "/sso/saml/acs";
 
 fn accounts() -> Value {
@@ -37,9 +37,9 @@ fn accounts() -> Value {
     })
 }
 
-struct Saml {
-    app: TestApp,
-    idp: SamlIdp,
+pub(crate) struct Saml {
+    pub(crate) app: TestApp,
+    pub(crate) idp: SamlIdp,
     dns: DnsServer,
     owner: TestUser,
     org: TestOrg,
@@ -66,7 +66,7 @@ fn saml_input(idp: &SamlIdp) -> Value {
 
 /// An app and a SAML IdP that trust each other, an ENTERPRISE organization
 /// that verified acme.test, and a DRAFT SAML connection.
-async fn setup() -> Saml {
+pub(crate) async fn setup() -> Saml {
     let dns = DnsServer::start().await;
     let dns_addr = dns.addr;
     let app = spawn_app_with(|config| {
@@ -120,7 +120,7 @@ impl Saml {
 
     /// Posts what the IdP answered to the ACS; answers where the app was
     /// sent.
-    async fn post(&self, browser: &Browser, post: &SamlPost) -> String {
+    pub(crate) async fn post(&self, browser: &Browser, post: &SamlPost) -> String {
         assert_eq!(post.action, format!("{PUBLIC}{ACS}"));
         let (status, to) = browser.post_to_acs(&self.acs(), post).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "the ACS did not redirect");
@@ -147,7 +147,7 @@ impl Saml {
         self.post(&browser, &post).await
     }
 
-    async fn activate(&self) {
+    pub(crate) async fn activate(&self) {
         assert_eq!(
             self.test_sign_in("alice").await,
             format!("{APP_RETURN}?sso_test=passed")
@@ -161,7 +161,7 @@ impl Saml {
 
     /// Starts a sign-in at `/sso/{slug}/start` and signs in at the IdP:
     /// what the IdP's page posts to the ACS.
-    async fn idp_answer(&self, browser: &Browser, login: &str) -> SamlPost {
+    pub(crate) async fn idp_answer(&self, browser: &Browser, login: &str) -> SamlPost {
         let (status, to) = browser.redirect_of(&self.start_url(APP_RETURN)).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "start refused");
         let to = to.unwrap();
@@ -734,7 +734,7 @@ fn edited(post: &SamlPost, edit: impl Fn(String) -> String) -> SamlPost {
 }
 
 /// A listener that counts the connections made to it.
-async fn canary() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+pub(crate) async fn canary() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/canary", listener.local_addr().unwrap());
     let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));

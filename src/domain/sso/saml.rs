@@ -10,6 +10,10 @@
 //!   the document, no `ds:Object`/Manifest, only enveloped-signature and
 //!   C14N transforms): xmlsec acts on those before the signature value is
 //!   checked. xmlsec then runs on a blocking thread;
+//! - whatever the scan misses, xmlsec and libxml2 never leave the document:
+//!   xmlsec has no I/O callbacks to open a URI with, and libxml2's
+//!   external entity loader loads nothing (`confine_xml_libraries`; issue
+//!   #22 was a scan that missed a signature);
 //! - a Success status (any other is the IdP's refusal: `access_denied`);
 //! - an XML signature over the assertion or the whole response that
 //!   verifies with the connection's certificate, RSA or ECDSA with SHA-2
@@ -227,9 +231,8 @@ fn idp_metadata(idp: &IdpSettings<'_>) -> Result<EntityDescriptor, SamlFailure> 
 }
 
 /// Verifies a `SAMLResponse` (base64, HTTP-POST binding) that answers the
-/// AuthnRequest `request_id`. The XML is first read by [`saml_xml`]
-/// (nothing xmlsec would fetch, expand or transform gets to it), then
-/// xmlsec verifies it on a blocking thread: libxmlsec1 is synchronous.
+/// AuthnRequest `request_id`, on a blocking thread: libxml2 and libxmlsec1
+/// are synchronous. See [`verify_response_xml`].
 pub async fn verify_response(
     sp: &ServiceProviderUrls,
     idp: &IdpSettings<'_>,
@@ -241,12 +244,57 @@ pub async fn verify_response(
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(|| SamlFailure::Refused("the SAMLResponse is not base64 UTF-8".into()))?;
-    saml_xml::ensure_safe_to_verify(&xml).map_err(SamlFailure::Refused)?;
+    let sp = ServiceProviderUrls {
+        entity_id: sp.entity_id.clone(),
+        acs_url: sp.acs_url.clone(),
+    };
+    let (entity_id, sso_url, certificate) = (
+        idp.entity_id.to_owned(),
+        idp.sso_url.to_owned(),
+        idp.certificate.to_owned(),
+    );
+    let request_id = request_id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let idp = IdpSettings {
+            entity_id: &entity_id,
+            sso_url: &sso_url,
+            certificate: &certificate,
+        };
+        verify_response_xml(&sp, &idp, &xml, &request_id)
+    })
+    .await
+    .map_err(|e| SamlFailure::Configuration(format!("the verification task failed: {e}")))?
+}
+
+/// Verifies a decoded Response. The XML is first read by [`saml_xml`]
+/// (nothing xmlsec would fetch, expand or transform gets to it), then
+/// xmlsec verifies it, confined to the document (see
+/// `confine_xml_libraries`). Blocks. Public for the fuzz target.
+#[doc(hidden)]
+pub fn verify_response_xml(
+    sp: &ServiceProviderUrls,
+    idp: &IdpSettings<'_>,
+    xml: &str,
+    request_id: &str,
+) -> Result<Accepted, SamlFailure> {
+    saml_xml::ensure_safe_to_verify(xml).map_err(SamlFailure::Refused)?;
     let envelope = xml
         .parse::<samael::schema::Response>()
         .map_err(|_| SamlFailure::Refused("the Response does not parse".into()))?;
     ensure_success(&envelope)?;
     ensure_destination(sp, &envelope)?;
+    let assertion = verify_signature(sp, idp, xml, request_id)?;
+    accepted(&assertion, sp)
+}
+
+/// samael and xmlsec on `xml`, without [`saml_xml`]'s scan (the unit
+/// tests call it alone to show xmlsec stays in the document by itself).
+fn verify_signature(
+    sp: &ServiceProviderUrls,
+    idp: &IdpSettings<'_>,
+    xml: &str,
+    request_id: &str,
+) -> Result<Assertion, SamlFailure> {
     let provider = ServiceProvider {
         entity_id: Some(sp.entity_id.clone()),
         acs_url: Some(sp.acs_url.clone()),
@@ -273,15 +321,57 @@ pub async fn verify_response(
             "no IdP signing certificate".into(),
         ));
     }
-    let request_id = request_id.to_owned();
-    let assertion = tokio::task::spawn_blocking(move || {
-        provider
-            .parse_xml_response(&xml, Some(&[request_id.as_str()]))
-            .map_err(|e| SamlFailure::Refused(e.to_string()))
-    })
-    .await
-    .map_err(|e| SamlFailure::Configuration(format!("the verification task failed: {e}")))??;
-    accepted(&assertion, sp)
+    confine_xml_libraries();
+    provider
+        .parse_xml_response(xml, Some(&[request_id]))
+        .map_err(|e| SamlFailure::Refused(e.to_string()))
+}
+
+// libxmlsec1's I/O table (xmlsec/io.h); samael links the library.
+unsafe extern "C" {
+    fn xmlSecIOCleanupCallbacks();
+}
+
+/// Takes every way out of the document from libxml2 and xmlsec, for the
+/// whole process (samael builds its own DSig context, which enables every
+/// Reference URI type, and parses in recover mode with the network on; it
+/// offers no way to change either):
+/// - xmlsec opens a Reference or RetrievalMethod URI (`file://`, `http://`,
+///   `ftp://`) only through its table of I/O callbacks: the table is
+///   emptied, so any such URI fails to open and only same-document
+///   references (`""`, `#id`, which need no I/O) remain;
+/// - libxml2 loads an external entity, DTD or XSLT `document()` through
+///   its external entity loader: the loader refuses everything.
+///
+/// samael runs xmlSecInit (which fills the table) once per process, the
+/// first time it loads a key: it is made to do so here first, so the table
+/// is emptied after it was filled and stays empty.
+fn confine_xml_libraries() {
+    static CONFINED: std::sync::Once = std::sync::Once::new();
+    CONFINED.call_once(|| {
+        use samael::crypto::CryptoProvider as _;
+        // Fails on the empty key, after samael's xmlsec initialization.
+        let _ = samael::crypto::XmlSec::verify_signed_xml(
+            "<a/>",
+            &samael::crypto::CertificateDer::from(Vec::new()),
+            None,
+        );
+        // SAFETY: both only swap process-wide tables (a pointer, a list);
+        // no xmlsec verification starts before this `Once` completes.
+        unsafe {
+            xmlSecIOCleanupCallbacks();
+            libxml::bindings::xmlSetExternalEntityLoader(Some(refuse_external_entity));
+        }
+    });
+}
+
+/// libxml2's external entity loader that loads nothing.
+unsafe extern "C" fn refuse_external_entity(
+    _url: *const std::os::raw::c_char,
+    _id: *const std::os::raw::c_char,
+    _context: libxml::bindings::xmlParserCtxtPtr,
+) -> libxml::bindings::xmlParserInputPtr {
+    std::ptr::null_mut()
 }
 
 /// The IdP's own refusal (AuthnFailed, RequestDenied, a cancelled
@@ -420,4 +510,103 @@ fn accepted(assertion: &Assertion, sp: &ServiceProviderUrls) -> Result<Accepted,
             name: attribute(NAME_ATTRIBUTES),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// A self-signed P-256 certificate nobody holds the key of any more.
+    const TEST_IDP_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----
+MIIBijCCAS+gAwIBAgIUO4s2VCUZh5kXd6owECcC0mYTwGQwCgYIKoZIzj0EAwIw
+GTEXMBUGA1UEAwwOb3JncWwgZnV6eiBpZHAwIBcNMjYxMjA0MDMyNTM5WhgPMjEy
+NjExMTAwMzI1MzlaMBkxFzAVBgNVBAMMDm9yZ3FsIGZ1enogaWRwMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAEQuAeH46zX5xcZKS/8ddVldwF+OZues6nx5FP0+VX
+phNMjJBQiu/t55JF+Cx4I8GtVlfl8WkswgDK8rJMCLxfhKNTMFEwHQYDVR0OBBYE
+FE9p1mRZTQ1LKYrAiJoyd1ShfvkiMB8GA1UdIwQYMBaAFE9p1mRZTQ1LKYrAiJoy
+d1ShfvkiMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSQAwRgIhAJp1HO8U
+JB8J/xxJVLotU76t2Wfan8JEAbWRBRofg0J6AiEAr8m5sCanS18fAVLWYCQ7QEbI
+f7wMmFH5F8dSluiKxS0=
+-----END CERTIFICATE-----";
+
+    /// A Response signed (badly) over `reference_uri`, in the plain DSig
+    /// namespace: the scan would refuse it, xmlsec alone must not follow
+    /// the reference.
+    fn pointing_at(reference_uri: &str) -> String {
+        let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+        format!(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0" IssueInstant="{now}"><saml:Issuer>idp</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/><ds:Reference URI="{reference_uri}"><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature><saml:Assertion ID="_a1" Version="2.0" IssueInstant="{now}"><saml:Issuer>idp</saml:Issuer></saml:Assertion></samlp:Response>"#
+        )
+    }
+
+    fn verify_alone(xml: &str) -> Result<Assertion, SamlFailure> {
+        let sp = ServiceProviderUrls {
+            entity_id: "https://orgql.test/sp".into(),
+            acs_url: "https://orgql.test/sso/saml/acs".into(),
+        };
+        let idp = IdpSettings {
+            entity_id: "idp",
+            sso_url: "https://idp.test/sso",
+            certificate: TEST_IDP_CERTIFICATE,
+        };
+        verify_signature(&sp, &idp, xml, "_request")
+    }
+
+    #[test]
+    fn xmlsec_alone_fetches_no_url_a_reference_names() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let canary = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/x", canary.local_addr().unwrap());
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        {
+            let seen = seen.clone();
+            // Counts and hangs up, so a fetch fails at once instead of
+            // waiting for an answer.
+            std::thread::spawn(move || {
+                for connection in canary.incoming() {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    drop(connection);
+                }
+            });
+        }
+        assert!(verify_alone(&pointing_at(&url)).is_err());
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            0,
+            "xmlsec connected to the canary"
+        );
+    }
+
+    #[test]
+    fn xmlsec_alone_opens_no_file_a_reference_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        // Opening the FIFO to read waits for this writer, 3 s on.
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(3));
+                std::fs::write(&fifo, b"x").unwrap();
+            })
+        };
+        let started = Instant::now();
+        assert!(verify_alone(&pointing_at(&format!("file://{}", fifo.display()))).is_err());
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed < Duration::from_secs(2),
+            "xmlsec waited on the FIFO: {elapsed:?}"
+        );
+        assert_eq!(std::fs::read(&fifo).unwrap(), b"x");
+        writer.join().unwrap();
+    }
 }
