@@ -20,6 +20,7 @@ pub mod ownership_transfer;
 pub mod refresh_token;
 pub mod server_setting;
 pub mod session;
+pub mod sign_in_address;
 pub mod sso_code;
 pub mod sso_connection;
 pub mod sso_identity;

@@ -317,6 +317,14 @@ pub async fn verify(
     }
     let active = last_organization(write.txn(), &user).await?;
     let user_id = user.id;
+    // Fully signed in: the account-wide lock spares this address from now.
+    super::lockout::record_success(
+        write.txn(),
+        user_id,
+        &super::lockout::address_key(meta.client_ip),
+        true,
+    )
+    .await?;
     let issued = start_session(
         write.txn(),
         auth,

@@ -4,8 +4,9 @@
 //! `values::password` (NIST SP 800-63B); changing needs the current
 //! password and ends every other session; a reset link is mailed through
 //! the outbox, lives an hour, works once, and ends every session of the
-//! account; asking for a reset answers the same whether or not the account
-//! exists, so it tells nobody which addresses have accounts.
+//! account, and lifts every lock-out (it proves the mailbox); asking for a
+//! reset answers the same whether or not the account exists, so it tells
+//! nobody which addresses have accounts.
 
 use chrono::Utc;
 use entity::{session, user};
@@ -156,6 +157,9 @@ pub async fn reset_password(
     one_time::consume(write.txn(), &found, "token").await?;
     set_password(write.txn(), user.id, password_hash).await?;
     mark_verified(write.txn(), user.id).await?;
+    // The link proved the mailbox: whatever strangers' wrong passwords
+    // locked is lifted (the lock notice says so).
+    super::lockout::clear(write.txn(), user.id).await?;
     let ended = revoke_sessions(write.txn(), session::Column::UserId.eq(user.id)).await?;
     write
         .commit(
