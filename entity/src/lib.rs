@@ -12,6 +12,7 @@ pub mod ip_allowlist_entry;
 pub mod join_code;
 pub mod member;
 pub mod mfa_challenge;
+pub mod mfa_lockout;
 pub mod mfa_recovery_code;
 pub mod organization;
 pub mod organization_domain;

@@ -1,7 +1,8 @@
 //! Lock-outs that a stranger cannot turn against the account's owner
 //! (issue #22, M1): wrong passwords are counted per account and client
 //! address, and the addresses an account has signed in from are
-//! remembered, so that the account-wide lock spares them.
+//! remembered, so that the account-wide lock spares them. Wrong
+//! second-factor codes are counted per account, across challenges (M2).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -31,10 +32,31 @@ impl MigrationTrait for Migration {
                     )
                     .to_owned(),
             )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("mfa_lockouts")
+                    .col(uuid("user_id").primary_key())
+                    .col(integer("failed_attempts").default(0))
+                    .col(timestamp_with_time_zone_null("locked_until"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_mfa_lockouts_user")
+                            .from("mfa_lockouts", "user_id")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("mfa_lockouts").to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table("sign_in_addresses").to_owned())
             .await

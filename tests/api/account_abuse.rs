@@ -170,3 +170,192 @@ async fn a_password_reset_lifts_the_lock() {
     );
     assert_ok(&log_in_from(&app, here, &ann.email, NEW_PASSWORD).await);
 }
+
+// ---- M2: TOTP guessing across challenges ----
+
+const VERIFY_MFA: &str = "mutation($c: String!, $code: String!) { verifyMfa(input: { challenge: $c, code: $code }) { accessToken } }";
+const DISABLE_TOTP: &str =
+    "mutation($input: DisableTotpInput!) { disableTotp(input: $input) { mfaEnabled } }";
+const CODES_LOCKED_SUBJECT: &str = "Wrong sign-in codes";
+
+/// Turns MFA on for `user`; returns their authenticator and recovery codes.
+async fn turn_on_mfa(app: &TestApp, user: &TestUser) -> (totp::Authenticator, Vec<String>) {
+    let enrolled = app
+        .graphql(
+            "mutation { enrollTotp { secret } }",
+            json!({}),
+            Some(&user.token),
+        )
+        .await;
+    assert_ok(&enrolled);
+    let mut authenticator =
+        totp::Authenticator::new(enrolled["data"]["enrollTotp"]["secret"].as_str().unwrap());
+    let confirmed = app
+        .graphql(
+            "mutation($code: String!) { confirmTotp(input: { code: $code }) { recoveryCodes } }",
+            json!({ "code": authenticator.fresh_code() }),
+            Some(&user.token),
+        )
+        .await;
+    assert_ok(&confirmed);
+    let codes = confirmed["data"]["confirmTotp"]["recoveryCodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    (authenticator, codes)
+}
+
+/// A fresh challenge from the right password.
+async fn challenge(app: &TestApp, user: &TestUser) -> String {
+    let response = app
+        .graphql(
+            "mutation($e: String!, $p: String!) { logIn(input: { email: $e, password: $p }) { mfaChallenge { challenge } } }",
+            json!({ "e": user.email, "p": PASSWORD }),
+            None,
+        )
+        .await;
+    response["data"]["logIn"]["mfaChallenge"]["challenge"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an MFA challenge: {response}"))
+        .to_owned()
+}
+
+/// A six-digit code that no step near now gives: certainly wrong.
+fn wrong_code(authenticator: &totp::Authenticator) -> String {
+    let now = totp::current_step();
+    let valid: Vec<String> = (now - 2..=now + 2)
+        .map(|step| totp::hotp(&authenticator.key, step as u64, 6))
+        .collect();
+    (0..)
+        .map(|n| format!("{:06}", (n * 7919) % 1_000_000))
+        .find(|code| !valid.contains(code))
+        .unwrap()
+}
+
+async fn verify(app: &TestApp, challenge: &str, code: &str) -> Value {
+    app.graphql(VERIFY_MFA, json!({ "c": challenge, "code": code }), None)
+        .await
+}
+
+#[tokio::test]
+async fn a_hundred_wrong_codes_across_challenges_never_sign_in_and_lock_the_codes_and_the_owner_is_told()
+ {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let (mut authenticator, recovery_codes) = turn_on_mfa(&app, &ann).await;
+    let mut current = String::new();
+    for guess in 0..100 {
+        // A challenge takes five wrong codes; the attacker, who knows the
+        // password, keeps asking for new ones.
+        if guess % 5 == 0 {
+            current = challenge(&app, &ann).await;
+        }
+        assert_error(
+            &verify(&app, &current, &wrong_code(&authenticator)).await,
+            "UNAUTHENTICATED",
+        );
+    }
+    let locks = audit_actions(&app, "user.locked_out").await;
+    assert_eq!(locks.len(), 1, "{locks:?}");
+    assert_eq!(locks[0].metadata["scope"], "mfa");
+    let notice = app.emails(&ann.email, CODES_LOCKED_SUBJECT, 1).await;
+    assert!(notice[0].contains("change it now"), "{}", notice[0]);
+
+    // Locked: the right code, and a recovery code, are refused too.
+    let fresh = challenge(&app, &ann).await;
+    assert_error(
+        &verify(&app, &fresh, &authenticator.fresh_code()).await,
+        "UNAUTHENTICATED",
+    );
+    assert_error(
+        &verify(&app, &fresh, &recovery_codes[0]).await,
+        "UNAUTHENTICATED",
+    );
+    // Once the lock ends, the person signs in with a code.
+    entity::mfa_lockout::Entity::update_many()
+        .col_expr(
+            entity::mfa_lockout::Column::LockedUntil,
+            Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let after = challenge(&app, &ann).await;
+    assert_ok(&verify(&app, &after, &recovery_codes[1]).await);
+}
+
+#[tokio::test]
+async fn a_few_wrong_codes_across_challenges_then_the_right_one_still_sign_in() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let (mut authenticator, recovery_codes) = turn_on_mfa(&app, &ann).await;
+    for _ in 0..2 {
+        let first = challenge(&app, &ann).await;
+        for _ in 0..4 {
+            assert_error(
+                &verify(&app, &first, &wrong_code(&authenticator)).await,
+                "UNAUTHENTICATED",
+            );
+        }
+    }
+    // Nine wrong codes, one short of the lock: the right one works …
+    let third = challenge(&app, &ann).await;
+    assert_error(
+        &verify(&app, &third, &wrong_code(&authenticator)).await,
+        "UNAUTHENTICATED",
+    );
+    assert_ok(&verify(&app, &third, &authenticator.fresh_code()).await);
+    // … and the count starts over.
+    for _ in 0..2 {
+        let next = challenge(&app, &ann).await;
+        for _ in 0..4 {
+            assert_error(
+                &verify(&app, &next, &wrong_code(&authenticator)).await,
+                "UNAUTHENTICATED",
+            );
+        }
+    }
+    // (The authenticator has no unused code left in this window; a
+    // recovery code is a right answer too.)
+    let last = challenge(&app, &ann).await;
+    assert_ok(&verify(&app, &last, &recovery_codes[0]).await);
+    assert!(audit_actions(&app, "user.locked_out").await.is_empty());
+}
+
+#[tokio::test]
+async fn wrong_codes_given_to_turn_mfa_off_count_too() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let (mut authenticator, _) = turn_on_mfa(&app, &ann).await;
+    for _ in 0..10 {
+        let wrong = app
+            .graphql(
+                DISABLE_TOTP,
+                json!({ "input": { "code": wrong_code(&authenticator) } }),
+                Some(&ann.token),
+            )
+            .await;
+        assert_error(&wrong, "BAD_USER_INPUT");
+    }
+    let refused = app
+        .graphql(
+            DISABLE_TOTP,
+            json!({ "input": { "code": authenticator.fresh_code() } }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_error(&refused, "BAD_USER_INPUT");
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "code");
+    app.emails(&ann.email, CODES_LOCKED_SUBJECT, 1).await;
+    // The password still works for the person who holds the session.
+    assert_ok(
+        &app.graphql(
+            DISABLE_TOTP,
+            json!({ "input": { "password": PASSWORD } }),
+            Some(&ann.token),
+        )
+        .await,
+    );
+}

@@ -48,6 +48,7 @@ pub struct IssuedTokens {
 mod guests;
 pub mod lockout;
 pub mod mfa;
+mod mfa_lockout;
 mod one_time;
 mod passwords;
 mod session_tokens;
