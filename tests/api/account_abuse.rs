@@ -359,3 +359,55 @@ async fn wrong_codes_given_to_turn_mfa_off_count_too() {
         .await,
     );
 }
+
+// ---- L3: an email change retires the old address's links ----
+
+#[tokio::test]
+async fn a_reset_link_mailed_to_the_old_address_dies_with_the_email_change() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let old = ann.email.clone();
+    let new = format!("{}@example.com", unique("ann-new"));
+    assert_ok(&app.graphql(REQUEST_RESET, json!({ "e": old }), None).await);
+    let old_link = app.link_token(&old, RESET_SUBJECT, 1).await;
+    let changed = app
+        .graphql(
+            "mutation($p: String!, $n: String!) { changeEmail(input: { password: $p, newEmail: $n }) { pendingEmail } }",
+            json!({ "p": PASSWORD, "n": new }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_ok(&changed);
+    let confirm = app
+        .link_token(&new, "Confirm your new email address", 1)
+        .await;
+    assert_ok(
+        &app.graphql(
+            "mutation($t: String!) { verifyEmail(input: { token: $t }) { user { email } } }",
+            json!({ "t": confirm }),
+            None,
+        )
+        .await,
+    );
+    let refused = app
+        .graphql(RESET, json!({ "t": old_link, "p": NEW_PASSWORD }), None)
+        .await;
+    assert_error(&refused, "BAD_USER_INPUT");
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "token");
+    assert_error(
+        &app.graphql(LOG_IN, json!({ "e": new, "p": NEW_PASSWORD }), None)
+            .await,
+        "UNAUTHENTICATED",
+    );
+    // A link asked for the new address works.
+    assert_ok(&app.graphql(REQUEST_RESET, json!({ "e": new }), None).await);
+    let new_link = app.link_token(&new, RESET_SUBJECT, 1).await;
+    assert_ok(
+        &app.graphql(RESET, json!({ "t": new_link, "p": NEW_PASSWORD }), None)
+            .await,
+    );
+    assert_ok(
+        &app.graphql(LOG_IN, json!({ "e": new, "p": NEW_PASSWORD }), None)
+            .await,
+    );
+}

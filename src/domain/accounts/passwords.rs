@@ -104,11 +104,13 @@ pub async fn request_password_reset(
         tracing::debug!(target: "orgql::auth", "password reset asked for an unknown address");
         return Ok(());
     };
+    // The link names the address it was mailed to, so that it proves
+    // nothing once the account has moved to another one.
     let token = one_time::issue(
         write.txn(),
         user.id,
         Purpose::ResetPassword,
-        None,
+        Some(&user.email),
         RESET_TTL,
     )
     .await?;
@@ -151,6 +153,13 @@ pub async fn reset_password(
         .one(db)
         .await?
         .ok_or(AppError::bad_input("token", "this link is invalid"))?;
+    if found
+        .email
+        .as_ref()
+        .is_some_and(|mailed_to| *mailed_to != user.email)
+    {
+        return Err(AppError::bad_input("token", "this link is invalid"));
+    }
     // A refused password leaves the link usable for a better one.
     let password_hash = hash_new(auth, &user, new_password)?;
     let write = Write::begin(db).await?;

@@ -6,7 +6,9 @@
 //! a link mailed to it was used; changing the address needs the password,
 //! tells the old address, and leaves the account on its old, verified
 //! address until the new one is proven, so a stolen session cannot quietly
-//! move an account to a mailbox the attacker owns.
+//! move an account to a mailbox the attacker owns. Once the change is
+//! complete, the links mailed to the old address (reset, verification)
+//! stop working: the old mailbox no longer speaks for the account.
 
 use chrono::Utc;
 use entity::user;
@@ -97,6 +99,9 @@ pub async fn verify_email(
             .exec(write.txn())
             .await?;
         one_time::invalidate(write.txn(), user.id, Purpose::VerifyEmail).await?;
+        // A reset link in the abandoned mailbox must not take the account
+        // back (issue #22, L3).
+        one_time::invalidate(write.txn(), user.id, Purpose::ResetPassword).await?;
         (
             AuditAction::UserEmailChanged,
             json!({ "from": user.email, "to": proven }),
