@@ -411,3 +411,90 @@ async fn a_reset_link_mailed_to_the_old_address_dies_with_the_email_change() {
             .await,
     );
 }
+
+// ---- L4: answers that do not tell which addresses have accounts ----
+
+const CHANGE_EMAIL: &str = "mutation($p: String!, $n: String!) { changeEmail(input: { password: $p, newEmail: $n }) { pendingEmail } }";
+
+#[tokio::test]
+async fn an_email_change_to_a_taken_address_answers_as_for_a_free_one_and_the_mail_says_so() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let bob = app.sign_up("Bob").await;
+    let free = format!("{}@example.com", unique("free"));
+    let to_taken = app
+        .graphql(
+            CHANGE_EMAIL,
+            json!({ "p": PASSWORD, "n": bob.email }),
+            Some(&ann.token),
+        )
+        .await;
+    let to_free = app
+        .graphql(
+            CHANGE_EMAIL,
+            json!({ "p": PASSWORD, "n": free }),
+            Some(&ann.token),
+        )
+        .await;
+    assert_eq!(
+        to_taken.to_string().replace(&bob.email, "ADDRESS"),
+        to_free.to_string().replace(&free, "ADDRESS"),
+    );
+    assert_eq!(to_taken["data"]["changeEmail"]["pendingEmail"], bob.email);
+    // Bob is told, with no link; the free address gets its link.
+    let told = app
+        .emails(&bob.email, "Someone tried to use your address on orgql", 1)
+        .await;
+    assert!(told[0].contains("reset its password"), "{}", told[0]);
+    assert!(!told[0].contains("token="), "{}", told[0]);
+    assert!(
+        app.emails(&bob.email, "Confirm your new email address", 0)
+            .await
+            .is_empty()
+    );
+    app.link_token(&free, "Confirm your new email address", 1)
+        .await;
+    // Nothing moved: Ann keeps her address, Bob his account.
+    let viewer = app
+        .graphql("{ viewer { user { email } } }", json!({}), Some(&ann.token))
+        .await;
+    assert_eq!(viewer["data"]["viewer"]["user"]["email"], ann.email);
+    assert_ok(
+        &app.graphql(LOG_IN, json!({ "e": bob.email, "p": PASSWORD }), None)
+            .await,
+    );
+}
+
+#[tokio::test]
+async fn asking_for_a_reset_answers_the_same_for_an_unknown_address_and_the_mail_says_why_no_link_came()
+ {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let nobody = format!("{}@example.com", unique("nobody"));
+    let known = app
+        .graphql(REQUEST_RESET, json!({ "e": ann.email }), None)
+        .await;
+    let unknown = app
+        .graphql(REQUEST_RESET, json!({ "e": nobody }), None)
+        .await;
+    assert_ok(&known);
+    assert_eq!(known, unknown);
+    let link = app.emails(&ann.email, RESET_SUBJECT, 1).await;
+    assert!(link[0].contains("token="), "{}", link[0]);
+    let no_link = app.emails(&nobody, RESET_SUBJECT, 1).await;
+    assert!(no_link[0].contains("no account"), "{}", no_link[0]);
+    assert!(!no_link[0].contains("token="), "{}", no_link[0]);
+    // Log-in answers alike too: an unknown address, a wrong password.
+    let wrong = app
+        .graphql(
+            LOG_IN,
+            json!({ "e": ann.email, "p": "a wrong guess" }),
+            None,
+        )
+        .await;
+    let stranger = app
+        .graphql(LOG_IN, json!({ "e": nobody, "p": "a wrong guess" }), None)
+        .await;
+    assert_error(&wrong, "UNAUTHENTICATED");
+    assert_eq!(wrong, stranger);
+}

@@ -163,14 +163,17 @@ pub async fn log_in(
         .filter(user::Column::Email.eq(email))
         .one(db)
         .await?;
-    // A guest has no password: the same work and answer as a wrong one.
-    let Some(user) = found.filter(|u| !u.is_guest) else {
-        auth.passwords.verify_dummy(password);
-        return Err(AppError::Unauthenticated);
-    };
     // Wrong passwords count per client address first (a stranger's guesses
     // lock only the stranger out), see `lockout`.
     let address = lockout::address_key(meta.client_ip);
+    // A guest has no password: the same work and answer as a wrong one.
+    // An unknown address reads a (missing) standing too, so that the reads
+    // before the hash are the same (issue #22, L4).
+    let Some(user) = found.filter(|u| !u.is_guest) else {
+        lockout::standing(db, Uuid::nil(), &address).await?;
+        auth.passwords.verify_dummy(password);
+        return Err(AppError::Unauthenticated);
+    };
     let standing = lockout::standing(db, user.id, &address).await?;
     if standing.refuses() {
         // The same work and the same answer as a wrong password.
