@@ -22,6 +22,7 @@ mod m20261130_000018_guests;
 mod m20261130_000022_session_change_notices;
 mod m20261130_000023_keyset_page_indexes;
 mod m20261130_000024_saml;
+mod m20261204_000026_sign_in_lockouts;
 mod m20261204_000027_guest_sign_ups;
 
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000022_session_change_notices::Migration),
             Box::new(m20261130_000023_keyset_page_indexes::Migration),
             Box::new(m20261130_000024_saml::Migration),
+            Box::new(m20261204_000026_sign_in_lockouts::Migration),
             Box::new(m20261204_000027_guest_sign_ups::Migration),
         ]
     }

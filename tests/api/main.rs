@@ -2,6 +2,7 @@
 //! by default, PostgreSQL when `ORGQL_TEST_DATABASE_URL` is set) and speaks
 //! GraphQL over HTTP as a client would. One crate, so one binary to build.
 
+mod account_abuse;
 mod accounts;
 mod api_tokens;
 mod audit_coverage;

@@ -436,19 +436,3 @@ async fn changing_the_email_needs_the_password_and_takes_effect_once_the_new_add
         .await;
     assert_ok(&logged_in);
 }
-
-#[tokio::test]
-async fn an_email_change_to_a_taken_address_is_a_conflict() {
-    let app = spawn_app().await;
-    let ann = app.sign_up("Ann").await;
-    let bob = app.sign_up("Bob").await;
-    assert_error(
-        &app.graphql(
-            CHANGE,
-            json!({ "p": PASSWORD, "e": bob.email }),
-            Some(&ann.token),
-        )
-        .await,
-        "CONFLICT",
-    );
-}

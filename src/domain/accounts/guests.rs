@@ -593,7 +593,7 @@ pub async fn claim_for_sign_up(
         write.txn(),
         guest.id,
         Purpose::ResetPassword,
-        None,
+        Some(&guest.email),
         one_time::RESET_TTL,
     )
     .await?;

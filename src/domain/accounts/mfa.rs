@@ -11,6 +11,9 @@
 //!   SHA-256, and each works once;
 //! - the challenge between password and code is random, stored hashed,
 //!   short lived, single use, and dies after a few wrong codes;
+//! - wrong codes also count against the account, across challenges: after
+//!   ten in a row codes are refused for a while and the person is told
+//!   (`mfa_lockout`, issue #22);
 //! - every failure to sign in is the same UNAUTHENTICATED.
 //!
 //! One file of about 500 lines, on purpose: enrolling, confirming, the
@@ -27,7 +30,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{IssuedTokens, last_organization, start_session};
+use super::{IssuedTokens, LogInGuard, last_organization, mfa_lockout, start_session};
 use crate::auth::{AuthConfig, secrets, totp};
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Authentication, RequestMeta};
@@ -205,6 +208,7 @@ pub enum Proof<'a> {
 pub async fn disable(
     db: &DatabaseConnection,
     auth: &AuthConfig,
+    guard: &LogInGuard<'_>,
     actor: &Actor,
     proof: Proof<'_>,
 ) -> AppResult<()> {
@@ -227,10 +231,28 @@ pub async fn disable(
             }
             "password"
         }
-        Proof::Code(code) => match use_code(write.txn(), auth, &user, code).await? {
-            Some(method) => method,
-            None => return Err(AppError::bad_input("code", "this code is not right")),
-        },
+        Proof::Code(code) => {
+            if mfa_lockout::locked(write.txn(), user.id).await? {
+                return Err(AppError::bad_input(
+                    "code",
+                    "too many wrong codes: codes are refused for a while (the password works)",
+                ));
+            }
+            match use_code(write.txn(), auth, &user, code).await? {
+                Some(method) => {
+                    mfa_lockout::forget_wrong_codes(write.txn(), user.id).await?;
+                    method
+                }
+                None => {
+                    // The refusal rolls the write back; the wrong code
+                    // still counts against the account.
+                    drop(write);
+                    mfa_lockout::count_wrong_code(db, user.id).await?;
+                    mfa_lockout::lock_if_due(db, guard, &user, &actor.meta).await?;
+                    return Err(AppError::bad_input("code", "this code is not right"));
+                }
+            }
+        }
     };
     totp_authenticator::Entity::delete_by_id(user.id)
         .exec(write.txn())
@@ -255,11 +277,13 @@ pub async fn disable(
 
 /// Answers a `logIn` challenge with a TOTP code or a recovery code and
 /// starts a session that records both factors (`amr` pwd, otp). A wrong
-/// code counts against the challenge; any failure is UNAUTHENTICATED.
+/// code counts against the challenge and against the account
+/// (`mfa_lockout`); any failure is UNAUTHENTICATED.
 #[tracing::instrument(skip_all)]
 pub async fn verify(
     db: &DatabaseConnection,
     auth: &AuthConfig,
+    guard: &LogInGuard<'_>,
     meta: &RequestMeta,
     challenge: &str,
     code: &str,
@@ -283,6 +307,10 @@ pub async fn verify(
         tracing::debug!(target: "orgql::auth", challenge_id = %challenge.id, "MFA challenge used, expired or exhausted");
         return Err(AppError::Unauthenticated);
     }
+    if mfa_lockout::locked(write.txn(), user.id).await? {
+        tracing::debug!(target: "orgql::auth", user_id = %user.id, "MFA refused: too many wrong codes");
+        return Err(AppError::Unauthenticated);
+    }
     let who = AuditActor::account(&user);
     let Some(method) = use_code(write.txn(), auth, &user, code).await? else {
         mfa_challenge::Entity::update_many()
@@ -293,6 +321,7 @@ pub async fn verify(
             .filter(mfa_challenge::Column::Id.eq(challenge.id))
             .exec(write.txn())
             .await?;
+        mfa_lockout::count_wrong_code(write.txn(), user.id).await?;
         // The attempt is committed (with its entry) so that it counts.
         write
             .commit(
@@ -302,6 +331,7 @@ pub async fn verify(
                 Entry::new(AuditAction::UserMfaFailed, user.id, json!({})),
             )
             .await?;
+        mfa_lockout::lock_if_due(db, guard, &user, meta).await?;
         return Err(AppError::Unauthenticated);
     };
     // Conditional update: of two concurrent answers, one wins.
@@ -315,8 +345,17 @@ pub async fn verify(
     if claimed == 0 {
         return Err(AppError::Unauthenticated);
     }
+    mfa_lockout::forget_wrong_codes(write.txn(), user.id).await?;
     let active = last_organization(write.txn(), &user).await?;
     let user_id = user.id;
+    // Fully signed in: the account-wide lock spares this address from now.
+    super::lockout::record_success(
+        write.txn(),
+        user_id,
+        &super::lockout::address_key(meta.client_ip),
+        true,
+    )
+    .await?;
     let issued = start_session(
         write.txn(),
         auth,

@@ -48,6 +48,7 @@ pub struct IssuedTokens {
 mod guests;
 pub mod lockout;
 pub mod mfa;
+mod mfa_lockout;
 mod one_time;
 mod passwords;
 mod session_tokens;
@@ -171,25 +172,30 @@ pub async fn log_in(
         .filter(user::Column::Email.eq(email))
         .one(db)
         .await?;
+    // Wrong passwords count per client address first (a stranger's guesses
+    // lock only the stranger out), see `lockout`.
+    let address = lockout::address_key(meta.client_ip);
     // A guest has no password: the same work and answer as a wrong one.
+    // An unknown address reads a (missing) standing too, so that the reads
+    // before the hash are the same (issue #22, L4).
     let Some(user) = found.filter(|u| !u.is_guest) else {
+        lockout::standing(db, Uuid::nil(), &address).await?;
         auth.passwords.verify_dummy(password);
         return Err(AppError::Unauthenticated);
     };
-    let standing = lockout::standing(db, user.id).await?;
-    if standing == lockout::Standing::Locked {
+    let standing = lockout::standing(db, user.id, &address).await?;
+    if standing.refuses() {
         // The same work and the same answer as a wrong password.
         auth.passwords.verify_dummy(password);
-        tracing::debug!(target: "orgql::auth", user_id = %user.id, "log-in refused: account locked");
+        tracing::debug!(target: "orgql::auth", user_id = %user.id, ?standing, "log-in refused: locked out");
         return Err(AppError::Unauthenticated);
     }
     if !auth.passwords.verify(password, &user.password_hash) {
-        lockout::record_failure(db, guard.outbox, guard.lockout, &user, meta).await?;
+        lockout::record_failure(db, guard.outbox, guard.lockout, &user, &address, meta).await?;
         return Err(AppError::Unauthenticated);
     }
-    if standing == lockout::Standing::Failing {
-        lockout::clear(db, user.id).await?;
-    }
+    // With MFA on, the address becomes a known one only after the code.
+    lockout::record_success(db, user.id, &address, !user.mfa_enabled).await?;
 
     let write = Write::begin(db).await?;
     if user.mfa_enabled {

@@ -4,8 +4,9 @@
 //! `values::password` (NIST SP 800-63B); changing needs the current
 //! password and ends every other session; a reset link is mailed through
 //! the outbox, lives an hour, works once, and ends every session of the
-//! account; asking for a reset answers the same whether or not the account
-//! exists, so it tells nobody which addresses have accounts.
+//! account, and lifts every lock-out (it proves the mailbox); asking for a
+//! reset answers the same whether or not the account exists, so it tells
+//! nobody which addresses have accounts.
 
 use chrono::Utc;
 use entity::{session, user};
@@ -81,7 +82,9 @@ pub async fn change_password(
 }
 
 /// Mails a one-time reset link when an account has this address; answers
-/// the same when none has.
+/// the same when none has, and then mails the address that no account has
+/// it, so that both cases do the same kind of work (an outbox row in a
+/// committed transaction) and take about the same time (issue #22, L4).
 #[tracing::instrument(skip_all)]
 pub async fn request_password_reset(
     db: &DatabaseConnection,
@@ -98,15 +101,28 @@ pub async fn request_password_reset(
         .one(write.txn())
         .await?
     else {
-        // Nothing changes, so nothing is audited; the caller learns nothing.
+        // No account changes, so nothing is audited; the caller learns
+        // nothing, and the mailbox's owner learns why no link came.
         tracing::debug!(target: "orgql::auth", "password reset asked for an unknown address");
+        drop(write);
+        outbox
+            .enqueue(
+                db,
+                email.as_str(),
+                "Reset your orgql password",
+                "Someone asked to reset the password of an orgql account with this email address, but no orgql account has this address, so there is nothing to reset.\n\nIf it was you, you may have signed up with another address. Otherwise, ignore this email.\n".to_owned(),
+            )
+            .await?;
+        outbox.wake();
         return Ok(());
     };
+    // The link names the address it was mailed to, so that it proves
+    // nothing once the account has moved to another one.
     let token = one_time::issue(
         write.txn(),
         user.id,
         Purpose::ResetPassword,
-        None,
+        Some(&user.email),
         RESET_TTL,
     )
     .await?;
@@ -149,12 +165,22 @@ pub async fn reset_password(
         .one(db)
         .await?
         .ok_or(AppError::bad_input("token", "this link is invalid"))?;
+    if found
+        .email
+        .as_ref()
+        .is_some_and(|mailed_to| *mailed_to != user.email)
+    {
+        return Err(AppError::bad_input("token", "this link is invalid"));
+    }
     // A refused password leaves the link usable for a better one.
     let password_hash = hash_new(auth, &user, new_password)?;
     let write = Write::begin(db).await?;
     one_time::consume(write.txn(), &found, "token").await?;
     set_password(write.txn(), user.id, password_hash).await?;
     mark_verified(write.txn(), user.id).await?;
+    // The link proved the mailbox: whatever strangers' wrong passwords
+    // locked is lifted (the lock notice says so).
+    super::lockout::clear(write.txn(), user.id).await?;
     // A guest's reset is its claim (security review L2).
     let guest_memberships_ended = super::guests::claim_with_reset(write.txn(), &user).await?;
     let ended = revoke_sessions(write.txn(), session::Column::UserId.eq(user.id)).await?;

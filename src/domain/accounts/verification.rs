@@ -6,7 +6,12 @@
 //! a link mailed to it was used; changing the address needs the password,
 //! tells the old address, and leaves the account on its old, verified
 //! address until the new one is proven, so a stolen session cannot quietly
-//! move an account to a mailbox the attacker owns.
+//! move an account to a mailbox the attacker owns. Once the change is
+//! complete, the links mailed to the old address (reset, verification)
+//! stop working: the old mailbox no longer speaks for the account. Asking
+//! for an address another account has answers as for a free one (the
+//! owner of that address is told by mail), so the answer tells nobody
+//! which addresses have accounts (issue #22, L4).
 
 use chrono::Utc;
 use entity::user;
@@ -97,6 +102,9 @@ pub async fn verify_email(
             .exec(write.txn())
             .await?;
         one_time::invalidate(write.txn(), user.id, Purpose::VerifyEmail).await?;
+        // A reset link in the abandoned mailbox must not take the account
+        // back (issue #22, L3).
+        one_time::invalidate(write.txn(), user.id, Purpose::ResetPassword).await?;
         (
             AuditAction::UserEmailChanged,
             json!({ "from": user.email, "to": proven }),
@@ -168,7 +176,9 @@ pub async fn resend_verification_email(
 
 /// Asks to move the account to `new_email`: checks the password, mails a
 /// confirmation link to the new address and a notice to the old one. The
-/// account keeps its old address until the link is used.
+/// account keeps its old address until the link is used. When another
+/// account has the address, the answer is the same; that address gets a
+/// mail saying so instead of a link.
 #[tracing::instrument(skip_all)]
 pub async fn change_email(
     db: &DatabaseConnection,
@@ -200,31 +210,40 @@ pub async fn change_email(
         .one(write.txn())
         .await?;
     if taken.is_some() {
-        return Err(AppError::conflict(
-            "an account with this email already exists",
-        ));
-    }
-    let token = one_time::issue(
-        write.txn(),
-        user.id,
-        Purpose::ChangeEmail,
-        Some(new_email.as_str()),
-        auth.verification_ttl,
-    )
-    .await?;
-    outbox
-        .enqueue(
-            write.txn(),
-            new_email.as_str(),
-            "Confirm your new email address",
-            format!(
-                "Confirm {} as the new email address of your orgql account: {}\n\nThe change takes effect when you open the link. It works once and expires in {} hours.\n",
+        // No CONFLICT: that would tell which addresses have accounts. The
+        // address's owner hears of it; nothing else changes.
+        tracing::debug!(target: "orgql::auth", user_id = %user.id, "email change asked for a taken address");
+        outbox
+            .enqueue(
+                write.txn(),
                 new_email.as_str(),
-                verify_url(outbox, &token),
-                auth.verification_ttl.num_hours(),
-            ),
+                "Someone tried to use your address on orgql",
+                "Someone signed in to another orgql account asked to move that account to this email address. Your address already belongs to your own orgql account, so nothing changed.\n\nIf it was you, sign in to the account that has this address, or reset its password. Otherwise, ignore this email.\n".to_owned(),
+            )
+            .await?;
+    } else {
+        let token = one_time::issue(
+            write.txn(),
+            user.id,
+            Purpose::ChangeEmail,
+            Some(new_email.as_str()),
+            auth.verification_ttl,
         )
         .await?;
+        outbox
+            .enqueue(
+                write.txn(),
+                new_email.as_str(),
+                "Confirm your new email address",
+                format!(
+                    "Confirm {} as the new email address of your orgql account: {}\n\nThe change takes effect when you open the link. It works once and expires in {} hours.\n",
+                    new_email.as_str(),
+                    verify_url(outbox, &token),
+                    auth.verification_ttl.num_hours(),
+                ),
+            )
+            .await?;
+    }
     outbox
         .enqueue(
             write.txn(),

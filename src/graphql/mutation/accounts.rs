@@ -22,6 +22,18 @@ use crate::mail::outbox::Outbox;
 #[derive(Default)]
 pub struct AccountMutations;
 
+/// Where lock-out notices go, and the configured lock-out policy.
+fn log_in_guard<'a>(ctx: &Context<'a>) -> async_graphql::Result<accounts::LogInGuard<'a>> {
+    let config = ctx.config()?;
+    Ok(accounts::LogInGuard {
+        outbox: ctx.data::<Outbox>()?,
+        lockout: accounts::lockout::LockoutPolicy {
+            threshold: config.lockout_threshold,
+            duration: chrono::Duration::minutes(config.lockout_minutes.into()),
+        },
+    })
+}
+
 #[Object]
 impl AccountMutations {
     /// Creates an account, signs it in, and mails a link that verifies its
@@ -57,18 +69,10 @@ impl AccountMutations {
         input: LogInInput,
     ) -> async_graphql::Result<AuthPayload> {
         ctx.rate_limit(Limited::LogIn, Some(&input.email))?;
-        let config = ctx.config()?;
-        let guard = accounts::LogInGuard {
-            outbox: ctx.data::<crate::mail::Outbox>()?,
-            lockout: accounts::lockout::LockoutPolicy {
-                threshold: config.lockout_threshold,
-                duration: chrono::Duration::minutes(config.lockout_minutes.into()),
-            },
-        };
         let issued = accounts::log_in(
             ctx.db()?,
             ctx.auth()?,
-            guard,
+            log_in_guard(ctx)?,
             &ctx.meta(),
             &input.email,
             &input.password,
@@ -128,8 +132,9 @@ impl AccountMutations {
     /// trades the `mfaChallenge` from `logIn` and a code from the
     /// authenticator app (or a recovery code) for a session whose `amr` is
     /// `["pwd", "otp"]`. A code works once; a challenge works once, for five
-    /// minutes, and dies after five wrong codes. Any failure is
-    /// UNAUTHENTICATED.
+    /// minutes, and dies after five wrong codes. Ten wrong codes in a row,
+    /// across challenges, refuse the account's codes for the lock-out
+    /// duration and email the person. Any failure is UNAUTHENTICATED.
     async fn verify_mfa(
         &self,
         ctx: &Context<'_>,
@@ -139,6 +144,7 @@ impl AccountMutations {
         let issued = mfa::verify(
             ctx.db()?,
             ctx.auth()?,
+            &log_in_guard(ctx)?,
             &ctx.meta(),
             &input.challenge,
             &input.code,
@@ -182,7 +188,8 @@ impl AccountMutations {
 
     /// Turns multi-factor authentication off, deleting the authenticator
     /// and the recovery codes. Needs the password or a code (give exactly
-    /// one); a wrong one is BAD_USER_INPUT naming it.
+    /// one); a wrong one is BAD_USER_INPUT naming it. A wrong code counts
+    /// toward the account's lock of codes, as at sign-in.
     #[graphql(guard = "Person")]
     async fn disable_totp(
         &self,
@@ -201,7 +208,7 @@ impl AccountMutations {
                 return Err(AppError::bad_input("password", "give either password or code").into());
             }
         };
-        mfa::disable(ctx.db()?, ctx.auth()?, actor, proof).await?;
+        mfa::disable(ctx.db()?, ctx.auth()?, &log_in_guard(ctx)?, actor, proof).await?;
         Ok(DisableTotpPayload { mfa_enabled: false })
     }
 
