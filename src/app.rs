@@ -43,7 +43,8 @@ pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// The timeouts keep a database outage from turning into hung requests:
 /// a request waits at most `ACQUIRE_TIMEOUT` for a connection (the pool
-/// keeps reconnecting meanwhile), then fails with INTERNAL. Connections are
+/// keeps reconnecting meanwhile), then fails with UNAVAILABLE (retryable,
+/// `error::is_unavailable`). Connections are
 /// pinged when taken from the pool (sqlx's default, stated because it
 /// matters), so fewer requests meet a connection a PostgreSQL restart
 /// killed; the pool drops one that broke mid-statement either way.

@@ -13,12 +13,14 @@
 //! (Over 400 lines only with its unit tests, at the end.)
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
 use async_graphql::parser::{self, Pos};
 use async_graphql::{Request, ServerError};
+use sea_orm::DbErr;
 
 use crate::error::{AppError, ErrorCode};
 
@@ -308,17 +310,33 @@ fn is_complexity_limit(error: &ServerError) -> bool {
 }
 
 /// Gives an error its code: the one it was raised with (the edge's
-/// refusals), the `AppError`'s a resolver or guard returned,
+/// refusals), the `AppError`'s a resolver or guard returned (a database
+/// error a resolver or loader passed on with `?` counts as one:
+/// UNAVAILABLE when the database could not be reached, else INTERNAL),
 /// QUERY_TOO_COMPLEX for the complexity limit, BAD_USER_INPUT for any other
 /// request error (the document or variables do not fit the schema), and
 /// INTERNAL (message hidden) for anything else a resolver raised.
 pub fn annotate(error: &mut ServerError) {
     // The source is an `Arc`: clone it so the error can be mutated.
-    if let Some(source) = error.source.clone()
-        && let Some(app) = source.downcast_ref::<AppError>()
-    {
-        app.annotate(error);
-        return;
+    if let Some(source) = error.source.clone() {
+        // Loaders fail with `Arc<AppError>` or `Arc<DbErr>`, plain reads
+        // with `DbErr`.
+        let app = source
+            .downcast_ref::<AppError>()
+            .or_else(|| source.downcast_ref::<Arc<AppError>>().map(|app| &**app));
+        if let Some(app) = app {
+            app.annotate(error);
+            return;
+        }
+        let db = source
+            .downcast_ref::<DbErr>()
+            .or_else(|| source.downcast_ref::<Arc<DbErr>>().map(|db| &**db));
+        if let Some(db) = db {
+            let app = AppError::from(db.clone());
+            error.message = app.to_string();
+            app.annotate(error);
+            return;
+        }
     }
     if error
         .extensions
