@@ -374,6 +374,8 @@ async fn purge_audit_log_hourly(db: DatabaseConnection, stop: CancellationToken)
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// Cancelled when shutdown begins.
+    closing: CancellationToken,
     db: DatabaseConnection,
     statements: StatementCounter,
     /// The mail sender and the hourly audit purge, started with the
@@ -439,7 +441,13 @@ impl Application {
             sessions: session_cache(&db, &config).await,
             sso,
         };
-        let router = router(state, &config);
+        // Tells clients to close their connections once shutdown begins
+        // (`http::drain`).
+        let closing = CancellationToken::new();
+        let router = router(state, &config).layer(middleware::from_fn_with_state(
+            closing.clone(),
+            http::drain::close_after_response,
+        ));
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -452,6 +460,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            closing,
             db,
             statements,
             background: tasks,
@@ -477,20 +486,15 @@ impl Application {
         self.statements.clone()
     }
 
-    /// Serves until `shutdown` completes: then stops accepting, finishes
-    /// the requests in flight (each bounded by the request timeout), and
-    /// stops the background tasks, letting an email being sent finish.
+    /// Serves until `shutdown` completes: then stops accepting, answers
+    /// every connection already accepted and the requests in flight (each
+    /// bounded by the request timeout; see `http::drain`), and stops the
+    /// background tasks, letting an email being sent finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let served = http::drain::serve(self.listener, self.router, self.closing, shutdown).await;
         drop(self.stop_background);
         self.background.wait().await;
         served
