@@ -225,7 +225,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     if config.playground {
         routes = routes.route("/graphql/playground/{*path}", get(http::playground::asset));
     }
-    if config.metrics {
+    if config.metrics && config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::metrics));
     }
     routes
@@ -374,6 +374,8 @@ async fn purge_audit_log_hourly(db: DatabaseConnection, stop: CancellationToken)
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// `/metrics` on its own listener (`ORGQL_METRICS_LISTEN`).
+    metrics: Option<(TcpListener, Router)>,
     /// Cancelled when shutdown begins.
     closing: CancellationToken,
     db: DatabaseConnection,
@@ -436,10 +438,25 @@ impl Application {
                 playground: config.playground,
             }),
             persisted: Arc::new(persisted),
-            metrics: Arc::default(),
+            metrics: Arc::new(http::metrics::Metrics::new(
+                config.trusted_documents.is_some(),
+            )),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             sessions: session_cache(&db, &config).await,
             sso,
+        };
+        // `/metrics` on an address of its own, when one is set.
+        let metrics = match config.metrics_listen.filter(|_| config.metrics) {
+            Some(address) => {
+                let listener = TcpListener::bind(address)
+                    .await
+                    .map_err(|e| format!("cannot listen on {address} for /metrics: {e}"))?;
+                let routes = Router::new()
+                    .route("/metrics", get(http::metrics::metrics))
+                    .with_state(state.clone());
+                Some((listener, routes))
+            }
+            None => None,
         };
         // Tells clients to close their connections once shutdown begins
         // (`http::drain`).
@@ -460,6 +477,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            metrics,
             closing,
             db,
             statements,
@@ -472,6 +490,13 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` is served apart, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn port(&self) -> u16 {
@@ -494,6 +519,17 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        if let Some((listener, routes)) = self.metrics {
+            let closing = self.closing.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, routes)
+                    .with_graceful_shutdown(closing.cancelled_owned())
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
         let served = http::drain::serve(self.listener, self.router, self.closing, shutdown).await;
         drop(self.stop_background);
         self.background.wait().await;

@@ -276,7 +276,8 @@ impl AppState {
             (_, Err(error)) => Answer::refused(error),
             (Ok(caller), Ok((request, selected))) => {
                 let wrote = selected.ty == OperationType::Mutation;
-                let answer = self.execute(caller, request, selected.name).await;
+                let label = self.metrics.label(&selected);
+                let answer = self.execute(caller, request, Some(label)).await;
                 if wrote && let Some(sessions) = &self.sessions {
                     // Whatever the write revoked, this instance's next
                     // request reads afresh: exact here at once, elsewhere
@@ -468,7 +469,10 @@ pub async fn graphql_get(
             return method_not_allowed("mutations must be sent with POST");
         }
         Ok((request, selected)) => match state.caller(peer, &headers, true).await {
-            Ok(caller) => state.execute(&caller, request, selected.name).await,
+            Ok(caller) => {
+                let label = state.metrics.label(&selected);
+                state.execute(&caller, request, Some(label)).await
+            }
             Err(error) => Answer::refused(error),
         },
         Err(error) => Answer::refused(error),
