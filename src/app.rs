@@ -43,7 +43,8 @@ pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// The timeouts keep a database outage from turning into hung requests:
 /// a request waits at most `ACQUIRE_TIMEOUT` for a connection (the pool
-/// keeps reconnecting meanwhile), then fails with INTERNAL. Connections are
+/// keeps reconnecting meanwhile), then fails with UNAVAILABLE (retryable,
+/// `error::is_unavailable`). Connections are
 /// pinged when taken from the pool (sqlx's default, stated because it
 /// matters), so fewer requests meet a connection a PostgreSQL restart
 /// killed; the pool drops one that broke mid-statement either way.
@@ -224,7 +225,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     if config.playground {
         routes = routes.route("/graphql/playground/{*path}", get(http::playground::asset));
     }
-    if config.metrics {
+    if config.metrics && config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::metrics));
     }
     routes
@@ -373,6 +374,10 @@ async fn purge_audit_log_hourly(db: DatabaseConnection, stop: CancellationToken)
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// `/metrics` on its own listener (`ORGQL_METRICS_LISTEN`).
+    metrics: Option<(TcpListener, Router)>,
+    /// Cancelled when shutdown begins.
+    closing: CancellationToken,
     db: DatabaseConnection,
     statements: StatementCounter,
     /// The mail sender and the hourly audit purge, started with the
@@ -433,12 +438,33 @@ impl Application {
                 playground: config.playground,
             }),
             persisted: Arc::new(persisted),
-            metrics: Arc::default(),
+            metrics: Arc::new(http::metrics::Metrics::new(
+                config.trusted_documents.is_some(),
+            )),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             sessions: session_cache(&db, &config).await,
             sso,
         };
-        let router = router(state, &config);
+        // `/metrics` on an address of its own, when one is set.
+        let metrics = match config.metrics_listen.filter(|_| config.metrics) {
+            Some(address) => {
+                let listener = TcpListener::bind(address)
+                    .await
+                    .map_err(|e| format!("cannot listen on {address} for /metrics: {e}"))?;
+                let routes = Router::new()
+                    .route("/metrics", get(http::metrics::metrics))
+                    .with_state(state.clone());
+                Some((listener, routes))
+            }
+            None => None,
+        };
+        // Tells clients to close their connections once shutdown begins
+        // (`http::drain`).
+        let closing = CancellationToken::new();
+        let router = router(state, &config).layer(middleware::from_fn_with_state(
+            closing.clone(),
+            http::drain::close_after_response,
+        ));
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -451,6 +477,8 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            metrics,
+            closing,
             db,
             statements,
             background: tasks,
@@ -462,6 +490,13 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` is served apart, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn port(&self) -> u16 {
@@ -476,20 +511,26 @@ impl Application {
         self.statements.clone()
     }
 
-    /// Serves until `shutdown` completes: then stops accepting, finishes
-    /// the requests in flight (each bounded by the request timeout), and
-    /// stops the background tasks, letting an email being sent finish.
+    /// Serves until `shutdown` completes: then stops accepting, answers
+    /// every connection already accepted and the requests in flight (each
+    /// bounded by the request timeout; see `http::drain`), and stops the
+    /// background tasks, letting an email being sent finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        if let Some((listener, routes)) = self.metrics {
+            let closing = self.closing.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, routes)
+                    .with_graceful_shutdown(closing.cancelled_owned())
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
+        let served = http::drain::serve(self.listener, self.router, self.closing, shutdown).await;
         drop(self.stop_background);
         self.background.wait().await;
         served

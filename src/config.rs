@@ -155,6 +155,12 @@ pub struct Config {
     #[arg(long, env = "ORGQL_METRICS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub metrics: bool,
 
+    /// Serve GET /metrics on this address only (`127.0.0.1:9100`, or a
+    /// private interface), not on the API's listener. Unset: /metrics is
+    /// on the API's listener, open to anyone who reaches it.
+    #[arg(long, env = "ORGQL_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Most operations in one JSON-array batch; 0 turns batching off.
     #[arg(long, env = "ORGQL_MAX_BATCH", default_value_t = 0, global = true)]
     pub max_batch: usize,

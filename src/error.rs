@@ -43,6 +43,9 @@ pub enum ErrorCode {
     RateLimited,
     /// The query exceeds a depth, complexity, alias or size limit.
     QueryTooComplex,
+    /// The database cannot be reached for now (a restart, a failover, every
+    /// connection busy): retry after `retryAfter` seconds.
+    Unavailable,
     /// A fault of the server's; the detail is in its logs.
     Internal,
 }
@@ -66,6 +69,7 @@ impl ErrorCode {
             Self::SsoRequired => "SSO_REQUIRED",
             Self::RateLimited => "RATE_LIMITED",
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }
     }
@@ -131,6 +135,11 @@ pub enum AppError {
     /// RATE_LIMITED, with `retryAfter` in seconds.
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// UNAVAILABLE, with `retryAfter` ([`UNAVAILABLE_RETRY_AFTER_SECS`]):
+    /// the database could not be reached ([`is_unavailable`]); logged at
+    /// warn with its cause, which is never told.
+    #[error("the database is unavailable for now; try again in {UNAVAILABLE_RETRY_AFTER_SECS} s")]
+    Unavailable(#[source] DbErr),
     /// INTERNAL: logged with its cause, told as "internal error".
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -138,8 +147,80 @@ pub enum AppError {
     /// client can cause can still be told as CONFLICT where its statement
     /// runs ([`ResultExt::on_unique`]).
     #[error("internal error")]
-    Database(#[from] DbErr),
+    Database(DbErr),
 }
+
+/// How long a client is told to wait before retrying an UNAVAILABLE
+/// request: about what a PostgreSQL restart or a failover takes, and the
+/// pool reconnects meanwhile.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
+impl From<DbErr> for AppError {
+    /// UNAVAILABLE when the database could not be reached, else INTERNAL.
+    fn from(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            Self::Unavailable(err)
+        } else {
+            Self::Database(err)
+        }
+    }
+}
+
+/// Whether `err` says the database could not be reached, rather than that
+/// it refused the statement: the same request may succeed once it is back.
+///
+/// - no connection from the pool in time, or the pool is closed;
+/// - the connection failed underneath (an I/O error: refused, reset,
+///   closed; TLS; a SQLite worker gone);
+/// - PostgreSQL's own words for it: class 08 (connection exception), 57P01
+///   `admin_shutdown`, 57P02 `crash_shutdown`, 57P03 `cannot_connect_now`
+///   (starting up or shutting down) and 53300 `too_many_connections`
+///   (<https://www.postgresql.org/docs/current/errcodes-appendix.html>);
+/// - SQLite's `SQLITE_BUSY` (5, and its extended codes), which a writer
+///   meets only after waiting out the busy timeout: the file is held by
+///   someone else for now.
+///
+/// Everything else the database said (a constraint violated, a syntax or
+/// type error, a serialization failure) is not an outage.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::{ConnAcquireErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => {
+            true
+        }
+        DbErr::Conn(RuntimeErr::SqlxError(sqlx))
+        | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
+        | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => sqlx_is_unavailable(sqlx),
+        _ => false,
+    }
+}
+
+fn sqlx_is_unavailable(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        Error::Io(_)
+        | Error::Tls(_)
+        | Error::PoolTimedOut
+        | Error::PoolClosed
+        | Error::WorkerCrashed => true,
+        Error::Database(db) => {
+            let Some(code) = db.code() else { return false };
+            if db
+                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                // The extended result code; its low byte is the primary one.
+                code.parse::<u32>()
+                    .is_ok_and(|code| code & 0xff == SQLITE_BUSY)
+            } else {
+                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+            }
+        }
+        _ => false,
+    }
+}
+
+const SQLITE_BUSY: u32 = 5;
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -188,6 +269,7 @@ impl AppError {
             Self::SsoRequired(_) => ErrorCode::SsoRequired,
             Self::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) | Self::Database(_) => ErrorCode::Internal,
         }
     }
@@ -239,6 +321,9 @@ impl AppError {
         match self {
             AppError::Internal(cause) => tracing::error!(error = %cause, "internal error"),
             AppError::Database(cause) => tracing::error!(error = %cause, "internal error"),
+            AppError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable; the client is told to retry");
+            }
             _ => {}
         }
         let ext = error.extensions.get_or_insert_with(Default::default);
@@ -249,6 +334,7 @@ impl AppError {
                 field: Some(field), ..
             } => ext.set("field", *field),
             AppError::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+            AppError::Unavailable(_) => ext.set("retryAfter", UNAVAILABLE_RETRY_AFTER_SECS),
             AppError::TierLimitExceeded {
                 resource,
                 limit,
@@ -260,5 +346,128 @@ impl AppError {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::sync::Arc;
+
+    use sea_orm::sqlx::error::{DatabaseError, ErrorKind};
+    use sea_orm::{ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, RuntimeErr};
+
+    use super::*;
+
+    /// What PostgreSQL says, by SQLSTATE (its driver's error cannot be built
+    /// outside sqlx).
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Sqlstate(&'static str);
+
+    impl DatabaseError for Sqlstate {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Other
+        }
+    }
+
+    fn sqlx(err: sea_orm::sqlx::Error) -> DbErr {
+        DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err)))
+    }
+
+    fn postgres_says(code: &'static str) -> DbErr {
+        sqlx(sea_orm::sqlx::Error::Database(Box::new(Sqlstate(code))))
+    }
+
+    #[test]
+    fn postgres_shutting_down_or_starting_up_is_unavailable() {
+        for code in ["57P01", "57P02", "57P03", "08006", "08003", "53300"] {
+            let err = AppError::from(postgres_says(code));
+            assert_eq!(err.code(), ErrorCode::Unavailable, "{code}");
+        }
+    }
+
+    #[test]
+    fn postgres_refusing_a_statement_is_internal() {
+        // unique, foreign key, syntax, serialization failure, query canceled
+        for code in ["23505", "23503", "42601", "40001", "57014"] {
+            let err = AppError::from(postgres_says(code));
+            assert_eq!(err.code(), ErrorCode::Internal, "{code}");
+        }
+    }
+
+    #[test]
+    fn a_pool_timeout_or_a_broken_connection_is_unavailable() {
+        use std::io::{Error, ErrorKind::*};
+        let errors = [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            sqlx(sea_orm::sqlx::Error::PoolTimedOut),
+            sqlx(sea_orm::sqlx::Error::Io(Error::from(ConnectionRefused))),
+            sqlx(sea_orm::sqlx::Error::Io(Error::from(ConnectionReset))),
+            sqlx(sea_orm::sqlx::Error::Io(Error::from(UnexpectedEof))),
+        ];
+        for err in errors {
+            assert!(is_unavailable(&err), "{err}");
+        }
+        for err in [
+            DbErr::RecordNotFound("x".into()),
+            DbErr::Custom("x".into()),
+            sqlx(sea_orm::sqlx::Error::RowNotFound),
+            sqlx(sea_orm::sqlx::Error::Protocol("unexpected".into())),
+        ] {
+            assert!(!is_unavailable(&err), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_unique_violation_on_sqlite_is_not_unavailable() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (x INTEGER UNIQUE); INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+        let err = db
+            .execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap_err();
+        assert!(!is_unavailable(&err), "{err}");
+        assert_eq!(AppError::from(err).code(), ErrorCode::Internal);
+    }
+
+    #[tokio::test]
+    async fn a_closed_pool_is_unavailable() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        db.close_by_ref().await.unwrap();
+        let err = db.execute_unprepared("SELECT 1").await.unwrap_err();
+        assert!(is_unavailable(&err), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_postgresql_that_refuses_connections_is_unavailable() {
+        // Port 1: nothing listens there.
+        let mut options = ConnectOptions::new("postgres://postgres@127.0.0.1:1/postgres");
+        options
+            .connect_timeout(std::time::Duration::from_secs(2))
+            .acquire_timeout(std::time::Duration::from_secs(2));
+        let err = Database::connect(options).await.unwrap_err();
+        assert!(is_unavailable(&err), "{err:?}");
+        let err = AppError::from(err);
+        assert_eq!(err.code(), ErrorCode::Unavailable);
+        assert!(!err.to_string().contains("127.0.0.1"), "{err}");
     }
 }

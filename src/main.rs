@@ -122,6 +122,9 @@ async fn run(cli: Cli) -> Result<(), app::StartError> {
                 application.local_addr(),
                 app::redact(&config.database_url)
             );
+            if let Some(address) = application.metrics_addr() {
+                tracing::info!("metrics on http://{address}/metrics only");
+            }
             application.run_until_stopped(shutdown_signal()).await?;
             tracing::info!("stopped: requests and background work finished");
         }

@@ -13,12 +13,15 @@
 //! (Over 400 lines only with its unit tests, at the end.)
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
 };
 use async_graphql::parser::{self, Pos};
 use async_graphql::{Request, ServerError};
+use sea_orm::DbErr;
 
 use crate::error::{AppError, ErrorCode};
 
@@ -62,6 +65,63 @@ pub struct Selected {
     pub ty: OperationType,
     /// Its name in the document, if it has one.
     pub name: Option<String>,
+    /// Its type and first root field, `mutation:logIn` ([`root_field_label`]).
+    pub root_field: String,
+}
+
+/// `/metrics`' label for an operation that no trusted document names: its
+/// type and first root field (`mutation:logIn`), with `+` when it selects
+/// more. Root fields are the schema's (a document naming another fails
+/// validation and is counted as rejected, unlabelled), so a client cannot
+/// invent labels, whatever it names its operation; aliases are not read.
+fn root_field_label(document: &ExecutableDocument, op: &OperationDefinition) -> String {
+    let mut names = Vec::new();
+    collect_root_fields(document, &op.selection_set.node, &mut names, 0);
+    let ty = match op.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    match names.as_slice() {
+        [] => ty.to_owned(),
+        [one] => format!("{ty}:{one}"),
+        [first, ..] => format!("{ty}:{first}+"),
+    }
+}
+
+fn collect_root_fields<'a>(
+    document: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    names: &mut Vec<&'a str>,
+    depth: usize,
+) {
+    // Fragment cycles fail validation later; stop before one loops here.
+    if depth > 8 {
+        return;
+    }
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    collect_root_fields(
+                        document,
+                        &fragment.node.selection_set.node,
+                        names,
+                        depth + 1,
+                    );
+                }
+            }
+            Selection::InlineFragment(inline) => {
+                collect_root_fields(document, &inline.node.selection_set.node, names, depth + 1);
+            }
+        }
+    }
 }
 
 /// Parses the request's document and applies [`Limits`]. On success the
@@ -104,11 +164,13 @@ fn selected_operation(
         (DocumentOperations::Single(op), _) => Ok(Selected {
             ty: op.node.ty,
             name: None,
+            root_field: root_field_label(document, &op.node),
         }),
         (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
             Some(op) => Ok(Selected {
                 ty: op.node.ty,
                 name: Some(name.to_owned()),
+                root_field: root_field_label(document, &op.node),
             }),
             None => refuse(format!("Unknown operation named \"{name}\"")),
         },
@@ -116,6 +178,7 @@ fn selected_operation(
             (1, Some((name, op))) => Ok(Selected {
                 ty: op.node.ty,
                 name: Some(name.to_string()),
+                root_field: root_field_label(document, &op.node),
             }),
             _ => refuse("the document holds several operations: name one in operationName".into()),
         },
@@ -308,17 +371,33 @@ fn is_complexity_limit(error: &ServerError) -> bool {
 }
 
 /// Gives an error its code: the one it was raised with (the edge's
-/// refusals), the `AppError`'s a resolver or guard returned,
+/// refusals), the `AppError`'s a resolver or guard returned (a database
+/// error a resolver or loader passed on with `?` counts as one:
+/// UNAVAILABLE when the database could not be reached, else INTERNAL),
 /// QUERY_TOO_COMPLEX for the complexity limit, BAD_USER_INPUT for any other
 /// request error (the document or variables do not fit the schema), and
 /// INTERNAL (message hidden) for anything else a resolver raised.
 pub fn annotate(error: &mut ServerError) {
     // The source is an `Arc`: clone it so the error can be mutated.
-    if let Some(source) = error.source.clone()
-        && let Some(app) = source.downcast_ref::<AppError>()
-    {
-        app.annotate(error);
-        return;
+    if let Some(source) = error.source.clone() {
+        // Loaders fail with `Arc<AppError>` or `Arc<DbErr>`, plain reads
+        // with `DbErr`.
+        let app = source
+            .downcast_ref::<AppError>()
+            .or_else(|| source.downcast_ref::<Arc<AppError>>().map(|app| &**app));
+        if let Some(app) = app {
+            app.annotate(error);
+            return;
+        }
+        let db = source
+            .downcast_ref::<DbErr>()
+            .or_else(|| source.downcast_ref::<Arc<DbErr>>().map(|db| &**db));
+        if let Some(db) = db {
+            let app = AppError::from(db.clone());
+            error.message = app.to_string();
+            app.annotate(error);
+            return;
+        }
     }
     if error
         .extensions

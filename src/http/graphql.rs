@@ -154,16 +154,24 @@ fn json_response<T: Serialize>(status: StatusCode, media: MediaType, body: &T) -
 /// The HTTP status of one answer (spec §application/graphql-response+json;
 /// with application/json every well-formed request answers 200).
 fn status_of(answer: &Answer, media: MediaType) -> StatusCode {
+    let carries = |wanted: ErrorCode| {
+        answer.response.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|ext| ext.get("code"))
+                .is_some_and(|code| *code == Value::from(wanted.as_str()))
+        })
+    };
+    // Nothing ran for want of the database (the caller's credential could
+    // not be checked): 503, whatever the media type, so clients and proxies
+    // retry (`refusal::json_bodies` adds Retry-After).
+    if !answer.executed && carries(ErrorCode::Unavailable) {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     if answer.executed || media == MediaType::Json {
         return StatusCode::OK;
     }
-    let unauthenticated = answer.response.errors.iter().any(|e| {
-        e.extensions
-            .as_ref()
-            .and_then(|ext| ext.get("code"))
-            .is_some_and(|code| *code == Value::from(ErrorCode::Unauthenticated.as_str()))
-    });
-    if unauthenticated {
+    if carries(ErrorCode::Unauthenticated) {
         StatusCode::UNAUTHORIZED
     } else {
         StatusCode::BAD_REQUEST
@@ -268,7 +276,8 @@ impl AppState {
             (_, Err(error)) => Answer::refused(error),
             (Ok(caller), Ok((request, selected))) => {
                 let wrote = selected.ty == OperationType::Mutation;
-                let answer = self.execute(caller, request, selected.name).await;
+                let label = self.metrics.label(&selected);
+                let answer = self.execute(caller, request, Some(label)).await;
                 if wrote && let Some(sessions) = &self.sessions {
                     // Whatever the write revoked, this instance's next
                     // request reads afresh: exact here at once, elsewhere
@@ -460,7 +469,10 @@ pub async fn graphql_get(
             return method_not_allowed("mutations must be sent with POST");
         }
         Ok((request, selected)) => match state.caller(peer, &headers, true).await {
-            Ok(caller) => state.execute(&caller, request, selected.name).await,
+            Ok(caller) => {
+                let label = state.metrics.label(&selected);
+                state.execute(&caller, request, Some(label)).await
+            }
             Err(error) => Answer::refused(error),
         },
         Err(error) => Answer::refused(error),

@@ -2,11 +2,13 @@
 //! and outcome with their latency, errors by code (rate-limit refusals
 //! among them), the database pool and the mail outbox's backlog.
 //!
+//! Labels are the server's, never a client's text (finding L8): see
+//! [`Metrics::label`]. `ORGQL_METRICS_LISTEN` serves `/metrics` on an
+//! address of its own, off the public listener.
+//!
 //! The registry belongs to the application (no global recorder), so tests
 //! can run many servers in one process.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -22,6 +24,7 @@ use sea_orm::{DatabaseConnection, DatabaseConnectionType};
 
 use super::AppState;
 use crate::error::ErrorCode;
+use crate::graphql::extensions::Selected;
 
 /// How an operation ended.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -46,11 +49,6 @@ struct CodeLabels {
     code: String,
 }
 
-/// Operation names come from clients: only so many distinct ones get a
-/// series of their own, the rest are counted as `other`, so a client cannot
-/// grow the registry without bound.
-const MOST_OPERATION_NAMES: usize = 200;
-
 pub struct Metrics {
     registry: Registry,
     operations: Family<OperationLabels, Counter>,
@@ -59,11 +57,13 @@ pub struct Metrics {
     pool_size: Gauge,
     pool_idle: Gauge,
     outbox_backlog: Gauge,
-    names: Mutex<HashSet<String>>,
+    /// Whether operations are labelled by their trusted document's name
+    /// (a manifest the server holds) rather than by their root field.
+    trusted_documents: bool,
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    pub fn new(trusted_documents: bool) -> Self {
         let mut registry = Registry::with_prefix("orgql");
         let operations = Family::<OperationLabels, Counter>::default();
         let latency = Family::<OperationLabels, Histogram>::new_with_constructor(|| {
@@ -118,11 +118,23 @@ impl Metrics {
             pool_size,
             pool_idle,
             outbox_backlog,
-            names: Mutex::default(),
+            trusted_documents,
         }
     }
 
-    /// Records one GraphQL operation. `name` is the client's operationName,
+    /// The label of an operation: never a name the client chose (an
+    /// `operationName`, a name in a document it sent), so strangers cannot
+    /// fill the labels. With trusted documents, the name the manifest's
+    /// document gives it; else its type and first root field
+    /// (`mutation:logIn`), which the schema bounds.
+    pub fn label(&self, selected: &Selected) -> String {
+        match &selected.name {
+            Some(name) if self.trusted_documents => name.clone(),
+            _ => selected.root_field.clone(),
+        }
+    }
+
+    /// Records one GraphQL operation. `name` is its [`Metrics::label`],
     /// `codes` the codes of the response's errors.
     pub fn observe<'a>(
         &self,
@@ -149,19 +161,10 @@ impl Metrics {
     }
 
     fn operation_label(&self, name: Option<&str>, outcome: Outcome) -> String {
-        let name = match (name, outcome) {
-            (_, Outcome::rejected) | (None, _) => return "anonymous".to_owned(),
-            (Some(name), _) => name,
-        };
-        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        if names.contains(name) {
-            return name.to_owned();
+        match (name, outcome) {
+            (_, Outcome::rejected) | (None, _) => "anonymous".to_owned(),
+            (Some(name), _) => name.to_owned(),
         }
-        if names.len() < MOST_OPERATION_NAMES {
-            names.insert(name.to_owned());
-            return name.to_owned();
-        }
-        "other".to_owned()
     }
 
     async fn refresh(&self, db: &DatabaseConnection) {
@@ -187,7 +190,7 @@ impl Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new()
+        Self::new(false)
     }
 }
 

@@ -1,8 +1,10 @@
 //! The HTTP edge: GraphQL over HTTP ([`graphql`]), the playground,
-//! persisted queries, `/metrics`, the health probes, and what every route
+//! persisted queries, `/metrics`, the health probes, graceful shutdown
+//! ([`drain`]), and what every route
 //! shares: the client's address, the bearer credential, and JSON bodies on
 //! every refusal ([`refusal`]).
 
+pub mod drain;
 pub mod forwarded;
 pub mod graphql;
 pub mod input_guard;

@@ -395,7 +395,7 @@ async fn metrics_count_operations_by_name_and_outcome() {
         .await
         .unwrap();
     for expected in [
-        r#"orgql_graphql_operations_total{operation="Roles",outcome="ok"} 1"#,
+        r#"orgql_graphql_operations_total{operation="query:roles",outcome="ok"} 1"#,
         r#"orgql_graphql_operations_total{operation="anonymous",outcome="rejected"} 1"#,
         r#"orgql_graphql_errors_total{code="RATE_LIMITED"} 0"#,
         r#"orgql_graphql_errors_total{code="BAD_USER_INPUT"} 1"#,

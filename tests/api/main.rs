@@ -31,6 +31,7 @@ mod members;
 mod mfa;
 mod names;
 mod organizations;
+mod outage;
 mod passwords;
 mod policy;
 mod refusals;

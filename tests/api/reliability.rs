@@ -25,6 +25,46 @@ struct Outcome {
     took: Duration,
     /// `Ok` when the server acknowledged the write; else the error code.
     result: Result<(), String>,
+    /// A refusal's `retryAfter`, HTTP status and `Retry-After` header.
+    refusal: Option<Refusal>,
+}
+
+/// How a request was refused.
+#[derive(Debug)]
+struct Refusal {
+    retry_after: Option<u64>,
+    status: u16,
+    /// Whether the operation ran (the answer has `data`).
+    ran: bool,
+    retry_after_header: Option<String>,
+}
+
+impl Refusal {
+    fn of(status: u16, headers: &reqwest::header::HeaderMap, body: &Value) -> Option<Self> {
+        body.get("errors")?;
+        Some(Self {
+            retry_after: body["errors"][0]["extensions"]["retryAfter"].as_u64(),
+            status,
+            ran: body.get("data").is_some(),
+            retry_after_header: headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        })
+    }
+
+    /// What an outage must look like to a client: a retry time, and a 503
+    /// with `Retry-After` when nothing ran.
+    fn is_retryable(&self) -> bool {
+        self.retry_after.is_some_and(|secs| secs > 0)
+            && (self.ran
+                || (self.status == 503
+                    && self
+                        .retry_after_header
+                        .as_deref()
+                        .and_then(|h| h.parse().ok())
+                        == self.retry_after))
+    }
 }
 
 async fn create_team(app: &TestApp, token: &str, org: &TestOrg, name: String) -> Outcome {
@@ -36,10 +76,9 @@ async fn create_team(app: &TestApp, token: &str, org: &TestOrg, name: String) ->
         .json(&json!({ "query": CREATE_TEAM, "variables": { "input": { "organizationId": org.id, "name": name } } }))
         .send()
         .await
-        .expect("the server answers (it never drops a connection)")
-        .json::<Value>()
-        .await
-        .expect("a whole JSON answer");
+        .expect("the server answers (it never drops a connection)");
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    let response = response.json::<Value>().await.expect("a whole JSON answer");
     let result = if response["data"]["createTeam"]["team"]["name"] == name.as_str() {
         Ok(())
     } else {
@@ -50,7 +89,26 @@ async fn create_team(app: &TestApp, token: &str, org: &TestOrg, name: String) ->
         started,
         took: started.elapsed(),
         result,
+        refusal: Refusal::of(status, &headers, &response),
     }
+}
+
+/// Reads the organization; returns the error code and refusal, if any.
+async fn read(app: &TestApp, token: &str, org: &TestOrg) -> (Option<String>, Option<Refusal>) {
+    let response = app
+        .client
+        .post(app.url())
+        .bearer_auth(token)
+        .json(&json!({ "query": READ, "variables": { "id": org.id } }))
+        .send()
+        .await
+        .expect("the server answers (it never drops a connection)");
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    let body = response.json::<Value>().await.expect("a whole JSON answer");
+    (
+        error_code(&body).map(str::to_owned),
+        Refusal::of(status, &headers, &body),
+    )
 }
 
 /// Team names in the database, with how often each occurs, and whether
@@ -126,17 +184,30 @@ fn restartable_postgres() -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Restarts the Debian cluster `ORGQL_TEST_PG_CLUSTER` names as
+/// `<version>/<name>` (the one `ORGQL_TEST_DATABASE_URL` points at), by
+/// default the first version's `main`.
 async fn restart_postgres() {
-    let version = std::fs::read_dir("/etc/postgresql")
-        .expect("a Debian PostgreSQL cluster")
-        .flatten()
-        .next()
-        .expect("a PostgreSQL version")
-        .file_name();
+    let (version, name) = match std::env::var("ORGQL_TEST_PG_CLUSTER") {
+        Ok(cluster) => {
+            let (version, name) = cluster
+                .split_once('/')
+                .expect("ORGQL_TEST_PG_CLUSTER is <version>/<name>, e.g. 15/main");
+            (version.to_owned(), name.to_owned())
+        }
+        Err(_) => {
+            let version = std::fs::read_dir("/etc/postgresql")
+                .expect("a Debian PostgreSQL cluster")
+                .flatten()
+                .next()
+                .expect("a PostgreSQL version")
+                .file_name();
+            (version.to_string_lossy().into_owned(), "main".to_owned())
+        }
+    };
     let status = tokio::process::Command::new("pg_ctlcluster")
         .arg("--skip-systemctl-redirect")
-        .arg(&version)
-        .args(["main", "restart"])
+        .args([&version, &name, "restart"])
         .status()
         .await
         .expect("pg_ctlcluster runs");
@@ -169,11 +240,8 @@ async fn postgres_restarted_under_load_loses_no_acknowledged_write() {
                 }
                 outcomes.push(create_team(app, token, org, format!("w{worker} n{n}")).await);
                 let started = Instant::now();
-                let read = app
-                    .graphql(READ, json!({ "id": org.id }), Some(token))
-                    .await;
-                let code = error_code(&read).map(str::to_owned);
-                reads.push((started, started.elapsed(), code));
+                let (code, refusal) = read(app, token, org).await;
+                reads.push((started, started.elapsed(), code, refusal));
             }
             (outcomes, reads)
         }
@@ -194,22 +262,32 @@ async fn postgres_restarted_under_load_loses_no_acknowledged_write() {
     let writes: Vec<Outcome> = writes.into_iter().flatten().collect();
     let reads: Vec<_> = reads.into_iter().flatten().collect();
 
-    // Clean errors only, never a hang.
+    // Clean errors only, never a hang: UNAVAILABLE with a time to retry
+    // after, and a 503 with Retry-After where nothing ran.
     let mut codes: HashMap<String, usize> = HashMap::new();
     for outcome in &writes {
         if let Err(code) = &outcome.result {
             *codes.entry(code.clone()).or_insert(0) += 1;
         }
     }
-    for (_, _, code) in &reads {
+    for (_, _, code, _) in &reads {
         if let Some(code) = code {
             *codes.entry(code.clone()).or_insert(0) += 1;
         }
     }
     assert!(
-        codes.keys().all(|code| code == "INTERNAL"),
-        "only INTERNAL during the outage: {codes:?}"
+        codes.keys().all(|code| code == "UNAVAILABLE"),
+        "only UNAVAILABLE during the outage: {codes:?}"
     );
+    let refusals = writes
+        .iter()
+        .filter_map(|o| o.refusal.as_ref())
+        .chain(reads.iter().filter_map(|r| r.3.as_ref()));
+    let mut whole_requests_refused = 0;
+    for refusal in refusals {
+        assert!(refusal.is_retryable(), "{refusal:?}");
+        whole_requests_refused += usize::from(!refusal.ran);
+    }
     let slowest = writes
         .iter()
         .map(|o| o.took)
@@ -263,7 +341,8 @@ async fn postgres_restarted_under_load_loses_no_acknowledged_write() {
     let acknowledged = writes.iter().filter(|o| o.result.is_ok()).count();
     eprintln!(
         "PostgreSQL restart under load: {} requests in {load_time:?} ({:.0}/s), restart took {:?}; \
-         {acknowledged} writes acknowledged, {} refused, errors by code {codes:?}, slowest answer {slowest:?}",
+         {acknowledged} writes acknowledged, {} refused, errors by code {codes:?} \
+         ({whole_requests_refused} with 503), slowest answer {slowest:?}",
         writes.len() + reads.len(),
         (writes.len() + reads.len()) as f64 / load_time.as_secs_f64(),
         restart_done - restart_began,

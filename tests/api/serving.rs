@@ -274,3 +274,115 @@ async fn logs_to_a_pipe_have_no_colour_codes() {
     assert!(line.contains("/healthz"), "{line}");
     assert!(!logs.contains('\u{1b}'), "colour codes in: {logs:?}");
 }
+
+/// What `/metrics` at `base` says.
+async fn metrics_text(client: &reqwest::Client, base: &str) -> (u16, String) {
+    let response = client.get(format!("{base}/metrics")).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_client_chosen_operation_name_never_becomes_a_metrics_label() {
+    let app = spawn_app().await;
+    for n in 0..210 {
+        let junk = format!("query LeakyOperationName_acme_ceo_fired_{n} {{ roles {{ role }} }}");
+        assert_ok(&app.graphql(&junk, serde_json::json!({}), None).await);
+    }
+    let real = "query RealClientOperation { __typename }";
+    assert_ok(&app.graphql(real, serde_json::json!({}), None).await);
+    let (status, text) = metrics_text(&app.client, &app.base).await;
+    assert_eq!(status, 200);
+    assert!(!text.contains("Leaky"), "{text}");
+    assert!(!text.contains("RealClientOperation"), "{text}");
+    assert!(
+        text.contains(
+            r#"orgql_graphql_operations_total{operation="query:roles",outcome="ok"} 210"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"orgql_graphql_operations_total{operation="query:__typename",outcome="ok"} 1"#
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn with_a_metrics_listen_address_metrics_are_served_there_and_not_on_the_api() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = spawn_app_with(|c| {
+        c.metrics_listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
+    })
+    .await;
+    assert_ok(
+        &app.graphql("{ __typename }", serde_json::json!({}), None)
+            .await,
+    );
+    let (status, _) = metrics_text(&app.client, &app.base).await;
+    assert_eq!(status, 404, "not on the API's listener");
+    let (status, text) = metrics_text(&app.client, &format!("http://127.0.0.1:{port}")).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("orgql_graphql_operations_total"), "{text}");
+    let (status, _) = app
+        .client
+        .get(format!("http://127.0.0.1:{port}/graphql"))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(status, 404, "only /metrics there");
+}
+
+#[tokio::test]
+async fn with_trusted_documents_an_operation_is_labelled_by_its_documents_name() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("manifest.json");
+    let listed = "query ListRoles { roles { role } }";
+    let hash = hex::encode(Sha256::digest(listed.as_bytes()));
+    std::fs::write(&manifest, json!({ hash.clone(): listed }).to_string()).unwrap();
+    let app = spawn_app_with(|c| c.trusted_documents = Some(manifest.clone())).await;
+    let by_hash = json!({
+        "operationName": "Junk_from_a_stranger",
+        "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } },
+    });
+    let response: Value = app
+        .client
+        .post(app.url())
+        .json(&by_hash)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        response.get("errors").is_some(),
+        "an unknown operationName is refused: {response}"
+    );
+    let by_hash = json!({
+        "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } },
+    });
+    let response: Value = app
+        .client
+        .post(app.url())
+        .json(&by_hash)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ok(&response);
+    let (_, text) = metrics_text(&app.client, &app.base).await;
+    assert!(
+        text.contains(r#"orgql_graphql_operations_total{operation="ListRoles",outcome="ok"} 1"#),
+        "{text}"
+    );
+    assert!(!text.contains("Junk"), "{text}");
+}

@@ -146,3 +146,83 @@ async fn sigterm_during_an_email_delivery_lets_it_finish() {
     assert_eq!(rows.len(), 2, "the verification and the invitation");
     assert!(rows.iter().all(|r| r.sent_at.is_some()), "{rows:?}");
 }
+
+/// What one client saw while it hammered the server.
+#[derive(Debug, Default)]
+struct Tally {
+    answered: usize,
+    /// Connections refused: the server had stopped listening.
+    refused: usize,
+    /// Requests sent on a connection and never answered whole: a reset,
+    /// a connection closed before the answer, a wrong answer.
+    lost: Vec<String>,
+}
+
+/// Sends `{ __typename }` on one keep-alive client, as fast as answers
+/// come, until `stop`.
+async fn hammer(url: String, stop: Arc<AtomicBool>) -> Tally {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap();
+    let mut tally = Tally::default();
+    while !stop.load(Ordering::Relaxed) {
+        let sent = client
+            .post(&url)
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await;
+        match sent {
+            Ok(response) => {
+                let status = response.status();
+                match response.text().await {
+                    Ok(body) if status == 200 && body.contains(r#""__typename":"Query""#) => {
+                        tally.answered += 1;
+                    }
+                    Ok(body) => tally.lost.push(format!("{status}: {body}")),
+                    Err(e) => tally.lost.push(format!("reading the answer: {e:?}")),
+                }
+            }
+            Err(e) if e.is_connect() => {
+                tally.refused += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(e) => tally.lost.push(format!("{e:?}")),
+        }
+    }
+    tally
+}
+
+#[tokio::test]
+async fn sigterm_under_load_answers_every_request_it_accepted_five_times_over() {
+    for run in 1..=5 {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(dir.path(), &[]).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients: Vec<_> = (0..8)
+            .map(|_| tokio::spawn(hammer(server.url(), stop.clone())))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        server.terminate().await;
+        let (status, logs) = server.wait(Duration::from_secs(20)).await;
+        // Clients go on until the process is gone: whatever they sent
+        // meanwhile was answered or refused a connection.
+        stop.store(true, Ordering::Relaxed);
+        let mut answered = 0;
+        let mut refused = 0;
+        for client in clients {
+            let tally = client.await.unwrap();
+            assert!(tally.lost.is_empty(), "run {run}: {:?}", tally.lost);
+            answered += tally.answered;
+            refused += tally.refused;
+        }
+        assert_eq!(status.code(), Some(0), "run {run}: {logs}");
+        assert!(
+            answered > 100,
+            "run {run}: the load ran ({answered} answers)"
+        );
+        eprintln!(
+            "run {run}: {answered} answered, {refused} connections refused after the signal, none lost"
+        );
+    }
+}
