@@ -350,3 +350,60 @@ async fn require_mfa(app: &TestApp, org: &TestOrg) {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_nul_or_bytes_that_are_not_utf8_anywhere_in_an_sso_url_are_a_400() {
+    let app = spawn_app_with(configure).await;
+    let back = urlencode(APP_RETURN);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in [
+        format!("/sso/a%00b/start?redirect_uri={back}"),
+        format!("/sso/a%FFb/start?redirect_uri={back}"),
+        format!("/sso/acme/start?redirect_uri={back}%00"),
+        format!("/sso/acme/start?redirect_uri={back}&other=%C3"),
+        format!("/sso/saml/start?redirect_uri={back}%00"),
+        "/sso/oidc/callback?state=a%00b&code=c".to_owned(),
+        "/sso/oidc/callback?state=s&code=%00".to_owned(),
+        "/sso/oidc/callback?state=%FF&code=c".to_owned(),
+        "/sso/oidc/callback?state=s&error=%00".to_owned(),
+        "/sso/saml/sso_%00".to_owned(),
+        "/sso/saml/%FF".to_owned(),
+    ] {
+        let response = client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST, "{path}");
+    }
+    for (query, form) in [
+        ("?x=%00", vec![("SAMLResponse", "x"), ("RelayState", "r")]),
+        ("", vec![("SAMLResponse", "x"), ("RelayState", "a\0b")]),
+        ("", vec![("SAMLResponse", "x\0"), ("RelayState", "r")]),
+    ] {
+        let response = client
+            .post(format!("{}/sso/saml/acs{query}", app.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::BAD_REQUEST,
+            "{query} {form:?}"
+        );
+    }
+    // The refusal names the mistake, in GraphQL's error shape.
+    let refused: Value = client
+        .get(format!("{}/sso/a%00b/start?redirect_uri={back}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+}

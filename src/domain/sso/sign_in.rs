@@ -29,6 +29,7 @@ use crate::domain::authz::{RequestMeta, access};
 use crate::domain::domains;
 use crate::domain::ids::new_id;
 use crate::domain::members;
+use crate::domain::values::Slug;
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult};
 
@@ -105,8 +106,11 @@ pub async fn start(
     redirect_uri: &str,
 ) -> AppResult<String> {
     let redirect_uri = settings.allowed_redirect(redirect_uri)?;
+    // Parsed before it reaches a query: a slug is plain ASCII, and text
+    // PostgreSQL cannot hold (a NUL) must not become an INTERNAL error.
+    let slug = Slug::parse("slug", slug)?;
     let organization = organization::Entity::find()
-        .filter(organization::Column::Slug.eq(slug))
+        .filter(organization::Column::Slug.eq(slug.as_str()))
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
