@@ -36,7 +36,11 @@ fn unusable(raw: &[u8]) -> bool {
     let mut decoded = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
-        match (raw[i], raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) {
+        match (
+            raw[i],
+            raw.get(i + 1).copied().and_then(hex),
+            raw.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(high), Some(low)) => {
                 decoded.push(high << 4 | low);
                 i += 3;

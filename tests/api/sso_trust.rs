@@ -377,7 +377,11 @@ async fn a_nul_or_bytes_that_are_not_utf8_anywhere_in_an_sso_url_are_a_400() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::BAD_REQUEST,
+            "{path}"
+        );
     }
     for (query, form) in [
         ("?x=%00", vec![("SAMLResponse", "x"), ("RelayState", "r")]),
