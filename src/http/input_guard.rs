@@ -1,6 +1,7 @@
 //! Refuses text no database column can hold, once, where every string
 //! enters: the request's variables and the string literals of its parsed
-//! document, before anything executes.
+//! document, before anything executes; and, for the browser endpoints of
+//! single sign-on, the URL's path and query and the ACS form's fields.
 //!
 //! PostgreSQL's `text` cannot store U+0000 and fails the statement (an
 //! INTERNAL error for what is the client's mistake); SQLite stores it, and
@@ -15,6 +16,43 @@ use async_graphql::{Positioned, ServerError, Value as ConstValue};
 use async_graphql_value::Value;
 
 use crate::error::AppError;
+
+/// Whether a request line's path or query holds, once percent-decoded, a
+/// NUL or bytes that are not UTF-8: text no column may hold, refused at
+/// the browser endpoints (`/sso/*`) before anything reads it (review L10).
+pub fn uri_has_unusable_text(uri: &axum::http::Uri) -> bool {
+    unusable(uri.path().as_bytes()) || uri.query().is_some_and(|q| unusable(q.as_bytes()))
+}
+
+/// Whether a form field (already decoded) holds a NUL.
+pub fn has_nul(value: &str) -> bool {
+    value.contains('\0')
+}
+
+/// Percent-decodes `raw` (`+` stays: it is a space or a plus, either is
+/// text) and answers whether the bytes hold a NUL or are not UTF-8.
+fn unusable(raw: &[u8]) -> bool {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut decoded = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match (
+            raw[i],
+            raw.get(i + 1).copied().and_then(hex),
+            raw.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push(high << 4 | low);
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    decoded.contains(&0) || std::str::from_utf8(&decoded).is_err()
+}
 
 /// The refusal for a request that carries a NUL character anywhere, if it
 /// does. A document that does not parse has no literals to check (the
@@ -168,6 +206,25 @@ mod tests {
                 Some(expected),
                 "{query}"
             );
+        }
+    }
+
+    #[test]
+    fn a_nul_or_invalid_utf8_in_a_url_is_unusable_and_plain_text_is_not() {
+        for bad in [
+            "/sso/a%00b/start",
+            "/sso/x/start?redirect_uri=a%00",
+            "/sso/oidc/callback?state=%FF&code=x",
+            "/sso/oidc/callback?state=%C3",
+        ] {
+            assert!(uri_has_unusable_text(&bad.parse().unwrap()), "{bad}");
+        }
+        for good in [
+            "/sso/acme/start?redirect_uri=http%3A%2F%2Fapp%2Fdone",
+            "/sso/oidc/callback?state=%C3%A9t%C3%A9&code=a+b%2B",
+            "/sso/saml/start?x=100%",
+        ] {
+            assert!(!uri_has_unusable_text(&good.parse().unwrap()), "{good}");
         }
     }
 

@@ -10,11 +10,12 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
+use super::input_guard::{has_nul, uri_has_unusable_text};
 use super::refusal::refuse;
 use crate::domain::sso::sign_in::{self, Outcome};
 use crate::error::{AppError, ErrorCode};
@@ -77,11 +78,25 @@ fn refused(error: AppError) -> Response {
     refuse(status, error.code(), &error.to_string())
 }
 
+/// A NUL or bytes that are not UTF-8 anywhere in the path or query: 400
+/// before any of it is read (PostgreSQL cannot even compare such text).
+fn unusable_text() -> Response {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::BadUserInput,
+        "the URL holds a NUL character or bytes that are not UTF-8",
+    )
+}
+
 pub async fn start(
     State(state): State<AppState>,
+    uri: Uri,
     Path(slug): Path<String>,
     Query(query): Query<StartQuery>,
 ) -> Response {
+    if uri_has_unusable_text(&uri) {
+        return unusable_text();
+    }
     match sign_in::start(
         &state.db,
         &state.auth.sealer,
@@ -99,16 +114,24 @@ pub async fn start(
 /// `GET /sso/saml/start`: the start of the organization whose slug is
 /// `saml`, which the route of `/sso/saml/{connection_id}` (a connection's
 /// SP metadata) would otherwise take.
-pub async fn start_of_saml_slug(state: State<AppState>, query: Query<StartQuery>) -> Response {
-    start(state, Path("saml".to_owned()), query).await
+pub async fn start_of_saml_slug(
+    state: State<AppState>,
+    uri: Uri,
+    query: Query<StartQuery>,
+) -> Response {
+    start(state, uri, Path("saml".to_owned()), query).await
 }
 
 pub async fn oidc_callback(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    uri: Uri,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
+    if uri_has_unusable_text(&uri) {
+        return unusable_text();
+    }
     let Some(flight_state) = query.state.as_deref() else {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -146,8 +169,19 @@ pub async fn saml_acs(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    uri: Uri,
     Form(form): Form<AcsForm>,
 ) -> Response {
+    // A form decodes bytes that are not UTF-8 to U+FFFD (harmless text);
+    // a NUL it keeps.
+    if uri_has_unusable_text(&uri)
+        || [&form.relay_state, &form.saml_response]
+            .into_iter()
+            .flatten()
+            .any(|field| has_nul(field))
+    {
+        return unusable_text();
+    }
     // orgql sends every AuthnRequest with a RelayState: an answer without
     // one was not asked for (IdP-initiated sign-in is not supported).
     let (Some(relay_state), Some(saml_response)) =
@@ -172,8 +206,12 @@ pub async fn saml_acs(
 /// SAML connection's public id.
 pub async fn saml_metadata(
     State(state): State<AppState>,
+    uri: Uri,
     Path(connection_id): Path<String>,
 ) -> Response {
+    if uri_has_unusable_text(&uri) {
+        return unusable_text();
+    }
     let Ok(connection_id) = crate::graphql::ids::parse(
         crate::graphql::ids::IdKind::SsoConnection,
         &connection_id,

@@ -15,14 +15,21 @@
 //!   after ten minutes; the app's `redirect_uri` must be on the server's
 //!   allowlist; the ID token is verified by [`oidc`], the SAML Response by
 //!   [`saml`] (signature, issuer, audience, recipient, times, InResponseTo,
-//!   replay). The email must be proven: for OIDC the IdP asserts
-//!   `email_verified`; SAML has no such claim, so a SAML address counts as
-//!   proven only when its domain is one of the organization's verified
-//!   domains (the IdP's signed word for an address the organization has
-//!   shown it controls). An existing account is linked only when its
-//!   domain is one of the organization's verified domains; a new person is
-//!   created (JIT) with the connection's default role within the seat
-//!   limit. The browser gets a one-time code (60 s), never a token, and the
+//!   replay). A tenant's IdP speaks only for that tenant's verified
+//!   domains (DESIGN §3, review H2): an address it asserts (OIDC with
+//!   `email_verified`, SAML by its signature) counts only when its domain
+//!   is one of the connection's organization's verified domains, for a
+//!   new account (JIT, with the connection's default role within the seat
+//!   limit), for linking an existing account, and again at every sign-in
+//!   through an existing link (the asserted address and the account's
+//!   own), so that `removeDomain` ends the links of that domain.
+//!   Outside them: `email_not_verified` (an existing, unlinked account:
+//!   `account_not_linkable` for OIDC). The connection must still be ACTIVE
+//!   when the answer comes back (`sso_unavailable`).
+//! - An SSO session's `amr` is `["sso"]`, bound to the connection and its
+//!   organization; it never counts as a second factor, so `requireMfa`
+//!   asks it for MFA in every organization (the connection's own too),
+//!   whatever the account's own TOTP. The browser gets a one-time code (60 s), never a token, and the
 //!   app trades it for a session through GraphQL (`exchangeSsoCode`). Each
 //!   sign-in is audited with its connection.
 //! - Deactivating or deleting the active connection turns `ssoRequired` off
@@ -56,8 +63,10 @@ pub struct VerifiedIdentity {
     pub email: Option<String>,
     /// The IdP asserts the address is the person's.
     pub email_verified: bool,
-    /// The address counts as proven only within the organization's
-    /// verified domains (SAML: no `email_verified` claim exists).
+    /// The protocol has no `email_verified` claim (SAML): the address is
+    /// proven by the organization's verified domains alone, so outside
+    /// them even an existing account is `email_not_verified`. (Every
+    /// address, on both protocols, counts only within those domains.)
     pub needs_verified_domain: bool,
     pub name: Option<String>,
 }

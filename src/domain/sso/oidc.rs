@@ -188,6 +188,8 @@ pub async fn verify_callback(
         // OIDC Core §2: `sub` is never reassigned.
         linkable: true,
         email: claims.email().map(|e| e.as_str().to_lowercase()),
+        // Necessary, not sufficient: the address must also be in one of
+        // the organization's verified domains (`sign_in::provision`).
         email_verified: claims.email_verified() == Some(true),
         needs_verified_domain: false,
         name: claims

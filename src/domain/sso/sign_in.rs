@@ -29,6 +29,7 @@ use crate::domain::authz::{RequestMeta, access};
 use crate::domain::domains;
 use crate::domain::ids::new_id;
 use crate::domain::members;
+use crate::domain::values::Slug;
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult};
 
@@ -44,7 +45,8 @@ pub enum Refusal {
     /// The IdP said the sign-in failed or was cancelled.
     AccessDenied,
     /// The IdP did not assert a verified email address (OIDC), or the
-    /// address is outside the organization's verified domains (SAML).
+    /// address (or, for a linked identity, the account's own) is outside
+    /// the organization's verified domains (both protocols).
     EmailNotVerified,
     /// An account with this email exists, and its domain is not one of the
     /// organization's verified domains: SSO may not take it over.
@@ -104,8 +106,11 @@ pub async fn start(
     redirect_uri: &str,
 ) -> AppResult<String> {
     let redirect_uri = settings.allowed_redirect(redirect_uri)?;
+    // Parsed before it reaches a query: a slug is plain ASCII, and text
+    // PostgreSQL cannot hold (a NUL) must not become an INTERNAL error.
+    let slug = Slug::parse("slug", slug)?;
     let organization = organization::Entity::find()
-        .filter(organization::Column::Slug.eq(slug))
+        .filter(organization::Column::Slug.eq(slug.as_str()))
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -419,13 +424,12 @@ async fn provision(
     };
     let write = Write::begin(db).await?;
     let organization = access::lock_organization(write.txn(), connection.organization_id).await?;
-    // SAML: the IdP's signed word proves an address only within a domain
-    // the organization has shown it controls (module header).
-    if identity.needs_verified_domain
-        && !domains::is_verified_by(write.txn(), organization.id, email_domain).await?
-    {
-        return Ok(Err(Refusal::EmailNotVerified));
-    }
+    // DESIGN §3: a tenant's IdP speaks only for the tenant's verified
+    // domains. Its word (OIDC `email_verified`, a SAML signature) proves
+    // an address only within a domain the organization has shown it
+    // controls: for a new account, a link, and an existing link alike.
+    let in_verified_domain =
+        domains::is_verified_by(write.txn(), organization.id, email_domain).await?;
     // Re-read under the lock: deactivated or downgraded meanwhile?
     let still_active = sso_connection::Entity::find_by_id(connection.id)
         .one(write.txn())
@@ -452,10 +456,23 @@ async fn provision(
     let mut created_user = false;
     let mut linked_account = false;
     let user = match linked {
-        Some(link) => user::Entity::find_by_id(link.user_id)
-            .one(write.txn())
-            .await?
-            .ok_or_else(|| AppError::internal("a linked SSO identity lost its user"))?,
+        Some(link) => {
+            let user = user::Entity::find_by_id(link.user_id)
+                .one(write.txn())
+                .await?
+                .ok_or_else(|| AppError::internal("a linked SSO identity lost its user"))?;
+            // A link is checked again at every sign-in: it counts while
+            // both the asserted address and the account's own are in a
+            // domain the organization still controls (`removeDomain`
+            // ends it; so does an account that moved to another domain).
+            let account_domain = user.email.rsplit_once('@').map_or("", |(_, d)| d);
+            if !in_verified_domain
+                || !domains::is_verified_by(write.txn(), organization.id, account_domain).await?
+            {
+                return Ok(Err(Refusal::EmailNotVerified));
+            }
+            user
+        }
         None => {
             let existing = user::Entity::find()
                 .filter(user::Column::Email.eq(email))
@@ -465,13 +482,24 @@ async fn provision(
                 Some(user) => {
                     // DESIGN §3: SSO may take over an existing account only
                     // for a domain the organization has proven it controls.
-                    if !domains::is_verified_by(write.txn(), organization.id, email_domain).await? {
-                        return Ok(Err(Refusal::AccountNotLinkable));
+                    // (SAML has no `email_verified`: outside, its address
+                    // is not proven at all.)
+                    if !in_verified_domain {
+                        return Ok(Err(if identity.needs_verified_domain {
+                            Refusal::EmailNotVerified
+                        } else {
+                            Refusal::AccountNotLinkable
+                        }));
                     }
                     linked_account = true;
                     user
                 }
                 None => {
+                    // An IdP mints no account for an address its
+                    // organization does not control (review H2).
+                    if !in_verified_domain {
+                        return Ok(Err(Refusal::EmailNotVerified));
+                    }
                     if !connection.jit_provisioning {
                         return Ok(Err(Refusal::NotProvisioned));
                     }
@@ -551,7 +579,8 @@ async fn provision(
     Ok(Ok(code))
 }
 
-/// A JIT account: its address proven by the IdP, no password (it can set
+/// A JIT account: its address proven by the IdP within one of its
+/// organization's verified domains, no password (it can set
 /// one with a reset link).
 async fn create_user<C: sea_orm::ConnectionTrait>(
     txn: &C,
