@@ -23,6 +23,7 @@ mod introspection;
 mod invitations;
 mod isolation;
 mod join_codes;
+mod listener_reconnect;
 mod mail;
 mod mail_dir;
 mod members;
