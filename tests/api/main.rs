@@ -5,6 +5,7 @@
 mod accounts;
 mod api_tokens;
 mod audit_coverage;
+mod batch_authentication;
 mod binary;
 mod brute_force;
 mod bulk_invitations;
