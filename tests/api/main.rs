@@ -41,6 +41,7 @@ mod secrets_in_logs;
 mod serving;
 mod session_cache;
 mod sessions;
+mod shared_limits;
 mod shutdown;
 mod sso;
 mod statements;
