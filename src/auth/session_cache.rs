@@ -163,8 +163,12 @@ impl<V: Clone + Send + Sync + 'static> SessionCache<V> {
     }
 }
 
-/// Listens for notices until the cache is dropped; reconnects after an
-/// error, serving nothing in between.
+/// Listens for notices until the cache is dropped. The cache serves only
+/// between a confirmed LISTEN and the first sign that the connection is
+/// gone: it is turned off the moment the listener reports the loss, before
+/// anything reconnects, and on again only once a new LISTEN has been
+/// answered (notices sent in between are lost, so nothing read before can
+/// be trusted).
 async fn listen<V: Clone + Send + Sync + 'static>(
     cache: std::sync::Weak<SessionCache<V>>,
     url: String,
@@ -182,6 +186,7 @@ async fn listen<V: Clone + Send + Sync + 'static>(
                 continue;
             }
         };
+        let listening_since = Instant::now();
         let Some(live) = cache.upgrade() else { return };
         live.reset(true);
         drop(live);
@@ -194,21 +199,40 @@ async fn listen<V: Clone + Send + Sync + 'static>(
                     // Not ours to read: forget everything rather than guess.
                     Err(_) => cache.reset(true),
                 },
-                // The connection dropped and came back: notices may be lost.
-                Ok(None) => cache.reset(true),
-                Err(e) => {
-                    tracing::warn!(error = %e, "session cache: lost the listener; serving without it");
+                // The connection dropped (the listener does not reconnect
+                // by itself, see `connect`): off at once, then listen anew.
+                Ok(None) => {
                     cache.reset(false);
+                    tracing::warn!(
+                        "session cache: the listener's connection dropped; serving without it until it listens again"
+                    );
+                    break;
+                }
+                Err(e) => {
+                    cache.reset(false);
+                    tracing::warn!(error = %e, "session cache: lost the listener; serving without it until it listens again");
                     break;
                 }
             }
         }
-        tokio::time::sleep(RETRY).await;
+        // A connection that keeps dropping right after it listens is not
+        // retried in a tight loop.
+        if listening_since.elapsed() < RETRY {
+            tokio::time::sleep(RETRY).await;
+        }
     }
 }
 
+/// A listener that is listening: `listen` returns once PostgreSQL has
+/// answered the LISTEN, so every notice committed from then on reaches it.
+/// It never reconnects on its own: sqlx's default (`eager_reconnect`)
+/// reconnects inside `try_recv` before reporting the loss, and the cache
+/// would go on serving through the reconnection, missing the notices sent
+/// meanwhile (issue #22, L1). `listen` above reconnects instead, with the
+/// cache off.
 async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
+    listener.eager_reconnect(false);
     listener.listen(CHANNEL).await?;
     Ok(listener)
 }

@@ -1,14 +1,20 @@
 //! Brute-force limits on the operations that check a credential or spend a
-//! secret: per client address and per account, counted per operation
+//! secret: per client network and per account, counted per operation
 //! executed (aliases and batch entries each count, since every resolver
 //! asks), with the GCRA limiter of the `governor` crate. Over the limit:
 //! RATE_LIMITED with `retryAfter` seconds.
+//!
+//! A client network is an IPv4 address, or an IPv6 address's /64 (issue
+//! #22, L5): a host picks its own interface identifier within its /64
+//! (RFC 4291 §2.5.1; temporary addresses, RFC 8981), so one machine may
+//! hold 2^64 addresses. An IPv4-mapped IPv6 address counts as its IPv4
+//! address.
 //!
 //! The counts live in this process: each instance limits what reaches it.
 //! What must hold across instances (an account locked after repeated wrong
 //! passwords) is stored in the database (`domain::accounts`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -33,6 +39,18 @@ pub enum Limited {
     SsoCode,
     /// Asking for and using a guest's mailed sign-in link.
     GuestSignIn,
+}
+
+/// The network a client address is limited as: an IPv4 address itself,
+/// an IPv6 address's /64.
+pub fn client_network(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+    }
 }
 
 /// The limiters of one server.
@@ -61,8 +79,9 @@ impl RateLimits {
         }
     }
 
-    /// Counts one `operation` from `address` for `account` (an email or a
-    /// user id; compared case-insensitively), or refuses it.
+    /// Counts one `operation` from `address` (its network, see
+    /// [`client_network`]) for `account` (an email or a user id; compared
+    /// case-insensitively), or refuses it.
     pub fn check(
         &self,
         operation: Limited,
@@ -78,7 +97,9 @@ impl RateLimits {
         let now = DefaultClock::default().now();
         let mut wait = None;
         if let Some(address) = address
-            && let Err(not_until) = self.by_address.check_key(&(operation, address))
+            && let Err(not_until) = self
+                .by_address
+                .check_key(&(operation, client_network(address)))
         {
             wait = Some(not_until.wait_time_from(now));
         }
@@ -129,6 +150,16 @@ mod tests {
         // Each operation has its own budget.
         assert!(limits.check(Limited::SignUp, Some(attacker), None).is_ok());
         assert_eq!(limits.refused(), 1);
+    }
+
+    #[test]
+    fn an_ipv6_address_counts_as_its_64_and_a_mapped_ipv4_as_itself() {
+        let network = |a: &str| client_network(a.parse().unwrap()).to_string();
+        assert_eq!(network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(network("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::");
+        assert_ne!(network("2001:db8:1:3::1"), "2001:db8:1:2::");
+        assert_eq!(network("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(network("203.0.113.10"), "203.0.113.10");
     }
 
     #[test]

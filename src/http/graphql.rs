@@ -12,8 +12,10 @@
 //! - GET runs queries, never mutations (405 with `Allow: POST`), and can
 //!   be turned off (`ORGQL_GET_QUERIES=false`).
 //! - JSON-array batching is off unless `ORGQL_MAX_BATCH` allows it.
-//! - The bearer credential is read once per HTTP request; each operation
-//!   gets its own actor and loaders.
+//! - The bearer credential is checked for each operation, when its turn
+//!   comes (a batch's operations run in order): a `logOut` early in a
+//!   batch ends the session for the operations after it (issue #22, L9).
+//!   Each operation gets its own actor and loaders.
 //!
 //! One file of about 430 lines: GET and POST share one pipeline (media
 //! types, persisted documents, limits, execution, metrics), which reads
@@ -186,7 +188,8 @@ fn single_response(answer: Answer, media: MediaType) -> Response {
     response
 }
 
-/// What every operation of one HTTP request shares.
+/// Who runs one operation: the request's metadata and the actor its
+/// credential resolved to when the operation's turn came.
 struct Caller {
     meta: RequestMeta,
     actor: Option<Actor>,
@@ -385,11 +388,13 @@ pub async fn graphql_post(
         .into_iter()
         .map(|params| state.prepare(params))
         .collect();
-    let caller = state
-        .caller(peer, &headers, reads_only(prepared.iter()))
-        .await;
     let mut answers = Vec::with_capacity(prepared.len());
     for operation in prepared {
+        // Authenticated again for each operation: what an earlier one
+        // revoked (`logOut`) holds for the next, as across requests.
+        let caller = state
+            .caller(peer, &headers, reads_only(std::iter::once(&operation)))
+            .await;
         answers.push(state.answer(&caller, operation, started).await);
     }
     let bodies: Vec<Body> = answers.iter().map(Body::from).collect();
