@@ -321,6 +321,10 @@ async fn purge_audit_log(db: &DatabaseConnection) {
     if let Err(e) = crate::domain::sso::sign_in::purge_expired(db).await {
         tracing::warn!(error = %e, "purging expired SSO sign-ins failed; will retry");
     }
+    // Shared rate-limit budgets that are whole again (PostgreSQL).
+    if let Err(e) = crate::domain::rate_limits::purge_refilled(db).await {
+        tracing::warn!(error = %e, "purging refilled rate-limit budgets failed; will retry");
+    }
 }
 
 /// The session cache, when it is on and can be exact: PostgreSQL, with the

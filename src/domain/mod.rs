@@ -20,6 +20,7 @@ pub mod join_codes;
 pub mod members;
 pub mod organizations;
 pub mod ownership;
+pub mod rate_limits;
 pub mod revocation;
 pub mod sessions;
 pub mod sso;

@@ -7,7 +7,7 @@ use crate::auth::AuthConfig;
 use crate::config::Config;
 use crate::domain::authz::{Actor, RequestMeta};
 use crate::error::AppError;
-use crate::graphql::rate_limits::{Limited, RateLimits};
+use crate::graphql::rate_limits::{Budgets, Limited, RateLimits};
 
 pub trait ContextExt {
     fn db(&self) -> async_graphql::Result<&DatabaseConnection>;
@@ -19,7 +19,13 @@ pub trait ContextExt {
     fn config(&self) -> async_graphql::Result<&Config>;
     /// Counts one `operation` against the request's client address and
     /// `account`, or answers RATE_LIMITED.
-    fn rate_limit(&self, operation: Limited, account: Option<&str>) -> async_graphql::Result<()>;
+    /// On PostgreSQL the budgets are shared by every instance (one
+    /// statement); on SQLite they live in this process.
+    fn rate_limit<'a>(
+        &'a self,
+        operation: Limited,
+        account: Option<&'a str>,
+    ) -> impl Future<Output = async_graphql::Result<()>> + Send + 'a;
 }
 
 impl ContextExt for Context<'_> {
@@ -48,15 +54,21 @@ impl ContextExt for Context<'_> {
         self.data::<Config>()
     }
 
-    fn rate_limit(&self, operation: Limited, account: Option<&str>) -> async_graphql::Result<()> {
+    async fn rate_limit(
+        &self,
+        operation: Limited,
+        account: Option<&str>,
+    ) -> async_graphql::Result<()> {
         // Clients whose address could not be told (a forwarded chain that
         // does not parse) share one budget rather than escape the limit.
         let client_ip = self
             .meta()
             .client_ip
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let budgets = Budgets::of(self.db()?);
         Ok(self
             .data::<RateLimits>()?
-            .check(operation, Some(client_ip), account)?)
+            .check(budgets, operation, Some(client_ip), account)
+            .await?)
     }
 }

@@ -163,7 +163,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "The token from the invitation link.")] token: String,
     ) -> async_graphql::Result<Option<InvitationPreview>> {
-        ctx.rate_limit(Limited::Invitation, None)?;
+        ctx.rate_limit(Limited::Invitation, None).await?;
         Ok(crate::read::invitations::preview(ctx.db()?, &token)
             .await?
             .map(Into::into))

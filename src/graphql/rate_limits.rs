@@ -1,18 +1,21 @@
 //! Brute-force limits on the operations that check a credential or spend a
 //! secret: per client network and per account, counted per operation
 //! executed (aliases and batch entries each count, since every resolver
-//! asks), with the GCRA limiter of the `governor` crate. Over the limit:
-//! RATE_LIMITED with `retryAfter` seconds.
+//! asks). Over the limit: RATE_LIMITED with `retryAfter` seconds.
 //!
-//! A client network is an IPv4 address, or an IPv6 address's /64 (issue
-//! #22, L5): a host picks its own interface identifier within its /64
-//! (RFC 4291 §2.5.1; temporary addresses, RFC 8981), so one machine may
-//! hold 2^64 addresses. An IPv4-mapped IPv6 address counts as its IPv4
-//! address.
+//! - A client network is an IPv4 address, or an IPv6 address's /64: a
+//!   host picks its own interface identifier within its /64 (RFC 4291
+//!   §2.5.1, privacy addresses of RFC 8981), so one machine holds 2^64
+//!   addresses. An IPv4-mapped IPv6 address counts as its IPv4 address.
+//! - An account is an email address or a user id, compared
+//!   case-insensitively.
+//! - On PostgreSQL the budgets live in the database
+//!   (`domain::rate_limits`), shared by every instance on it: two
+//!   instances give one budget. On SQLite they live in this process
+//!   (GCRA of the `governor` crate), as one process serves the file.
 //!
-//! The counts live in this process: each instance limits what reaches it.
-//! What must hold across instances (an account locked after repeated wrong
-//! passwords) is stored in the database (`domain::accounts`).
+//! Both keep the same rule: `n` per window, refilled evenly, all of it
+//! available at once; a refused operation spends nothing.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
@@ -21,7 +24,10 @@ use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sea_orm::{DatabaseConnection, DbBackend};
+use sha2::{Digest, Sha256};
 
+use crate::domain::rate_limits::{self as shared, Spend};
 use crate::error::AppError;
 
 /// An operation that is limited, each with its own budget.
@@ -41,6 +47,24 @@ pub enum Limited {
     GuestSignIn,
 }
 
+/// Where the budgets are kept for one check.
+pub enum Budgets<'a> {
+    /// In this process: SQLite.
+    InProcess,
+    /// In the database, shared by every instance on it: PostgreSQL.
+    Shared(&'a DatabaseConnection),
+}
+
+impl<'a> Budgets<'a> {
+    /// The budgets that go with `db`'s backend.
+    pub fn of(db: &'a DatabaseConnection) -> Self {
+        match db.get_database_backend() {
+            DbBackend::Postgres => Budgets::Shared(db),
+            _ => Budgets::InProcess,
+        }
+    }
+}
+
 /// The network a client address is limited as: an IPv4 address itself,
 /// an IPv6 address's /64.
 pub fn client_network(address: IpAddr) -> IpAddr {
@@ -53,8 +77,11 @@ pub fn client_network(address: IpAddr) -> IpAddr {
     }
 }
 
-/// The limiters of one server.
+/// The limits of one server.
 pub struct RateLimits {
+    per_address: NonZeroU32,
+    per_account: NonZeroU32,
+    window: Duration,
     by_address: DefaultKeyedRateLimiter<(Limited, IpAddr)>,
     by_account: DefaultKeyedRateLimiter<(Limited, String)>,
     checks: AtomicU64,
@@ -65,13 +92,17 @@ impl RateLimits {
     /// `per_address` and `per_account` operations per `window`, each,
     /// with the whole window's budget available as a burst.
     pub fn new(per_address: u32, per_account: u32, window: Duration) -> Self {
-        let quota = |n: u32| {
-            let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        let per_address = NonZeroU32::new(per_address).unwrap_or(NonZeroU32::MIN);
+        let per_account = NonZeroU32::new(per_account).unwrap_or(NonZeroU32::MIN);
+        let quota = |n: NonZeroU32| {
             Quota::with_period(window / n.get())
                 .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
                 .allow_burst(n)
         };
         Self {
+            per_address,
+            per_account,
+            window,
             by_address: RateLimiter::keyed(quota(per_address)),
             by_account: RateLimiter::keyed(quota(per_account)),
             checks: AtomicU64::new(0),
@@ -79,15 +110,56 @@ impl RateLimits {
         }
     }
 
-    /// Counts one `operation` from `address` (its network, see
-    /// [`client_network`]) for `account` (an email or a user id; compared
-    /// case-insensitively), or refuses it.
-    pub fn check(
+    /// Counts one `operation` from `address` (its network) for `account`
+    /// (an email or a user id; compared case-insensitively), or refuses
+    /// it. On shared budgets this is one statement.
+    pub async fn check(
         &self,
+        budgets: Budgets<'_>,
         operation: Limited,
         address: Option<IpAddr>,
         account: Option<&str>,
     ) -> Result<(), AppError> {
+        let network = address.map(client_network);
+        let account = account.map(|a| a.trim().to_lowercase());
+        let wait = match budgets {
+            Budgets::InProcess => self.spend_in_process(operation, network, account),
+            Budgets::Shared(db) => {
+                let mut spends = Vec::with_capacity(2);
+                if let Some(network) = network {
+                    spends.push(Spend {
+                        key: key(operation, "network", &network.to_string()),
+                        refill: self.window / self.per_address.get(),
+                    });
+                }
+                if let Some(account) = &account {
+                    spends.push(Spend {
+                        key: key(operation, "account", account),
+                        refill: self.window / self.per_account.get(),
+                    });
+                }
+                shared::spend(db, &spends, self.window).await?
+            }
+        };
+        match wait {
+            None => Ok(()),
+            Some(wait) => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(target: "orgql::rate_limit", ?operation, client_network = ?network, "rate limited");
+                Err(AppError::RateLimited {
+                    retry_after_secs: wait.as_secs() + 1,
+                })
+            }
+        }
+    }
+
+    /// Spends from this process's budgets; how long to wait if refused.
+    fn spend_in_process(
+        &self,
+        operation: Limited,
+        network: Option<IpAddr>,
+        account: Option<String>,
+    ) -> Option<Duration> {
         // Forget keys that are back to a full budget now and then, so the
         // maps stay as small as the recent traffic.
         if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
@@ -96,30 +168,17 @@ impl RateLimits {
         }
         let now = DefaultClock::default().now();
         let mut wait = None;
-        if let Some(address) = address
-            && let Err(not_until) = self
-                .by_address
-                .check_key(&(operation, client_network(address)))
+        if let Some(network) = network
+            && let Err(not_until) = self.by_address.check_key(&(operation, network))
         {
             wait = Some(not_until.wait_time_from(now));
         }
         if let Some(account) = account
-            && let Err(not_until) = self
-                .by_account
-                .check_key(&(operation, account.trim().to_lowercase()))
+            && let Err(not_until) = self.by_account.check_key(&(operation, account))
         {
             wait = wait.max(Some(not_until.wait_time_from(now)));
         }
-        match wait {
-            None => Ok(()),
-            Some(wait) => {
-                self.refused.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(target: "orgql::rate_limit", ?operation, client_ip = ?address, "rate limited");
-                Err(AppError::RateLimited {
-                    retry_after_secs: wait.as_secs() + 1,
-                })
-            }
-        }
+        wait
     }
 
     /// How many operations were refused since start-up (for metrics).
@@ -128,28 +187,87 @@ impl RateLimits {
     }
 }
 
+/// A shared budget's key: a hash, so that the table holds no address or
+/// email, and no client picks a key's length.
+fn key(operation: Limited, scope: &str, value: &str) -> String {
+    let digest = Sha256::digest(format!("{operation:?}|{scope}|{value}"));
+    hex::encode(digest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_address_is_refused_past_its_budget_and_others_are_not() {
+    async fn check(
+        limits: &RateLimits,
+        operation: Limited,
+        address: Option<IpAddr>,
+        account: Option<&str>,
+    ) -> Result<(), AppError> {
+        limits
+            .check(Budgets::InProcess, operation, address, account)
+            .await
+    }
+
+    #[tokio::test]
+    async fn an_address_is_refused_past_its_budget_and_others_are_not() {
         let limits = RateLimits::new(3, 100, Duration::from_secs(60));
         let attacker: IpAddr = "203.0.113.9".parse().unwrap();
         let other: IpAddr = "198.51.100.1".parse().unwrap();
         for _ in 0..3 {
-            assert!(limits.check(Limited::LogIn, Some(attacker), None).is_ok());
+            assert!(
+                check(&limits, Limited::LogIn, Some(attacker), None)
+                    .await
+                    .is_ok()
+            );
         }
-        match limits.check(Limited::LogIn, Some(attacker), None) {
+        match check(&limits, Limited::LogIn, Some(attacker), None).await {
             Err(AppError::RateLimited { retry_after_secs }) => {
                 assert!((1..=61).contains(&retry_after_secs))
             }
             other => panic!("{other:?}"),
         }
-        assert!(limits.check(Limited::LogIn, Some(other), None).is_ok());
+        assert!(
+            check(&limits, Limited::LogIn, Some(other), None)
+                .await
+                .is_ok()
+        );
         // Each operation has its own budget.
-        assert!(limits.check(Limited::SignUp, Some(attacker), None).is_ok());
+        assert!(
+            check(&limits, Limited::SignUp, Some(attacker), None)
+                .await
+                .is_ok()
+        );
         assert_eq!(limits.refused(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_account_is_limited_from_any_address_and_case_does_not_matter() {
+        let limits = RateLimits::new(100, 2, Duration::from_secs(60));
+        for n in 0..2u8 {
+            let address = IpAddr::from([10, 0, 0, n]);
+            assert!(
+                check(
+                    &limits,
+                    Limited::LogIn,
+                    Some(address),
+                    Some("Ann@Example.com")
+                )
+                .await
+                .is_ok()
+            );
+        }
+        let fresh = IpAddr::from([10, 0, 0, 9]);
+        assert!(
+            check(
+                &limits,
+                Limited::LogIn,
+                Some(fresh),
+                Some("ann@example.com")
+            )
+            .await
+            .is_err()
+        );
     }
 
     #[test]
@@ -159,25 +277,7 @@ mod tests {
         assert_eq!(network("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::");
         assert_ne!(network("2001:db8:1:3::1"), "2001:db8:1:2::");
         assert_eq!(network("::ffff:203.0.113.9"), "203.0.113.9");
-        assert_eq!(network("203.0.113.10"), "203.0.113.10");
-    }
-
-    #[test]
-    fn an_account_is_limited_from_any_address_and_case_does_not_matter() {
-        let limits = RateLimits::new(100, 2, Duration::from_secs(60));
-        for n in 0..2u8 {
-            let address = IpAddr::from([10, 0, 0, n]);
-            assert!(
-                limits
-                    .check(Limited::LogIn, Some(address), Some("Ann@Example.com"))
-                    .is_ok()
-            );
-        }
-        let fresh = IpAddr::from([10, 0, 0, 9]);
-        assert!(
-            limits
-                .check(Limited::LogIn, Some(fresh), Some("ann@example.com"))
-                .is_err()
-        );
+        assert_eq!(network("203.0.113.9"), "203.0.113.9");
+        assert_ne!(network("203.0.113.10"), "203.0.113.9");
     }
 }

@@ -290,6 +290,14 @@ async fn every_mutation_writes_an_audit_entry() {
         Tier::Enterprise,
     )
     .await;
+    // Its IdP speaks only for the organization's verified domains.
+    let added = app.graphql("mutation($o: ID!) { addDomain(input: { organizationId: $o, domain: \"acme.test\" }) { challenge { recordName recordValue } } }", json!({ "o": enterprise_id }), Some(&ann_token)).await;
+    let challenge = &added["data"]["addDomain"]["challenge"];
+    dns.publish_txt(
+        challenge["recordName"].as_str().unwrap(),
+        challenge["recordValue"].as_str().unwrap(),
+    );
+    assert_ok(&app.graphql("mutation($o: ID!) { verifyDomain(input: { organizationId: $o, domain: \"acme.test\" }) { domain { verified } } }", json!({ "o": enterprise_id }), Some(&ann_token)).await);
     let connection = story.run("createSsoConnection", "mutation($o: ID!, $i: String!, $c: String!, $s: String!) { createSsoConnection(input: { organizationId: $o, protocol: OIDC, issuerUrl: $i, clientId: $c, clientSecret: $s }) { connection { id } } }", json!({ "o": enterprise_id, "i": idp.issuer, "c": crate::sso::CLIENT_ID, "s": crate::sso::CLIENT_SECRET }), Some(&ann_token)).await;
     let connection_id = s(&connection, &["connection", "id"]);
     story.run("updateSsoConnection", "mutation($c: ID!) { updateSsoConnection(input: { connectionId: $c, defaultRole: VIEWER }) { connection { id } } }", json!({ "c": connection_id }), Some(&ann_token)).await;

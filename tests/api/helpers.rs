@@ -105,6 +105,11 @@ impl TestApp {
     pub async fn another_instance(&self) -> TestApp {
         start(self.database_url.clone(), TestDatabase::Shared, |_| {}).await
     }
+
+    /// Like [`TestApp::another_instance`], with settings of its own.
+    pub async fn another_instance_with(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        start(self.database_url.clone(), TestDatabase::Shared, configure).await
+    }
 }
 
 async fn start(

@@ -110,7 +110,7 @@ pub async fn request_password_reset(
                 db,
                 email.as_str(),
                 "Reset your orgql password",
-                "Someone asked to reset the password of an orgql account with this email address, but no orgql account has this address, so there is nothing to reset.\n\nIf it was you, you may have signed up with another address. Otherwise, ignore this email.\n".to_owned(),
+                "Someone asked to reset the password of an orgql account with this email address, but no account has this address, so there is nothing to reset.\n\nIf it was you, you may have signed up with another address. Otherwise, ignore this email.\n".to_owned(),
             )
             .await?;
         outbox.wake();

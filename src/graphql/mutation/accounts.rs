@@ -43,7 +43,7 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: SignUpInput,
     ) -> async_graphql::Result<AuthPayload> {
-        ctx.rate_limit(Limited::SignUp, Some(&input.email))?;
+        ctx.rate_limit(Limited::SignUp, Some(&input.email)).await?;
         let issued = accounts::sign_up(
             ctx.db()?,
             ctx.auth()?,
@@ -68,7 +68,7 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: LogInInput,
     ) -> async_graphql::Result<AuthPayload> {
-        ctx.rate_limit(Limited::LogIn, Some(&input.email))?;
+        ctx.rate_limit(Limited::LogIn, Some(&input.email)).await?;
         let issued = accounts::log_in(
             ctx.db()?,
             ctx.auth()?,
@@ -89,7 +89,7 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: RefreshSessionInput,
     ) -> async_graphql::Result<AuthPayload> {
-        ctx.rate_limit(Limited::Refresh, None)?;
+        ctx.rate_limit(Limited::Refresh, None).await?;
         let issued =
             accounts::refresh_session(ctx.db()?, ctx.auth()?, &ctx.meta(), &input.refresh_token)
                 .await?;
@@ -140,7 +140,7 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: VerifyMfaInput,
     ) -> async_graphql::Result<AuthPayload> {
-        ctx.rate_limit(Limited::MfaVerification, None)?;
+        ctx.rate_limit(Limited::MfaVerification, None).await?;
         let issued = mfa::verify(
             ctx.db()?,
             ctx.auth()?,
@@ -181,7 +181,8 @@ impl AccountMutations {
         ctx.rate_limit(
             Limited::MfaVerification,
             actor.user_id().map(|id| id.to_string()).as_deref(),
-        )?;
+        )
+        .await?;
         let recovery_codes = mfa::confirm(ctx.db()?, ctx.auth()?, actor, &input.code).await?;
         Ok(ConfirmTotpPayload { recovery_codes })
     }
@@ -200,7 +201,8 @@ impl AccountMutations {
         ctx.rate_limit(
             Limited::MfaVerification,
             actor.user_id().map(|id| id.to_string()).as_deref(),
-        )?;
+        )
+        .await?;
         let proof = match (&input.password, &input.code) {
             (Some(password), None) => mfa::Proof::Password(password),
             (None, Some(code)) => mfa::Proof::Code(code),
@@ -221,7 +223,7 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: VerifyEmailInput,
     ) -> async_graphql::Result<VerifyEmailPayload> {
-        ctx.rate_limit(Limited::EmailVerification, None)?;
+        ctx.rate_limit(Limited::EmailVerification, None).await?;
         let user = accounts::verify_email(ctx.db()?, &ctx.meta(), &input.token).await?;
         Ok(VerifyEmailPayload {
             user: User::from(user),
@@ -239,7 +241,8 @@ impl AccountMutations {
         ctx.rate_limit(
             Limited::EmailVerification,
             actor.user_id().map(|id| id.to_string()).as_deref(),
-        )?;
+        )
+        .await?;
         accounts::resend_verification_email(ctx.db()?, ctx.auth()?, ctx.data::<Outbox>()?, actor)
             .await?;
         Ok(ResendVerificationEmailPayload {
@@ -260,7 +263,8 @@ impl AccountMutations {
         ctx.rate_limit(
             Limited::LogIn,
             ctx.actor()?.user_id().map(|id| id.to_string()).as_deref(),
-        )?;
+        )
+        .await?;
         let pending_email = accounts::change_email(
             ctx.db()?,
             ctx.auth()?,
@@ -284,7 +288,8 @@ impl AccountMutations {
         ctx.rate_limit(
             Limited::LogIn,
             ctx.actor()?.user_id().map(|id| id.to_string()).as_deref(),
-        )?;
+        )
+        .await?;
         let ended = accounts::change_password(
             ctx.db()?,
             ctx.auth()?,
@@ -305,7 +310,8 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: RequestPasswordResetInput,
     ) -> async_graphql::Result<RequestPasswordResetPayload> {
-        ctx.rate_limit(Limited::PasswordReset, Some(&input.email))?;
+        ctx.rate_limit(Limited::PasswordReset, Some(&input.email))
+            .await?;
         accounts::request_password_reset(
             ctx.db()?,
             ctx.data::<Outbox>()?,
@@ -325,7 +331,7 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: ResetPasswordInput,
     ) -> async_graphql::Result<ResetPasswordPayload> {
-        ctx.rate_limit(Limited::PasswordReset, None)?;
+        ctx.rate_limit(Limited::PasswordReset, None).await?;
         accounts::reset_password(
             ctx.db()?,
             ctx.auth()?,

@@ -75,7 +75,7 @@ impl GuestMutations {
         ctx: &Context<'_>,
         input: AcceptGuestInvitationInput,
     ) -> async_graphql::Result<AuthPayload> {
-        ctx.rate_limit(Limited::Invitation, None)?;
+        ctx.rate_limit(Limited::Invitation, None).await?;
         let issued =
             accounts::accept_guest_invitation(ctx.db()?, ctx.auth()?, &ctx.meta(), &input.token)
                 .await?;
@@ -91,7 +91,8 @@ impl GuestMutations {
         ctx: &Context<'_>,
         input: RequestGuestSignInInput,
     ) -> async_graphql::Result<RequestGuestSignInPayload> {
-        ctx.rate_limit(Limited::GuestSignIn, Some(&input.email))?;
+        ctx.rate_limit(Limited::GuestSignIn, Some(&input.email))
+            .await?;
         accounts::request_sign_in_link(
             ctx.db()?,
             ctx.data::<Outbox>()?,
@@ -113,7 +114,7 @@ impl GuestMutations {
         ctx: &Context<'_>,
         input: SignInWithLinkInput,
     ) -> async_graphql::Result<AuthPayload> {
-        ctx.rate_limit(Limited::GuestSignIn, None)?;
+        ctx.rate_limit(Limited::GuestSignIn, None).await?;
         let issued =
             accounts::sign_in_with_link(ctx.db()?, ctx.auth()?, &ctx.meta(), &input.token).await?;
         Ok(issued.into())

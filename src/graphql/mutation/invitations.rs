@@ -364,7 +364,8 @@ impl InvitationMutations {
         input: InvitationResponseInput,
     ) -> async_graphql::Result<AcceptInvitationPayload> {
         let actor = ctx.actor()?;
-        ctx.rate_limit(Limited::Invitation, actor_key(actor).as_deref())?;
+        ctx.rate_limit(Limited::Invitation, actor_key(actor).as_deref())
+            .await?;
         let (member, organization) =
             invitations::accept(ctx.db()?, actor, input.reference()?).await?;
         Ok(AcceptInvitationPayload {
@@ -381,7 +382,8 @@ impl InvitationMutations {
         input: InvitationResponseInput,
     ) -> async_graphql::Result<InvitationPayload> {
         let actor = ctx.actor()?;
-        ctx.rate_limit(Limited::Invitation, actor_key(actor).as_deref())?;
+        ctx.rate_limit(Limited::Invitation, actor_key(actor).as_deref())
+            .await?;
         let invitation = invitations::decline(ctx.db()?, actor, input.reference()?).await?;
         Ok(InvitationPayload {
             invitation: Invitation(invitation),
@@ -500,7 +502,8 @@ impl InvitationMutations {
         input: JoinOrganizationInput,
     ) -> async_graphql::Result<JoinOrganizationPayload> {
         let actor = ctx.actor()?;
-        ctx.rate_limit(Limited::JoinCode, actor_key(actor).as_deref())?;
+        ctx.rate_limit(Limited::JoinCode, actor_key(actor).as_deref())
+            .await?;
         let joined = join_codes::join(ctx.db()?, actor, &input.code).await?;
         Ok(JoinOrganizationPayload {
             role: joined.membership.role.into(),

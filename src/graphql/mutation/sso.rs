@@ -283,7 +283,7 @@ impl SsoMutations {
         ctx: &Context<'_>,
         input: ExchangeSsoCodeInput,
     ) -> async_graphql::Result<AuthPayload> {
-        ctx.rate_limit(Limited::SsoCode, None)?;
+        ctx.rate_limit(Limited::SsoCode, None).await?;
         let issued = sign_in::exchange(ctx.db()?, ctx.auth()?, &ctx.meta(), &input.code).await?;
         Ok(issued.into())
     }
