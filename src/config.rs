@@ -255,9 +255,13 @@ pub struct Config {
     )]
     pub rate_limit_window_secs: u64,
 
-    /// Wrong passwords in a row after which an account is locked (the
-    /// person is told by email, and may still reset the password). The
-    /// count lives in the database, so it holds across instances.
+    /// Wrong passwords in a row from one client address (an IPv6 /64)
+    /// after which that address may not sign in to the account; when this
+    /// many addresses are locked out at once, the account locks too, except
+    /// for addresses it signed in from before. The same number of wrong
+    /// TOTP codes locks the account's codes. The person is told by email; a
+    /// password reset lifts the password locks. Counts live in the
+    /// database, so they hold across instances.
     #[arg(
         long,
         env = "ORGQL_LOCKOUT_THRESHOLD",
@@ -267,7 +271,8 @@ pub struct Config {
     )]
     pub lockout_threshold: u32,
 
-    /// How long a locked account stays locked, in minutes.
+    /// How long a lock (an address, an account, its TOTP codes) lasts, in
+    /// minutes.
     #[arg(
         long,
         env = "ORGQL_LOCKOUT_MINUTES",
