@@ -111,7 +111,7 @@ impl IdpFields {
             issuer_url: self
                 .issuer_url
                 .as_deref()
-                .map(|v| idp_url(settings, "issuerUrl", v))
+                .map(|v| issuer_url(settings, v))
                 .transpose()?,
             client_id: self.client_id.as_deref().map(client_id).transpose()?,
             client_secret: self
@@ -154,6 +154,24 @@ fn idp_url(settings: &SsoSettings, field: &'static str, value: &str) -> AppResul
     // Discovery appends `/.well-known/openid-configuration` to the issuer
     // as given, so it is stored as the IdP spells it (no added slash).
     Ok(value.trim().to_owned())
+}
+
+/// An OIDC issuer: an [`idp_url`] the server will fetch from, so not on a
+/// private, loopback or link-local address (review L7) unless the server
+/// allows development issuers. (A name is checked where it resolves, at
+/// every connection: `oidc::IdpHttp`.)
+fn issuer_url(settings: &SsoSettings, value: &str) -> AppResult<String> {
+    const FIELD: &str = "issuerUrl";
+    let issuer = idp_url(settings, FIELD, value)?;
+    if !settings.allow_http_issuers
+        && !url::Url::parse(&issuer).is_ok_and(|parsed| oidc::public_host(&parsed))
+    {
+        return Err(AppError::bad_input(
+            FIELD,
+            "must name a public host, not a private, loopback or link-local address",
+        ));
+    }
+    Ok(issuer)
 }
 
 /// A PEM X.509 certificate, stored in the canonical PEM form.

@@ -32,6 +32,10 @@
 //!   whatever the account's own TOTP. The browser gets a one-time code (60 s), never a token, and the
 //!   app trades it for a session through GraphQL (`exchangeSsoCode`). Each
 //!   sign-in is audited with its connection.
+//! - The server fetches from an OIDC IdP (discovery, JWKS, token endpoint)
+//!   only over https from public addresses, never from a private, loopback
+//!   or link-local one, whatever a discovery document names ([`oidc`],
+//!   review L7).
 //! - Deactivating or deleting the active connection turns `ssoRequired` off
 //!   in the same audited change (enforcement without a way in would lock
 //!   every member but the owners out).
@@ -79,10 +83,11 @@ pub struct SsoSettings {
     /// Where the browser may be sent back to (`ORGQL_SSO_REDIRECT_URIS`):
     /// exact matches only.
     pub redirect_uris: Vec<String>,
-    /// Whether issuers may be plain `http://` (`ORGQL_SSO_ALLOW_HTTP_ISSUERS`,
-    /// for development and tests).
+    /// Whether issuers may be plain `http://` and on a private or loopback
+    /// address (`ORGQL_SSO_ALLOW_HTTP_ISSUERS`, for development and tests;
+    /// only the issuer's own origin, `oidc::may_reach`).
     pub allow_http_issuers: bool,
-    pub http: openidconnect::reqwest::Client,
+    pub http: oidc::IdpHttp,
     pub providers: oidc::ProviderCache,
 }
 
@@ -92,7 +97,7 @@ impl SsoSettings {
             public_url: public_url.trim_end_matches('/').to_owned(),
             redirect_uris,
             allow_http_issuers,
-            http: oidc::http_client(),
+            http: oidc::IdpHttp::new(allow_http_issuers),
             providers: oidc::ProviderCache::default(),
         }
     }
