@@ -45,6 +45,7 @@ mod session_cache;
 mod sessions;
 mod shutdown;
 mod sso;
+mod sso_csrf;
 mod sso_trust;
 mod statements;
 mod teams;
