@@ -122,6 +122,9 @@ fn refused(error: AppError) -> Response {
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
         ErrorCode::Forbidden | ErrorCode::TierLimitExceeded => StatusCode::FORBIDDEN,
+        // The database is out: come back later (`Retry-After` is added by
+        // `refusal::json_bodies`), not "your request was wrong".
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => {
             tracing::error!(target: "orgql::sso", error = ?error, "SSO endpoint failed");
             return refuse(
