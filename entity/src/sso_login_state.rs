@@ -22,6 +22,10 @@ pub struct Model {
     /// A test sign-in by an administrator (`testSsoConnection`): it proves
     /// the connection and signs nobody in.
     pub test: bool,
+    /// SHA-256 of the `__Host-orgql_sso` cookie the start set in the
+    /// browser that began this sign-in: the answer counts only from that
+    /// browser (login CSRF). None for a test sign-in.
+    pub browser_binding_hash: Option<String>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
 }

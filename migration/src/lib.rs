@@ -25,6 +25,7 @@ mod m20261130_000024_saml;
 mod m20261204_000026_sign_in_lockouts;
 mod m20261204_000027_guest_sign_ups;
 mod m20261204_000028_rate_limits;
+mod m20261204_000029_sso_login_browser;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000026_sign_in_lockouts::Migration),
             Box::new(m20261204_000027_guest_sign_ups::Migration),
             Box::new(m20261204_000028_rate_limits::Migration),
+            Box::new(m20261204_000029_sso_login_browser::Migration),
         ]
     }
 }

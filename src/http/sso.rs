@@ -6,6 +6,10 @@
 //! travel back on its `redirect_uri` as `?error=…`; what cannot be sent
 //! back safely (no sign-in in flight, a `redirect_uri` off the allowlist)
 //! answers here in GraphQL's error shape.
+//!
+//! Enforces that a sign-in counts only in the browser that started it
+//! (review L6, login CSRF): the start sets [`BINDING_COOKIE`], and the
+//! callback and the ACS refuse an answer brought without it.
 
 use std::net::SocketAddr;
 
@@ -17,8 +21,42 @@ use serde::Deserialize;
 use super::AppState;
 use super::input_guard::{has_nul, uri_has_unusable_text};
 use super::refusal::refuse;
+use crate::domain::sso::STATE_TTL_MINUTES;
 use crate::domain::sso::sign_in::{self, Outcome};
 use crate::error::{AppError, ErrorCode};
+
+/// The cookie that binds a sign-in in flight to the browser that started
+/// it. `__Host-`: Secure, Path=/, no Domain, so no sibling host can set
+/// or read it. SameSite=None, because the SAML ACS is reached by a
+/// cross-site POST from the IdP, which carries no Lax cookie; it is
+/// HttpOnly and means nothing without the `state` it was issued with.
+pub const BINDING_COOKIE: &str = "__Host-orgql_sso";
+
+/// `Set-Cookie` for a new binding, living as long as the sign-in in flight.
+fn binding_cookie(value: &str) -> String {
+    format!(
+        "{BINDING_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=None; Max-Age={}",
+        STATE_TTL_MINUTES * 60
+    )
+}
+
+/// `Set-Cookie` that removes the binding once its sign-in is over.
+fn cleared_binding_cookie() -> String {
+    format!("{BINDING_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=None; Max-Age=0")
+}
+
+/// The binding cookie's value in the request, if it carries one.
+fn binding_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == BINDING_COOKIE)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
 
 /// `GET /sso/{slug}/start?redirect_uri=…`.
 #[derive(Deserialize)]
@@ -60,11 +98,33 @@ fn see_other(location: &str) -> Response {
         .into_response()
 }
 
+/// A 303 to `location` that also sets `cookie`.
+fn see_other_setting(location: &str, cookie: String) -> Response {
+    let mut response = see_other(location);
+    if let Ok(cookie) = cookie.parse() {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Where the callback or the ACS sends the browser.
+fn answer(outcome: Result<Outcome, AppError>) -> Response {
+    match outcome {
+        Ok(Outcome::Redirect(location)) => see_other_setting(&location, cleared_binding_cookie()),
+        Ok(Outcome::Unbound(location)) => see_other(&location),
+        Ok(Outcome::UnknownState) => unknown_flight(),
+        Err(error) => refused(error),
+    }
+}
+
 fn refused(error: AppError) -> Response {
     let status = match error.code() {
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
         ErrorCode::Forbidden | ErrorCode::TierLimitExceeded => StatusCode::FORBIDDEN,
+        // The database is out: come back later (`Retry-After` is added by
+        // `refusal::json_bodies`), not "your request was wrong".
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => {
             tracing::error!(target: "orgql::sso", error = ?error, "SSO endpoint failed");
             return refuse(
@@ -106,7 +166,10 @@ pub async fn start(
     )
     .await
     {
-        Ok(location) => see_other(&location),
+        Ok(departure) => see_other_setting(
+            &departure.idp_url,
+            binding_cookie(&departure.browser_binding),
+        ),
         Err(error) => refused(error),
     }
 }
@@ -140,21 +203,21 @@ pub async fn oidc_callback(
         );
     };
     let meta = super::request_meta(&state, peer, &headers);
-    match sign_in::callback(
-        &state.db,
-        &state.auth.sealer,
-        &state.sso,
-        &meta,
-        flight_state,
-        query.code.as_deref(),
-        query.error.as_deref(),
+    answer(
+        sign_in::callback(
+            &state.db,
+            &state.auth.sealer,
+            &state.sso,
+            &meta,
+            binding_of(&headers).as_deref(),
+            sign_in::OidcAnswer {
+                state: flight_state,
+                code: query.code.as_deref(),
+                idp_error: query.error.as_deref(),
+            },
+        )
+        .await,
     )
-    .await
-    {
-        Ok(Outcome::Redirect(location)) => see_other(&location),
-        Ok(Outcome::UnknownState) => unknown_flight(),
-        Err(error) => refused(error),
-    }
 }
 
 fn unknown_flight() -> Response {
@@ -194,11 +257,17 @@ pub async fn saml_acs(
         );
     };
     let meta = super::request_meta(&state, peer, &headers);
-    match sign_in::acs(&state.db, &state.sso, &meta, relay_state, saml_response).await {
-        Ok(Outcome::Redirect(location)) => see_other(&location),
-        Ok(Outcome::UnknownState) => unknown_flight(),
-        Err(error) => refused(error),
-    }
+    answer(
+        sign_in::acs(
+            &state.db,
+            &state.sso,
+            &meta,
+            binding_of(&headers).as_deref(),
+            relay_state,
+            saml_response,
+        )
+        .await,
+    )
 }
 
 /// `GET /sso/saml/{connection_id}`: the SAML SP metadata of one connection;

@@ -106,9 +106,15 @@ impl Idp {
     }
 }
 
-/// A browser: keeps cookies, follows no redirect by itself.
+/// The cookie that binds an SSO sign-in to the browser that started it.
+pub const SSO_BINDING_COOKIE: &str = "__Host-orgql_sso";
+
+/// A browser: keeps cookies, follows no redirect by itself. reqwest's jar
+/// never sends a Secure cookie over plain http, so orgql's `__Host-`
+/// binding cookie is kept here by hand and sent to orgql's `/sso/` paths.
 pub struct Browser {
     pub client: reqwest::Client,
+    sso_binding: std::sync::Mutex<Option<String>>,
 }
 
 impl Default for Browser {
@@ -119,6 +125,7 @@ impl Default for Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            sso_binding: std::sync::Mutex::new(None),
         }
     }
 }
@@ -137,10 +144,60 @@ fn location(base: &str, response: &reqwest::Response) -> String {
         .to_string()
 }
 
+/// The binding cookie's value that `response` sets: `Some("")` when it
+/// clears it.
+pub fn sso_binding_set_by(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| {
+            let pair = value.split(';').next()?;
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SSO_BINDING_COOKIE).then(|| value.to_owned())
+        })
+}
+
 impl Browser {
+    /// The binding cookie this browser holds, if any.
+    pub fn sso_binding(&self) -> Option<String> {
+        self.sso_binding.lock().unwrap().clone()
+    }
+
+    /// Makes this browser hold `binding` (another browser's cookie, say).
+    pub fn set_sso_binding(&self, binding: Option<String>) {
+        *self.sso_binding.lock().unwrap() = binding;
+    }
+
+    /// Adds the binding cookie to a request for one of orgql's `/sso/`
+    /// paths, as a browser would.
+    fn with_binding(&self, url: &str, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let to_sso = reqwest::Url::parse(url).is_ok_and(|u| u.path().starts_with("/sso/"));
+        match self.sso_binding() {
+            Some(binding) if to_sso => request.header(
+                reqwest::header::COOKIE,
+                format!("{SSO_BINDING_COOKIE}={binding}"),
+            ),
+            _ => request,
+        }
+    }
+
+    /// Keeps (or drops) the binding cookie `response` sets.
+    fn keep_binding(&self, response: &reqwest::Response) {
+        if let Some(binding) = sso_binding_set_by(response) {
+            self.set_sso_binding(Some(binding).filter(|b| !b.is_empty()));
+        }
+    }
+
     /// GETs `url` and answers the redirect's target.
     pub async fn redirect_of(&self, url: &str) -> (StatusCode, Option<String>) {
-        let response = self.client.get(url).send().await.unwrap();
+        let response = self
+            .with_binding(url, self.client.get(url))
+            .send()
+            .await
+            .unwrap();
+        self.keep_binding(&response);
         let status = response.status();
         if status.is_redirection() {
             (status, Some(location(url, &response)))
@@ -343,8 +400,7 @@ impl Browser {
     /// status and where orgql sent the browser.
     pub async fn post_to_acs(&self, acs: &str, post: &SamlPost) -> (StatusCode, Option<String>) {
         let response = self
-            .client
-            .post(acs)
+            .with_binding(acs, self.client.post(acs))
             .form(&[
                 ("SAMLResponse", post.saml_response.as_str()),
                 ("RelayState", post.relay_state.as_str()),
@@ -352,6 +408,7 @@ impl Browser {
             .send()
             .await
             .unwrap();
+        self.keep_binding(&response);
         let status = response.status();
         if status.is_redirection() {
             (status, Some(location(acs, &response)))

@@ -48,6 +48,7 @@ mod sessions;
 mod shared_limits;
 mod shutdown;
 mod sso;
+mod sso_csrf;
 mod sso_discovery;
 mod sso_trust;
 mod statements;

@@ -95,7 +95,7 @@ pub(crate) async fn setup() -> Saml {
 }
 
 impl Saml {
-    fn start_url(&self, redirect_uri: &str) -> String {
+    pub(crate) fn start_url(&self, redirect_uri: &str) -> String {
         format!(
             "{}/sso/{}/start?redirect_uri={}",
             self.app.base,
@@ -104,7 +104,7 @@ impl Saml {
         )
     }
 
-    fn acs(&self) -> String {
+    pub(crate) fn acs(&self) -> String {
         format!("{}{ACS}", self.app.base)
     }
 
@@ -527,6 +527,10 @@ async fn a_replayed_saml_response_is_refused() {
         .unwrap()
         .id;
     let relay_state = "a-relay-state-the-test-made";
+    // Bound to this browser, as a start would: the refusal below is the
+    // replay cache's, not the binding's.
+    let binding = "a-browser-binding-the-test-made";
+    browser.set_sso_binding(Some(binding.to_owned()));
     let now = chrono::Utc::now();
     entity::sso_login_state::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
@@ -537,6 +541,7 @@ async fn a_replayed_saml_response_is_refused() {
         saml_request_id: Set(Some(request_id)),
         redirect_uri: Set(APP_RETURN.to_owned()),
         test: Set(false),
+        browser_binding_hash: Set(Some(orgql::auth::secrets::digest(binding))),
         created_at: Set(now),
         expires_at: Set(now + chrono::Duration::minutes(10)),
     }

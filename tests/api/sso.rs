@@ -17,12 +17,12 @@ pub const APP_RETURN: &str = "http://app.test/sso/done";
 pub const CLIENT_ID: &str = "orgql-test";
 pub const CLIENT_SECRET: &str = "a client secret nobody may read back";
 
-struct Sso {
-    app: TestApp,
+pub(crate) struct Sso {
+    pub(crate) app: TestApp,
     idp: Idp,
     dns: DnsServer,
     owner: TestUser,
-    org: TestOrg,
+    pub(crate) org: TestOrg,
     connection_id: String,
 }
 
@@ -75,7 +75,7 @@ pub async fn through_callback(
 /// An app and an IdP that trust each other, and an ENTERPRISE organization
 /// that verified `acme.test` (its IdP speaks for that domain only) with a
 /// DRAFT connection.
-async fn setup() -> Sso {
+pub(crate) async fn setup() -> Sso {
     let dns = DnsServer::start().await;
     let dns_addr = dns.addr;
     let app = spawn_app_with(|config| {
@@ -128,7 +128,7 @@ impl Sso {
 
     /// The app's URL for a URL the IdP sent the browser to on orgql's
     /// public address.
-    fn on_app(&self, public: &str) -> String {
+    pub(crate) fn on_app(&self, public: &str) -> String {
         public.replacen(PUBLIC, &self.app.base, 1)
     }
 
@@ -156,7 +156,7 @@ impl Sso {
     }
 
     /// Tests and activates the connection.
-    async fn activate(&self) {
+    pub(crate) async fn activate(&self) {
         assert_eq!(
             self.test_sign_in("alice").await,
             format!("{APP_RETURN}?sso_test=passed")
@@ -170,7 +170,7 @@ impl Sso {
 
     /// The IdP's callback to orgql for a sign-in as `login` started at
     /// `/sso/{slug}/start`.
-    async fn callback_for(&self, browser: &Browser, login: &str) -> String {
+    pub(crate) async fn callback_for(&self, browser: &Browser, login: &str) -> String {
         let start = format!(
             "{}/sso/{}/start?redirect_uri={}",
             self.app.base,
@@ -189,7 +189,7 @@ impl Sso {
     }
 
     /// A whole sign-in as `login`: the app's return URL.
-    async fn sign_in(&self, login: &str) -> String {
+    pub(crate) async fn sign_in(&self, login: &str) -> String {
         let browser = Browser::default();
         let callback = self.callback_for(&browser, login).await;
         let (status, to) = browser.redirect_of(&self.on_app(&callback)).await;

@@ -555,13 +555,28 @@ pub(super) fn open_secret(
     String::from_utf8(bytes).map_err(|_| AppError::internal("a sealed client secret is not UTF-8"))
 }
 
-/// Remembers a sign-in in flight (only the state's hash is kept).
+/// Remembers a sign-in in flight (only the state's hash is kept), bound
+/// to no browser: a test sign-in, whose URL goes to an administrator over
+/// GraphQL and which signs nobody in.
 pub(super) async fn store_state<C: ConnectionTrait>(
     txn: &C,
     connection: &sso_connection::Model,
     departure: &Departure,
     redirect_uri: &str,
     test: bool,
+) -> AppResult<()> {
+    store_bound_state(txn, connection, departure, redirect_uri, test, None).await
+}
+
+/// [`store_state`], bound to a browser: `browser_binding_hash` is the
+/// digest of the cookie the start sets (see `sign_in::start`).
+pub(super) async fn store_bound_state<C: ConnectionTrait>(
+    txn: &C,
+    connection: &sso_connection::Model,
+    departure: &Departure,
+    redirect_uri: &str,
+    test: bool,
+    browser_binding_hash: Option<String>,
 ) -> AppResult<()> {
     let now = Utc::now();
     sso_login_state::ActiveModel {
@@ -573,6 +588,7 @@ pub(super) async fn store_state<C: ConnectionTrait>(
         saml_request_id: Set(departure.saml_request_id.clone()),
         redirect_uri: Set(redirect_uri.to_owned()),
         test: Set(test),
+        browser_binding_hash: Set(browser_binding_hash),
         created_at: Set(now),
         expires_at: Set(now + Duration::minutes(STATE_TTL_MINUTES)),
     }

@@ -19,7 +19,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::connections::{active_of, depart, open_secret, saml_idp, store_state};
+use super::connections::{active_of, depart, open_secret, saml_idp, store_bound_state};
 use super::oidc::{self, OidcClientSettings};
 use super::{CODE_TTL_SECONDS, SsoSettings, VerifiedIdentity, ensure_tier, saml};
 use crate::auth::{AuthConfig, Sealer, secrets};
@@ -77,8 +77,13 @@ impl Refusal {
 /// Where the callback sends the browser.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Back to the app: with `code`, `sso_test=passed` or `error`.
+    /// Back to the app: with `code`, `sso_test=passed` or `error`. The
+    /// sign-in in flight is over: the browser's binding cookie is cleared.
     Redirect(String),
+    /// Back to the app with `error=invalid_response`: the answer came
+    /// through a browser that did not start the sign-in, whose cookie
+    /// (if any) belongs to a sign-in of its own and is kept.
+    Unbound(String),
     /// No sign-in in flight matches (unknown, used or expired `state`):
     /// nowhere safe to send the browser.
     UnknownState,
@@ -93,9 +98,20 @@ fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
     url.to_string()
 }
 
+/// A sign-in's departure for the browser: the IdP URL to send it to, and
+/// the value of the cookie that binds the sign-in to it.
+#[derive(Debug)]
+pub struct BrowserDeparture {
+    pub idp_url: String,
+    /// Random; only its SHA-256 is stored. The answer from the IdP counts
+    /// only when the browser that brings it carries this value.
+    pub browser_binding: String,
+}
+
 /// `GET /sso/{slug}/start`: the IdP URL for a sign-in to the organization
 /// through its ACTIVE connection (OIDC authorization request or SAML
-/// AuthnRequest). NOT_FOUND when it has none (or no such organization);
+/// AuthnRequest), and the cookie value that binds it to this browser.
+/// NOT_FOUND when it has none (or no such organization);
 /// TIER_LIMIT_EXCEEDED off ENTERPRISE.
 #[tracing::instrument(skip_all, fields(%slug))]
 pub async fn start(
@@ -104,7 +120,7 @@ pub async fn start(
     settings: &SsoSettings,
     slug: &str,
     redirect_uri: &str,
-) -> AppResult<String> {
+) -> AppResult<BrowserDeparture> {
     let redirect_uri = settings.allowed_redirect(redirect_uri)?;
     // Parsed before it reaches a query: a slug is plain ASCII, and text
     // PostgreSQL cannot hold (a NUL) must not become an INTERNAL error.
@@ -120,10 +136,55 @@ pub async fn start(
         .ok_or(AppError::NotFound)?;
     ensure_tier(organization.tier)?;
     let departure = depart(sealer, settings, &connection).await?;
+    let browser_binding = secrets::generate();
     // A sign-in in flight changes nothing yet (one row, in one statement):
     // it is audited when it completes (`sso.signed_in`).
-    store_state(db, &connection, &departure, &redirect_uri, false).await?;
-    Ok(departure.url)
+    store_bound_state(
+        db,
+        &connection,
+        &departure,
+        &redirect_uri,
+        false,
+        Some(secrets::digest(&browser_binding)),
+    )
+    .await?;
+    Ok(BrowserDeparture {
+        idp_url: departure.url,
+        browser_binding,
+    })
+}
+
+/// Whether the browser that brought the IdP's answer is the one that
+/// started the sign-in (review L6, login CSRF: otherwise whoever started
+/// it, and signed in at the IdP as themselves, could hand the answer to
+/// someone else's browser and sign it in as them). A test sign-in is bound
+/// to no browser: its URL goes over GraphQL to an administrator
+/// (sso:manage), and it signs nobody in, so there is no session to plant.
+/// A sign-in stored unbound (before the binding existed) counts from no
+/// browser.
+fn from_starting_browser(flight: &sso_login_state::Model, browser_binding: Option<&str>) -> bool {
+    if flight.test {
+        return true;
+    }
+    match (&flight.browser_binding_hash, browser_binding) {
+        (Some(expected), Some(binding)) => {
+            secrets::constant_time_eq(expected, &secrets::digest(binding))
+        }
+        _ => false,
+    }
+}
+
+/// The answer came from another browser: the sign-in in flight is used
+/// up all the same (it was the starter's only, and whoever handed the URL
+/// on cannot try it again), nothing is issued, and the app hears
+/// `invalid_response`. The browser's own cookie (another sign-in of its
+/// own in flight) is left alone.
+fn from_another_browser(flight: &sso_login_state::Model) -> Outcome {
+    tracing::warn!(target: "orgql::sso", connection_id = %flight.connection_id, "an IdP answer came back through a browser that did not start the sign-in");
+    Outcome::Unbound(with_query(
+        &flight.redirect_uri,
+        &[("error", Refusal::InvalidResponse.as_str())],
+    ))
 }
 
 /// Takes the sign-in in flight named by `state` (OIDC `state`, SAML
@@ -196,21 +257,39 @@ async fn connection_of(
     )
 }
 
+/// What the IdP sent back to the OIDC callback through the browser.
+#[derive(Debug, Clone, Copy)]
+pub struct OidcAnswer<'a> {
+    pub state: &'a str,
+    pub code: Option<&'a str>,
+    /// The IdP's `error`: it refused or the user cancelled.
+    pub idp_error: Option<&'a str>,
+}
+
 /// `GET /sso/oidc/callback`: takes the sign-in in flight named by `state`
-/// (once), checks the IdP's answer and sends the browser back to the app.
+/// (once), checks that `browser_binding` (the browser's cookie) is the
+/// one the start set, checks the IdP's answer and sends the browser back
+/// to the app.
 #[tracing::instrument(skip_all)]
 pub async fn callback(
     db: &DatabaseConnection,
     sealer: &Sealer,
     settings: &SsoSettings,
     meta: &RequestMeta,
-    state: &str,
-    code: Option<&str>,
-    idp_error: Option<&str>,
+    browser_binding: Option<&str>,
+    answer: OidcAnswer<'_>,
 ) -> AppResult<Outcome> {
+    let OidcAnswer {
+        state,
+        code,
+        idp_error,
+    } = answer;
     let Some(flight) = take_flight(db, state).await? else {
         return Ok(Outcome::UnknownState);
     };
+    if !from_starting_browser(&flight, browser_binding) {
+        return Ok(from_another_browser(&flight));
+    }
     let connection = match connection_of(db, &flight, SsoProtocol::Oidc).await? {
         Ok(connection) => connection,
         Err(refusal) => return Ok(refused(&flight, refusal)),
@@ -247,13 +326,15 @@ pub async fn callback(
 }
 
 /// `POST /sso/saml/acs`: takes the sign-in in flight named by `RelayState`
-/// (once), verifies the `SAMLResponse` (see [`saml`]), records its
+/// (once), checks that `browser_binding` is the one the start set,
+/// verifies the `SAMLResponse` (see [`saml`]), records its
 /// assertion id against replay, and sends the browser back to the app.
 #[tracing::instrument(skip_all)]
 pub async fn acs(
     db: &DatabaseConnection,
     settings: &SsoSettings,
     meta: &RequestMeta,
+    browser_binding: Option<&str>,
     relay_state: &str,
     saml_response: &str,
 ) -> AppResult<Outcome> {
@@ -276,6 +357,9 @@ pub async fn acs(
     let Some(flight) = take(db, flight).await? else {
         return Ok(Outcome::UnknownState);
     };
+    if !from_starting_browser(&flight, browser_binding) {
+        return Ok(from_another_browser(&flight));
+    }
     let (connection, request_id) = match checked {
         Ok(checked) => checked,
         Err(refusal) => return Ok(refused(&flight, refusal)),
