@@ -166,6 +166,13 @@ async fn hammer(url: String, stop: Arc<AtomicBool>) -> Tally {
         .build()
         .unwrap();
     let mut tally = Tally::default();
+    // Once an answer said `Connection: close`, the server has begun to
+    // stop: a new connection may then be refused, or (when its handshake
+    // completes in the instant the listening socket closes, which no
+    // server can avoid) reset before its request is read. Either way the
+    // request was never accepted. A reset before that answer is a request
+    // lost.
+    let mut server_closing = false;
     while !stop.load(Ordering::Relaxed) {
         let sent = client
             .post(&url)
@@ -175,6 +182,10 @@ async fn hammer(url: String, stop: Arc<AtomicBool>) -> Tally {
         match sent {
             Ok(response) => {
                 let status = response.status();
+                server_closing |= response
+                    .headers()
+                    .get(reqwest::header::CONNECTION)
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
                 match response.text().await {
                     Ok(body) if status == 200 && body.contains(r#""__typename":"Query""#) => {
                         tally.answered += 1;
@@ -183,7 +194,7 @@ async fn hammer(url: String, stop: Arc<AtomicBool>) -> Tally {
                     Err(e) => tally.lost.push(format!("reading the answer: {e:?}")),
                 }
             }
-            Err(e) if e.is_connect() => {
+            Err(e) if e.is_connect() || (server_closing && is_reset(&e)) => {
                 tally.refused += 1;
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
@@ -191,6 +202,18 @@ async fn hammer(url: String, stop: Arc<AtomicBool>) -> Tally {
         }
     }
     tally
+}
+
+/// Whether `e` is the peer resetting the connection before any answer.
+fn is_reset(e: &reqwest::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::ConnectionReset;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 #[tokio::test]
