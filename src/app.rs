@@ -210,6 +210,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
         .route("/sso/{slug}/start", get(http::sso::start))
         .route("/sso/oidc/callback", get(http::sso::oidc_callback))
+        .route("/sso/test", get(http::sso::open_test_link))
         .route(
             "/sso/saml/acs",
             post(http::sso::saml_acs).layer(DefaultBodyLimit::max(

@@ -24,8 +24,14 @@ pub struct Model {
     pub test: bool,
     /// SHA-256 of the `__Host-orgql_sso` cookie the start set in the
     /// browser that began this sign-in: the answer counts only from that
-    /// browser (login CSRF). None for a test sign-in.
+    /// browser (login CSRF). None for a test sign-in until a browser
+    /// opens its link.
     pub browser_binding_hash: Option<String>,
+    /// A test sign-in not yet opened in a browser: SHA-256 of the ticket
+    /// in the link `testSsoConnection` answered. None once used.
+    pub test_ticket_hash: Option<String>,
+    /// A test sign-in: the IdP URL its link sends the browser to.
+    pub idp_url: Option<String>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
 }

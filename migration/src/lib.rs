@@ -26,6 +26,7 @@ mod m20261204_000026_sign_in_lockouts;
 mod m20261204_000027_guest_sign_ups;
 mod m20261204_000028_rate_limits;
 mod m20261204_000029_sso_login_browser;
+mod m20261204_000030_sso_test_ticket;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000027_guest_sign_ups::Migration),
             Box::new(m20261204_000028_rate_limits::Migration),
             Box::new(m20261204_000029_sso_login_browser::Migration),
+            Box::new(m20261204_000030_sso_test_ticket::Migration),
         ]
     }
 }

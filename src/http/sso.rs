@@ -8,8 +8,9 @@
 //! answers here in GraphQL's error shape.
 //!
 //! Enforces that a sign-in counts only in the browser that started it
-//! (review L6, login CSRF): the start sets [`BINDING_COOKIE`], and the
-//! callback and the ACS refuse an answer brought without it.
+//! (review L6, login CSRF): the start (or a test sign-in's link) sets
+//! [`BINDING_COOKIE`], and the callback and the ACS refuse an answer
+//! brought without it.
 
 use std::net::SocketAddr;
 
@@ -62,6 +63,12 @@ fn binding_of(headers: &HeaderMap) -> Option<String> {
 #[derive(Deserialize)]
 pub struct StartQuery {
     redirect_uri: Option<String>,
+}
+
+/// `GET /sso/test?ticket=…`.
+#[derive(Deserialize)]
+pub struct TestLinkQuery {
+    ticket: Option<String>,
 }
 
 /// `GET /sso/oidc/callback?code=…&state=…` (or `error=…&state=…`).
@@ -166,6 +173,25 @@ pub async fn start(
     )
     .await
     {
+        Ok(departure) => see_other_setting(
+            &departure.idp_url,
+            binding_cookie(&departure.browser_binding),
+        ),
+        Err(error) => refused(error),
+    }
+}
+
+/// The link of a test sign-in (`testSsoConnection`): binds it to this
+/// browser and sends it on to the IdP, once.
+pub async fn open_test_link(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(query): Query<TestLinkQuery>,
+) -> Response {
+    if uri_has_unusable_text(&uri) {
+        return unusable_text();
+    }
+    match sign_in::open_test_link(&state.db, query.ticket.as_deref().unwrap_or("")).await {
         Ok(departure) => see_other_setting(
             &departure.idp_url,
             binding_cookie(&departure.browser_binding),

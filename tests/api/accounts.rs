@@ -8,14 +8,56 @@ const LOG_IN: &str = "mutation($input: LogInInput!) { logIn(input: $input) { acc
 const REFRESH: &str = "mutation($token: String!) { refreshSession(input: { refreshToken: $token }) { accessToken refreshToken } }";
 const VIEWER: &str = "{ viewer { user { email } activeOrganization { slug } } }";
 
+const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken sessionId amr activeOrganization { id } mfaChallenge { challenge } user { id email name emailVerified createdAt } } }";
+
 #[tokio::test]
-async fn a_new_user_signs_up_and_is_the_viewer() {
+async fn a_new_user_signs_up_verifies_the_address_signs_in_and_is_the_viewer() {
     let app = spawn_app().await;
-    let ann = app.sign_up("Ann").await;
-    let response = app.graphql(VIEWER, json!({}), Some(&ann.token)).await;
-    assert_ok(&response);
-    assert_eq!(response["data"]["viewer"]["user"]["email"], ann.email);
+    let email = "ann@example.com";
+    let signed_up = app
+        .graphql(
+            SIGN_UP,
+            json!({ "input": { "email": email, "password": PASSWORD, "name": "Ann" } }),
+            None,
+        )
+        .await;
+    assert_ok(&signed_up);
+    let payload = &signed_up["data"]["signUp"];
+    assert!(
+        payload["accessToken"].is_null(),
+        "signs no one in: {signed_up}"
+    );
+    assert!(payload["refreshToken"].is_null(), "{signed_up}");
+    assert_eq!(payload["user"]["email"], email);
     assert_eq!(app.last_audit().await.action, "user.signed_up");
+
+    // Until the mailed link is used, the right password answers as a
+    // wrong one.
+    let log_in = json!({ "input": { "email": email, "password": PASSWORD } });
+    let refused = app.graphql(LOG_IN, log_in.clone(), None).await;
+    assert_error(&refused, "UNAUTHENTICATED");
+    let wrong = json!({ "input": { "email": email, "password": "not the password at all" } });
+    assert_eq!(refused, app.graphql(LOG_IN, wrong, None).await);
+
+    let link = app.link_token(email, "Confirm your email address", 1).await;
+    assert_ok(
+        &app.graphql(
+            "mutation($t: String!) { verifyEmail(input: { token: $t }) { user { id } } }",
+            json!({ "t": link }),
+            None,
+        )
+        .await,
+    );
+    let signed_in = app.graphql(LOG_IN, log_in, None).await;
+    assert_ok(&signed_in);
+    let token = signed_in["data"]["logIn"]["accessToken"].as_str().unwrap();
+    let response = app.graphql(VIEWER, json!({}), Some(token)).await;
+    assert_ok(&response);
+    assert_eq!(response["data"]["viewer"]["user"]["email"], email);
+    assert_eq!(
+        response["data"]["viewer"]["user"]["email"],
+        payload["user"]["email"]
+    );
 }
 
 #[tokio::test]
@@ -32,25 +74,56 @@ async fn an_anonymous_viewer_is_null_and_guarded_fields_are_unauthenticated() {
     assert_error(&response, "UNAUTHENTICATED");
 }
 
+/// `signUp`'s answer with what differs between any two answers (the id,
+/// the time) blanked.
+fn sign_up_shape(response: &serde_json::Value) -> serde_json::Value {
+    let mut shape = response.clone();
+    let user = &mut shape["data"]["signUp"]["user"];
+    assert!(
+        user["id"].as_str().is_some_and(|id| id.starts_with("usr_")),
+        "{response}"
+    );
+    let created = user["createdAt"].as_str().unwrap_or_default();
+    // The same precision either way: only the digits may differ.
+    user["createdAt"] = json!(created.replace(|c: char| c.is_ascii_digit(), "0"));
+    user["id"] = json!("usr_");
+    shape
+}
+
 #[tokio::test]
-async fn signing_up_twice_with_one_email_is_a_conflict() {
+async fn signing_up_with_a_taken_address_answers_as_a_new_one_and_mails_its_owner() {
     let app = spawn_app().await;
     let ann = app.sign_up("Ann").await;
     let before = app.audit_count().await;
-    let response = app
+    let sign_up = |email: &str| json!({ "input": { "email": email, "password": "another fresh phrase 77 zebra", "name": "Ann 2" } });
+    let taken = app
+        .graphql(SIGN_UP, sign_up(&ann.email.to_uppercase()), None)
+        .await;
+    assert_ok(&taken);
+    assert_eq!(app.audit_count().await, before, "nothing changed");
+    let new = app
         .graphql(
-            "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }",
-            json!({ "input": { "email": ann.email.to_uppercase(), "password": "another fresh phrase 77 zebra", "name": "Ann 2" } }),
+            SIGN_UP,
+            sign_up(&ann.email.to_uppercase().replace("ANN", "NOT-ANN")),
             None,
         )
         .await;
-    assert_error(&response, "CONFLICT");
-    assert_eq!(response["errors"][0]["extensions"]["field"], "email");
-    assert_eq!(
-        app.audit_count().await,
-        before,
-        "a failed mutation writes no entry"
-    );
+    assert_ok(&new);
+    let mut new_shape = sign_up_shape(&new);
+    new_shape["data"]["signUp"]["user"]["email"] = json!(ann.email);
+    assert_eq!(sign_up_shape(&taken), new_shape, "{taken} vs {new}");
+
+    // The owner hears of it, and keeps the account and its password; the
+    // stranger's password signs nothing in, as after signing up anew.
+    let notice = app
+        .emails(&ann.email, "Someone tried to sign up with your address", 1)
+        .await;
+    assert!(notice[0].contains("Nothing changed"), "{}", notice[0]);
+    let theirs =
+        json!({ "input": { "email": ann.email, "password": "another fresh phrase 77 zebra" } });
+    assert_error(&app.graphql(LOG_IN, theirs, None).await, "UNAUTHENTICATED");
+    let own = json!({ "input": { "email": ann.email, "password": PASSWORD } });
+    assert_ok(&app.graphql(LOG_IN, own, None).await);
 }
 
 #[tokio::test]

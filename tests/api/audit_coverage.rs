@@ -83,14 +83,28 @@ async fn every_mutation_writes_an_audit_entry() {
         app: &app,
         covered: BTreeSet::new(),
     };
-    let sign_up = "mutation($e: String!) { signUp(input: { email: $e, password: \"violet tractor umbrella 42\", name: \"Someone\" }) { accessToken refreshToken user { id } } }";
-    let ann = story
+    let sign_up = "mutation($e: String!) { signUp(input: { email: $e, password: \"violet tractor umbrella 42\", name: \"Someone\" }) { user { id } } }";
+    story
         .run("signUp", sign_up, json!({ "e": "ann@acme.example" }), None)
         .await;
-    let ann_token = s(&ann, &["accessToken"]);
-    let login = story
-        .run("logIn", "mutation { logIn(input: { email: \"ann@acme.example\", password: \"violet tractor umbrella 42\" }) { accessToken refreshToken } }", json!({}), None)
+    // An address signs in once proven (the link's own mutation is covered
+    // below, for Val).
+    let ann_link = app
+        .link_token("ann@acme.example", "Confirm your email address", 1)
         .await;
+    assert_ok(
+        &app.graphql(
+            "mutation($t: String!) { verifyEmail(input: { token: $t }) { user { id } } }",
+            json!({ "t": ann_link }),
+            None,
+        )
+        .await,
+    );
+    let log_in = "mutation { logIn(input: { email: \"ann@acme.example\", password: \"violet tractor umbrella 42\" }) { accessToken refreshToken } }";
+    // Two sessions: one to act in, one to revoke later.
+    let first = app.graphql(log_in, json!({}), None).await;
+    let ann_token = s(&first["data"]["logIn"], &["accessToken"]);
+    let login = story.run("logIn", log_in, json!({}), None).await;
     let refreshed = story
         .run(
             "refreshSession",
@@ -121,11 +135,8 @@ async fn every_mutation_writes_an_audit_entry() {
     let team_id = s(&team, &["team", "id"]);
     story.run("updateTeam", "mutation($t: ID!) { updateTeam(input: { teamId: $t, description: \"the core\" }) { team { id } } }", json!({ "t": team_id }), Some(&ann_token)).await;
 
-    let bob = app
-        .graphql(sign_up, json!({ "e": "bob@acme.example" }), None)
-        .await["data"]["signUp"]
-        .clone();
-    let bob_token = s(&bob, &["accessToken"]);
+    let bob = app.sign_up_as("bob@acme.example", "Someone").await;
+    let bob_token = bob.token;
     let invite = "mutation($o: ID!, $e: String!) { createInvitation(input: { organizationId: $o, email: $e }) { token invitation { id } } }";
     let for_bob = story
         .run(
@@ -172,10 +183,7 @@ async fn every_mutation_writes_an_audit_entry() {
         )
         .await;
     story.run("revokeInvitation", "mutation($i: ID!) { revokeInvitation(input: { invitationId: $i }) { invitation { status } } }", json!({ "i": for_cy["data"]["createInvitation"]["invitation"]["id"] }), Some(&ann_token)).await;
-    let dee = app
-        .graphql(sign_up, json!({ "e": "dee@acme.example" }), None)
-        .await["data"]["signUp"]
-        .clone();
+    let dee = app.sign_up_as("dee@acme.example", "Someone").await;
     let for_dee = app
         .graphql(
             invite,
@@ -183,14 +191,11 @@ async fn every_mutation_writes_an_audit_entry() {
             Some(&ann_token),
         )
         .await;
-    story.run("declineInvitation", "mutation($t: String!) { declineInvitation(input: { token: $t }) { invitation { status } } }", json!({ "t": for_dee["data"]["createInvitation"]["token"] }), Some(&s(&dee, &["accessToken"]))).await;
+    story.run("declineInvitation", "mutation($t: String!) { declineInvitation(input: { token: $t }) { invitation { status } } }", json!({ "t": for_dee["data"]["createInvitation"]["token"] }), Some(&dee.token)).await;
 
     let code = story.run("createJoinCode", "mutation($o: ID!) { createJoinCode(input: { organizationId: $o }) { code joinCode { id } } }", json!({ "o": org_id }), Some(&ann_token)).await;
-    let eve = app
-        .graphql(sign_up, json!({ "e": "eve@acme.example" }), None)
-        .await["data"]["signUp"]
-        .clone();
-    let eve_token = s(&eve, &["accessToken"]);
+    let eve = app.sign_up_as("eve@acme.example", "Someone").await;
+    let eve_token = eve.token;
     story
         .run(
             "joinOrganization",
@@ -303,9 +308,8 @@ async fn every_mutation_writes_an_audit_entry() {
     story.run("updateSsoConnection", "mutation($c: ID!) { updateSsoConnection(input: { connectionId: $c, defaultRole: VIEWER }) { connection { id } } }", json!({ "c": connection_id }), Some(&ann_token)).await;
     let test = story.run("testSsoConnection", "mutation($c: ID!, $r: String!) { testSsoConnection(input: { connectionId: $c, redirectUri: $r }) { authorizationUrl } }", json!({ "c": connection_id, "r": crate::sso::APP_RETURN }), Some(&ann_token)).await;
     let browser = crate::idp::Browser::default();
-    let tested =
-        crate::sso::through_callback(&app, &browser, &s(&test, &["authorizationUrl"]), "alice")
-            .await;
+    let to_idp = crate::sso::open_test_link(&app, &browser, &s(&test, &["authorizationUrl"])).await;
+    let tested = crate::sso::through_callback(&app, &browser, &to_idp, "alice").await;
     assert!(tested.ends_with("sso_test=passed"), "{tested}");
     story.run("activateSsoConnection", "mutation($c: ID!) { activateSsoConnection(input: { connectionId: $c }) { connection { status } } }", json!({ "c": connection_id }), Some(&ann_token)).await;
     let start = format!(
@@ -328,11 +332,8 @@ async fn every_mutation_writes_an_audit_entry() {
     story.run("deactivateSsoConnection", "mutation($c: ID!) { deactivateSsoConnection(input: { connectionId: $c }) { connection { status } } }", json!({ "c": connection_id }), Some(&ann_token)).await;
     story.run("deleteSsoConnection", "mutation($c: ID!) { deleteSsoConnection(input: { connectionId: $c }) { deletedConnectionId } }", json!({ "c": connection_id }), Some(&ann_token)).await;
 
-    let root = app
-        .graphql(sign_up, json!({ "e": "root@platform.example" }), None)
-        .await["data"]["signUp"]
-        .clone();
-    let root_token = s(&root, &["accessToken"]);
+    let root = app.sign_up_as("root@platform.example", "Someone").await;
+    let root_token = root.token;
     orgql::domain::accounts::grant_platform_admin(&app.db, "root@platform.example")
         .await
         .unwrap();
@@ -441,7 +442,7 @@ async fn every_mutation_writes_an_audit_entry() {
             "logOut",
             "mutation { logOut { sessionId } }",
             json!({}),
-            Some(&s(&dee, &["accessToken"])),
+            Some(&dee.token),
         )
         .await;
     story
@@ -464,11 +465,9 @@ async fn every_mutation_writes_an_audit_entry() {
     story.run("revokeOrganizationSessions", "mutation($o: ID!) { revokeOrganizationSessions(input: { organizationId: $o }) { revokedSessions } }", json!({ "o": other_org["data"]["createOrganization"]["organization"]["id"] }), Some(&bob_token)).await;
 
     // Multi-factor authentication, for a person of its own.
-    let cat = app
-        .graphql(sign_up, json!({ "e": "cat@acme.example" }), None)
-        .await["data"]["signUp"]
-        .clone();
-    let cat_token = s(&cat, &["accessToken"]);
+    let cat = app.sign_up_as("cat@acme.example", "Someone").await;
+    app.mark_verified(&cat).await;
+    let cat_token = cat.token;
     let enrolled = story
         .run(
             "enrollTotp",
@@ -502,11 +501,8 @@ async fn every_mutation_writes_an_audit_entry() {
         .await;
 
     // Accounts: proving the address, changing it, passwords.
-    let val = app
-        .graphql(sign_up, json!({ "e": "val@acme.example" }), None)
-        .await["data"]["signUp"]
-        .clone();
-    let val_token = s(&val, &["accessToken"]);
+    let val = app.sign_up_as("val@acme.example", "Someone").await;
+    let val_token = val.token;
     story
         .run(
             "resendVerificationEmail",

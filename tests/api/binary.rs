@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
@@ -101,5 +102,94 @@ impl Server {
             Ok((status, rest)) => (status, self.logs + &rest),
             Err(_) => panic!("the server did not exit within {limit:?}: {}", self.logs),
         }
+    }
+}
+
+/// Posts one GraphQL operation to `url`; asserts it had no error and
+/// returns its `data`.
+pub async fn call(url: &str, query: &str, variables: Value, token: Option<&str>) -> Value {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response: Value = request.send().await.unwrap().json().await.unwrap();
+    assert!(response.get("errors").is_none(), "{response}");
+    response["data"].clone()
+}
+
+/// The `.eml` files in `dir` addressed to `to`, decoded from
+/// quoted-printable (RFC 2045: soft breaks and "=3D" undone), once at least
+/// one is there (within 10 s).
+pub async fn written_mail(dir: &Path, to: &str) -> Vec<String> {
+    for _ in 0..100 {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            let mail: Vec<String> = entries
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .map(|e| {
+                    std::fs::read_to_string(e.path())
+                        .unwrap()
+                        .replace("=\r\n", "")
+                        .replace("=\n", "")
+                        .replace("=3D", "=")
+                })
+                .filter(|m| m.contains(&format!("To: {to}")))
+                .collect();
+            if !mail.is_empty() {
+                return mail;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no .eml file appeared in {}", dir.display());
+}
+
+/// What signing a new account up and in gave.
+pub struct SignedIn {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// The token of the mailed verification link (used).
+    pub verification_token: String,
+}
+
+/// Signs `email` up on the server at `url`, proves the address with the
+/// link mailed to `mail_dir`, and signs in: `signUp` signs nobody in.
+pub async fn sign_up_and_in(url: &str, mail_dir: &Path, email: &str, password: &str) -> SignedIn {
+    let signed_up = call(
+        url,
+        "mutation($e: String!, $p: String!) { signUp(input: { email: $e, password: $p, name: \"Someone\" }) { accessToken } }",
+        json!({ "e": email, "p": password }),
+        None,
+    )
+    .await;
+    assert!(signed_up["signUp"]["accessToken"].is_null(), "{signed_up}");
+    let mail = written_mail(mail_dir, email).await;
+    let verification_token = crate::helpers::token_in(&mail[0]);
+    call(
+        url,
+        "mutation($t: String!) { verifyEmail(input: { token: $t }) { user { id } } }",
+        json!({ "t": verification_token }),
+        None,
+    )
+    .await;
+    let signed_in = call(
+        url,
+        "mutation($e: String!, $p: String!) { logIn(input: { email: $e, password: $p }) { accessToken refreshToken } }",
+        json!({ "e": email, "p": password }),
+        None,
+    )
+    .await;
+    SignedIn {
+        access_token: signed_in["logIn"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        refresh_token: signed_in["logIn"]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        verification_token,
     }
 }

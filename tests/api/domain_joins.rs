@@ -189,9 +189,13 @@ async fn the_policy_can_add_colleagues_when_they_sign_in() {
         role["data"]["organization"]["viewerMembership"]["role"],
         "VIEWER"
     );
-    // An unverified colleague is not added.
+    // A colleague whose address is unverified does not even sign in (a
+    // session from before still holds), and is not added.
     let dan = app.sign_up_as("dan@acme.example", "Dan").await;
-    assert_ok(&app.graphql(log_in, json!({ "e": dan.email }), None).await);
+    assert_error(
+        &app.graphql(log_in, json!({ "e": dan.email }), None).await,
+        "UNAUTHENTICATED",
+    );
     let seen = app
         .graphql(
             "query($id: ID!) { organization(id: $id) { id } }",

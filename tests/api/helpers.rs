@@ -352,7 +352,11 @@ impl TestApp {
         self.sign_up_as(&email, name).await
     }
 
-    /// Signs up with `email`, leaving it unverified.
+    /// Signs up with `email` and signs in, leaving the address unverified.
+    /// `signUp` signs nobody in and `logIn` refuses an unproven address, so
+    /// the address is proven for the log-in and then forgotten: the account
+    /// reads as one signed in before that rule. Scenarios use it to show an
+    /// unproven address counts for nothing that trusts one.
     pub async fn sign_up_as(&self, email: &str, name: &str) -> TestUser {
         let response = self
             .graphql(
@@ -363,28 +367,49 @@ impl TestApp {
             .await;
         let payload = &response["data"]["signUp"];
         assert!(payload.is_object(), "sign-up failed: {response}");
+        assert!(
+            payload["accessToken"].is_null(),
+            "signUp signs no one in: {response}"
+        );
         let id = payload["user"]["id"].as_str().unwrap().to_owned();
+        let uuid = ids::parse::<uuid::Uuid>(IdKind::User, &id, "id").unwrap();
+        self.set_verified(uuid, Some(Utc::now())).await;
+        let signed_in = self
+            .graphql(
+                "mutation($email: String!, $password: String!) { logIn(input: { email: $email, password: $password }) { accessToken refreshToken } }",
+                json!({ "email": email, "password": PASSWORD }),
+                None,
+            )
+            .await;
+        let tokens = &signed_in["data"]["logIn"];
+        assert!(
+            tokens["accessToken"].is_string(),
+            "log-in after sign-up failed: {signed_in}"
+        );
+        self.set_verified(uuid, None).await;
         TestUser {
-            uuid: ids::parse::<uuid::Uuid>(IdKind::User, &id, "id").unwrap(),
+            uuid,
             id,
             email: payload["user"]["email"].as_str().unwrap().to_owned(),
-            token: payload["accessToken"].as_str().unwrap().to_owned(),
-            refresh_token: payload["refreshToken"].as_str().unwrap().to_owned(),
+            token: tokens["accessToken"].as_str().unwrap().to_owned(),
+            refresh_token: tokens["refreshToken"].as_str().unwrap().to_owned(),
         }
     }
 
     /// Marks the user's address verified in the database.
     pub async fn mark_verified(&self, user: &TestUser) {
+        self.set_verified(user.uuid, Some(Utc::now())).await;
+    }
+
+    /// Sets when the user's address was proven (none: not proven).
+    async fn set_verified(&self, user: Uuid, at: Option<chrono::DateTime<Utc>>) {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
         entity::user::Entity::update_many()
-            .col_expr(
-                entity::user::Column::EmailVerifiedAt,
-                Expr::value(Utc::now()),
-            )
-            .filter(entity::user::Column::Id.eq(user.uuid))
+            .col_expr(entity::user::Column::EmailVerifiedAt, Expr::value(at))
+            .filter(entity::user::Column::Id.eq(user))
             .exec(&self.db)
             .await
-            .expect("mark the address verified");
+            .expect("set when the address was verified");
     }
 
     /// The emails written to the mail directory for `to` whose subject

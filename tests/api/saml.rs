@@ -141,9 +141,10 @@ impl Saml {
         let url = started["data"]["testSsoConnection"]["authorizationUrl"]
             .as_str()
             .unwrap();
-        assert!(url.starts_with(&self.idp.sso_url), "{url}");
         let browser = Browser::default();
-        let post = browser.through_saml_idp(url, login).await;
+        let to_idp = crate::sso::open_test_link(&self.app, &browser, url).await;
+        assert!(to_idp.starts_with(&self.idp.sso_url), "{to_idp}");
+        let post = browser.through_saml_idp(&to_idp, login).await;
         self.post(&browser, &post).await
     }
 
@@ -542,6 +543,8 @@ async fn a_replayed_saml_response_is_refused() {
         redirect_uri: Set(APP_RETURN.to_owned()),
         test: Set(false),
         browser_binding_hash: Set(Some(orgql::auth::secrets::digest(binding))),
+        test_ticket_hash: Set(None),
+        idp_url: Set(None),
         created_at: Set(now),
         expires_at: Set(now + chrono::Duration::minutes(10)),
     }
@@ -834,14 +837,15 @@ async fn an_assertion_for_another_connections_service_provider_is_refused() {
         .await;
     assert_ok(&started);
     let browser = Browser::default();
-    let post = browser
-        .through_saml_idp(
-            started["data"]["testSsoConnection"]["authorizationUrl"]
-                .as_str()
-                .unwrap(),
-            "alice",
-        )
-        .await;
+    let to_idp = crate::sso::open_test_link(
+        &saml.app,
+        &browser,
+        started["data"]["testSsoConnection"]["authorizationUrl"]
+            .as_str()
+            .unwrap(),
+    )
+    .await;
+    let post = browser.through_saml_idp(&to_idp, "alice").await;
     // The IdP addressed its assertion to A's SP entity id: B refuses it.
     assert_eq!(
         saml.post(&browser, &post).await,

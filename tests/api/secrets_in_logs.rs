@@ -84,17 +84,11 @@ async fn no_secret_is_ever_logged() {
     };
 
     let password = "violet tractor umbrella 42 battery";
-    let signed_up = client
-        .call("mutation($p: String!) { signUp(input: { email: \"ann@example.com\", password: $p, name: \"Ann\" }) { accessToken refreshToken } }", json!({ "p": password }), None)
-        .await;
-    let access = signed_up["signUp"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let refresh = signed_up["signUp"]["refreshToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mail_dir = dir.path().join("mail");
+    let ann =
+        crate::binary::sign_up_and_in(&client.url, &mail_dir, "ann@example.com", password).await;
+    let access = ann.access_token;
+    let refresh = ann.refresh_token;
     let rotated = client
         .call("mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { refreshToken } }", json!({ "t": refresh }), None)
         .await["refreshSession"]["refreshToken"]
@@ -119,12 +113,10 @@ async fn no_secret_is_ever_logged() {
         .as_str()
         .unwrap()
         .to_owned();
-    let bob = client
-        .call("mutation { signUp(input: { email: \"bob@example.com\", password: \"another secret\", name: \"Bob\" }) { accessToken } }", json!({}), None)
-        .await["signUp"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bob =
+        crate::binary::sign_up_and_in(&client.url, &mail_dir, "bob@example.com", "another secret")
+            .await
+            .access_token;
     client
         .call(
             "mutation($c: String!) { joinOrganization(input: { code: $c }) { role } }",
@@ -175,6 +167,7 @@ async fn no_secret_is_ever_logged() {
     let api_secret = api_token.rsplit('_').next().unwrap();
     for (what, secret) in [
         ("password", password),
+        ("verification token", ann.verification_token.as_str()),
         ("wrong password", "wrong password"),
         ("refresh token", refresh.as_str()),
         ("rotated refresh token", rotated.as_str()),

@@ -54,6 +54,21 @@ pub fn idp_config() -> Value {
     })
 }
 
+/// Opens a test sign-in's link (`testSsoConnection`'s
+/// `authorizationUrl`) in `browser`, which it binds to the sign-in;
+/// answers the IdP URL it sends the browser on to.
+pub async fn open_test_link(app: &TestApp, browser: &Browser, link: &str) -> String {
+    assert!(
+        link.starts_with(&format!("{PUBLIC}/sso/test?ticket=")),
+        "{link}"
+    );
+    let (status, to) = browser
+        .redirect_of(&link.replacen(PUBLIC, &app.base, 1))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the test link was refused");
+    to.unwrap()
+}
+
 /// Walks the browser from an IdP URL through orgql's callback; answers
 /// where orgql sent it.
 pub async fn through_callback(
@@ -132,8 +147,8 @@ impl Sso {
         public.replacen(PUBLIC, &self.app.base, 1)
     }
 
-    /// Runs a test sign-in as `login`; answers where the app was sent.
-    async fn test_sign_in(&self, login: &str) -> String {
+    /// Starts a test sign-in: the link `testSsoConnection` answers.
+    pub(crate) async fn test_link(&self) -> String {
         let started = self
             .app
             .graphql(
@@ -143,16 +158,32 @@ impl Sso {
             )
             .await;
         assert_ok(&started);
-        let url = started["data"]["testSsoConnection"]["authorizationUrl"]
+        started["data"]["testSsoConnection"]["authorizationUrl"]
             .as_str()
-            .unwrap();
-        let browser = Browser::default();
-        let callback = browser
-            .through_idp(url, login, &format!("{PUBLIC}/sso/oidc/callback"))
+            .unwrap()
+            .to_owned()
+    }
+
+    /// When the connection passed a test sign-in (null: never).
+    pub(crate) async fn tested_at(&self) -> Value {
+        let read = self
+            .app
+            .graphql(
+                "query($o: ID!) { organization(id: $o) { ssoConnections { testedAt } } }",
+                json!({ "o": self.org.id }),
+                Some(&self.owner.token),
+            )
             .await;
-        let (status, to) = browser.redirect_of(&self.on_app(&callback)).await;
-        assert_eq!(status, StatusCode::SEE_OTHER);
-        to.unwrap()
+        assert_ok(&read);
+        read["data"]["organization"]["ssoConnections"][0]["testedAt"].clone()
+    }
+
+    /// Runs a test sign-in as `login`; answers where the app was sent.
+    async fn test_sign_in(&self, login: &str) -> String {
+        let link = self.test_link().await;
+        let browser = Browser::default();
+        let to_idp = open_test_link(&self.app, &browser, &link).await;
+        through_callback(&self.app, &browser, &to_idp, login).await
     }
 
     /// Tests and activates the connection.

@@ -7,7 +7,10 @@ use reqwest::StatusCode;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::idp::{Browser, SSO_BINDING_COOKIE, sso_binding_set_by};
-use crate::sso::{APP_RETURN, entity_audit, exchange, query_param, urlencode};
+use crate::sso::{
+    APP_RETURN, PUBLIC, entity_audit, exchange, open_test_link, query_param, through_callback,
+    urlencode,
+};
 
 fn refused() -> String {
     format!("{APP_RETURN}?error=invalid_response")
@@ -109,6 +112,43 @@ async fn an_oidc_callback_from_another_browser_is_refused_and_issues_no_code() {
         session["data"]["exchangeSsoCode"]["user"]["email"],
         "alice@acme.test"
     );
+}
+
+#[tokio::test]
+async fn a_test_sign_in_counts_only_in_the_browser_that_opened_its_link_and_the_link_works_once() {
+    let sso = crate::sso::setup().await;
+    let link = sso.test_link().await;
+    let admin = Browser::default();
+    let to_idp = open_test_link(&sso.app, &admin, &link).await;
+    assert!(
+        to_idp.contains("code_challenge_method=S256"),
+        "on to the IdP: {to_idp}"
+    );
+    assert!(admin.sso_binding().is_some(), "the link binds the browser");
+
+    // Whoever else gets hold of the link finds it used.
+    let (status, _) = Browser::default().redirect_of(&sso.on_app(&link)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = admin.redirect_of(&sso.on_app(&link)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The IdP's answer handed to another browser proves nothing.
+    let callback = admin
+        .through_idp(&to_idp, "max", &format!("{PUBLIC}/sso/oidc/callback"))
+        .await;
+    let (status, to) = Browser::default().redirect_of(&sso.on_app(&callback)).await;
+    assert_eq!((status, to), (StatusCode::SEE_OTHER, Some(refused())));
+    assert_eq!(sso.tested_at().await, serde_json::Value::Null);
+
+    // Through the browser that opened the link, the test passes.
+    let link = sso.test_link().await;
+    let admin = Browser::default();
+    let to_idp = open_test_link(&sso.app, &admin, &link).await;
+    assert_eq!(
+        through_callback(&sso.app, &admin, &to_idp, "max").await,
+        format!("{APP_RETURN}?sso_test=passed")
+    );
+    assert!(sso.tested_at().await.is_string());
 }
 
 #[tokio::test]

@@ -186,9 +186,10 @@ async fn a_discovery_document_naming_only_the_issuers_own_endpoints_is_followed(
     let tested = test_connection(&app, &owner, &org, &honest.base).await;
 
     assert_ok(&tested);
-    let url = tested["data"]["testSsoConnection"]["authorizationUrl"]
+    let link = tested["data"]["testSsoConnection"]["authorizationUrl"]
         .as_str()
         .unwrap();
+    let url = crate::sso::open_test_link(&app, &crate::idp::Browser::default(), link).await;
     assert!(url.starts_with(&format!("{}/auth?", honest.base)), "{url}");
     // The discovery document, then the JWKS.
     assert_eq!(honest.connections(), 2);

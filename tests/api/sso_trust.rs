@@ -94,8 +94,10 @@ impl World {
         let url = started["data"]["testSsoConnection"]["authorizationUrl"]
             .as_str()
             .unwrap();
+        let browser = Browser::default();
+        let to_idp = crate::sso::open_test_link(&self.app, &browser, url).await;
         assert_eq!(
-            through_callback(&self.app, &Browser::default(), url, tester).await,
+            through_callback(&self.app, &browser, &to_idp, tester).await,
             format!("{APP_RETURN}?sso_test=passed")
         );
         assert_ok(&self.connection_call(&tenant, "activateSsoConnection").await);

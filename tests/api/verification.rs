@@ -155,18 +155,36 @@ async fn email_verified_is_told_only_to_the_user_and_platform_admins() {
 }
 
 #[tokio::test]
-async fn an_unverified_account_signs_in_and_creates_organizations() {
+async fn an_unverified_address_does_not_sign_in_until_its_link_is_used() {
     let app = spawn_app().await;
+    // A session from before the rule still works, and may create
+    // organizations.
     let ann = app.sign_up_unverified("Ann").await;
-    let logged_in = app
-        .graphql(
+    app.create_org(&ann, "Ann's own").await;
+    let log_in = |password: &'static str| {
+        app.graphql(
             "mutation($e: String!, $p: String!) { logIn(input: { email: $e, password: $p }) { accessToken } }",
-            json!({ "e": ann.email, "p": PASSWORD }),
+            json!({ "e": ann.email, "p": password }),
             None,
         )
+    };
+    // The right password answers as a wrong one (security review L4).
+    let refused = log_in(PASSWORD).await;
+    assert_error(&refused, "UNAUTHENTICATED");
+    assert_eq!(refused, log_in("not the password at all").await);
+    let resent = app
+        .graphql(
+            "mutation { resendVerificationEmail { email } }",
+            json!({}),
+            Some(&ann.token),
+        )
         .await;
-    assert_ok(&logged_in);
-    app.create_org(&ann, "Ann's own").await;
+    assert_ok(&resent);
+    let link = app
+        .link_token(&ann.email, "Confirm your email address", 2)
+        .await;
+    assert_ok(&app.graphql(VERIFY, json!({ "t": link }), None).await);
+    assert_ok(&log_in(PASSWORD).await);
 }
 
 /// The take-over of issue #10: someone signs up with the address an owner

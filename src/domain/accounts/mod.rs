@@ -78,9 +78,13 @@ pub struct SignUp<'a> {
     pub name: &'a str,
 }
 
-/// Creates an account, signs it in, and mails a link that proves its
-/// address; until that link is used the address counts for nothing that
-/// trusts one (DESIGN §3).
+/// Creates an account and mails a link that proves its address. The
+/// account signs in only once the link is used ([`log_in`] refuses an
+/// address nobody proved), so the answer cannot tell whether the address
+/// was free (security review L4): for a taken address nothing is stored,
+/// the address's owner is mailed that someone tried, and the account
+/// returned is one shaped the same that was never stored
+/// ([`unstored_account`]).
 #[tracing::instrument(skip_all)]
 pub async fn sign_up(
     db: &DatabaseConnection,
@@ -88,23 +92,28 @@ pub async fn sign_up(
     outbox: &Outbox,
     meta: &RequestMeta,
     input: SignUp<'_>,
-) -> AppResult<IssuedTokens> {
+) -> AppResult<user::Model> {
     let email = Email::parse("email", input.email)?;
     let name = values::text("name", input.name, 200)?;
     values::password("password", input.password, &[email.as_str(), &name])?;
     let password_hash = auth.passwords.hash(input.password)?;
 
+    let owner = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .filter(user::Column::IsGuest.eq(false))
+        .one(db)
+        .await?;
+    if let Some(owner) = owner {
+        tell_owner_of_sign_up(db, outbox, &owner).await?;
+        return Ok(unstored_account(email, name));
+    }
     let write = Write::begin(db).await?;
     // A guest account's address: the owner claims it by a mailed link
-    // (security review L2, `guests::claim_for_sign_up`); sign-up answers
-    // as for any taken address.
+    // (security review L2, `guests::claim_for_sign_up`).
     let Some(write) = guests::claim_for_sign_up(write, outbox, meta, &email).await? else {
-        return Err(AppError::taken(
-            "email",
-            "an account with this email already exists",
-        ));
+        return Ok(unstored_account(email, name));
     };
-    let now = Utc::now();
+    let now = stored_now();
     let user = user::ActiveModel {
         id: Set(new_id()),
         email: Set(email.into_string()),
@@ -120,6 +129,7 @@ pub async fn sign_up(
     }
     .insert(write.txn())
     .await
+    // Only a sign-up racing this one for the same address gets here.
     .on_unique(EMAIL_UNIQUE, || {
         AppError::taken("email", "an account with this email already exists")
     })?;
@@ -130,18 +140,61 @@ pub async fn sign_up(
     );
     let who = AuditActor::account(&user);
     verification::send_link(write.txn(), auth, outbox, &user).await?;
-    let issued = start_session(
-        write.txn(),
-        auth,
-        meta,
-        user,
-        None,
-        Authentication::Password,
-    )
-    .await?;
     write.commit(who, meta, None, entry).await?;
     outbox.wake();
-    Ok(issued)
+    Ok(user)
+}
+
+/// What `sign_up` answers for an address that already has an account: an
+/// account as a new one would read (a fresh id, the name given, nothing
+/// proven) that exists nowhere. Its timestamps have the database's
+/// precision, like a stored one's.
+fn unstored_account(email: Email, name: String) -> user::Model {
+    let now = stored_now();
+    user::Model {
+        id: new_id(),
+        email: email.into_string(),
+        name,
+        password_hash: String::new(),
+        is_platform_admin: false,
+        last_organization_id: None,
+        mfa_enabled: false,
+        email_verified_at: None,
+        is_guest: false,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Now, to the microsecond both databases keep.
+fn stored_now() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Mails the owner of an address someone tried to sign up with; nothing
+/// else changes. A reset proves the mailbox, so the mail points there (not
+/// to a verification link, which would vouch for a password a stranger
+/// may have chosen).
+async fn tell_owner_of_sign_up(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    owner: &user::Model,
+) -> AppResult<()> {
+    tracing::debug!(target: "orgql::auth", user_id = %owner.id, "sign-up asked for a taken address");
+    outbox
+        .enqueue(
+            db,
+            &owner.email,
+            "Someone tried to sign up with your address",
+            format!(
+                "Someone tried to create an orgql account with this address, which already has one. Nothing changed.\n\nIf it was you, sign in, or reset your password at {}/reset-password if you forgot it (a reset also confirms your address). Otherwise, ignore this email.\n",
+                outbox.public_url,
+            ),
+        )
+        .await?;
+    outbox.wake();
+    Ok(())
 }
 
 /// What a right password gets: a session, or, with MFA on, a challenge to
@@ -192,6 +245,13 @@ pub async fn log_in(
     }
     if !auth.passwords.verify(password, &user.password_hash) {
         lockout::record_failure(db, guard.outbox, guard.lockout, &user, &address, meta).await?;
+        return Err(AppError::Unauthenticated);
+    }
+    // An address nobody proved signs nothing in, with the same answer as
+    // a wrong password: otherwise signing up and then in would tell
+    // whether the sign-up found the address free (security review L4).
+    if user.email_verified_at.is_none() {
+        tracing::debug!(target: "orgql::auth", user_id = %user.id, "log-in refused: address not verified");
         return Err(AppError::Unauthenticated);
     }
     // With MFA on, the address becomes a known one only after the code.

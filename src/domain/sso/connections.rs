@@ -417,9 +417,11 @@ pub async fn update(
 }
 
 /// Starts a test sign-in through a connection in any status
-/// (sso:manage, ENTERPRISE): answers the IdP URL to open in the
-/// browser. When the IdP's answer is accepted, the connection is marked
-/// tested (it signs nobody in) and the browser returns to
+/// (sso:manage, ENTERPRISE): answers a one-time link to open in the
+/// browser (`/sso/test?ticket=…`), which binds the sign-in to that
+/// browser and sends it on to the IdP (review L6). When the IdP's answer
+/// comes back through that browser and is accepted, the connection is
+/// marked tested (it signs nobody in) and the browser returns to
 /// `redirect_uri?sso_test=passed`.
 #[tracing::instrument(skip_all, fields(%connection_id))]
 pub async fn start_test(
@@ -439,7 +441,12 @@ pub async fn start_test(
     };
     let departure = depart(sealer, settings, &connection).await?;
     let (write, connection) = begin(db, actor, connection_id).await?;
-    store_state(write.txn(), &connection, &departure, &redirect_uri, true).await?;
+    let ticket = secrets::generate();
+    let binding = FlightBinding::TestLink {
+        ticket_hash: secrets::digest(&ticket),
+        idp_url: departure.url.clone(),
+    };
+    store_flight(write.txn(), &connection, &departure, &redirect_uri, binding).await?;
     write
         .commit(Entry::new(
             AuditAction::SsoConnectionTestStarted,
@@ -447,7 +454,7 @@ pub async fn start_test(
             json!({ "redirectUri": redirect_uri }),
         ))
         .await?;
-    Ok(departure.url)
+    Ok(settings.test_link_url(&ticket))
 }
 
 /// A sign-in leaving for the IdP: where the browser goes, and what the
@@ -555,30 +562,37 @@ pub(super) fn open_secret(
     String::from_utf8(bytes).map_err(|_| AppError::internal("a sealed client secret is not UTF-8"))
 }
 
-/// Remembers a sign-in in flight (only the state's hash is kept), bound
-/// to no browser: a test sign-in, whose URL goes to an administrator over
-/// GraphQL and which signs nobody in.
-pub(super) async fn store_state<C: ConnectionTrait>(
-    txn: &C,
-    connection: &sso_connection::Model,
-    departure: &Departure,
-    redirect_uri: &str,
-    test: bool,
-) -> AppResult<()> {
-    store_bound_state(txn, connection, departure, redirect_uri, test, None).await
+/// What a sign-in in flight counts for (review L6, login CSRF).
+pub(super) enum FlightBinding {
+    /// The browser whose `__Host-orgql_sso` cookie has this SHA-256 (a
+    /// sign-in started at `/sso/{slug}/start`).
+    Browser(String),
+    /// A test sign-in, whose link went over GraphQL to an administrator:
+    /// the first browser to open it (`/sso/test?ticket=…`, the ticket's
+    /// SHA-256 here) is bound to it and sent on to `idp_url`.
+    TestLink {
+        ticket_hash: String,
+        idp_url: String,
+    },
 }
 
-/// [`store_state`], bound to a browser: `browser_binding_hash` is the
-/// digest of the cookie the start sets (see `sign_in::start`).
-pub(super) async fn store_bound_state<C: ConnectionTrait>(
+/// Remembers a sign-in in flight: only the state's hash is kept, with
+/// what binds it to a browser.
+pub(super) async fn store_flight<C: ConnectionTrait>(
     txn: &C,
     connection: &sso_connection::Model,
     departure: &Departure,
     redirect_uri: &str,
-    test: bool,
-    browser_binding_hash: Option<String>,
+    binding: FlightBinding,
 ) -> AppResult<()> {
     let now = Utc::now();
+    let (test, browser_binding_hash, test_ticket_hash, idp_url) = match binding {
+        FlightBinding::Browser(hash) => (false, Some(hash), None, None),
+        FlightBinding::TestLink {
+            ticket_hash,
+            idp_url,
+        } => (true, None, Some(ticket_hash), Some(idp_url)),
+    };
     sso_login_state::ActiveModel {
         id: Set(new_id()),
         state_hash: Set(secrets::digest(&departure.state)),
@@ -589,6 +603,8 @@ pub(super) async fn store_bound_state<C: ConnectionTrait>(
         redirect_uri: Set(redirect_uri.to_owned()),
         test: Set(test),
         browser_binding_hash: Set(browser_binding_hash),
+        test_ticket_hash: Set(test_ticket_hash),
+        idp_url: Set(idp_url),
         created_at: Set(now),
         expires_at: Set(now + Duration::minutes(STATE_TTL_MINUTES)),
     }

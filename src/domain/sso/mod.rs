@@ -118,6 +118,11 @@ impl SsoSettings {
         format!("{}/sso/oidc/callback", self.public_url)
     }
 
+    /// The one-time link a test sign-in starts from in the browser.
+    pub fn test_link_url(&self, ticket: &str) -> String {
+        format!("{}/sso/test?ticket={ticket}", self.public_url)
+    }
+
     /// orgql's SAML service provider for one connection: its own entity
     /// id, `/sso/saml/{connection id}` (public id form, where its metadata
     /// is served), so that an assertion meant for one connection (or one

@@ -19,7 +19,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::connections::{active_of, depart, open_secret, saml_idp, store_bound_state};
+use super::connections::{FlightBinding, active_of, depart, open_secret, saml_idp, store_flight};
 use super::oidc::{self, OidcClientSettings};
 use super::{CODE_TTL_SECONDS, SsoSettings, VerifiedIdentity, ensure_tier, saml};
 use crate::auth::{AuthConfig, Sealer, secrets};
@@ -139,33 +139,65 @@ pub async fn start(
     let browser_binding = secrets::generate();
     // A sign-in in flight changes nothing yet (one row, in one statement):
     // it is audited when it completes (`sso.signed_in`).
-    store_bound_state(
-        db,
-        &connection,
-        &departure,
-        &redirect_uri,
-        false,
-        Some(secrets::digest(&browser_binding)),
-    )
-    .await?;
+    let binding = FlightBinding::Browser(secrets::digest(&browser_binding));
+    store_flight(db, &connection, &departure, &redirect_uri, binding).await?;
     Ok(BrowserDeparture {
         idp_url: departure.url,
         browser_binding,
     })
 }
 
+/// `GET /sso/test?ticket=…`: the link `testSsoConnection` answered,
+/// opened in a browser. The first browser to open it is bound to the test
+/// sign-in (one conditional UPDATE, so two cannot both win) and sent on to
+/// the IdP; the link then works no more. BAD_USER_INPUT for a used,
+/// expired or unknown link.
+#[tracing::instrument(skip_all)]
+pub async fn open_test_link(db: &DatabaseConnection, ticket: &str) -> AppResult<BrowserDeparture> {
+    let used_up = || {
+        AppError::bad_input(
+            "ticket",
+            "this test sign-in link was used or has expired: start the test again",
+        )
+    };
+    let ticket_hash = secrets::digest(ticket);
+    let flight = sso_login_state::Entity::find()
+        .filter(sso_login_state::Column::TestTicketHash.eq(ticket_hash.as_str()))
+        .filter(sso_login_state::Column::ExpiresAt.gt(Utc::now()))
+        .one(db)
+        .await?
+        .ok_or_else(used_up)?;
+    let browser_binding = secrets::generate();
+    let bound = sso_login_state::Entity::update_many()
+        .col_expr(
+            sso_login_state::Column::BrowserBindingHash,
+            Expr::value(secrets::digest(&browser_binding)),
+        )
+        .col_expr(
+            sso_login_state::Column::TestTicketHash,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(sso_login_state::Column::Id.eq(flight.id))
+        .filter(sso_login_state::Column::TestTicketHash.eq(ticket_hash.as_str()))
+        .exec(db)
+        .await?;
+    match (bound.rows_affected, flight.idp_url) {
+        (1, Some(idp_url)) => Ok(BrowserDeparture {
+            idp_url,
+            browser_binding,
+        }),
+        _ => Err(used_up()),
+    }
+}
+
 /// Whether the browser that brought the IdP's answer is the one that
 /// started the sign-in (review L6, login CSRF: otherwise whoever started
 /// it, and signed in at the IdP as themselves, could hand the answer to
-/// someone else's browser and sign it in as them). A test sign-in is bound
-/// to no browser: its URL goes over GraphQL to an administrator
-/// (sso:manage), and it signs nobody in, so there is no session to plant.
-/// A sign-in stored unbound (before the binding existed) counts from no
-/// browser.
+/// someone else's browser and sign it in as them). A test sign-in counts
+/// from the browser that opened its link ([`open_test_link`]). A sign-in
+/// stored unbound (a test link never opened, or a row from before the
+/// binding existed) counts from no browser.
 fn from_starting_browser(flight: &sso_login_state::Model, browser_binding: Option<&str>) -> bool {
-    if flight.test {
-        return true;
-    }
     match (&flight.browser_binding_hash, browser_binding) {
         (Some(expected), Some(binding)) => {
             secrets::constant_time_eq(expected, &secrets::digest(binding))

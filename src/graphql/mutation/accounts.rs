@@ -36,15 +36,19 @@ fn log_in_guard<'a>(ctx: &Context<'a>) -> async_graphql::Result<accounts::LogInG
 
 #[Object]
 impl AccountMutations {
-    /// Creates an account, signs it in, and mails a link that verifies its
-    /// address (`verifyEmail`).
+    /// Creates an account and mails a link that verifies its address
+    /// (`verifyEmail`); the account signs in with `logIn` once the address
+    /// is verified. Signs nobody in: the payload has the account and no
+    /// tokens. The answer is the same when the address already has an
+    /// account, so that it tells no one which addresses do: nothing is then
+    /// created, and the address is mailed that someone tried.
     async fn sign_up(
         &self,
         ctx: &Context<'_>,
         input: SignUpInput,
     ) -> async_graphql::Result<AuthPayload> {
         ctx.rate_limit(Limited::SignUp, Some(&input.email)).await?;
-        let issued = accounts::sign_up(
+        let user = accounts::sign_up(
             ctx.db()?,
             ctx.auth()?,
             ctx.data::<Outbox>()?,
@@ -56,11 +60,12 @@ impl AccountMutations {
             },
         )
         .await?;
-        Ok(issued.into())
+        Ok(AuthPayload::signed_up(user))
     }
 
     /// Signs in with email and password. Any failure is UNAUTHENTICATED,
-    /// whichever part was wrong. When the account has multi-factor
+    /// whichever part was wrong; an account whose address is not verified
+    /// yet (`signUp`'s link unused) gets the same answer. When the account has multi-factor
     /// authentication on, the payload carries no tokens but an
     /// `mfaChallenge`: answer it with `verifyMfa`.
     async fn log_in(

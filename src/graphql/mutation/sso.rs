@@ -114,7 +114,10 @@ pub struct DeleteSsoConnectionPayload {
 /// The result of `testSsoConnection`.
 #[derive(SimpleObject)]
 pub struct TestSsoConnectionPayload {
-    /// Open this in the browser and sign in at the IdP.
+    /// A one-time link to open in the browser (`/sso/test?ticket=…`): it
+    /// binds the test sign-in to that browser and sends it on to the IdP,
+    /// where the administrator signs in. The IdP's answer counts only
+    /// through the same browser. Works once, for ten minutes.
     pub authorization_url: String,
 }
 
@@ -196,7 +199,8 @@ impl SsoMutations {
     }
 
     /// Starts a test sign-in through a connection (sso:manage,
-    /// ENTERPRISE tier); a successful one allows activating it.
+    /// ENTERPRISE tier): open `authorizationUrl` in a browser. A
+    /// successful one allows activating the connection.
     #[graphql(guard = "SignedIn")]
     async fn test_sso_connection(
         &self,

@@ -43,11 +43,12 @@ pub struct SwitchOrganizationInput {
 
 /// The result of signing in. Normally tokens for a signed-in session: send
 /// the access token as `Authorization: Bearer …` and trade the refresh
-/// token for new tokens before the access token expires. When the account
-/// has multi-factor authentication on, `logIn` returns no tokens but an
-/// `mfaChallenge` to answer with `verifyMfa`; the token fields are then
-/// null (they are never null from `signUp`, `refreshSession` or
-/// `verifyMfa`).
+/// token for new tokens before the access token expires. The token fields
+/// are null in two cases: from `signUp`, which signs nobody in (the
+/// account signs in with `logIn` once its address is verified), and from
+/// `logIn` when the account has multi-factor authentication on (it then
+/// returns an `mfaChallenge` to answer with `verifyMfa`). They are never
+/// null from `refreshSession` or `verifyMfa`.
 #[derive(SimpleObject)]
 pub struct AuthPayload {
     /// A short-lived JWT; null while an MFA challenge is pending.
@@ -62,7 +63,7 @@ pub struct AuthPayload {
     /// challenge.
     pub session_id: Option<ID>,
     /// The signed-in user (with an MFA challenge: the user whose password
-    /// was given).
+    /// was given; from `signUp`: the account as created).
     pub user: User,
     /// The organization named in the access token, if any.
     pub active_organization: Option<Organization>,
@@ -98,6 +99,22 @@ impl From<IssuedTokens> for AuthPayload {
                 .iter()
                 .map(|m| (*m).to_owned())
                 .collect(),
+            mfa_challenge: None,
+        }
+    }
+}
+
+impl AuthPayload {
+    /// What `signUp` answers: the account, no session.
+    pub fn signed_up(user: entity::user::Model) -> Self {
+        Self {
+            access_token: None,
+            access_token_expires_at: None,
+            refresh_token: None,
+            session_id: None,
+            user: User::from(user),
+            active_organization: None,
+            amr: Vec::new(),
             mfa_challenge: None,
         }
     }
