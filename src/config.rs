@@ -29,7 +29,7 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// Database URL: `sqlite://FILE?mode=rwc` (created if absent) or
-    /// `postgres://USER@HOST/DB`.
+    /// `postgres://USER@HOST/DB`. SQLite runs in WAL mode with foreign keys on.
     #[arg(
         long,
         env = "ORGQL_DATABASE_URL",
@@ -38,21 +38,24 @@ pub struct Config {
     )]
     pub database_url: String,
 
-    /// Most connections in the database pool (default: 4 per core for
-    /// PostgreSQL; SQLite uses the same).
+    /// Largest size of the database pool. Unset: 4 per CPU core, on either
+    /// backend.
     #[arg(long, env = "ORGQL_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
 
-    /// Secret that signs access tokens (HS256; 32 bytes or more). When unset,
-    /// one is generated on first start and kept in the database.
+    /// HS256 secret that signs access tokens; 32 bytes or more, or the server
+    /// will not start. Unset: one is generated on first start and kept in the
+    /// database, so all instances that share the database share it too.
     #[arg(long, env = "ORGQL_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
 
-    /// Key that encrypts TOTP secrets and SSO client secrets at rest (32
-    /// characters or more). When
-    /// unset, one is generated on first start and kept in the database; set
-    /// it in production so a copy of the database alone does not reveal
-    /// them.
+    /// Key (32 bytes or more) that encrypts TOTP secrets and SSO connections'
+    /// OIDC client secrets at rest (XChaCha20-Poly1305). Unset: one is
+    /// generated on first start and kept in the database, like the JWT secret;
+    /// set it in production so that a copy of the database alone does not
+    /// reveal the secrets. Changing it makes enrolled authenticators unusable
+    /// (people then sign in with a recovery code and enroll again), and SSO
+    /// connections need their client secret set again (`updateSsoConnection`).
     #[arg(
         long,
         env = "ORGQL_MFA_ENCRYPTION_KEY",
@@ -61,8 +64,9 @@ pub struct Config {
     )]
     pub mfa_encryption_key: Option<String>,
 
-    /// Public base URL of this server: the JWT issuer and the base of links
-    /// in emails.
+    /// Public base URL of the server. It is the JWT issuer (`iss`), so changing
+    /// it invalidates tokens already issued, and the base of the links in
+    /// emails (`…/invitations/accept?token=…`).
     #[arg(
         long,
         env = "ORGQL_PUBLIC_URL",
@@ -71,30 +75,34 @@ pub struct Config {
     )]
     pub public_url: String,
 
-    /// Comma-separated proxies (IPs or CIDRs) whose X-Forwarded-For is
-    /// believed. Empty: the socket address is the client address.
+    /// Comma-separated proxies whose `X-Forwarded-For` is believed: single IPs
+    /// or CIDR networks (`10.0.0.0/8,192.0.2.7`). Empty: the socket address is
+    /// the client address.
     #[arg(long, env = "ORGQL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy, global = true)]
     pub trusted_proxies: Vec<IpNet>,
 
-    /// SMTP server for outgoing mail: `smtps://user:pass@host:465` or
-    /// `smtp://user:pass@host:587?tls=required` (a bare `smtp://` URL sends
-    /// in clear text: for a local relay only). When unset, mail is written
-    /// as `.eml` files to the mail directory.
+    /// SMTP server for outgoing mail, such as
+    /// `smtps://user:pass@smtp.example.com:465` or
+    /// `smtp://user:pass@smtp.example.com:587?tls=required` (a bare `smtp://`
+    /// URL sends in clear text: for a local relay only). Unset: mail is written
+    /// to the mail directory.
     #[arg(long, env = "ORGQL_SMTP_URL", hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
 
-    /// Where mail goes as `.eml` files when no SMTP server is set (created,
-    /// readable by the server's user only). Default: `mail` next to the
-    /// SQLite database file, else in the working directory.
+    /// Where mail is written as `.eml` files when `ORGQL_SMTP_URL` is unset;
+    /// created at start-up, readable by the server's user only. Unset: `mail`
+    /// beside the SQLite database file, else `./mail`.
     #[arg(long, env = "ORGQL_MAIL_DIR", global = true)]
     pub mail_dir: Option<PathBuf>,
 
-    /// The `<env>` part of API tokens (`orgql_<env>_…`), so that secret
-    /// scanners can tell a production token from a test one.
+    /// The `<env>` part of API tokens (`orgql_<env>_…`), so secret scanners can
+    /// tell a production token from a test one: 1 to 16 lower-case letters and
+    /// digits.
     #[arg(long, env = "ORGQL_TOKEN_ENV", default_value = "live", value_parser = parse_token_environment, global = true)]
     pub token_environment: String,
 
-    /// The sender of outgoing mail.
+    /// Sender of outgoing mail. The server will not start if it is not an email
+    /// address.
     #[arg(
         long,
         env = "ORGQL_MAIL_FROM",
@@ -103,29 +111,29 @@ pub struct Config {
     )]
     pub mail_from: String,
 
-    /// Whether the schema answers introspection queries (the playground
-    /// needs it). Turn off in production if clients use schema.graphql.
+    /// Whether the schema answers introspection queries. The playground needs
+    /// it; turn it off in production if clients use `schema.graphql`.
     #[arg(long, env = "ORGQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
 
-    /// Whether GET /graphql serves the GraphiQL playground to a browser.
-    /// Turn off in production if nobody explores the API there.
+    /// Whether `GET /graphql` serves the GraphiQL playground to a browser. Turn
+    /// it off in production if nobody explores the API there.
     #[arg(long, env = "ORGQL_PLAYGROUND", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub playground: bool,
 
-    /// Whether GET /graphql runs queries from the URL (mutations never run
-    /// over GET). Turn off to accept POST only.
+    /// Whether `GET /graphql?query=…` runs queries. Off: GET answers 405 and
+    /// only POST runs operations.
     #[arg(long, env = "ORGQL_GET_QUERIES", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub get_queries: bool,
 
-    /// Comma-separated origins (`https://app.example.com`) whose browser
-    /// apps may call the API cross-origin; `*` allows any origin. Empty
-    /// (the default): same-origin only, no CORS headers.
+    /// Comma-separated origins (`https://app.example.com`) whose browser apps
+    /// may call the API cross-origin; `*` allows any. Empty: same-origin only,
+    /// no CORS headers.
     #[arg(long, env = "ORGQL_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin, global = true)]
     pub cors_origins: Vec<String>,
 
-    /// How long a browser may cache a CORS preflight, in seconds (browsers
-    /// cap it: Chromium at 7200).
+    /// How long a browser may cache a CORS preflight, in seconds (browsers cap
+    /// it: Chromium at 7200).
     #[arg(
         long,
         env = "ORGQL_CORS_MAX_AGE_SECS",
@@ -134,45 +142,56 @@ pub struct Config {
     )]
     pub cors_max_age_secs: u64,
 
-    /// Whether sessions are kept in memory between requests (PostgreSQL
-    /// only): authentication then costs no statement, and every instance
-    /// drops a session the moment the database notifies a change to it.
+    /// PostgreSQL only: keep sessions in memory so that a query's
+    /// authentication costs no statement. Triggers notify every instance when a
+    /// session is revoked or re-authenticated or its user changes, and each
+    /// drops that user's sessions. Mutations always read their session from the
+    /// database, so a revoked session writes nothing more anywhere, and an
+    /// instance forgets its cached sessions after every mutation it runs, so it
+    /// refuses at once whatever it revoked itself; a query through another
+    /// instance may still be served from memory until the notice arrives
+    /// (normally within a few milliseconds; a listener that loses its
+    /// connection turns the cache off and empties it at once, and it comes back
+    /// only after a new `LISTEN` has been answered). Set `false` to read the
+    /// session on every request. SQLite never caches, and neither does a
+    /// PostgreSQL database that lacks the notifying triggers (migrated by an
+    /// older version under `--no-migrate`).
     #[arg(long, env = "ORGQL_SESSION_CACHE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub session_cache: bool,
 
-    /// Whether Apollo's automatic persisted queries work (a client sends a
-    /// query's SHA-256 and registers the query on a miss).
+    /// Whether Apollo's automatic persisted queries work: a client sends a
+    /// query's SHA-256 and registers the query on a miss.
     #[arg(long, env = "ORGQL_PERSISTED_QUERIES", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub persisted_queries: bool,
 
     /// Trusted documents: a JSON manifest `{ "<sha256>": "<document>" }`
-    /// (graphql-codegen's persisted documents). When set, only these
-    /// operations run, and automatic persisted queries are off.
+    /// (graphql-codegen's persisted documents). When set, only those operations
+    /// run, and automatic persisted queries are off.
     #[arg(long, env = "ORGQL_TRUSTED_DOCUMENTS", global = true)]
     pub trusted_documents: Option<std::path::PathBuf>,
 
-    /// Whether GET /metrics serves Prometheus metrics.
+    /// Whether `GET /metrics` serves Prometheus metrics.
     #[arg(long, env = "ORGQL_METRICS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub metrics: bool,
 
-    /// Serve GET /metrics on this address only (`127.0.0.1:9100`, or a
-    /// private interface), not on the API's listener. Unset: /metrics is
-    /// on the API's listener, open to anyone who reaches it.
+    /// Serve `GET /metrics` on this address only (`127.0.0.1:9100`, or a
+    /// private interface), not on the API's listener. Unset: `/metrics` is on
+    /// the API's listener, open to anyone who reaches it.
     #[arg(long, env = "ORGQL_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
 
-    /// Most operations in one JSON-array batch; 0 turns batching off.
+    /// Most operations in one JSON-array batch; `0` turns batching off.
     #[arg(long, env = "ORGQL_MAX_BATCH", default_value_t = 0, global = true)]
     pub max_batch: usize,
 
     /// Deepest allowed query nesting. 10 fits the deepest tree the schema
-    /// invites (organization → members → edges → node → user → … → a
-    /// scalar, with room for teams) and no more.
+    /// invites (organization → members → edges → node → user → … → a scalar,
+    /// with room for teams) and no more.
     #[arg(long, env = "ORGQL_MAX_DEPTH", default_value_t = 10, global = true)]
     pub max_depth: usize,
 
-    /// Highest allowed query complexity (one per field, times `first` on
-    /// connections).
+    /// Highest allowed complexity: 1 per field, with a connection's fields
+    /// multiplied by its `first`.
     #[arg(
         long,
         env = "ORGQL_MAX_COMPLEXITY",
@@ -181,7 +200,7 @@ pub struct Config {
     )]
     pub max_complexity: usize,
 
-    /// Most aliases in one query.
+    /// Most aliases in one document.
     #[arg(long, env = "ORGQL_MAX_ALIASES", default_value_t = 15, global = true)]
     pub max_aliases: usize,
 
@@ -202,7 +221,9 @@ pub struct Config {
     )]
     pub request_timeout_secs: u64,
 
-    /// Lifetime of access tokens, in seconds.
+    /// Lifetime of access tokens that name no active organization, in seconds.
+    /// A token that names one lives for that organization's `jwtExpirySecs`
+    /// (900 unless changed).
     #[arg(
         long,
         env = "ORGQL_ACCESS_TOKEN_TTL_SECS",
@@ -220,10 +241,10 @@ pub struct Config {
     )]
     pub refresh_token_ttl_days: i64,
 
-    /// How many times per window one client address may run each
-    /// credential-checking operation (log-in, sign-up, refresh, join codes,
-    /// invitations …), counted per operation executed: aliases and batch
-    /// entries each count.
+    /// How many times per window each credential-checking operation (log-in,
+    /// sign-up, MFA, resets, links, codes) may run from one client network (an
+    /// IPv4 address, an IPv6 /64), counted per operation executed: aliases and
+    /// batch entries each count.
     #[arg(
         long,
         env = "ORGQL_RATE_LIMIT_PER_IP",
@@ -233,8 +254,8 @@ pub struct Config {
     )]
     pub rate_limit_per_ip: u32,
 
-    /// How many times per window each such operation may run for one
-    /// account (an email address, a user), whatever address it comes from.
+    /// How many times per window each such operation may run for one account
+    /// (an email address, a user), from any address.
     #[arg(
         long,
         env = "ORGQL_RATE_LIMIT_PER_ACCOUNT",
@@ -244,8 +265,9 @@ pub struct Config {
     )]
     pub rate_limit_per_account: u32,
 
-    /// The rate limits' window, in seconds: the budget refills evenly over
-    /// it, and may be spent at once.
+    /// The rate limits' window, in seconds: the budget refills evenly over it
+    /// and may be spent at once. On PostgreSQL the budgets are shared by every
+    /// instance.
     #[arg(
         long,
         env = "ORGQL_RATE_LIMIT_WINDOW_SECS",
@@ -255,12 +277,11 @@ pub struct Config {
     )]
     pub rate_limit_window_secs: u64,
 
-    /// Wrong passwords in a row from one client address (an IPv6 /64)
-    /// after which that address may not sign in to the account; when this
-    /// many addresses are locked out at once, the account locks too, except
-    /// for addresses it signed in from before. The same number of wrong
-    /// TOTP codes locks the account's codes. The person is told by email; a
-    /// password reset lifts the password locks. Counts live in the
+    /// Wrong passwords in a row from one client network (an IPv4 address, an
+    /// IPv6 /64) after which it may not sign in to that account; as many locked
+    /// networks lock the account (except where it signed in before). The same
+    /// number of wrong TOTP codes locks the account's codes. The person is told
+    /// by email; a password reset lifts the password locks. Counts live in the
     /// database, so they hold across instances.
     #[arg(
         long,
@@ -271,7 +292,7 @@ pub struct Config {
     )]
     pub lockout_threshold: u32,
 
-    /// How long a lock (an address, an account, its TOTP codes) lasts, in
+    /// How long a lock (a network, an account, its TOTP codes) lasts, in
     /// minutes.
     #[arg(
         long,
@@ -281,8 +302,8 @@ pub struct Config {
         global = true
     )]
     pub lockout_minutes: u32,
-    /// Absolute lifetime of a session, in days: refreshing never extends a
-    /// session past this many days after its sign-in.
+    /// Absolute lifetime of a session, in days from its sign-in: refreshing
+    /// never extends a session past it.
     #[arg(
         long,
         env = "ORGQL_SESSION_MAX_AGE_DAYS",
@@ -300,15 +321,15 @@ pub struct Config {
     )]
     pub email_verification_ttl_hours: i64,
 
-    /// DNS server (`IP:PORT`) asked for the TXT records that prove an
-    /// organization's domains. Default: the system's resolver
+    /// DNS server (`IP:PORT`, e.g. `1.1.1.1:53`) asked for the TXT records that
+    /// verify an organization's domains. Unset: the system's resolver
     /// (`/etc/resolv.conf`).
     #[arg(long, env = "ORGQL_DNS_RESOLVER", global = true)]
     pub dns_resolver: Option<SocketAddr>,
 
-    /// Comma-separated app addresses single sign-on may send the browser
-    /// back to (`redirect_uri`), compared exactly. Empty: SSO sign-in is
-    /// refused.
+    /// Comma-separated app addresses that single sign-on may send the browser
+    /// back to with its one-time code (`redirect_uri`), compared exactly. With
+    /// none, SSO sign-in is refused.
     #[arg(
         long,
         env = "ORGQL_SSO_REDIRECT_URIS",
@@ -317,16 +338,19 @@ pub struct Config {
     )]
     pub sso_redirect_uris: Vec<String>,
 
-    /// Accept plain `http://` OIDC issuers and SAML IdP SSO URLs
-    /// (development and tests only).
+    /// Accept plain `http://` OIDC issuer URLs and SAML IdP SSO URLs. For
+    /// development and tests only.
     #[arg(long, env = "ORGQL_SSO_ALLOW_HTTP_ISSUERS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub sso_allow_http_issuers: bool,
 
-    /// Skip migrations at start-up (run `orgql migrate` yourself).
+    /// Skip migrations at start-up and in `seed` (run `orgql migrate`
+    /// yourself).
     #[arg(long, env = "ORGQL_NO_MIGRATE", global = true)]
     pub no_migrate: bool,
 
-    /// Log line format.
+    /// `text` writes human-readable lines; `json` writes one JSON object per
+    /// line for log shippers. Logs go to standard error, with terminal colours
+    /// only when standard error is a terminal.
     #[arg(
         long,
         env = "ORGQL_LOG_FORMAT",

@@ -11,42 +11,66 @@ use sea_orm::{DbErr, SqlErr};
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
-    /// No, bad, expired or revoked credentials.
+    /// Credentials are missing, bad, expired or revoked (access tokens and API
+    /// tokens alike). Also a session that the organization no longer accepts:
+    /// past its policy's `sessionTimeoutHours`, or started before
+    /// `revokeOrganizationSessions`.
     Unauthenticated,
-    /// The object is visible, but the actor may not do this.
+    /// You can see the object, but you may not do this (rank rules included;
+    /// also any change to a suspended organization, and account operations
+    /// tried with an API token).
     Forbidden,
-    /// Absent, or not visible to the actor.
+    /// The object does not exist, or you may not see it.
     NotFound,
-    /// Malformed input; `extensions.field` names the argument.
+    /// Malformed input; `extensions.field` names the argument (`email`, `slug`,
+    /// `first`, `confirmSlug`, `parentTeamId`, `scopes`, …).
     BadUserInput,
-    /// A unique value is taken, or the request clashes with the current state.
+    /// A unique value is taken (`extensions.field` names it: `email`, `slug`,
+    /// `memberId`, `organizationId`, `cidr`, …), or the request clashes with
+    /// the current state (e.g. "already suspended", a team that still has
+    /// sub-teams, a second pending transfer or tier request).
     Conflict,
-    /// The person is already a member of the organization.
+    /// The person is already a member (inviting a member, accepting while a
+    /// member).
     AlreadyMember,
     /// The change would leave the organization without an owner.
     LastOwner,
-    /// Over the tier's limit; `resource`, `limit` and `used` say which.
+    /// Over the tier's limit; `extensions.resource` (`members`, `teams`,
+    /// `apiTokens`, `joinCodes`, `ipAllowlistEntries`; `ssoConnections` off
+    /// ENTERPRISE), `limit` and `used` say which.
     TierLimitExceeded,
-    /// The invitation has expired.
+    /// The invitation has expired; ask for a new one (`resendInvitation`).
     InvitationExpired,
-    /// The invitation was revoked, used, or is for another email.
+    /// The invitation was revoked, declined, used, is unknown, or is for
+    /// another email.
     InvitationInvalid,
     /// The join code is unknown, revoked, expired or used up.
     JoinCodeInvalid,
-    /// The organization's IP allowlist refuses the client address.
+    /// The organization's IP allowlist does not include the client address.
     IpNotAllowed,
-    /// The organization's policy demands multi-factor authentication.
+    /// The organization requires multi-factor authentication and this session
+    /// signed in with a password alone (enroll with `enrollTotp`, then sign in
+    /// again with a code), or you tried to turn `requireMfa` on from such a
+    /// session.
     MfaRequired,
-    /// The organization's policy demands single sign-on.
+    /// The organization's policy requires single sign-on, and this session
+    /// signed in otherwise.
     SsoRequired,
-    /// Too many requests.
+    /// Too many credential-checking operations from this client network or for
+    /// this account; `extensions.retryAfter` says after how many seconds to try
+    /// again.
     RateLimited,
-    /// The query exceeds a depth, complexity, alias or size limit.
+    /// The query exceeds the depth, complexity, alias, directive,
+    /// introspection-depth or parser-recursion limit, or the body is over the
+    /// size limit (HTTP 413).
     QueryTooComplex,
-    /// The database cannot be reached for now (a restart, a failover, every
-    /// connection busy): retry after `retryAfter` seconds.
+    /// The database could not be reached (a restart, a failover, every
+    /// connection busy). Retryable: `extensions.retryAfter` says after how many
+    /// seconds. When nothing ran (the credential could not be checked), the
+    /// whole answer is HTTP 503 with `Retry-After`.
     Unavailable,
-    /// A fault of the server's; the detail is in its logs.
+    /// A fault on the server's side. The message is just "internal error"; the
+    /// detail goes to the server log under the request id.
     Internal,
 }
 

@@ -1,4 +1,5 @@
-//! `schema.graphql` at the root is what the code serves.
+//! `schema.graphql` at the root is what the code serves, and the book's
+//! settings and error-code tables are what the code states.
 
 #[test]
 fn the_checked_in_schema_matches_the_code() {
@@ -11,6 +12,41 @@ fn the_checked_in_schema_matches_the_code() {
     assert!(
         checked_in == printed,
         "schema.graphql is stale: run `cargo run -- schema > schema.graphql` (or UPDATE_SCHEMA=1 cargo test)"
+    );
+}
+
+/// The table after `<!-- generated-table: name -->` in the book's `page`
+/// equals `table` (`UPDATE_DOCS=1` writes it there first).
+fn assert_generated_table(page: &str, name: &str, table: &str) {
+    let path = format!("{}/docs/src/{page}", env!("CARGO_MANIFEST_DIR"));
+    let written = std::fs::read_to_string(&path).unwrap();
+    let expected = orgql::cli::reference::with_table(&written, name, table)
+        .unwrap_or_else(|| panic!("{page} has no `<!-- generated-table: {name} -->` line"));
+    if std::env::var("UPDATE_DOCS").is_ok() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        written == expected,
+        "the {name} table in docs/src/{page} is stale: run `UPDATE_DOCS=1 cargo test --test api schema::`"
+    );
+}
+
+#[test]
+fn the_books_settings_table_is_the_clap_definitions() {
+    assert_generated_table(
+        "operations/settings.md",
+        "settings",
+        &orgql::cli::reference::settings_table(),
+    );
+}
+
+#[tokio::test]
+async fn the_books_error_code_table_is_the_error_code_enum() {
+    assert_generated_table(
+        "errors.md",
+        "errors",
+        &orgql::cli::reference::error_codes_table().await,
     );
 }
 
