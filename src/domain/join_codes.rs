@@ -28,7 +28,8 @@ use uuid::Uuid;
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
 use crate::domain::authz::access::OrgAccess;
-use crate::domain::authz::matrix::{Permission, may_assign};
+use crate::domain::authz::guests;
+use crate::domain::authz::matrix::{Permission, Via, may_assign, role_for_new_member};
 use crate::domain::authz::{Actor, Person};
 use crate::domain::ids::{JoinCodeId, OrganizationId, new_id};
 use crate::domain::members;
@@ -80,19 +81,7 @@ pub async fn create(
     actor: &Actor,
     input: NewJoinCode,
 ) -> AppResult<(join_code::Model, String)> {
-    let role = match (input.guest, input.role) {
-        (true, None | Some(Role::Viewer)) => Role::Viewer,
-        (true, Some(_)) => {
-            return Err(AppError::bad_input("role", "a guest link's role is VIEWER"));
-        }
-        (false, role) => role.unwrap_or(Role::Member),
-    };
-    if role == Role::Owner {
-        return Err(AppError::bad_input(
-            "role",
-            "a join code never makes an OWNER",
-        ));
-    }
+    let role = role_for_new_member(Via::JoinCode, input.role, input.guest, "role")?;
     if input.max_uses.is_some_and(|n| n < 1) {
         return Err(AppError::bad_input(
             "maxUses",
@@ -268,18 +257,8 @@ pub(crate) async fn redeem<C: ConnectionTrait>(
     }
     // A guest link admits guests only: a full account joins with an
     // invitation or a member's join code, which the organization gave on
-    // purpose (FORBIDDEN rather than JOIN_CODE_INVALID: the code is live,
-    // this caller may not use it).
-    if found.guest && !person.is_guest {
-        return Err(AppError::Forbidden(
-            "this is a guest link: it admits guests only; a full account joins with an invitation or a member's join code",
-        ));
-    }
-    if person.is_guest && !found.guest {
-        return Err(AppError::Forbidden(
-            "a guest joins only as a guest: set a password with convertGuestAccount first",
-        ));
-    }
+    // purpose.
+    guests::ensure_entry_fits(found.guest, person.is_guest)?;
     // An unproven address says nothing about its domain (DESIGN §3).
     if !policy.allowed_email_domains.is_empty() && !person.email_verified {
         return Err(AppError::Forbidden(

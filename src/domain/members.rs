@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::domain::audit::AuditAction;
 use crate::domain::authz::Actor;
+use crate::domain::authz::guests::{self, FullAccountOnly};
 use crate::domain::authz::matrix::{Permission, may_act_on, may_assign};
 use crate::domain::ids::{MemberId, OrganizationId};
 use crate::domain::organizations::revoke_member_sessions;
@@ -81,11 +82,7 @@ pub async fn change_role(
         .one(write.txn())
         .await?
         .is_some_and(|u| u.is_guest);
-    if guest {
-        return Err(AppError::Forbidden(
-            "a guest keeps the VIEWER role: invite the person as a full member instead",
-        ));
-    }
+    guests::ensure_full_account(guest, FullAccountOnly::TakeAnotherRole)?;
     if new_role != Role::Owner {
         keep_an_owner(write.txn(), &target).await?;
     }

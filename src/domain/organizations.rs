@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::domain::accounts;
 use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::authz::guests::{self, FullAccountOnly};
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, new_id};
 use crate::domain::values::{self, Slug};
@@ -139,11 +140,7 @@ pub async fn create(
     };
     let profile = parse_profile(&input.profile)?;
     let person = actor.require_person()?;
-    if person.is_guest {
-        return Err(AppError::Forbidden(
-            "a guest account cannot create organizations: set a password with convertGuestAccount first",
-        ));
-    }
+    guests::ensure_full_account(person.is_guest, FullAccountOnly::CreateOrganization)?;
 
     let write = Write::begin(db).await?;
     let slug = match requested_slug {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::authz::access::decide_for;
 use crate::domain::authz::matrix::{Decision, Permission};
-use crate::domain::authz::policy::check_network;
+use crate::domain::authz::network::check_network;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{IpAllowlistLoader, ViewerMembershipLoader};

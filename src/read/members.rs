@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use std::net::IpAddr;
 
-use crate::domain::authz::{Actor, Permission, Person, access};
+use crate::domain::authz::{Actor, Permission, Person, access, visibility};
 use crate::domain::values;
 use crate::error::AppResult;
 use crate::read::Columns;
@@ -285,21 +285,21 @@ pub async fn of_person<C: ConnectionTrait>(
     client_ip: Option<IpAddr>,
 ) -> AppResult<Vec<member::Model>> {
     use sea_orm::QueryOrder;
-    let mut select = member::Entity::find().filter(member::Column::UserId.eq(person.user_id));
-    if !person.is_platform_admin {
-        select = select.filter(
+    let select = member::Entity::find()
+        .filter(member::Column::UserId.eq(person.user_id))
+        .filter(
             member::Column::OrganizationId.in_subquery(
                 organization::Entity::find()
                     .select_only()
                     .column(organization::Column::Id)
-                    .filter(crate::read::organizations::allowlist_admits(
+                    .filter(visibility::network_admits(
                         db.get_database_backend(),
+                        person.is_platform_admin,
                         client_ip,
                     ))
                     .into_query(),
             ),
         );
-    }
     Ok(select.order_by_asc(member::Column::Id).all(db).await?)
 }
 

@@ -1,12 +1,9 @@
 //! The read side of organizations: what a viewer may see and list.
 
-use std::net::IpAddr;
-
 use entity::{
-    ip_allowlist_entry, member, organization,
+    member, organization,
     values::{OrganizationStatus, Tier},
 };
-use ipnet::IpNet;
 use sea_orm::DbBackend;
 use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{
@@ -16,7 +13,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::domain::authz::{Actor, access};
+use crate::domain::authz::{Actor, access, visibility};
 use crate::domain::values;
 use crate::error::AppResult;
 use crate::read::paging::{self, Page, PageRequest};
@@ -121,23 +118,7 @@ pub fn listable(
     filter: &OrganizationFilter,
 ) -> AppResult<Select<organization::Entity>> {
     let search = values::search("search", filter.search.as_deref())?;
-    let mut select = organization::Entity::find();
-    if !actor.is_platform_admin() {
-        select = select.filter(allowlist_admits(backend, actor.meta.client_ip));
-    }
-    if let Some(grant) = actor.api_token() {
-        select = select.filter(organization::Column::Id.eq(grant.organization_id));
-    } else if !actor.is_platform_admin() {
-        select = select.filter(
-            organization::Column::Id.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(member::Column::OrganizationId)
-                    .from(member::Entity)
-                    .and_where(member::Column::UserId.eq(actor.user_id()))
-                    .to_owned(),
-            ),
-        );
-    }
+    let mut select = organization::Entity::find().filter(visibility::listable(backend, actor));
     if let Some(status) = filter.status {
         select = select.filter(organization::Column::Status.eq(status));
     }
@@ -156,40 +137,6 @@ pub fn listable(
         );
     }
     Ok(select)
-}
-
-/// Organizations whose IP allowlist admits `client`, or that have it off:
-/// lists leave out, whole, an organization that refuses the caller's
-/// address, as single lookups answer IP_NOT_ALLOWED (`authz::access`).
-///
-/// Entries are stored canonical (`203.0.113.0/24`, host bits cleared), so
-/// "some entry contains the client" is "some entry is one of the client's
-/// 33 (IPv4) or 129 (IPv6) supernets": one indexed `IN`, the same on both
-/// databases. Only reading the policy's flag differs between them.
-pub fn allowlist_admits(backend: DbBackend, client: Option<IpAddr>) -> Condition {
-    let allowlist_on = match backend {
-        DbBackend::Postgres => {
-            "COALESCE((\"organizations\".\"policy\"->>'ipAllowlistEnabled')::boolean, false)"
-        }
-        _ => "COALESCE(json_extract(\"organizations\".\"policy\", '$.ipAllowlistEnabled'), 0)",
-    };
-    let supernets: Vec<String> = client
-        .map(|ip| {
-            let bits = if ip.is_ipv4() { 32 } else { 128 };
-            (0..=bits)
-                .filter_map(|prefix| IpNet::new(ip, prefix).ok())
-                .map(|net| net.trunc().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    let admitted = Query::select()
-        .column(ip_allowlist_entry::Column::OrganizationId)
-        .from(ip_allowlist_entry::Entity)
-        .and_where(ip_allowlist_entry::Column::Cidr.is_in(supernets))
-        .to_owned();
-    Condition::any()
-        .add(Expr::cust(allowlist_on).not())
-        .add(organization::Column::Id.in_subquery(admitted))
 }
 
 /// One page of [`listable`].

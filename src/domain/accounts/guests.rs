@@ -29,7 +29,7 @@
 //!   mails them the link to do so ([`claim_for_sign_up`]).
 //! - Guest access exists only while the organization's policy
 //!   `guestAccessEnabled` says so; turning it off ends it
-//!   (`governance::update` calls `guest_access::end`).
+//!   (`policy::update` calls `guest_access::end`).
 
 use chrono::{Duration, Utc};
 use entity::{guest_sign_up, invitation, join_code, member, user, values::InvitationStatus};

@@ -15,7 +15,8 @@ use uuid::Uuid;
 use chrono::Utc;
 
 use super::matrix::{Decision, Permission, Role, decide_with};
-use super::policy::{self, Policy};
+use super::network;
+use super::policy::Policy;
 use super::principal::{Actor, Principal};
 use crate::error::{AppError, AppResult};
 
@@ -76,15 +77,6 @@ impl Gate {
     }
 }
 
-/// What a guest may do, whatever their role and the policy grant: read the
-/// organization, its members and its teams (issue #13). Nothing else, so
-/// no write and no API token.
-pub const GUEST_PERMISSIONS: [Permission; 3] = [
-    Permission::OrgView,
-    Permission::MembersView,
-    Permission::TeamsView,
-];
-
 /// The one access decision, for guards and domain functions alike. A
 /// session started before its membership's cutoff
 /// (`revokeOrganizationSessions`), or older than the policy's session
@@ -96,7 +88,7 @@ pub const GUEST_PERMISSIONS: [Permission; 3] = [
 /// an API token holds its scopes, in its own organization only and never
 /// beyond its creator, and no MFA or SSO rule applies to it; a person holds
 /// what their role grants, as the policy adjusts it. A guest holds no more
-/// than [`GUEST_PERMISSIONS`], and nothing at all where the policy does not
+/// than [`GUEST_PERMISSIONS`](super::guests::GUEST_PERMISSIONS), and nothing at all where the policy does not
 /// admit guests (their memberships end when it is turned off; this holds
 /// even so).
 pub fn decide_for(
@@ -161,7 +153,8 @@ pub fn decide_for(
                 permission,
                 |role, permission| {
                     gate.policy.role_has(role, permission)
-                        && (!person.is_guest || GUEST_PERMISSIONS.contains(&permission))
+                        && (!person.is_guest
+                            || super::guests::GUEST_PERMISSIONS.contains(&permission))
                 },
             ))
         }
@@ -256,8 +249,8 @@ async fn check_gate_network<C: ConnectionTrait>(
     if !policy.ip_allowlist_enabled {
         return Ok(());
     }
-    let networks = crate::domain::governance::allowlist(db, organization_id).await?;
-    policy::check_network(actor, policy, &networks)
+    let networks = network::allowlist(db, organization_id).await?;
+    network::check_network(actor, policy, &networks)
 }
 
 /// Whether the actor may read with `permission` in an organization: for

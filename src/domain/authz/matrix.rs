@@ -246,6 +246,57 @@ pub fn may_assign(actor: Role, new_role: Role) -> bool {
     }
 }
 
+/// How a person comes to hold a role in an organization without a member
+/// giving it to them by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// An invitation to an address.
+    Invitation,
+    /// A shareable join code.
+    JoinCode,
+    /// The policy's automatic joining by verified domain, or an SSO
+    /// connection's sign-up: the `defaultRole` the organization set.
+    DefaultRole,
+}
+
+/// The role a new membership gets by `via`, from the role asked for
+/// (`None`: the entry's default). A guest's is always
+/// [`GUEST_ROLE`](super::guests::GUEST_ROLE); a join code never makes an
+/// OWNER; a default role is VIEWER or MEMBER. BAD_USER_INPUT naming
+/// `field` otherwise. (Whether the one who creates the entry may give that
+/// role is [`may_assign`].)
+pub fn role_for_new_member(
+    via: Via,
+    requested: Option<Role>,
+    guest: bool,
+    field: &str,
+) -> AppResult<Role> {
+    let guest_role = super::guests::GUEST_ROLE;
+    match (via, guest, requested) {
+        (_, true, None) => Ok(guest_role),
+        (_, true, Some(role)) if role == guest_role => Ok(guest_role),
+        (Via::JoinCode, true, Some(_)) => {
+            Err(AppError::bad_input(field, "a guest link's role is VIEWER"))
+        }
+        (_, true, Some(_)) => Err(AppError::bad_input(
+            field,
+            "a guest invitation's role is VIEWER",
+        )),
+        (Via::JoinCode, false, Some(Role::Owner)) => Err(AppError::bad_input(
+            field,
+            "a join code never makes an OWNER",
+        )),
+        (Via::DefaultRole, false, Some(role)) if !matches!(role, Role::Viewer | Role::Member) => {
+            Err(AppError::bad_input(
+                field,
+                "people who join by domain are VIEWER or MEMBER",
+            ))
+        }
+        (Via::DefaultRole, false, None) => Ok(Role::Viewer),
+        (_, false, role) => Ok(role.unwrap_or(Role::Member)),
+    }
+}
+
 /// Whether someone may change a team: teams:manage in the organization,
 /// or MAINTAINER of the team.
 pub fn may_administer_team(
@@ -320,5 +371,25 @@ mod tests {
         assert!(!may_assign(Role::Admin, Role::Owner));
         assert!(may_assign(Role::Owner, Role::Owner));
         assert!(!may_assign(Role::Member, Role::Admin));
+    }
+
+    #[test]
+    fn a_new_members_role_follows_the_way_in() {
+        use Via::*;
+        let role = |via, requested, guest| role_for_new_member(via, requested, guest, "role");
+        assert_eq!(role(Invitation, None, false).unwrap(), Role::Member);
+        assert_eq!(
+            role(Invitation, Some(Role::Admin), false).unwrap(),
+            Role::Admin
+        );
+        assert_eq!(role(Invitation, None, true).unwrap(), Role::Viewer);
+        assert!(role(Invitation, Some(Role::Member), true).is_err());
+        assert!(role(JoinCode, Some(Role::Owner), false).is_err());
+        assert!(role(JoinCode, Some(Role::Admin), true).is_err());
+        assert_eq!(
+            role(DefaultRole, Some(Role::Member), false).unwrap(),
+            Role::Member
+        );
+        assert!(role(DefaultRole, Some(Role::Admin), false).is_err());
     }
 }

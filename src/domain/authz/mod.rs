@@ -4,8 +4,12 @@
 //!   organization API token) and from where.
 //! - [`matrix`]: the permissions, the role → permission matrix of DESIGN §4
 //!   and the rank rules; [`Decision`] and its one conversion to an error.
+//! - [`guests`]: what a guest account may do (read, and only that).
 //! - [`policy`]: an organization's typed governance policy, which adjusts
-//!   the matrix, and the IP allowlist rule.
+//!   the matrix, and the rules for changing it ([`Policy::apply`]).
+//! - [`network`]: the IP allowlist: the networks an organization admits
+//!   and the check against them.
+//! - [`visibility`]: the same decision as a SQL condition, for lists.
 //! - [`access`]: the one access decision ([`decide_for`]) and the loads
 //!   that go with it ([`authorize`], [`authorize_write`]).
 //!
@@ -14,9 +18,12 @@
 //! and every denial is logged at debug to the `orgql::access` target.
 
 pub mod access;
+pub mod guests;
 pub mod matrix;
+pub mod network;
 pub mod policy;
 pub mod principal;
+pub mod visibility;
 
 pub use access::{OrgAccess, authorize, authorize_write, decide_for, may_read};
 pub use matrix::{Decision, Permission, Role};

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
-use crate::domain::authz::matrix::{Permission, may_assign};
+use crate::domain::authz::matrix::{Permission, Via, may_assign, role_for_new_member};
 use crate::domain::authz::{Actor, Policy};
 use crate::domain::ids::{InvitationId, OrganizationId, new_id};
 use crate::domain::members;
@@ -183,16 +183,7 @@ pub async fn create(
     input: NewInvitation,
 ) -> AppResult<IssuedInvitation> {
     let email = Email::parse("email", &input.email)?;
-    let role = match (input.guest, input.role) {
-        (true, None | Some(Role::Viewer)) => Role::Viewer,
-        (true, Some(_)) => {
-            return Err(AppError::bad_input(
-                "role",
-                "a guest invitation's role is VIEWER",
-            ));
-        }
-        (false, role) => role.unwrap_or(Role::Member),
-    };
+    let role = role_for_new_member(Via::Invitation, input.role, input.guest, "role")?;
 
     let write = OrgWrite::begin(
         db,

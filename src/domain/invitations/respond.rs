@@ -23,7 +23,7 @@ use super::{set_status, status_at};
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
 use crate::domain::authz::access::OrgAccess;
-use crate::domain::authz::{Actor, Person};
+use crate::domain::authz::{Actor, Person, guests};
 use crate::domain::ids::new_id;
 use crate::domain::members;
 use crate::domain::write::{Entry, Write};
@@ -119,10 +119,8 @@ pub(crate) async fn redeem<C: ConnectionTrait>(
     if found.guest && !access.gate.policy.guest_access_enabled {
         return Err(AppError::InvitationInvalid);
     }
-    if invitee.is_guest && !found.guest {
-        return Err(AppError::Forbidden(
-            "a guest joins only as a guest: set a password with convertGuestAccount first",
-        ));
+    if invitee.is_guest {
+        guests::ensure_entry_fits(found.guest, true)?;
     }
     let won = invitation::Entity::update_many()
         .col_expr(

@@ -1,13 +1,16 @@
+//! Invitations: sending them (one or a list), answering them, revoking
+//! and resending them. Join codes and joining by domain, the other ways
+//! in, are `join_codes.rs` and `domain_joins.rs`.
+
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use crate::domain::invitations::{self, InvitationRef, IssuedInvitation, NewInvitation};
-use crate::domain::join_codes::{self, NewJoinCode};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::rate_limits::Limited;
-use crate::graphql::types::{Invitation, JoinCode, Member, Organization, enums::Role};
+use crate::graphql::types::{Invitation, Member, Organization, enums::Role};
 use crate::mail::outbox::Outbox;
 
 #[derive(Default)]
@@ -193,87 +196,12 @@ pub struct ResendInvitationInput {
     pub expires_in_hours: Option<i32>,
 }
 
-/// A join code to create.
-#[derive(InputObject)]
-pub struct CreateJoinCodeInput {
-    /// The organization (`org_` id).
-    pub organization_id: ID,
-    /// The role joiners get: MEMBER when absent; never OWNER, at most your
-    /// own.
-    pub role: Option<Role>,
-    /// The most uses; absent for no limit.
-    pub max_uses: Option<i32>,
-    /// Hours until it expires; absent for never (at most a year).
-    pub expires_in_hours: Option<i32>,
-    /// A guest link: joiners become guests (VIEWER; give no other role)
-    /// with only a proven email address (`requestGuestSignIn` with the
-    /// code). Only while the policy's `guestAccessEnabled` is on.
-    pub guest: Option<bool>,
-}
-
-/// A new join code and, this once, the code itself.
-#[derive(SimpleObject)]
-pub struct CreateJoinCodePayload {
-    /// The join code.
-    pub join_code: JoinCode,
-    /// The code to share; shown only here.
-    pub code: String,
-}
-
-/// A join code to revoke.
-#[derive(InputObject)]
-pub struct RevokeJoinCodeInput {
-    /// The join code (`jc_` id).
-    pub join_code_id: ID,
-}
-
-/// The result of `revokeJoinCode`.
-#[derive(SimpleObject)]
-pub struct RevokeJoinCodePayload {
-    /// The join code, now revoked.
-    pub join_code: JoinCode,
-}
-
-/// A code to join with.
-#[derive(InputObject)]
-pub struct JoinOrganizationInput {
-    /// The join code.
-    pub code: String,
-}
-
-/// The result of `joinOrganization`.
-#[derive(SimpleObject)]
-pub struct JoinOrganizationPayload {
-    /// The organization.
-    pub organization: Organization,
-    /// The viewer's role there.
-    pub role: Role,
-    /// True when the viewer was a member already (the code was not used).
-    pub already_member: bool,
-}
-
-/// An organization to join by domain.
-#[derive(InputObject)]
-pub struct JoinOrganizationByDomainInput {
-    /// The organization (`org_` id), from `viewer.joinableOrganizations`.
-    pub organization_id: ID,
-}
-
-/// The result of `joinOrganizationByDomain`.
-#[derive(SimpleObject)]
-pub struct JoinOrganizationByDomainPayload {
-    /// The new membership, with the policy's `defaultRole`.
-    pub member: Member,
-    /// The organization joined.
-    pub organization: Organization,
-}
-
 fn invitation_id(id: &ID) -> Result<crate::domain::ids::InvitationId, AppError> {
     ids::parse(IdKind::Invitation, id, "invitationId")
 }
 
 /// The account a limited operation is counted against: the signed-in user.
-fn actor_key(actor: &crate::domain::authz::Actor) -> Option<String> {
+pub(super) fn actor_key(actor: &crate::domain::authz::Actor) -> Option<String> {
     actor.user_id().map(|id| id.to_string())
 }
 
@@ -425,90 +353,5 @@ impl InvitationMutations {
         )
         .await?;
         Ok(issued.into())
-    }
-
-    /// Creates a shareable join code (members:manage).
-    #[graphql(guard = "SignedIn")]
-    async fn create_join_code(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateJoinCodeInput,
-    ) -> async_graphql::Result<CreateJoinCodePayload> {
-        let (join_code, code) = join_codes::create(
-            ctx.db()?,
-            ctx.actor()?,
-            NewJoinCode {
-                organization_id: ids::parse(
-                    IdKind::Organization,
-                    &input.organization_id,
-                    "organizationId",
-                )?,
-                role: input.role.map(Into::into),
-                max_uses: input.max_uses,
-                expires_in_hours: input.expires_in_hours,
-                guest: input.guest.unwrap_or(false),
-            },
-        )
-        .await?;
-        Ok(CreateJoinCodePayload {
-            join_code: JoinCode(join_code),
-            code,
-        })
-    }
-
-    /// Ends a join code (members:manage).
-    #[graphql(guard = "SignedIn")]
-    async fn revoke_join_code(
-        &self,
-        ctx: &Context<'_>,
-        input: RevokeJoinCodeInput,
-    ) -> async_graphql::Result<RevokeJoinCodePayload> {
-        let id = ids::parse(IdKind::JoinCode, &input.join_code_id, "joinCodeId")?;
-        let join_code = join_codes::revoke(ctx.db()?, ctx.actor()?, id).await?;
-        Ok(RevokeJoinCodePayload {
-            join_code: JoinCode(join_code),
-        })
-    }
-
-    /// Joins an organization by the verified domain of the viewer's address
-    /// (its policy's `autoJoinDomains`), within its seat limit and IP
-    /// allowlist. An unverified address is FORBIDDEN; an organization that
-    /// does not admit the viewer is NOT_FOUND.
-    #[graphql(guard = "Person")]
-    async fn join_organization_by_domain(
-        &self,
-        ctx: &Context<'_>,
-        input: JoinOrganizationByDomainInput,
-    ) -> async_graphql::Result<JoinOrganizationByDomainPayload> {
-        let organization_id: crate::domain::ids::OrganizationId = ids::parse(
-            IdKind::Organization,
-            &input.organization_id,
-            "organizationId",
-        )?;
-        let (member, organization) =
-            crate::domain::domain_joins::join(ctx.db()?, ctx.actor()?, organization_id.into())
-                .await?;
-        Ok(JoinOrganizationByDomainPayload {
-            member: member.into(),
-            organization: Organization(organization),
-        })
-    }
-
-    /// Joins the organization a code belongs to.
-    #[graphql(guard = "Person")]
-    async fn join_organization(
-        &self,
-        ctx: &Context<'_>,
-        input: JoinOrganizationInput,
-    ) -> async_graphql::Result<JoinOrganizationPayload> {
-        let actor = ctx.actor()?;
-        ctx.rate_limit(Limited::JoinCode, actor_key(actor).as_deref())
-            .await?;
-        let joined = join_codes::join(ctx.db()?, actor, &input.code).await?;
-        Ok(JoinOrganizationPayload {
-            role: joined.membership.role.into(),
-            organization: Organization(joined.organization),
-            already_member: joined.already_member,
-        })
     }
 }

@@ -1,13 +1,16 @@
 //! Mutation fields, one module per area. Each takes one `input` and returns
-//! a payload object.
+//! a payload object. `mutation/<x>.rs` serves `domain::<x>`.
 
 mod accounts;
+mod billing;
+mod domain_joins;
 mod domains;
-mod governance;
 mod guests;
 mod invitations;
+mod join_codes;
 mod members;
 mod organizations;
+mod ownership;
 mod policy;
 mod sessions;
 mod sso;
@@ -23,8 +26,11 @@ pub struct MutationRoot(
     organizations::OrganizationMutations,
     members::MemberMutations,
     invitations::InvitationMutations,
+    join_codes::JoinCodeMutations,
+    domain_joins::DomainJoinMutations,
     sessions::SessionMutations,
-    governance::GovernanceMutations,
+    ownership::OwnershipMutations,
+    billing::BillingMutations,
     policy::PolicyMutations,
     domains::DomainMutations,
     sso::SsoMutations,

@@ -1,7 +1,8 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
+use crate::domain::authz::policy::PolicyPatch;
 use crate::domain::authz::policy::RoleOverride;
-use crate::domain::governance::{self, PolicyPatch};
+use crate::domain::policy;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
@@ -148,7 +149,7 @@ impl PolicyMutations {
             &input.organization_id,
             "organizationId",
         )?;
-        let policy = governance::update(ctx.db()?, ctx.actor()?, organization_id, patch).await?;
+        let policy = policy::update(ctx.db()?, ctx.actor()?, organization_id, patch).await?;
         Ok(UpdatePolicyPayload {
             policy: Policy(policy),
         })
@@ -166,7 +167,7 @@ impl PolicyMutations {
             &input.organization_id,
             "organizationId",
         )?;
-        let entry = governance::add_entry(
+        let entry = policy::add_entry(
             ctx.db()?,
             ctx.actor()?,
             organization_id,
@@ -188,7 +189,7 @@ impl PolicyMutations {
         input: RemoveIpAllowlistEntryInput,
     ) -> async_graphql::Result<RemoveIpAllowlistEntryPayload> {
         let id = ids::parse(IdKind::IpAllowlistEntry, &input.entry_id, "entryId")?;
-        governance::remove_entry(ctx.db()?, ctx.actor()?, id).await?;
+        policy::remove_entry(ctx.db()?, ctx.actor()?, id).await?;
         Ok(RemoveIpAllowlistEntryPayload {
             removed_entry_id: input.entry_id,
         })

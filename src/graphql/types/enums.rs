@@ -106,3 +106,19 @@ pub enum Permission {
     /// `tokens:manage`: create and revoke organization API tokens.
     TokensManage,
 }
+
+/// Where an ownership transfer or a tier upgrade request stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::values::RequestStatus")]
+pub enum RequestStatus {
+    /// Waiting for an answer.
+    Pending,
+    /// Accepted (a transfer) or approved (a tier request).
+    Accepted,
+    /// Declined (a transfer) or rejected (a tier request).
+    Declined,
+    /// Withdrawn by whoever made it.
+    Cancelled,
+    /// Not answered in time.
+    Expired,
+}

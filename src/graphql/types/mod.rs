@@ -5,14 +5,15 @@
 pub mod api_token;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod domain;
 pub mod enums;
-pub mod governance;
 pub mod invitation;
 pub mod join_code;
 pub mod member;
 pub mod node;
 pub mod organization;
+pub mod ownership;
 pub mod policy;
 pub mod roles;
 pub mod session;

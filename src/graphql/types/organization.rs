@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use entity::organization;
 
 use crate::domain::authz::matrix::Permission;
+use crate::domain::authz::network;
 use crate::domain::values;
-use crate::domain::{billing, governance, ownership};
+use crate::domain::{billing, ownership};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
@@ -19,8 +20,9 @@ use crate::graphql::loaders::{
     ViewerMembershipLoader, columns_for,
 };
 use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
+use crate::graphql::types::billing::{TierUpgradeRequest, Usage};
 use crate::graphql::types::domain::OrganizationDomain;
-use crate::graphql::types::governance::{OwnershipTransfer, TierUpgradeRequest, Usage};
+use crate::graphql::types::ownership::OwnershipTransfer;
 use crate::graphql::types::policy::{IpAllowlistEntry, Policy};
 use crate::graphql::types::sso::SsoConnection;
 use crate::graphql::types::team::prefetch_team_relations;
@@ -367,7 +369,7 @@ impl Organization {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<IpAllowlistEntry>> {
-        Ok(governance::entries(ctx.db()?, self.0.id)
+        Ok(network::entries(ctx.db()?, self.0.id)
             .await?
             .into_iter()
             .map(IpAllowlistEntry)
