@@ -93,7 +93,11 @@ async fn setup() -> Bench {
         outbox,
         db: db.clone(),
         auth,
-        sso: orgql::domain::sso::SsoSettings::of(&config),
+        sso: std::sync::Arc::new(orgql::domain::sso::SsoSettings::new(
+            &config.public_url,
+            config.sso_redirect_uris.clone(),
+            config.sso_allow_http_issuers,
+        )),
         config,
     });
     Bench {

@@ -415,7 +415,13 @@ impl Application {
             &config.mail_from,
         )?;
         tracing::info!(target: "orgql::mail", "outgoing mail goes to {}", mailer.destination());
-        let sso = crate::domain::sso::SsoSettings::of(&config);
+        // One per server: the GraphQL operations and the browser endpoints
+        // share one IdP client and one discovery cache.
+        let sso = std::sync::Arc::new(crate::domain::sso::SsoSettings::new(
+            &config.public_url,
+            config.sso_redirect_uris.clone(),
+            config.sso_allow_http_issuers,
+        ));
         let schema = build_schema(SchemaDeps {
             db: db.clone(),
             outbox,

@@ -1,7 +1,7 @@
 //! Settings: one struct, from command-line flags and their `ORGQL_*`
 //! environment twins.
 //!
-//! (Over 400 lines only with its unit tests, at the end.)
+//! (Long only with its unit tests, at the end.)
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

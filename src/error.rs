@@ -1,4 +1,5 @@
-//! The one error type of orgql and its mapping to GraphQL errors.
+//! The one error type of orgql and its mapping to GraphQL errors. (Long
+//! only with its unit tests, at the end.)
 //!
 //! Every variant's doc line names the `extensions.code` a client receives.
 //! Internal causes are logged (inside the request's span, so with its request
@@ -8,8 +9,9 @@ use async_graphql::Enum;
 use sea_orm::{DbErr, SqlErr};
 
 /// The stable codes a client finds in `extensions.code`.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// Credentials are missing, bad, expired or revoked (access tokens and API
     /// tokens alike). Also a session that the organization no longer accepts:
@@ -75,27 +77,9 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as `extensions.code` carries it (the enum value's name).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unauthenticated => "UNAUTHENTICATED",
-            Self::Forbidden => "FORBIDDEN",
-            Self::NotFound => "NOT_FOUND",
-            Self::BadUserInput => "BAD_USER_INPUT",
-            Self::Conflict => "CONFLICT",
-            Self::AlreadyMember => "ALREADY_MEMBER",
-            Self::LastOwner => "LAST_OWNER",
-            Self::TierLimitExceeded => "TIER_LIMIT_EXCEEDED",
-            Self::InvitationExpired => "INVITATION_EXPIRED",
-            Self::InvitationInvalid => "INVITATION_INVALID",
-            Self::JoinCodeInvalid => "JOIN_CODE_INVALID",
-            Self::IpNotAllowed => "IP_NOT_ALLOWED",
-            Self::MfaRequired => "MFA_REQUIRED",
-            Self::SsoRequired => "SSO_REQUIRED",
-            Self::RateLimited => "RATE_LIMITED",
-            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
-            Self::Unavailable => "UNAVAILABLE",
-            Self::Internal => "INTERNAL",
-        }
+        self.into()
     }
 }
 
@@ -375,6 +359,13 @@ impl AppError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_code_reads_as_its_graphql_name() {
+        for item in <super::ErrorCode as async_graphql::resolver_utils::EnumType>::items() {
+            assert_eq!(item.value.as_str(), item.name);
+        }
+    }
+
     use std::borrow::Cow;
     use std::sync::Arc;
 

@@ -7,7 +7,8 @@ use entity::values::Tier;
 use crate::error::{AppError, AppResult};
 
 /// Something a tier limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "camelCase")]
 pub enum Resource {
     /// Members, pending invitations included.
     Members,
@@ -18,14 +19,9 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// The name `extensions.resource` carries.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Resource::Members => "members",
-            Resource::Teams => "teams",
-            Resource::ApiTokens => "apiTokens",
-            Resource::JoinCodes => "joinCodes",
-            Resource::IpAllowlistEntries => "ipAllowlistEntries",
-        }
+        self.into()
     }
 }
 

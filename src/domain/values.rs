@@ -2,7 +2,7 @@
 //! field it blames, so a client learns which argument was wrong before
 //! anything reaches SQL.
 //!
-//! (Over 400 lines only with its unit tests, at the end.)
+//! (Long only with its unit tests, at the end.)
 
 use email_address::{EmailAddress, Options};
 

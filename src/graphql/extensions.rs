@@ -10,7 +10,7 @@
 //! [`annotate`] fills in the rest from the error's type and phase, never
 //! from its message text.
 //!
-//! (Over 400 lines only with its unit tests, at the end.)
+//! (Long only with its unit tests, at the end.)
 
 use std::collections::HashMap;
 use std::sync::Arc;

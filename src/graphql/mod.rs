@@ -7,7 +7,6 @@ pub mod context;
 pub mod error_codes;
 pub mod extensions;
 pub mod guards;
-pub mod ids;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -98,7 +97,11 @@ pub fn offline_schema() -> AppSchema {
         },
         config: Config::defaults("sqlite::memory:"),
         outbox: Outbox::new("http://127.0.0.1:8000"),
-        sso: crate::domain::sso::SsoSettings::of(&Config::defaults("sqlite::memory:")),
+        sso: std::sync::Arc::new(crate::domain::sso::SsoSettings::new(
+            "http://127.0.0.1:8000",
+            Vec::new(),
+            false,
+        )),
     };
     build_schema(deps)
 }

@@ -8,11 +8,11 @@ use async_graphql::{
 use crate::domain::authz::matrix::MATRIX;
 use crate::read::organizations::OrganizationFilter;
 
+use crate::domain::ids::{self, IdKind};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     CountKey, CountLoader, MembersOfOrganization, ViewerAccess, ViewerMembershipLoader, prefetch,
 };
@@ -64,7 +64,7 @@ impl QueryRoot {
         let db = ctx.db()?;
         let found = match (id, slug) {
             (Some(id), None) => {
-                let id = ids::parse(IdKind::Organization, &id, "id")?;
+                let id = ids::parse_uuid::<ids::OrganizationId>(&id, "id")?;
                 crate::read::organizations::visible_by_id(db, actor, id).await?
             }
             (None, Some(slug)) => {

@@ -17,9 +17,8 @@
 //!   batch ends the session for the operations after it (issue #22, L9).
 //!   Each operation gets its own actor and loaders.
 //!
-//! One file of about 430 lines: GET and POST share one pipeline (media
-//! types, persisted documents, limits, execution, metrics), which reads
-//! best in one place.
+//! (Long because GET and POST share one pipeline: media types, persisted
+//! documents, limits, execution, metrics; it reads best in one place.)
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -307,8 +307,7 @@ pub async fn saml_metadata(
     if uri_has_unusable_text(&uri) {
         return unusable_text();
     }
-    let Ok(connection_id) = crate::graphql::ids::parse(
-        crate::graphql::ids::IdKind::SsoConnection,
+    let Ok(connection_id) = crate::domain::ids::parse::<crate::domain::ids::SsoConnectionId>(
         &connection_id,
         "connectionId",
     ) else {

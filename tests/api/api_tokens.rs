@@ -120,12 +120,8 @@ async fn a_token_with_members_manage_acts_below_admins_and_is_audited_as_itself(
     assert_eq!(
         entry.actor_id,
         Some(
-            orgql::graphql::ids::parse::<uuid::Uuid>(
-                orgql::graphql::ids::IdKind::ApiToken,
-                token_id,
-                "id"
-            )
-            .unwrap()
+            orgql::domain::ids::parse_uuid::<orgql::domain::ids::ApiTokenId>(token_id, "id")
+                .unwrap()
         )
     );
     assert_error(

@@ -119,12 +119,8 @@ async fn every_mutation_writes_an_audit_entry() {
         .await;
     let org_id = s(&org, &["organization", "id"]);
     let org_handle = TestOrg {
-        uuid: orgql::graphql::ids::parse::<uuid::Uuid>(
-            orgql::graphql::ids::IdKind::Organization,
-            &org_id,
-            "id",
-        )
-        .unwrap(),
+        uuid: orgql::domain::ids::parse_uuid::<orgql::domain::ids::OrganizationId>(&org_id, "id")
+            .unwrap(),
         id: org_id.clone(),
         slug: s(&org, &["organization", "slug"]),
     };
@@ -283,8 +279,7 @@ async fn every_mutation_writes_an_audit_entry() {
     let enterprise_id = s(&enterprise, &["id"]);
     app.set_tier(
         &TestOrg {
-            uuid: orgql::graphql::ids::parse::<uuid::Uuid>(
-                orgql::graphql::ids::IdKind::Organization,
+            uuid: orgql::domain::ids::parse_uuid::<orgql::domain::ids::OrganizationId>(
                 &enterprise_id,
                 "id",
             )

@@ -227,8 +227,7 @@ async fn accepting_an_invitation_from_outside_the_allowlist_is_refused() {
     assert_ok(&app.graphql(POLICY, on, Some(&ann.token)).await);
     let own_id = own["data"]["addIpAllowlistEntry"]["entry"]["id"].clone();
     entity::ip_allowlist_entry::Entity::delete_by_id(
-        orgql::graphql::ids::parse::<uuid::Uuid>(
-            orgql::graphql::ids::IdKind::IpAllowlistEntry,
+        orgql::domain::ids::parse_uuid::<orgql::domain::ids::IpAllowlistEntryId>(
             own_id.as_str().unwrap(),
             "id",
         )

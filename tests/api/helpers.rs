@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use entity::{member, values::Role};
 use orgql::app::StatementCounter;
-use orgql::graphql::ids::{self, IdKind};
+use orgql::domain::ids::{self, IdKind};
 use orgql::{Application, Config};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
@@ -372,7 +372,7 @@ impl TestApp {
             "signUp signs no one in: {response}"
         );
         let id = payload["user"]["id"].as_str().unwrap().to_owned();
-        let uuid = ids::parse::<uuid::Uuid>(IdKind::User, &id, "id").unwrap();
+        let uuid = ids::parse_uuid::<orgql::domain::ids::UserId>(&id, "id").unwrap();
         self.set_verified(uuid, Some(Utc::now())).await;
         let signed_in = self
             .graphql(
@@ -449,7 +449,7 @@ impl TestApp {
         assert!(org.is_object(), "createOrganization failed: {response}");
         let id = org["id"].as_str().unwrap().to_owned();
         TestOrg {
-            uuid: ids::parse::<uuid::Uuid>(IdKind::Organization, &id, "id").unwrap(),
+            uuid: ids::parse_uuid::<orgql::domain::ids::OrganizationId>(&id, "id").unwrap(),
             id,
             slug: org["slug"].as_str().unwrap().to_owned(),
         }

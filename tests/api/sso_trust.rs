@@ -311,12 +311,8 @@ async fn an_sso_session_is_asked_for_mfa_wherever_mfa_is_required() {
 }
 
 fn uuid_of(id: &Value) -> uuid::Uuid {
-    orgql::graphql::ids::parse(
-        orgql::graphql::ids::IdKind::User,
-        id.as_str().unwrap(),
-        "id",
-    )
-    .unwrap()
+    orgql::domain::ids::parse_uuid::<orgql::domain::ids::UserId>(id.as_str().unwrap(), "id")
+        .unwrap()
 }
 
 async fn add_member(app: &TestApp, org: &TestOrg, user: uuid::Uuid) {

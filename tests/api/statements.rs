@@ -4,7 +4,7 @@
 //! (`session_cache.rs` pins the cached case: none).
 
 use entity::values::Tier;
-use orgql::graphql::ids::{self, IdKind};
+use orgql::domain::ids;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -21,7 +21,7 @@ async fn organization_with(app: &TestApp, owner: &TestUser, members: usize) -> T
         let team = app
             .create_team(owner, &org, &format!("Team {i}"), None)
             .await;
-        let team = ids::parse::<uuid::Uuid>(IdKind::Team, &team, "id").unwrap();
+        let team = ids::parse_uuid::<orgql::domain::ids::TeamId>(&team, "id").unwrap();
         app.bulk_team_members(team, chunk).await;
     }
     org

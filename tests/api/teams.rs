@@ -1,7 +1,7 @@
 //! Teams: who may create and change them, nesting, membership, limits.
 
 use entity::values::{Role, Tier};
-use orgql::graphql::ids::{self, IdKind};
+use orgql::domain::ids::{self, IdKind};
 use serde_json::json;
 
 use crate::helpers::*;
@@ -327,7 +327,7 @@ async fn another_tenants_team_is_not_found() {
         )
         .await;
     assert_error(&update, "NOT_FOUND");
-    assert!(ids::parse::<uuid::Uuid>(IdKind::Team, &team, "id").is_ok());
+    assert!(ids::parse_uuid::<orgql::domain::ids::TeamId>(&team, "id").is_ok());
 }
 
 #[tokio::test]
@@ -417,7 +417,7 @@ async fn a_members_page_lists_each_members_own_teams() {
         let mut teams = Vec::new();
         for team in ["First", "Second"] {
             let id = app.create_team(&ann, &org, team, None).await;
-            teams.push(ids::parse::<uuid::Uuid>(IdKind::Team, &id, "id").unwrap());
+            teams.push(ids::parse_uuid::<orgql::domain::ids::TeamId>(&id, "id").unwrap());
         }
         app.bulk_team_members(teams[0], &members[0..2]).await;
         app.bulk_team_members(teams[1], &members[1..3]).await;

@@ -1,4 +1,6 @@
-//! The governance policy of an organization, typed.
+//! The governance policy of an organization, typed, and the rules for
+//! changing it ([`Policy::apply`]). (Long only with its unit tests, at the
+//! end.)
 //!
 //! Every field changes what the server does: `sessionTimeoutHours` refuses
 //! older sessions (`access::decide_for`), `invitationTtlHours` sets the

@@ -1,4 +1,6 @@
-//! Personal invitations to an email address.
+//! Personal invitations to an email address. (Long because creating,
+//! revoking and resending share their rules and their row; a list of
+//! invitations is `bulk.rs`, the invitee's answer `respond.rs`.)
 //!
 //! Rules enforced here: only members:manage invites, and never above their
 //! own role; one pending invitation per address; pending invitations take

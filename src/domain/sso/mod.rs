@@ -48,6 +48,7 @@ pub mod sign_in;
 
 use entity::values::Tier;
 
+use crate::domain::ids::{PublicId, SsoConnectionId};
 use crate::error::{AppError, AppResult};
 
 /// How long a sign-in in flight may take at the IdP.
@@ -102,17 +103,6 @@ impl SsoSettings {
         }
     }
 
-    /// The settings a server's configuration names; one per server, so that
-    /// the GraphQL operations and the browser endpoints share one IdP
-    /// client and one discovery cache.
-    pub fn of(config: &crate::Config) -> std::sync::Arc<Self> {
-        std::sync::Arc::new(Self::new(
-            &config.public_url,
-            config.sso_redirect_uris.clone(),
-            config.sso_allow_http_issuers,
-        ))
-    }
-
     /// The OIDC redirect URI to register at the IdP.
     pub fn oidc_callback_url(&self) -> String {
         format!("{}/sso/oidc/callback", self.public_url)
@@ -133,10 +123,7 @@ impl SsoSettings {
             entity_id: format!(
                 "{}/sso/saml/{}",
                 self.public_url,
-                crate::graphql::ids::encode(
-                    crate::graphql::ids::IdKind::SsoConnection,
-                    connection_id
-                )
+                SsoConnectionId::from(connection_id).public()
             ),
             acs_url: format!("{}/sso/saml/acs", self.public_url),
         }

@@ -1,10 +1,10 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::domain::accounts::{self, SignUp, mfa};
+use crate::domain::ids::{self, IdKind};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::Person;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::rate_limits::Limited;
 use crate::graphql::types::{
     Organization, User,
@@ -118,11 +118,8 @@ impl AccountMutations {
         ctx: &Context<'_>,
         input: SwitchOrganizationInput,
     ) -> async_graphql::Result<SwitchOrganizationPayload> {
-        let organization_id = ids::parse(
-            IdKind::Organization,
-            &input.organization_id,
-            "organizationId",
-        )?;
+        let organization_id =
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?;
         let (access_token, access_token_expires_at, organization) =
             accounts::switch_organization(ctx.db()?, ctx.auth()?, ctx.actor()?, organization_id)
                 .await?;

@@ -4,9 +4,9 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use crate::domain::billing;
+use crate::domain::ids;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Organization, billing::TierUpgradeRequest, enums::Tier};
 
 #[derive(Default)]
@@ -74,11 +74,7 @@ impl BillingMutations {
         let request = billing::request_upgrade(
             ctx.db()?,
             ctx.actor()?,
-            ids::parse(
-                IdKind::Organization,
-                &input.organization_id,
-                "organizationId",
-            )?,
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?,
             input.requested_tier.into(),
             input.reason,
         )
@@ -95,7 +91,7 @@ impl BillingMutations {
         ctx: &Context<'_>,
         input: TierUpgradeRequestInput,
     ) -> async_graphql::Result<TierUpgradePayload> {
-        let id = ids::parse(IdKind::TierUpgradeRequest, &input.request_id, "requestId")?;
+        let id = ids::parse::<ids::TierUpgradeRequestId>(&input.request_id, "requestId")?;
         let (request, organization) =
             billing::decide_upgrade(ctx.db()?, ctx.actor()?, id, true).await?;
         Ok(TierUpgradePayload {
@@ -111,7 +107,7 @@ impl BillingMutations {
         ctx: &Context<'_>,
         input: TierUpgradeRequestInput,
     ) -> async_graphql::Result<TierUpgradePayload> {
-        let id = ids::parse(IdKind::TierUpgradeRequest, &input.request_id, "requestId")?;
+        let id = ids::parse::<ids::TierUpgradeRequestId>(&input.request_id, "requestId")?;
         let (request, organization) =
             billing::decide_upgrade(ctx.db()?, ctx.actor()?, id, false).await?;
         Ok(TierUpgradePayload {
@@ -131,11 +127,7 @@ impl BillingMutations {
         let organization = billing::set_tier(
             ctx.db()?,
             ctx.actor()?,
-            ids::parse(
-                IdKind::Organization,
-                &input.organization_id,
-                "organizationId",
-            )?,
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?,
             input.tier.into(),
         )
         .await?;

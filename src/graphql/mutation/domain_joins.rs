@@ -2,9 +2,9 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
+use crate::domain::ids;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::Person;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Member, Organization};
 
 #[derive(Default)]
@@ -38,11 +38,8 @@ impl DomainJoinMutations {
         ctx: &Context<'_>,
         input: JoinOrganizationByDomainInput,
     ) -> async_graphql::Result<JoinOrganizationByDomainPayload> {
-        let organization_id: crate::domain::ids::OrganizationId = ids::parse(
-            IdKind::Organization,
-            &input.organization_id,
-            "organizationId",
-        )?;
+        let organization_id: crate::domain::ids::OrganizationId =
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?;
         let (member, organization) =
             crate::domain::domain_joins::join(ctx.db()?, ctx.actor()?, organization_id.into())
                 .await?;

@@ -2,9 +2,9 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use crate::dns::TxtResolver;
 use crate::domain::domains;
+use crate::domain::ids;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::domain::{DnsChallenge, OrganizationDomain};
 
 #[derive(Default)]
@@ -53,11 +53,8 @@ impl DomainMutations {
         ctx: &Context<'_>,
         input: DomainInput,
     ) -> async_graphql::Result<AddDomainPayload> {
-        let organization_id = ids::parse(
-            IdKind::Organization,
-            &input.organization_id,
-            "organizationId",
-        )?;
+        let organization_id =
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?;
         let claim = domains::add(ctx.db()?, ctx.actor()?, organization_id, &input.domain).await?;
         Ok(AddDomainPayload {
             challenge: DnsChallenge::from(&claim),
@@ -74,11 +71,8 @@ impl DomainMutations {
         ctx: &Context<'_>,
         input: DomainInput,
     ) -> async_graphql::Result<VerifyDomainPayload> {
-        let organization_id = ids::parse(
-            IdKind::Organization,
-            &input.organization_id,
-            "organizationId",
-        )?;
+        let organization_id =
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?;
         let dns = TxtResolver::new(ctx.config()?.dns_resolver);
         let claim =
             domains::verify(ctx.db()?, dns, ctx.actor()?, organization_id, &input.domain).await?;
@@ -95,11 +89,8 @@ impl DomainMutations {
         ctx: &Context<'_>,
         input: DomainInput,
     ) -> async_graphql::Result<RemoveDomainPayload> {
-        let organization_id = ids::parse(
-            IdKind::Organization,
-            &input.organization_id,
-            "organizationId",
-        )?;
+        let organization_id =
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?;
         let claim =
             domains::remove(ctx.db()?, ctx.actor()?, organization_id, &input.domain).await?;
         Ok(RemoveDomainPayload {

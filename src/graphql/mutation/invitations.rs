@@ -4,11 +4,11 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
+use crate::domain::ids;
 use crate::domain::invitations::{self, InvitationRef, IssuedInvitation, NewInvitation};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::rate_limits::Limited;
 use crate::graphql::types::{Invitation, Member, Organization, enums::Role};
 use crate::mail::outbox::Outbox;
@@ -150,11 +150,9 @@ impl InvitationResponseInput {
     fn reference(&self) -> Result<InvitationRef<'_>, AppError> {
         match (&self.token, &self.invitation_id) {
             (Some(token), None) => Ok(InvitationRef::Token(token)),
-            (None, Some(id)) => Ok(InvitationRef::Id(ids::parse(
-                IdKind::Invitation,
-                id,
-                "invitationId",
-            )?)),
+            (None, Some(id)) => Ok(InvitationRef::Id(ids::parse_uuid::<
+                crate::domain::ids::InvitationId,
+            >(id, "invitationId")?)),
             _ => Err(AppError::bad_input(
                 "token",
                 "give either token or invitationId",
@@ -197,7 +195,7 @@ pub struct ResendInvitationInput {
 }
 
 fn invitation_id(id: &ID) -> Result<crate::domain::ids::InvitationId, AppError> {
-    ids::parse(IdKind::Invitation, id, "invitationId")
+    ids::parse::<ids::InvitationId>(id, "invitationId")
 }
 
 /// The account a limited operation is counted against: the signed-in user.
@@ -218,15 +216,14 @@ impl InvitationMutations {
             .team_ids
             .unwrap_or_default()
             .iter()
-            .map(|id| ids::parse(IdKind::Team, id, "teamIds"))
+            .map(|id| ids::parse_uuid::<ids::TeamId>(id, "teamIds"))
             .collect::<Result<Vec<_>, _>>()?;
         let issued = invitations::create(
             ctx.db()?,
             ctx.actor()?,
             ctx.data::<Outbox>()?,
             NewInvitation {
-                organization_id: ids::parse(
-                    IdKind::Organization,
+                organization_id: ids::parse::<ids::OrganizationId>(
                     &input.organization_id,
                     "organizationId",
                 )?,
@@ -258,7 +255,7 @@ impl InvitationMutations {
                 .team_ids
                 .unwrap_or_default()
                 .iter()
-                .map(|id| ids::parse(IdKind::Team, id, &field))
+                .map(|id| ids::parse_uuid::<ids::TeamId>(id, &field))
                 .collect::<Result<Vec<_>, _>>()?;
             invitees.push(invitations::Invitee {
                 email: entry.email,
@@ -270,11 +267,7 @@ impl InvitationMutations {
             ctx.db()?,
             ctx.actor()?,
             ctx.data::<Outbox>()?,
-            ids::parse(
-                IdKind::Organization,
-                &input.organization_id,
-                "organizationId",
-            )?,
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?,
             invitees,
         )
         .await?;

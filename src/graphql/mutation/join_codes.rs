@@ -2,10 +2,10 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
+use crate::domain::ids;
 use crate::domain::join_codes::{self, NewJoinCode};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::rate_limits::Limited;
 use crate::graphql::types::{JoinCode, Organization, enums::Role};
 
@@ -86,8 +86,7 @@ impl JoinCodeMutations {
             ctx.db()?,
             ctx.actor()?,
             NewJoinCode {
-                organization_id: ids::parse(
-                    IdKind::Organization,
+                organization_id: ids::parse::<ids::OrganizationId>(
                     &input.organization_id,
                     "organizationId",
                 )?,
@@ -111,7 +110,7 @@ impl JoinCodeMutations {
         ctx: &Context<'_>,
         input: RevokeJoinCodeInput,
     ) -> async_graphql::Result<RevokeJoinCodePayload> {
-        let id = ids::parse(IdKind::JoinCode, &input.join_code_id, "joinCodeId")?;
+        let id = ids::parse::<ids::JoinCodeId>(&input.join_code_id, "joinCodeId")?;
         let join_code = join_codes::revoke(ctx.db()?, ctx.actor()?, id).await?;
         Ok(RevokeJoinCodePayload {
             join_code: JoinCode(join_code),

@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
+use crate::domain::ids;
 use crate::domain::members;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Member, enums::Role};
 
 #[derive(Default)]
@@ -63,7 +63,7 @@ impl MemberMutations {
         ctx: &Context<'_>,
         input: UpdateMemberRoleInput,
     ) -> async_graphql::Result<UpdateMemberRolePayload> {
-        let member_id = ids::parse(IdKind::Member, &input.member_id, "memberId")?;
+        let member_id = ids::parse::<ids::MemberId>(&input.member_id, "memberId")?;
         let member =
             members::change_role(ctx.db()?, ctx.actor()?, member_id, input.role.into()).await?;
         Ok(UpdateMemberRolePayload {
@@ -79,7 +79,7 @@ impl MemberMutations {
         ctx: &Context<'_>,
         input: RemoveMemberInput,
     ) -> async_graphql::Result<RemoveMemberPayload> {
-        let member_id = ids::parse(IdKind::Member, &input.member_id, "memberId")?;
+        let member_id = ids::parse::<ids::MemberId>(&input.member_id, "memberId")?;
         members::remove(ctx.db()?, ctx.actor()?, member_id).await?;
         Ok(RemoveMemberPayload {
             removed_member_id: input.member_id,
@@ -93,11 +93,8 @@ impl MemberMutations {
         ctx: &Context<'_>,
         input: LeaveOrganizationInput,
     ) -> async_graphql::Result<LeaveOrganizationPayload> {
-        let organization_id = ids::parse(
-            IdKind::Organization,
-            &input.organization_id,
-            "organizationId",
-        )?;
+        let organization_id =
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?;
         members::leave(ctx.db()?, ctx.actor()?, organization_id).await?;
         Ok(LeaveOrganizationPayload {
             organization_id: input.organization_id,

@@ -1,10 +1,10 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use entity::values::OrganizationStatus;
 
+use crate::domain::ids;
 use crate::domain::organizations::{self, NewOrganization, OrganizationPatch, Profile};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Member, Organization};
 
 #[derive(Default)]
@@ -103,7 +103,7 @@ pub struct SetOrganizationStatusPayload {
 }
 
 fn organization_id(id: &ID) -> Result<crate::domain::ids::OrganizationId, crate::error::AppError> {
-    ids::parse(IdKind::Organization, id, "organizationId")
+    ids::parse::<ids::OrganizationId>(id, "organizationId")
 }
 
 #[Object]

@@ -3,10 +3,10 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
+use crate::domain::ids;
 use crate::domain::ownership;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::Person;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::ownership::OwnershipTransfer;
 
 #[derive(Default)]
@@ -38,7 +38,7 @@ pub struct OwnershipTransferPayload {
 fn transfer_id(
     input: &OwnershipTransferInput,
 ) -> Result<crate::domain::ids::OwnershipTransferId, crate::error::AppError> {
-    ids::parse(IdKind::OwnershipTransfer, &input.transfer_id, "transferId")
+    ids::parse::<ids::OwnershipTransferId>(&input.transfer_id, "transferId")
 }
 
 #[Object]
@@ -54,16 +54,8 @@ impl OwnershipMutations {
         let transfer = ownership::offer(
             ctx.db()?,
             ctx.actor()?,
-            ids::parse(
-                IdKind::Organization,
-                &input.organization_id,
-                "organizationId",
-            )?,
-            ids::parse(
-                IdKind::Member,
-                &input.new_owner_member_id,
-                "newOwnerMemberId",
-            )?,
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?,
+            ids::parse::<ids::MemberId>(&input.new_owner_member_id, "newOwnerMemberId")?,
         )
         .await?;
         Ok(OwnershipTransferPayload {

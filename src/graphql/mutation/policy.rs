@@ -2,11 +2,11 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 
 use crate::domain::authz::policy::PolicyPatch;
 use crate::domain::authz::policy::RoleOverride;
+use crate::domain::ids;
 use crate::domain::policy;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::policy::{IpAllowlistEntry, Policy, RolePermissionOverrideInput};
 
 #[derive(Default)]
@@ -144,11 +144,8 @@ impl PolicyMutations {
             default_role: input.default_role.map(Into::into),
             auto_join_on_sign_in: input.auto_join_on_sign_in,
         };
-        let organization_id = ids::parse(
-            IdKind::Organization,
-            &input.organization_id,
-            "organizationId",
-        )?;
+        let organization_id =
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?;
         let policy = policy::update(ctx.db()?, ctx.actor()?, organization_id, patch).await?;
         Ok(UpdatePolicyPayload {
             policy: Policy(policy),
@@ -162,11 +159,8 @@ impl PolicyMutations {
         ctx: &Context<'_>,
         input: AddIpAllowlistEntryInput,
     ) -> async_graphql::Result<AddIpAllowlistEntryPayload> {
-        let organization_id = ids::parse(
-            IdKind::Organization,
-            &input.organization_id,
-            "organizationId",
-        )?;
+        let organization_id =
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?;
         let entry = policy::add_entry(
             ctx.db()?,
             ctx.actor()?,
@@ -188,7 +182,7 @@ impl PolicyMutations {
         ctx: &Context<'_>,
         input: RemoveIpAllowlistEntryInput,
     ) -> async_graphql::Result<RemoveIpAllowlistEntryPayload> {
-        let id = ids::parse(IdKind::IpAllowlistEntry, &input.entry_id, "entryId")?;
+        let id = ids::parse::<ids::IpAllowlistEntryId>(&input.entry_id, "entryId")?;
         policy::remove_entry(ctx.db()?, ctx.actor()?, id).await?;
         Ok(RemoveIpAllowlistEntryPayload {
             removed_entry_id: input.entry_id,

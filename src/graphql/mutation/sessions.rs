@@ -1,10 +1,10 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use crate::domain::api_tokens::{self, NewApiToken};
+use crate::domain::ids;
 use crate::domain::sessions;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::{Person, SignedIn};
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{ApiToken, Organization, enums::Permission};
 
 #[derive(Default)]
@@ -96,7 +96,7 @@ impl SessionMutations {
         ctx: &Context<'_>,
         input: RevokeSessionInput,
     ) -> async_graphql::Result<RevokeSessionPayload> {
-        let session_id = ids::parse(IdKind::Session, &input.session_id, "sessionId")?;
+        let session_id = ids::parse::<ids::SessionId>(&input.session_id, "sessionId")?;
         sessions::revoke(ctx.db()?, ctx.actor()?, session_id).await?;
         Ok(RevokeSessionPayload {
             session_id: input.session_id,
@@ -123,11 +123,8 @@ impl SessionMutations {
         ctx: &Context<'_>,
         input: RevokeOrganizationSessionsInput,
     ) -> async_graphql::Result<RevokeOrganizationSessionsPayload> {
-        let organization_id = ids::parse(
-            IdKind::Organization,
-            &input.organization_id,
-            "organizationId",
-        )?;
+        let organization_id =
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?;
         let (organization, revoked_sessions) =
             sessions::revoke_for_organization(ctx.db()?, ctx.actor()?, organization_id).await?;
         Ok(RevokeOrganizationSessionsPayload {
@@ -148,8 +145,7 @@ impl SessionMutations {
             ctx.actor()?,
             &ctx.config()?.token_environment,
             NewApiToken {
-                organization_id: ids::parse(
-                    IdKind::Organization,
+                organization_id: ids::parse::<ids::OrganizationId>(
                     &input.organization_id,
                     "organizationId",
                 )?,
@@ -172,7 +168,7 @@ impl SessionMutations {
         ctx: &Context<'_>,
         input: RevokeApiTokenInput,
     ) -> async_graphql::Result<RevokeApiTokenPayload> {
-        let id = ids::parse(IdKind::ApiToken, &input.api_token_id, "apiTokenId")?;
+        let id = ids::parse::<ids::ApiTokenId>(&input.api_token_id, "apiTokenId")?;
         let api_token = api_tokens::revoke(ctx.db()?, ctx.actor()?, id).await?;
         Ok(RevokeApiTokenPayload {
             api_token: ApiToken(api_token),

@@ -2,12 +2,12 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
+use crate::domain::ids;
 use crate::domain::ids::SsoConnectionId;
 use crate::domain::sso::connections::{self, ConnectionPatch, IdpFields, NewConnection};
 use crate::domain::sso::{SsoSettings, sign_in};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::rate_limits::Limited;
 use crate::graphql::types::auth::AuthPayload;
 use crate::graphql::types::enums::Role;
@@ -122,7 +122,7 @@ pub struct TestSsoConnectionPayload {
 }
 
 fn connection_id(id: &ID) -> Result<SsoConnectionId, crate::error::AppError> {
-    ids::parse(IdKind::SsoConnection, id, "connectionId")
+    ids::parse::<ids::SsoConnectionId>(id, "connectionId")
 }
 
 #[Object]
@@ -135,11 +135,8 @@ impl SsoMutations {
         ctx: &Context<'_>,
         input: CreateSsoConnectionInput,
     ) -> async_graphql::Result<SsoConnectionPayload> {
-        let organization_id = ids::parse(
-            IdKind::Organization,
-            &input.organization_id,
-            "organizationId",
-        )?;
+        let organization_id =
+            ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?;
         let connection = connections::create(
             ctx.db()?,
             &ctx.auth()?.sealer,

@@ -1,10 +1,10 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
+use crate::domain::ids;
 use crate::domain::teams::{self, NewTeam, TeamPatch};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::SignedIn;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Team, TeamMember, enums::TeamRole};
 
 #[derive(Default)]
@@ -106,7 +106,7 @@ pub struct RemoveTeamMemberPayload {
 }
 
 fn team_id(id: &ID, field: &str) -> Result<crate::domain::ids::TeamId, AppError> {
-    ids::parse(IdKind::Team, id, field)
+    ids::parse::<ids::TeamId>(id, field)
 }
 
 #[Object]
@@ -122,8 +122,7 @@ impl TeamMutations {
             ctx.db()?,
             ctx.actor()?,
             NewTeam {
-                organization_id: ids::parse(
-                    IdKind::Organization,
+                organization_id: ids::parse::<ids::OrganizationId>(
                     &input.organization_id,
                     "organizationId",
                 )?,
@@ -205,7 +204,7 @@ impl TeamMutations {
             ctx.db()?,
             ctx.actor()?,
             team_id(&input.team_id, "teamId")?,
-            ids::parse(IdKind::Member, &input.member_id, "memberId")?,
+            ids::parse::<ids::MemberId>(&input.member_id, "memberId")?,
             input.role.unwrap_or(TeamRole::Member).into(),
         )
         .await?;
@@ -225,7 +224,7 @@ impl TeamMutations {
             ctx.db()?,
             ctx.actor()?,
             team_id(&input.team_id, "teamId")?,
-            ids::parse(IdKind::Member, &input.member_id, "memberId")?,
+            ids::parse::<ids::MemberId>(&input.member_id, "memberId")?,
             input.role.unwrap_or(TeamRole::Member).into(),
         )
         .await?;
@@ -246,7 +245,7 @@ impl TeamMutations {
             ctx.db()?,
             ctx.actor()?,
             team_id(&input.team_id, "teamId")?,
-            ids::parse(IdKind::Member, &input.member_id, "memberId")?,
+            ids::parse::<ids::MemberId>(&input.member_id, "memberId")?,
         )
         .await?;
         Ok(RemoveTeamMemberPayload {

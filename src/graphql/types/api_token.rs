@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::api_token;
 
 use crate::domain::api_tokens;
-use crate::graphql::ids::{self, IdKind};
+use crate::domain::ids::{self, IdKind};
 use crate::graphql::loaders::UserLoader;
 use crate::graphql::types::{User, enums::Permission};
 

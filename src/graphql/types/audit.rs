@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use entity::audit_entry;
 
 use crate::domain::audit::AuditAction;
-use crate::graphql::ids::{self, IdKind};
+use crate::domain::ids::{self, IdKind};
 
 /// Who performed an audited action.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@ use async_graphql::{ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::domain::accounts::{IssuedTokens, LogIn};
-use crate::graphql::ids::{self, IdKind};
+use crate::domain::ids::{self, IdKind};
 use crate::graphql::types::{Organization, User};
 
 /// A new account.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::tier_upgrade_request;
 
 use crate::domain::billing;
-use crate::graphql::ids::{self, IdKind};
+use crate::domain::ids::{self, IdKind};
 use crate::graphql::types::enums::{RequestStatus, Tier};
 
 /// A request for a higher tier, answered by a platform administrator.

@@ -5,9 +5,9 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::invitation;
 
+use crate::domain::ids::{self, IdKind};
 use crate::domain::invitations;
 use crate::error::AppError;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{OrganizationLoader, UserLoader};
 use crate::graphql::types::{
     Organization, User,

@@ -5,8 +5,8 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::join_code;
 
+use crate::domain::ids::{self, IdKind};
 use crate::domain::join_codes;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::UserLoader;
 use crate::graphql::types::{User, enums::Role};
 

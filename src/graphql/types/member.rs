@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use entity::member;
 
 use crate::domain::authz::matrix::Permission;
+use crate::domain::ids::{self, IdKind};
 use crate::graphql::guards::PermissionGuard;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     MemberKey, MemberLoader, OrganizationLoader, TeamsByMemberLoader, load_existing,
 };

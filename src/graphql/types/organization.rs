@@ -7,13 +7,13 @@ use entity::organization;
 
 use crate::domain::authz::matrix::Permission;
 use crate::domain::authz::network;
+use crate::domain::ids::{self, IdKind};
 use crate::domain::values;
 use crate::domain::{billing, ownership};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     ApiTokensLoader, CountKey, CountLoader, DomainsLoader, InvitationsOfOrganization,
     JoinCodesOfOrganization, MembersOfOrganization, SsoConnectionsLoader, TeamsOfOrganization,

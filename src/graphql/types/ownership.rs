@@ -7,9 +7,9 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::ownership_transfer;
 
+use crate::domain::ids::{self, IdKind};
 use crate::domain::ownership;
 use crate::error::AppError;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::MemberLoader;
 use crate::graphql::types::{Member, enums::RequestStatus};
 

@@ -5,7 +5,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::ip_allowlist_entry;
 
-use crate::graphql::ids::{self, IdKind};
+use crate::domain::ids::{self, IdKind};
 use crate::graphql::loaders::UserLoader;
 use crate::graphql::types::{
     User,

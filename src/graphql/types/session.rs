@@ -5,8 +5,8 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::session;
 
+use crate::domain::ids::{self, IdKind};
 use crate::graphql::context::ContextExt;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::OrganizationLoader;
 use crate::graphql::types::Organization;
 

@@ -3,8 +3,8 @@ use chrono::{DateTime, Utc};
 use entity::sso_connection;
 use std::sync::Arc;
 
+use crate::domain::ids::{self, IdKind};
 use crate::domain::sso::{SsoSettings, saml};
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::enums::Role;
 
 /// The protocol of a single sign-on connection.

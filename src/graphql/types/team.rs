@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use crate::domain::authz::access::decide_for;
 use crate::domain::authz::matrix::{Decision, Permission};
+use crate::domain::ids::{self, IdKind};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection};
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{
     ChildTeamsLoader, CountKey, CountLoader, MemberKey, MemberLoader, MembersOfTeam,
     OrganizationLoader, TeamLoader, TeamRoleLoader, TeamsByMemberLoader, UserLoader,

@@ -4,8 +4,8 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::ids::{self, IdKind};
 use crate::graphql::context::ContextExt;
-use crate::graphql::ids::{self, IdKind};
 use crate::graphql::loaders::{UserLoader, load_existing};
 use crate::read::users::{Profile, UserRow};
 
