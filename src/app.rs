@@ -334,7 +334,7 @@ async fn purge_audit_log(db: &DatabaseConnection) {
 async fn session_cache(
     db: &DatabaseConnection,
     config: &Config,
-) -> Option<Arc<crate::domain::accounts::SessionCache>> {
+) -> Option<Arc<crate::domain::sessions::SessionCache>> {
     use sea_orm::{ConnectionTrait, Statement};
     if !config.session_cache || db.get_database_backend() != sea_orm::DbBackend::Postgres {
         return None;
@@ -346,7 +346,7 @@ async fn session_cache(
         ))
         .await;
     match notified {
-        Ok(Some(_)) => Some(crate::domain::accounts::SessionCache::listening(
+        Ok(Some(_)) => Some(crate::domain::sessions::SessionCache::listening(
             config.database_url.clone(),
         )),
         Ok(None) => {

@@ -40,12 +40,13 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use super::EMAIL_UNIQUE;
 use super::one_time::{self, Purpose};
-use super::{EMAIL_UNIQUE, IssuedTokens, last_organization, start_session};
 use crate::auth::{AuthConfig, secrets};
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Authentication, RequestMeta};
 use crate::domain::ids::new_id;
+use crate::domain::sessions::{IssuedTokens, last_organization, start_session};
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult, ResultExt};

@@ -30,11 +30,12 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{IssuedTokens, LogInGuard, last_organization, mfa_lockout, start_session};
+use super::{LogInGuard, mfa_lockout};
 use crate::auth::{AuthConfig, secrets, totp};
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Authentication, RequestMeta};
 use crate::domain::ids::new_id;
+use crate::domain::sessions::{IssuedTokens, last_organization, start_session};
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult};
 

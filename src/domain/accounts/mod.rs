@@ -1,25 +1,25 @@
-//! Accounts and sessions: sign-up, log-in (with its second factor when MFA
-//! is on, see [`mfa`]), refresh-token rotation, log-out and the active
-//! organization.
+//! Accounts: sign-up, log-in (with its second factor when MFA is on, see
+//! [`mfa`]), guests and their mailed links, passwords and proving an
+//! address. The session a log-in ends in, and everything after it
+//! (refresh, log-out, the active organization), is `domain::sessions`.
 //!
 //! Security rules enforced here: passwords are verified in constant work
 //! whether or not the email exists; every failure is the same
-//! UNAUTHENTICATED; a refresh token works once, and presenting a used one
-//! revokes its whole session (RFC 9700 §4.14.2, refresh token rotation).
+//! UNAUTHENTICATED.
 
 use chrono::{DateTime, Utc};
-use entity::{organization, refresh_token, session, user};
+use entity::user;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::{AuthConfig, secrets};
+use crate::auth::AuthConfig;
 use crate::domain::audit::{AuditAction, AuditActor};
-use crate::domain::authz::{Authentication, RequestMeta, access};
+use crate::domain::authz::{Authentication, RequestMeta};
 use crate::domain::ids::new_id;
+use crate::domain::sessions::{IssuedTokens, last_organization, start_session};
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
@@ -31,27 +31,12 @@ const EMAIL_UNIQUE: Constraint = Constraint {
     sqlite: "users.email",
 };
 
-/// What a successful sign-up, log-in or refresh hands the client.
-#[derive(Debug, Clone)]
-pub struct IssuedTokens {
-    pub user: user::Model,
-    pub session_id: Uuid,
-    pub access_token: String,
-    pub access_token_expires_at: DateTime<Utc>,
-    /// Shown once; only its hash is kept.
-    pub refresh_token: String,
-    pub active_organization: Option<organization::Model>,
-    /// How the session was authenticated.
-    pub authentication: Authentication,
-}
-
 mod guests;
 pub mod lockout;
 pub mod mfa;
 mod mfa_lockout;
 mod one_time;
 mod passwords;
-mod session_tokens;
 mod verification;
 
 pub use guests::{
@@ -59,10 +44,6 @@ pub use guests::{
     convert as convert_guest, request_sign_in_link, sign_in_with_link,
 };
 pub use passwords::{change_password, request_password_reset, reset_password};
-pub use session_tokens::{
-    SessionCache, SessionFacts, authenticate, log_out, refresh_session, revoke_sessions,
-    switch_organization,
-};
 pub use verification::{change_email, mark_verified, resend_verification_email, verify_email};
 
 /// What log-in needs beyond the credentials: where to send the lock-out
@@ -286,125 +267,6 @@ pub async fn log_in(
     );
     crate::domain::domain_joins::join_automatically(db, &actor).await;
     Ok(LogIn::Session(Box::new(issued)))
-}
-
-/// The organization the user last switched to, while they are still a
-/// member of it.
-async fn last_organization<C: ConnectionTrait>(
-    txn: &C,
-    user: &user::Model,
-) -> AppResult<Option<organization::Model>> {
-    Ok(match user.last_organization_id {
-        Some(org_id) if access::membership(txn, user.id, org_id).await?.is_some() => {
-            organization::Entity::find_by_id(org_id).one(txn).await?
-        }
-        _ => None,
-    })
-}
-
-async fn start_session<C: ConnectionTrait>(
-    txn: &C,
-    auth: &AuthConfig,
-    meta: &RequestMeta,
-    user: user::Model,
-    active_organization: Option<organization::Model>,
-    authentication: Authentication,
-) -> AppResult<IssuedTokens> {
-    let now = Utc::now();
-    let session = session::ActiveModel {
-        id: Set(new_id()),
-        user_id: Set(user.id),
-        active_organization_id: Set(active_organization.as_ref().map(|o| o.id)),
-        ip_address: Set(meta.client_ip.map(|ip| ip.to_string())),
-        user_agent: Set(meta.user_agent.clone()),
-        created_at: Set(now),
-        last_used_at: Set(now),
-        revoked_at: Set(None),
-        amr: Set(authentication.stored().to_owned()),
-        sso_connection_id: Set(match authentication {
-            Authentication::Sso { connection_id, .. } => Some(connection_id),
-            _ => None,
-        }),
-        sso_organization_id: Set(match authentication {
-            Authentication::Sso {
-                organization_id, ..
-            } => Some(organization_id),
-            _ => None,
-        }),
-    }
-    .insert(txn)
-    .await?;
-    issue(
-        txn,
-        auth,
-        user,
-        session.id,
-        active_organization,
-        authentication,
-    )
-    .await
-}
-
-/// A session for a person who signed in through `organization`'s SSO
-/// connection: `amr` `sso`, bound to the connection, the organization
-/// active.
-pub(crate) async fn start_sso_session<C: ConnectionTrait>(
-    txn: &C,
-    auth: &AuthConfig,
-    meta: &RequestMeta,
-    user: user::Model,
-    organization: organization::Model,
-    connection_id: Uuid,
-) -> AppResult<IssuedTokens> {
-    let authentication = Authentication::Sso {
-        organization_id: organization.id,
-        connection_id,
-    };
-    start_session(txn, auth, meta, user, Some(organization), authentication).await
-}
-
-/// A new access token and a new refresh token for a live session.
-async fn issue<C: ConnectionTrait>(
-    txn: &C,
-    auth: &AuthConfig,
-    user: user::Model,
-    session_id: Uuid,
-    active_organization: Option<organization::Model>,
-    authentication: Authentication,
-) -> AppResult<IssuedTokens> {
-    let refresh_token = secrets::generate();
-    let now = Utc::now();
-    refresh_token::ActiveModel {
-        id: Set(new_id()),
-        session_id: Set(session_id),
-        token_hash: Set(secrets::digest(&refresh_token)),
-        created_at: Set(now),
-        expires_at: Set(now + auth.refresh_ttl),
-        used_at: Set(None),
-    }
-    .insert(txn)
-    .await?;
-    let ttl = active_organization
-        .as_ref()
-        .map_or(auth.tokens.access_ttl_secs, |o| {
-            i64::from(o.jwt_expiry_secs)
-        });
-    let (access_token, access_token_expires_at) = auth.tokens.issue(
-        user.id,
-        session_id,
-        active_organization.as_ref().map(|o| o.id),
-        authentication.amr(),
-        ttl,
-    )?;
-    Ok(IssuedTokens {
-        user,
-        session_id,
-        access_token,
-        access_token_expires_at,
-        refresh_token,
-        active_organization,
-        authentication,
-    })
 }
 
 /// `orgql admin grant EMAIL`: makes an account a platform administrator.

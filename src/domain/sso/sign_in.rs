@@ -23,12 +23,12 @@ use super::connections::{FlightBinding, active_of, depart, open_secret, saml_idp
 use super::oidc::{self, OidcClientSettings};
 use super::{CODE_TTL_SECONDS, SsoSettings, VerifiedIdentity, ensure_tier, saml};
 use crate::auth::{AuthConfig, Sealer, secrets};
-use crate::domain::accounts::{IssuedTokens, start_sso_session};
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{RequestMeta, access};
 use crate::domain::domains;
 use crate::domain::ids::new_id;
 use crate::domain::members;
+use crate::domain::sessions::{IssuedTokens, start_sso_session};
 use crate::domain::values::Slug;
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult};

@@ -1,7 +1,8 @@
 use async_graphql::{ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::domain::accounts::{IssuedTokens, LogIn};
+use crate::domain::accounts::LogIn;
+use crate::domain::sessions::IssuedTokens;
 use crate::graphql::ids::{self, IdKind};
 use crate::graphql::types::{Organization, User};
 
