@@ -65,9 +65,8 @@ pub struct SessionFacts {
     pub is_guest: bool,
 }
 
-/// Sessions kept between requests (PostgreSQL only; see
-/// `crate::auth::session_cache`).
-pub type SessionCache = crate::auth::session_cache::SessionCache<SessionFacts>;
+/// Sessions kept between requests (PostgreSQL only; see `super::cache`).
+pub type SessionCache = super::cache::SessionCache<SessionFacts>;
 
 /// One indexed lookup of the session joined with its user.
 async fn read_session_facts<C: ConnectionTrait>(

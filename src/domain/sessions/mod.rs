@@ -1,7 +1,7 @@
 //! Sessions, in one place: starting one (every kind of log-in ends in
 //! `issue`), keeping it going (refresh, switching the active organization,
-//! also `issue`), authenticating each request with it (`authenticate`),
-//! and ending it (`revoke`, and the commands below: one session, all of a
+//! also `issue`), authenticating each request with it (`authenticate`;
+//! from memory on PostgreSQL, `cache`), and ending it (`revoke`, and the commands below: one session, all of a
 //! person's, an organization's).
 //!
 //! A revoked session's access token fails on its very next request on any
@@ -9,6 +9,7 @@
 //! cache, which a revocation empties through PostgreSQL's notices).
 
 mod authenticate;
+mod cache;
 mod issue;
 mod revoke;
 
