@@ -40,25 +40,21 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::EMAIL_UNIQUE;
 use super::one_time::{self, Purpose};
 use crate::auth::{AuthConfig, secrets};
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Authentication, RequestMeta};
 use crate::domain::ids::new_id;
 use crate::domain::sessions::{IssuedTokens, last_organization, start_session};
+use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
-use crate::error::{AppError, AppResult, ResultExt};
+use crate::error::{AppError, AppResult};
 use crate::mail::outbox::Outbox;
 use crate::mail::render;
 
 /// How long a mailed sign-in link works.
 pub const SIGN_IN_TTL: Duration = Duration::minutes(15);
-
-/// What a guest's `password_hash` holds: not a PHC string, so no password
-/// verifies against it.
-const NO_PASSWORD: &str = "!guest";
 
 fn sign_in_url(outbox: &Outbox, token: &str) -> String {
     format!("{}/guest/sign-in?token={token}", outbox.public_url)
@@ -183,30 +179,21 @@ async fn guest_for<C: ConnectionTrait>(
             Err(found)
         });
     }
-    let now = Utc::now();
     let name = email
         .as_str()
         .split_once('@')
         .map_or(email.as_str(), |(local, _)| local)
         .to_owned();
-    let created = user::ActiveModel {
-        id: Set(new_id()),
-        email: Set(email.as_str().to_owned()),
-        name: Set(name),
-        password_hash: Set(NO_PASSWORD.to_owned()),
-        is_platform_admin: Set(false),
-        last_organization_id: Set(None),
-        mfa_enabled: Set(false),
-        email_verified_at: Set(verified.then_some(now)),
-        is_guest: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
-    .await
-    .on_unique(EMAIL_UNIQUE, || {
-        AppError::conflict("an account with this email was created meanwhile; try again")
-    })?;
+    let created = users::create(
+        txn,
+        NewUser {
+            email: email.as_str(),
+            name,
+            credential: Credential::GuestLinks,
+            verified,
+        },
+    )
+    .await?;
     Ok(Ok((created, true)))
 }
 
@@ -251,7 +238,7 @@ pub async fn accept_invitation(
             "an account with this email exists: sign in and accept the invitation with acceptInvitation",
         )
     })?;
-    super::mark_verified(write.txn(), user.id).await?;
+    users::mark_verified(write.txn(), user.id).await?;
     let actor = as_actor(&user, meta);
     let write = write.enter(&actor, found.organization_id).await?;
     let (membership, teams) =
@@ -408,7 +395,7 @@ pub async fn sign_in_with_link(
             (user, found.join_code_id)
         }
     };
-    super::mark_verified(write.txn(), user.id).await?;
+    users::mark_verified(write.txn(), user.id).await?;
     let actor = as_actor(&user, meta);
     let Some(join_code_id) = join_code_id else {
         let active = last_organization(write.txn(), &user).await?;

@@ -7,7 +7,7 @@
 //! whether or not the email exists; every failure is the same
 //! UNAUTHENTICATED.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::user;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -18,18 +18,12 @@ use uuid::Uuid;
 use crate::auth::AuthConfig;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Authentication, RequestMeta};
-use crate::domain::ids::new_id;
 use crate::domain::sessions::{IssuedTokens, last_organization, start_session};
+use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
-use crate::error::{AppError, AppResult, Constraint, ResultExt};
+use crate::error::{AppError, AppResult};
 use crate::mail::outbox::Outbox;
-
-/// One account per email address.
-const EMAIL_UNIQUE: Constraint = Constraint {
-    name: "uq_users_email",
-    sqlite: "users.email",
-};
 
 mod guests;
 pub mod lockout;
@@ -44,7 +38,7 @@ pub use guests::{
     convert as convert_guest, request_sign_in_link, sign_in_with_link,
 };
 pub use passwords::{change_password, request_password_reset, reset_password};
-pub use verification::{change_email, mark_verified, resend_verification_email, verify_email};
+pub use verification::{change_email, resend_verification_email, verify_email};
 
 /// What log-in needs beyond the credentials: where to send the lock-out
 /// email, and when to lock.
@@ -65,7 +59,7 @@ pub struct SignUp<'a> {
 /// was free (security review L4): for a taken address nothing is stored,
 /// the address's owner is mailed that someone tried, and the account
 /// returned is one shaped the same that was never stored
-/// ([`unstored_account`]).
+/// ([`users::unstored`]).
 #[tracing::instrument(skip_all)]
 pub async fn sign_up(
     db: &DatabaseConnection,
@@ -77,7 +71,12 @@ pub async fn sign_up(
     let email = Email::parse("email", input.email)?;
     let name = values::text("name", input.name, 200)?;
     values::password("password", input.password, &[email.as_str(), &name])?;
-    let password_hash = auth.passwords.hash(input.password)?;
+    let account = NewUser {
+        email: email.as_str(),
+        name,
+        credential: Credential::Password(auth.passwords.hash(input.password)?),
+        verified: false,
+    };
 
     let owner = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
@@ -86,34 +85,15 @@ pub async fn sign_up(
         .await?;
     if let Some(owner) = owner {
         tell_owner_of_sign_up(db, outbox, &owner).await?;
-        return Ok(unstored_account(email, name));
+        return Ok(users::unstored(account));
     }
     let write = Write::begin(db).await?;
     // A guest account's address: the owner claims it by a mailed link
     // (security review L2, `guests::claim_for_sign_up`).
     let Some(write) = guests::claim_for_sign_up(write, outbox, meta, &email).await? else {
-        return Ok(unstored_account(email, name));
+        return Ok(users::unstored(account));
     };
-    let now = stored_now();
-    let user = user::ActiveModel {
-        id: Set(new_id()),
-        email: Set(email.into_string()),
-        name: Set(name),
-        password_hash: Set(password_hash),
-        is_platform_admin: Set(false),
-        last_organization_id: Set(None),
-        mfa_enabled: Set(false),
-        email_verified_at: Set(None),
-        is_guest: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(write.txn())
-    .await
-    // Only a sign-up racing this one for the same address gets here.
-    .on_unique(EMAIL_UNIQUE, || {
-        AppError::taken("email", "an account with this email already exists")
-    })?;
+    let user = users::create(write.txn(), account).await?;
     let entry = Entry::new(
         AuditAction::UserSignedUp,
         user.id,
@@ -124,33 +104,6 @@ pub async fn sign_up(
     write.commit(who, meta, None, entry).await?;
     outbox.wake();
     Ok(user)
-}
-
-/// What `sign_up` answers for an address that already has an account: an
-/// account as a new one would read (a fresh id, the name given, nothing
-/// proven) that exists nowhere. Its timestamps have the database's
-/// precision, like a stored one's.
-fn unstored_account(email: Email, name: String) -> user::Model {
-    let now = stored_now();
-    user::Model {
-        id: new_id(),
-        email: email.into_string(),
-        name,
-        password_hash: String::new(),
-        is_platform_admin: false,
-        last_organization_id: None,
-        mfa_enabled: false,
-        email_verified_at: None,
-        is_guest: false,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-/// Now, to the microsecond both databases keep.
-fn stored_now() -> DateTime<Utc> {
-    use chrono::SubsecRound;
-    Utc::now().trunc_subsecs(6)
 }
 
 /// Mails the owner of an address someone tried to sign up with; nothing

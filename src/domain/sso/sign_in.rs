@@ -29,6 +29,7 @@ use crate::domain::domains;
 use crate::domain::ids::new_id;
 use crate::domain::members;
 use crate::domain::sessions::{IssuedTokens, start_sso_session};
+use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::Slug;
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult};
@@ -703,28 +704,18 @@ async fn create_user<C: sea_orm::ConnectionTrait>(
     email: &str,
     identity: &VerifiedIdentity,
 ) -> AppResult<user::Model> {
-    let now = Utc::now();
     let name = identity
         .name
         .as_deref()
         .and_then(|n| crate::domain::values::text("name", n, 200).ok())
         .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
-    Ok(user::ActiveModel {
-        id: Set(new_id()),
-        email: Set(email.to_owned()),
-        name: Set(name),
-        // Not a PHC string: no password ever matches it.
-        password_hash: Set("!sso".to_owned()),
-        is_guest: Set(false),
-        is_platform_admin: Set(false),
-        last_organization_id: Set(None),
-        mfa_enabled: Set(false),
-        email_verified_at: Set(Some(now)),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
-    .await?)
+    let account = NewUser {
+        email,
+        name,
+        credential: Credential::IdentityProvider,
+        verified: true,
+    };
+    users::create(txn, account).await
 }
 
 /// `exchangeSsoCode`: trades a one-time code for a session whose `amr` is
