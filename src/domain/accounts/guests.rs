@@ -45,7 +45,7 @@ use crate::auth::{AuthConfig, secrets};
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Authentication, RequestMeta};
 use crate::domain::ids::new_id;
-use crate::domain::sessions::{IssuedTokens, last_organization, start_session};
+use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
 use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
@@ -243,30 +243,26 @@ pub async fn accept_invitation(
     let write = write.enter(&actor, found.organization_id).await?;
     let (membership, teams) =
         crate::domain::invitations::redeem(write.txn(), write.access(), &actor, &found).await?;
-    let organization = write.organization().clone();
-    let issued = start_session(
-        write.txn(),
+    let entry = Entry::new(
+        AuditAction::InvitationAccepted,
+        found.id,
+        json!({
+            "memberId": membership.id,
+            "role": membership.role,
+            "teamIds": teams,
+            "guest": true,
+            "guestAccountCreated": created,
+        }),
+    );
+    sessions::sign_in(
+        SignInWrite::Joined(write),
         auth,
         meta,
         user,
-        Some(organization),
         Authentication::EmailLink,
+        |_| entry,
     )
-    .await?;
-    write
-        .commit(Entry::new(
-            AuditAction::InvitationAccepted,
-            found.id,
-            json!({
-                "memberId": membership.id,
-                "role": membership.role,
-                "teamIds": teams,
-                "guest": true,
-                "guestAccountCreated": created,
-            }),
-        ))
-        .await?;
-    Ok(issued)
+    .await
 }
 
 /// Mails a sign-in link to a guest: a returning guest (no code), or a
@@ -398,43 +394,29 @@ pub async fn sign_in_with_link(
     users::mark_verified(write.txn(), user.id).await?;
     let actor = as_actor(&user, meta);
     let Some(join_code_id) = join_code_id else {
-        let active = last_organization(write.txn(), &user).await?;
         let entry = Entry::new(
             AuditAction::UserLoggedIn,
             user.id,
             json!({ "amr": "email" }),
         );
-        let who = AuditActor::account(&user);
-        let issued = start_session(
-            write.txn(),
+        return sessions::sign_in(
+            SignInWrite::Account(write),
             auth,
             meta,
             user,
-            active,
             Authentication::EmailLink,
+            |_| entry,
         )
-        .await?;
-        write.commit(who, meta, None, entry).await?;
-        return Ok(issued);
+        .await;
     };
     let code = join_code::Entity::find_by_id(join_code_id)
         .one(write.txn())
         .await?
         .ok_or(AppError::JoinCodeInvalid)?;
     let write = write.enter(&actor, code.organization_id).await?;
-    let organization = write.organization().clone();
     let person = actor.require_person()?;
     let joined =
         crate::domain::join_codes::redeem(write.txn(), write.access(), person, &code).await?;
-    let issued = start_session(
-        write.txn(),
-        auth,
-        meta,
-        user,
-        Some(organization),
-        Authentication::EmailLink,
-    )
-    .await?;
     let entry = match joined {
         Some(membership) => Entry::new(
             AuditAction::JoinCodeUsed,
@@ -447,8 +429,15 @@ pub async fn sign_in_with_link(
             json!({ "amr": "email" }),
         ),
     };
-    write.commit(entry).await?;
-    Ok(issued)
+    sessions::sign_in(
+        SignInWrite::Joined(write),
+        auth,
+        meta,
+        user,
+        Authentication::EmailLink,
+        |_| entry,
+    )
+    .await
 }
 
 /// A guest becomes a full account by setting a password (and, if they

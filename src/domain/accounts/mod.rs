@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::auth::AuthConfig;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Authentication, RequestMeta};
-use crate::domain::sessions::{IssuedTokens, last_organization, start_session};
+use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
 use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
@@ -199,19 +199,16 @@ pub async fn log_in(
         write.commit(who, meta, None, entry).await?;
         return Ok(LogIn::MfaChallenge { user, challenge });
     }
-    let active = last_organization(write.txn(), &user).await?;
     let entry = Entry::new(AuditAction::UserLoggedIn, user.id, json!({}));
-    let who = AuditActor::account(&user);
-    let issued = start_session(
-        write.txn(),
+    let issued = sessions::sign_in(
+        SignInWrite::Account(write),
         auth,
         meta,
         user,
-        active,
         Authentication::Password,
+        |_| entry,
     )
     .await?;
-    write.commit(who, meta, None, entry).await?;
     let actor = crate::domain::domain_joins::actor_for(
         &issued.user,
         issued.session_id,

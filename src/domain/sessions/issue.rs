@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use entity::{organization, refresh_token, session, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, sea_query::Expr,
+    DatabaseTransaction, EntityTrait, QueryFilter, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -23,7 +23,7 @@ use crate::auth::{AuthConfig, secrets};
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Authentication, RequestMeta, access};
 use crate::domain::ids::{OrganizationId, new_id};
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult};
 
 /// What a successful log-in or refresh hands the client.
@@ -40,9 +40,78 @@ pub struct IssuedTokens {
     pub authentication: Authentication,
 }
 
+/// The write a sign-in ends: it says which organization the new session
+/// starts in, and whose trail its entry goes to.
+pub enum SignInWrite<'a> {
+    /// An account-level write (a password, its second factor, a returning
+    /// guest's link): the session starts in the organization the person
+    /// last switched to, while they are still a member of it; the entry is
+    /// the account's.
+    Account(Write),
+    /// An account-level write for one organization (an SSO code): the
+    /// session starts in it, and the entry goes to its trail.
+    ForOrganization(Write, organization::Model),
+    /// The write of the organization the person has just joined (a guest
+    /// invitation, a guest link): the session starts there, and the entry
+    /// is the write's own.
+    Joined(OrgWrite<'a>),
+}
+
+impl SignInWrite<'_> {
+    fn txn(&self) -> &DatabaseTransaction {
+        match self {
+            Self::Account(write) | Self::ForOrganization(write, _) => write.txn(),
+            Self::Joined(write) => write.txn(),
+        }
+    }
+
+    /// The organization the session starts in.
+    async fn active_organization(
+        &self,
+        user: &user::Model,
+    ) -> AppResult<Option<organization::Model>> {
+        match self {
+            Self::Account(write) => last_organization(write.txn(), user).await,
+            Self::ForOrganization(_, organization) => Ok(Some(organization.clone())),
+            Self::Joined(write) => Ok(Some(write.organization().clone())),
+        }
+    }
+
+    async fn commit(self, who: AuditActor, meta: &RequestMeta, entry: Entry) -> AppResult<()> {
+        match self {
+            Self::Account(write) => write.commit(who, meta, None, entry).await,
+            Self::ForOrganization(write, organization) => {
+                write.commit(who, meta, Some(organization.id), entry).await
+            }
+            Self::Joined(write) => write.commit(entry).await,
+        }
+    }
+}
+
+/// Signs in `user`, who has just proved who they are (`authentication`):
+/// starts their session, issues its first tokens and commits the write
+/// with its one entry, which `entry` makes once the session exists (it may
+/// name it). Every way of signing in ends here: a password (and its second
+/// factor), a guest's link or invitation, an SSO code.
+pub async fn sign_in(
+    write: SignInWrite<'_>,
+    auth: &AuthConfig,
+    meta: &RequestMeta,
+    user: user::Model,
+    authentication: Authentication,
+    entry: impl FnOnce(&IssuedTokens) -> Entry,
+) -> AppResult<IssuedTokens> {
+    let active = write.active_organization(&user).await?;
+    let who = AuditActor::account(&user);
+    let issued = start_session(write.txn(), auth, meta, user, active, authentication).await?;
+    let entry = entry(&issued);
+    write.commit(who, meta, entry).await?;
+    Ok(issued)
+}
+
 /// The organization the user last switched to, while they are still a
 /// member of it.
-pub(crate) async fn last_organization<C: ConnectionTrait>(
+async fn last_organization<C: ConnectionTrait>(
     txn: &C,
     user: &user::Model,
 ) -> AppResult<Option<organization::Model>> {
@@ -54,7 +123,8 @@ pub(crate) async fn last_organization<C: ConnectionTrait>(
     })
 }
 
-pub(crate) async fn start_session<C: ConnectionTrait>(
+/// A new session, and its first tokens.
+async fn start_session<C: ConnectionTrait>(
     txn: &C,
     auth: &AuthConfig,
     meta: &RequestMeta,
@@ -95,24 +165,6 @@ pub(crate) async fn start_session<C: ConnectionTrait>(
         authentication,
     )
     .await
-}
-
-/// A session for a person who signed in through `organization`'s SSO
-/// connection: `amr` `sso`, bound to the connection, the organization
-/// active.
-pub(crate) async fn start_sso_session<C: ConnectionTrait>(
-    txn: &C,
-    auth: &AuthConfig,
-    meta: &RequestMeta,
-    user: user::Model,
-    organization: organization::Model,
-    connection_id: Uuid,
-) -> AppResult<IssuedTokens> {
-    let authentication = Authentication::Sso {
-        organization_id: organization.id,
-        connection_id,
-    };
-    start_session(txn, auth, meta, user, Some(organization), authentication).await
 }
 
 /// A new access token and a new refresh token for a live session.

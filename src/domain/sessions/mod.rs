@@ -1,7 +1,8 @@
-//! Sessions, in one place: starting one (every kind of log-in ends in
-//! `issue`), keeping it going (refresh, switching the active organization,
-//! also `issue`), authenticating each request with it (`authenticate`;
-//! from memory on PostgreSQL, `cache`), and ending it (`revoke`, and the commands below: one session, all of a
+//! Sessions, in one place: starting one (every way of signing in ends in
+//! [`sign_in`]: `issue.rs`, with refreshing and switching the active
+//! organization), authenticating each request with it
+//! (`authenticate.rs`; from memory on PostgreSQL, `cache.rs`), and ending
+//! it (`revoke.rs`, and the commands below: one session, all of a
 //! person's, an organization's).
 //!
 //! A revoked session's access token fails on its very next request on any
@@ -14,8 +15,7 @@ mod issue;
 mod revoke;
 
 pub use authenticate::{SessionCache, SessionFacts, authenticate};
-pub use issue::{IssuedTokens, refresh_session, switch_organization};
-pub(crate) use issue::{last_organization, start_session, start_sso_session};
+pub use issue::{IssuedTokens, SignInWrite, refresh_session, sign_in, switch_organization};
 pub use revoke::{log_out, revoke_member_sessions, revoke_sessions};
 
 use chrono::Utc;

@@ -24,11 +24,11 @@ use super::oidc::{self, OidcClientSettings};
 use super::{CODE_TTL_SECONDS, SsoSettings, VerifiedIdentity, ensure_tier, saml};
 use crate::auth::{AuthConfig, Sealer, secrets};
 use crate::domain::audit::{AuditAction, AuditActor};
-use crate::domain::authz::{RequestMeta, access};
+use crate::domain::authz::{Authentication, RequestMeta, access};
 use crate::domain::domains;
 use crate::domain::ids::new_id;
 use crate::domain::members;
-use crate::domain::sessions::{IssuedTokens, start_sso_session};
+use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
 use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::Slug;
 use crate::domain::write::{Entry, Write};
@@ -750,29 +750,25 @@ pub async fn exchange(
         .one(write.txn())
         .await?
         .ok_or_else(invalid)?;
-    let who = AuditActor::account(&user);
-    let issued = start_sso_session(
-        write.txn(),
+    let authentication = Authentication::Sso {
+        organization_id: organization.id,
+        connection_id: found.connection_id,
+    };
+    sessions::sign_in(
+        SignInWrite::ForOrganization(write, organization),
         auth,
         meta,
         user,
-        organization,
-        found.connection_id,
-    )
-    .await?;
-    write
-        .commit(
-            who,
-            meta,
-            Some(found.organization_id),
+        authentication,
+        |issued| {
             Entry::new(
                 AuditAction::SsoCodeExchanged,
                 issued.session_id,
                 json!({ "connectionId": found.connection_id }),
-            ),
-        )
-        .await?;
-    Ok(issued)
+            )
+        },
+    )
+    .await
 }
 
 /// Deletes sign-ins in flight and one-time codes past their lifetime
