@@ -30,13 +30,13 @@ const EMAIL_UNIQUE: Constraint = Constraint {
 /// (those begin with `$`), so `auth::PasswordHasher::verify` cannot parse
 /// it and no password ever matches it; a guest that sets a password
 /// becomes a full account (`accounts::convert_guest`).
-const GUEST_NO_PASSWORD: &str = "!guest";
+pub const GUEST_NO_PASSWORD: &str = "!guest";
 
 /// What `password_hash` holds for an account single sign-on made (JIT):
 /// it signs in through its organization's identity provider, or sets a
 /// password with a reset link. Not a PHC string either, so no password
 /// ever matches it.
-const SSO_NO_PASSWORD: &str = "!sso";
+pub const SSO_NO_PASSWORD: &str = "!sso";
 
 /// How a new account proves who it is when it signs in.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! commands and rules built on it (logging out; a member who leaves or is
 //! removed loses the sessions open in that organization). A revoked
 //! session's tokens stop working on their very next request
-//! ([`super::authenticate`]).
+//! (`authenticate.rs`).
 
 use chrono::Utc;
 use entity::session;
