@@ -85,9 +85,10 @@ async fn setup() -> Bench {
         panic!("the demo account signs in without MFA");
     };
     let claims = auth.tokens.verify(&issued.access_token).unwrap();
-    let actor = accounts::authenticate(&db, &auth, &claims, RequestMeta::default(), None)
-        .await
-        .unwrap();
+    let actor =
+        orgql::domain::sessions::authenticate(&db, &auth, &claims, RequestMeta::default(), None)
+            .await
+            .unwrap();
     let outbox = orgql::mail::outbox::Outbox::new(&config.public_url);
     let schema = build_schema(SchemaDeps {
         outbox,

@@ -330,11 +330,14 @@ async fn purge_audit_log(db: &DatabaseConnection) {
 
 /// The session cache, when it is on and can be exact: PostgreSQL, with the
 /// triggers that notify session changes (a schema migrated without them,
-/// under `--no-migrate`, gets no cache rather than a stale one).
+/// under `--no-migrate`, gets no cache rather than a stale one). Its
+/// listener is a background task: it runs on `tasks` until `stop`.
 async fn session_cache(
     db: &DatabaseConnection,
     config: &Config,
-) -> Option<Arc<crate::domain::accounts::SessionCache>> {
+    tasks: &TaskTracker,
+    stop: &CancellationToken,
+) -> Option<Arc<crate::domain::sessions::SessionCache>> {
     use sea_orm::{ConnectionTrait, Statement};
     if !config.session_cache || db.get_database_backend() != sea_orm::DbBackend::Postgres {
         return None;
@@ -346,8 +349,10 @@ async fn session_cache(
         ))
         .await;
     match notified {
-        Ok(Some(_)) => Some(crate::domain::accounts::SessionCache::listening(
+        Ok(Some(_)) => Some(crate::domain::sessions::SessionCache::listening(
             config.database_url.clone(),
+            tasks,
+            stop.clone(),
         )),
         Ok(None) => {
             tracing::warn!(
@@ -385,9 +390,10 @@ pub struct Application {
     closing: CancellationToken,
     db: DatabaseConnection,
     statements: StatementCounter,
-    /// The mail sender and the hourly audit purge, started with the
-    /// application (the purge's first run is at start-up) and stopped after
-    /// the last request, or when the application is dropped unserved.
+    /// The mail sender, the hourly audit purge and the session cache's
+    /// listener, started with the application (the purge's first run is at
+    /// start-up) and stopped after the last request, or when the
+    /// application is dropped unserved.
     background: TaskTracker,
     stop_background: DropGuard,
 }
@@ -415,6 +421,11 @@ impl Application {
             &config.mail_from,
         )?;
         tracing::info!(target: "orgql::mail", "outgoing mail goes to {}", mailer.destination());
+        // The background tasks' stop, cancelled also if building fails
+        // after the first of them started.
+        let stop_background = CancellationToken::new();
+        let stop_guard = stop_background.clone().drop_guard();
+        let tasks = TaskTracker::new();
         // One per server: the GraphQL operations and the browser endpoints
         // share one IdP client and one discovery cache.
         let sso = std::sync::Arc::new(crate::domain::sso::SsoSettings::new(
@@ -453,7 +464,7 @@ impl Application {
                 config.trusted_documents.is_some(),
             )),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
-            sessions: session_cache(&db, &config).await,
+            sessions: session_cache(&db, &config, &tasks, &stop_background).await,
             sso,
         };
         // `/metrics` on an address of its own, when one is set.
@@ -480,8 +491,6 @@ impl Application {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         purge_audit_log(&background).await;
-        let stop_background = CancellationToken::new();
-        let tasks = TaskTracker::new();
         tasks.spawn(mailer.run(stop_background.clone()));
         tasks.spawn(purge_audit_log_hourly(background, stop_background.clone()));
         tasks.close();
@@ -493,7 +502,7 @@ impl Application {
             db,
             statements,
             background: tasks,
-            stop_background: stop_background.drop_guard(),
+            stop_background: stop_guard,
         })
     }
 

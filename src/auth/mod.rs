@@ -7,7 +7,6 @@
 pub mod password;
 pub mod sealing;
 pub mod secrets;
-pub mod session_cache;
 pub mod tokens;
 pub mod totp;
 

@@ -51,7 +51,7 @@ pub async fn end<C: ConnectionTrait>(
     for m in members {
         member::Entity::delete_by_id(m.id).exec(txn).await?;
         let sessions_revoked =
-            crate::domain::organizations::revoke_member_sessions(txn, m.user_id, organization_id)
+            crate::domain::sessions::revoke_member_sessions(txn, m.user_id, organization_id)
                 .await?;
         guests.push(EndedGuest {
             member_id: m.id,

@@ -18,7 +18,7 @@ use crate::domain::authz::Actor;
 use crate::domain::authz::guests::{self, FullAccountOnly};
 use crate::domain::authz::matrix::{Permission, may_act_on, may_assign};
 use crate::domain::ids::{MemberId, OrganizationId};
-use crate::domain::organizations::revoke_member_sessions;
+use crate::domain::sessions::revoke_member_sessions;
 use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 

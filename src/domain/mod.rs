@@ -26,5 +26,6 @@ pub mod sessions;
 pub mod sso;
 pub mod teams;
 pub mod tiers;
+pub mod users;
 pub mod values;
 pub mod write;

@@ -9,16 +9,12 @@ use entity::{
     values::{OrganizationStatus, Role, Tier},
 };
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::domain::accounts;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::guests::{self, FullAccountOnly};
 use crate::domain::authz::{Actor, Permission};
@@ -369,20 +365,4 @@ pub async fn set_status(
         ))
         .await?;
     Ok(organization)
-}
-
-/// Revokes a user's sessions whose active organization is this one: used
-/// when they leave or are removed, so their tokens stop working at once.
-pub async fn revoke_member_sessions<C: ConnectionTrait>(
-    txn: &C,
-    user_id: Uuid,
-    organization_id: Uuid,
-) -> AppResult<u64> {
-    accounts::revoke_sessions(
-        txn,
-        session::Column::UserId
-            .eq(user_id)
-            .and(session::Column::ActiveOrganizationId.eq(organization_id)),
-    )
-    .await
 }

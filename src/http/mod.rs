@@ -26,7 +26,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::auth::AuthConfig;
 use crate::domain::authz::{Actor, RequestMeta};
-use crate::domain::{accounts, api_tokens};
+use crate::domain::{api_tokens, sessions};
 use crate::error::AppError;
 use crate::graphql::AppSchema;
 
@@ -42,7 +42,7 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<IpNet>>,
     /// Sessions kept between requests (PostgreSQL with
     /// `ORGQL_SESSION_CACHE`).
-    pub sessions: Option<Arc<accounts::SessionCache>>,
+    pub sessions: Option<Arc<sessions::SessionCache>>,
     /// Single sign-on's settings and its shared IdP client and cache.
     pub sso: Arc<crate::domain::sso::SsoSettings>,
 }
@@ -92,7 +92,7 @@ pub(crate) async fn authenticate(
         .map(Some);
     }
     let claims = state.auth.tokens.verify(token)?;
-    accounts::authenticate(
+    sessions::authenticate(
         &state.db,
         &state.auth,
         &claims,

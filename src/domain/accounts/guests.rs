@@ -41,23 +41,20 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::one_time::{self, Purpose};
-use super::{EMAIL_UNIQUE, IssuedTokens, last_organization, start_session};
 use crate::auth::{AuthConfig, secrets};
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Authentication, RequestMeta};
 use crate::domain::ids::new_id;
+use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
+use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
-use crate::error::{AppError, AppResult, ResultExt};
+use crate::error::{AppError, AppResult};
 use crate::mail::outbox::Outbox;
 use crate::mail::render;
 
 /// How long a mailed sign-in link works.
 pub const SIGN_IN_TTL: Duration = Duration::minutes(15);
-
-/// What a guest's `password_hash` holds: not a PHC string, so no password
-/// verifies against it.
-const NO_PASSWORD: &str = "!guest";
 
 fn sign_in_url(outbox: &Outbox, token: &str) -> String {
     format!("{}/guest/sign-in?token={token}", outbox.public_url)
@@ -182,30 +179,21 @@ async fn guest_for<C: ConnectionTrait>(
             Err(found)
         });
     }
-    let now = Utc::now();
     let name = email
         .as_str()
         .split_once('@')
         .map_or(email.as_str(), |(local, _)| local)
         .to_owned();
-    let created = user::ActiveModel {
-        id: Set(new_id()),
-        email: Set(email.as_str().to_owned()),
-        name: Set(name),
-        password_hash: Set(NO_PASSWORD.to_owned()),
-        is_platform_admin: Set(false),
-        last_organization_id: Set(None),
-        mfa_enabled: Set(false),
-        email_verified_at: Set(verified.then_some(now)),
-        is_guest: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
-    .await
-    .on_unique(EMAIL_UNIQUE, || {
-        AppError::conflict("an account with this email was created meanwhile; try again")
-    })?;
+    let created = users::create(
+        txn,
+        NewUser {
+            email: email.as_str(),
+            name,
+            credential: Credential::GuestLinks,
+            verified,
+        },
+    )
+    .await?;
     Ok(Ok((created, true)))
 }
 
@@ -250,35 +238,31 @@ pub async fn accept_invitation(
             "an account with this email exists: sign in and accept the invitation with acceptInvitation",
         )
     })?;
-    super::mark_verified(write.txn(), user.id).await?;
+    users::mark_verified(write.txn(), user.id).await?;
     let actor = as_actor(&user, meta);
     let write = write.enter(&actor, found.organization_id).await?;
     let (membership, teams) =
         crate::domain::invitations::redeem(write.txn(), write.access(), &actor, &found).await?;
-    let organization = write.organization().clone();
-    let issued = start_session(
-        write.txn(),
+    let entry = Entry::new(
+        AuditAction::InvitationAccepted,
+        found.id,
+        json!({
+            "memberId": membership.id,
+            "role": membership.role,
+            "teamIds": teams,
+            "guest": true,
+            "guestAccountCreated": created,
+        }),
+    );
+    sessions::sign_in(
+        SignInWrite::Joined(write),
         auth,
         meta,
         user,
-        Some(organization),
         Authentication::EmailLink,
+        |_| entry,
     )
-    .await?;
-    write
-        .commit(Entry::new(
-            AuditAction::InvitationAccepted,
-            found.id,
-            json!({
-                "memberId": membership.id,
-                "role": membership.role,
-                "teamIds": teams,
-                "guest": true,
-                "guestAccountCreated": created,
-            }),
-        ))
-        .await?;
-    Ok(issued)
+    .await
 }
 
 /// Mails a sign-in link to a guest: a returning guest (no code), or a
@@ -407,46 +391,32 @@ pub async fn sign_in_with_link(
             (user, found.join_code_id)
         }
     };
-    super::mark_verified(write.txn(), user.id).await?;
+    users::mark_verified(write.txn(), user.id).await?;
     let actor = as_actor(&user, meta);
     let Some(join_code_id) = join_code_id else {
-        let active = last_organization(write.txn(), &user).await?;
         let entry = Entry::new(
             AuditAction::UserLoggedIn,
             user.id,
             json!({ "amr": "email" }),
         );
-        let who = AuditActor::account(&user);
-        let issued = start_session(
-            write.txn(),
+        return sessions::sign_in(
+            SignInWrite::Account(write),
             auth,
             meta,
             user,
-            active,
             Authentication::EmailLink,
+            |_| entry,
         )
-        .await?;
-        write.commit(who, meta, None, entry).await?;
-        return Ok(issued);
+        .await;
     };
     let code = join_code::Entity::find_by_id(join_code_id)
         .one(write.txn())
         .await?
         .ok_or(AppError::JoinCodeInvalid)?;
     let write = write.enter(&actor, code.organization_id).await?;
-    let organization = write.organization().clone();
     let person = actor.require_person()?;
     let joined =
         crate::domain::join_codes::redeem(write.txn(), write.access(), person, &code).await?;
-    let issued = start_session(
-        write.txn(),
-        auth,
-        meta,
-        user,
-        Some(organization),
-        Authentication::EmailLink,
-    )
-    .await?;
     let entry = match joined {
         Some(membership) => Entry::new(
             AuditAction::JoinCodeUsed,
@@ -459,8 +429,15 @@ pub async fn sign_in_with_link(
             json!({ "amr": "email" }),
         ),
     };
-    write.commit(entry).await?;
-    Ok(issued)
+    sessions::sign_in(
+        SignInWrite::Joined(write),
+        auth,
+        meta,
+        user,
+        Authentication::EmailLink,
+        |_| entry,
+    )
+    .await
 }
 
 /// A guest becomes a full account by setting a password (and, if they

@@ -30,11 +30,12 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{IssuedTokens, LogInGuard, last_organization, mfa_lockout, start_session};
+use super::{LogInGuard, mfa_lockout};
 use crate::auth::{AuthConfig, secrets, totp};
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Authentication, RequestMeta};
 use crate::domain::ids::new_id;
+use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult};
 
@@ -346,7 +347,6 @@ pub async fn verify(
         return Err(AppError::Unauthenticated);
     }
     mfa_lockout::forget_wrong_codes(write.txn(), user.id).await?;
-    let active = last_organization(write.txn(), &user).await?;
     let user_id = user.id;
     // Fully signed in: the account-wide lock spares this address from now.
     super::lockout::record_success(
@@ -356,28 +356,21 @@ pub async fn verify(
         true,
     )
     .await?;
-    let issued = start_session(
-        write.txn(),
+    sessions::sign_in(
+        SignInWrite::Account(write),
         auth,
         meta,
         user,
-        active,
         Authentication::PasswordAndOtp,
-    )
-    .await?;
-    write
-        .commit(
-            who,
-            meta,
-            None,
+        |issued| {
             Entry::new(
                 AuditAction::UserMfaVerified,
                 user_id,
                 json!({ "method": method, "sessionId": issued.session_id }),
-            ),
-        )
-        .await?;
-    Ok(issued)
+            )
+        },
+    )
+    .await
 }
 
 /// Uses a code of the user's, if it is one: a TOTP code of a step later

@@ -1,49 +1,29 @@
-//! Accounts and sessions: sign-up, log-in (with its second factor when MFA
-//! is on, see [`mfa`]), refresh-token rotation, log-out and the active
-//! organization.
+//! Accounts: sign-up, log-in (with its second factor when MFA is on, see
+//! [`mfa`]), guests and their mailed links, passwords and proving an
+//! address. The session a log-in ends in, and everything after it
+//! (refresh, log-out, the active organization), is `domain::sessions`.
 //!
 //! Security rules enforced here: passwords are verified in constant work
 //! whether or not the email exists; every failure is the same
-//! UNAUTHENTICATED; a refresh token works once, and presenting a used one
-//! revokes its whole session (RFC 9700 §4.14.2, refresh token rotation).
+//! UNAUTHENTICATED.
 
-use chrono::{DateTime, Utc};
-use entity::{organization, refresh_token, session, user};
+use chrono::Utc;
+use entity::user;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::{AuthConfig, secrets};
+use crate::auth::AuthConfig;
 use crate::domain::audit::{AuditAction, AuditActor};
-use crate::domain::authz::{Authentication, RequestMeta, access};
-use crate::domain::ids::new_id;
+use crate::domain::authz::{Authentication, RequestMeta};
+use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
+use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::{self, Email};
 use crate::domain::write::{Entry, Write};
-use crate::error::{AppError, AppResult, Constraint, ResultExt};
+use crate::error::{AppError, AppResult};
 use crate::mail::outbox::Outbox;
-
-/// One account per email address.
-const EMAIL_UNIQUE: Constraint = Constraint {
-    name: "uq_users_email",
-    sqlite: "users.email",
-};
-
-/// What a successful sign-up, log-in or refresh hands the client.
-#[derive(Debug, Clone)]
-pub struct IssuedTokens {
-    pub user: user::Model,
-    pub session_id: Uuid,
-    pub access_token: String,
-    pub access_token_expires_at: DateTime<Utc>,
-    /// Shown once; only its hash is kept.
-    pub refresh_token: String,
-    pub active_organization: Option<organization::Model>,
-    /// How the session was authenticated.
-    pub authentication: Authentication,
-}
 
 mod guests;
 pub mod lockout;
@@ -51,7 +31,6 @@ pub mod mfa;
 mod mfa_lockout;
 mod one_time;
 mod passwords;
-mod session_tokens;
 mod verification;
 
 pub use guests::{
@@ -59,11 +38,7 @@ pub use guests::{
     convert as convert_guest, request_sign_in_link, sign_in_with_link,
 };
 pub use passwords::{change_password, request_password_reset, reset_password};
-pub use session_tokens::{
-    SessionCache, SessionFacts, authenticate, log_out, refresh_session, revoke_sessions,
-    switch_organization,
-};
-pub use verification::{change_email, mark_verified, resend_verification_email, verify_email};
+pub use verification::{change_email, resend_verification_email, verify_email};
 
 /// What log-in needs beyond the credentials: where to send the lock-out
 /// email, and when to lock.
@@ -84,7 +59,7 @@ pub struct SignUp<'a> {
 /// was free (security review L4): for a taken address nothing is stored,
 /// the address's owner is mailed that someone tried, and the account
 /// returned is one shaped the same that was never stored
-/// ([`unstored_account`]).
+/// ([`users::unstored`]).
 #[tracing::instrument(skip_all)]
 pub async fn sign_up(
     db: &DatabaseConnection,
@@ -96,7 +71,12 @@ pub async fn sign_up(
     let email = Email::parse("email", input.email)?;
     let name = values::text("name", input.name, 200)?;
     values::password("password", input.password, &[email.as_str(), &name])?;
-    let password_hash = auth.passwords.hash(input.password)?;
+    let account = NewUser {
+        email: email.as_str(),
+        name,
+        credential: Credential::Password(auth.passwords.hash(input.password)?),
+        verified: false,
+    };
 
     let owner = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
@@ -105,34 +85,15 @@ pub async fn sign_up(
         .await?;
     if let Some(owner) = owner {
         tell_owner_of_sign_up(db, outbox, &owner).await?;
-        return Ok(unstored_account(email, name));
+        return Ok(users::unstored(account));
     }
     let write = Write::begin(db).await?;
     // A guest account's address: the owner claims it by a mailed link
     // (security review L2, `guests::claim_for_sign_up`).
     let Some(write) = guests::claim_for_sign_up(write, outbox, meta, &email).await? else {
-        return Ok(unstored_account(email, name));
+        return Ok(users::unstored(account));
     };
-    let now = stored_now();
-    let user = user::ActiveModel {
-        id: Set(new_id()),
-        email: Set(email.into_string()),
-        name: Set(name),
-        password_hash: Set(password_hash),
-        is_platform_admin: Set(false),
-        last_organization_id: Set(None),
-        mfa_enabled: Set(false),
-        email_verified_at: Set(None),
-        is_guest: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(write.txn())
-    .await
-    // Only a sign-up racing this one for the same address gets here.
-    .on_unique(EMAIL_UNIQUE, || {
-        AppError::taken("email", "an account with this email already exists")
-    })?;
+    let user = users::create(write.txn(), account).await?;
     let entry = Entry::new(
         AuditAction::UserSignedUp,
         user.id,
@@ -143,33 +104,6 @@ pub async fn sign_up(
     write.commit(who, meta, None, entry).await?;
     outbox.wake();
     Ok(user)
-}
-
-/// What `sign_up` answers for an address that already has an account: an
-/// account as a new one would read (a fresh id, the name given, nothing
-/// proven) that exists nowhere. Its timestamps have the database's
-/// precision, like a stored one's.
-fn unstored_account(email: Email, name: String) -> user::Model {
-    let now = stored_now();
-    user::Model {
-        id: new_id(),
-        email: email.into_string(),
-        name,
-        password_hash: String::new(),
-        is_platform_admin: false,
-        last_organization_id: None,
-        mfa_enabled: false,
-        email_verified_at: None,
-        is_guest: false,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-/// Now, to the microsecond both databases keep.
-fn stored_now() -> DateTime<Utc> {
-    use chrono::SubsecRound;
-    Utc::now().trunc_subsecs(6)
 }
 
 /// Mails the owner of an address someone tried to sign up with; nothing
@@ -265,19 +199,16 @@ pub async fn log_in(
         write.commit(who, meta, None, entry).await?;
         return Ok(LogIn::MfaChallenge { user, challenge });
     }
-    let active = last_organization(write.txn(), &user).await?;
     let entry = Entry::new(AuditAction::UserLoggedIn, user.id, json!({}));
-    let who = AuditActor::account(&user);
-    let issued = start_session(
-        write.txn(),
+    let issued = sessions::sign_in(
+        SignInWrite::Account(write),
         auth,
         meta,
         user,
-        active,
         Authentication::Password,
+        |_| entry,
     )
     .await?;
-    write.commit(who, meta, None, entry).await?;
     let actor = crate::domain::domain_joins::actor_for(
         &issued.user,
         issued.session_id,
@@ -286,125 +217,6 @@ pub async fn log_in(
     );
     crate::domain::domain_joins::join_automatically(db, &actor).await;
     Ok(LogIn::Session(Box::new(issued)))
-}
-
-/// The organization the user last switched to, while they are still a
-/// member of it.
-async fn last_organization<C: ConnectionTrait>(
-    txn: &C,
-    user: &user::Model,
-) -> AppResult<Option<organization::Model>> {
-    Ok(match user.last_organization_id {
-        Some(org_id) if access::membership(txn, user.id, org_id).await?.is_some() => {
-            organization::Entity::find_by_id(org_id).one(txn).await?
-        }
-        _ => None,
-    })
-}
-
-async fn start_session<C: ConnectionTrait>(
-    txn: &C,
-    auth: &AuthConfig,
-    meta: &RequestMeta,
-    user: user::Model,
-    active_organization: Option<organization::Model>,
-    authentication: Authentication,
-) -> AppResult<IssuedTokens> {
-    let now = Utc::now();
-    let session = session::ActiveModel {
-        id: Set(new_id()),
-        user_id: Set(user.id),
-        active_organization_id: Set(active_organization.as_ref().map(|o| o.id)),
-        ip_address: Set(meta.client_ip.map(|ip| ip.to_string())),
-        user_agent: Set(meta.user_agent.clone()),
-        created_at: Set(now),
-        last_used_at: Set(now),
-        revoked_at: Set(None),
-        amr: Set(authentication.stored().to_owned()),
-        sso_connection_id: Set(match authentication {
-            Authentication::Sso { connection_id, .. } => Some(connection_id),
-            _ => None,
-        }),
-        sso_organization_id: Set(match authentication {
-            Authentication::Sso {
-                organization_id, ..
-            } => Some(organization_id),
-            _ => None,
-        }),
-    }
-    .insert(txn)
-    .await?;
-    issue(
-        txn,
-        auth,
-        user,
-        session.id,
-        active_organization,
-        authentication,
-    )
-    .await
-}
-
-/// A session for a person who signed in through `organization`'s SSO
-/// connection: `amr` `sso`, bound to the connection, the organization
-/// active.
-pub(crate) async fn start_sso_session<C: ConnectionTrait>(
-    txn: &C,
-    auth: &AuthConfig,
-    meta: &RequestMeta,
-    user: user::Model,
-    organization: organization::Model,
-    connection_id: Uuid,
-) -> AppResult<IssuedTokens> {
-    let authentication = Authentication::Sso {
-        organization_id: organization.id,
-        connection_id,
-    };
-    start_session(txn, auth, meta, user, Some(organization), authentication).await
-}
-
-/// A new access token and a new refresh token for a live session.
-async fn issue<C: ConnectionTrait>(
-    txn: &C,
-    auth: &AuthConfig,
-    user: user::Model,
-    session_id: Uuid,
-    active_organization: Option<organization::Model>,
-    authentication: Authentication,
-) -> AppResult<IssuedTokens> {
-    let refresh_token = secrets::generate();
-    let now = Utc::now();
-    refresh_token::ActiveModel {
-        id: Set(new_id()),
-        session_id: Set(session_id),
-        token_hash: Set(secrets::digest(&refresh_token)),
-        created_at: Set(now),
-        expires_at: Set(now + auth.refresh_ttl),
-        used_at: Set(None),
-    }
-    .insert(txn)
-    .await?;
-    let ttl = active_organization
-        .as_ref()
-        .map_or(auth.tokens.access_ttl_secs, |o| {
-            i64::from(o.jwt_expiry_secs)
-        });
-    let (access_token, access_token_expires_at) = auth.tokens.issue(
-        user.id,
-        session_id,
-        active_organization.as_ref().map(|o| o.id),
-        authentication.amr(),
-        ttl,
-    )?;
-    Ok(IssuedTokens {
-        user,
-        session_id,
-        access_token,
-        access_token_expires_at,
-        refresh_token,
-        active_organization,
-        authentication,
-    })
 }
 
 /// `orgql admin grant EMAIL`: makes an account a platform administrator.

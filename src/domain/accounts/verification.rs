@@ -24,6 +24,7 @@ use super::one_time::{self, Purpose};
 use crate::auth::AuthConfig;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, RequestMeta};
+use crate::domain::users::mark_verified;
 use crate::domain::values::Email;
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult};
@@ -57,18 +58,6 @@ pub(super) async fn send_link<C: ConnectionTrait>(
     outbox
         .enqueue(txn, &user.email, "Confirm your email address", body)
         .await
-}
-
-/// Records that `user_id`'s current address is proven (an invitation's own
-/// link does this too). A no-op when it already was.
-pub async fn mark_verified<C: ConnectionTrait>(txn: &C, user_id: uuid::Uuid) -> AppResult<()> {
-    user::Entity::update_many()
-        .col_expr(user::Column::EmailVerifiedAt, Expr::value(Utc::now()))
-        .filter(user::Column::Id.eq(user_id))
-        .filter(user::Column::EmailVerifiedAt.is_null())
-        .exec(txn)
-        .await?;
-    Ok(())
 }
 
 /// Uses a verification link: proves the account's address, or completes an

@@ -26,6 +26,7 @@ use crate::domain::authz::access::OrgAccess;
 use crate::domain::authz::{Actor, Person, guests};
 use crate::domain::ids::new_id;
 use crate::domain::members;
+use crate::domain::users;
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult};
 
@@ -141,7 +142,7 @@ pub(crate) async fn redeem<C: ConnectionTrait>(
         return Err(AppError::InvitationInvalid);
     }
     if !invitee.email_verified {
-        crate::domain::accounts::mark_verified(txn, invitee.user_id).await?;
+        users::mark_verified(txn, invitee.user_id).await?;
     }
     let member = members::admit(txn, organization, invitee.user_id, found.role, true).await?;
     let team_ids: Vec<Uuid> = serde_json::from_value(found.team_ids.clone()).unwrap_or_default();

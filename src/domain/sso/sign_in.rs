@@ -23,12 +23,13 @@ use super::connections::{FlightBinding, active_of, depart, open_secret, saml_idp
 use super::oidc::{self, OidcClientSettings};
 use super::{CODE_TTL_SECONDS, SsoSettings, VerifiedIdentity, ensure_tier, saml};
 use crate::auth::{AuthConfig, Sealer, secrets};
-use crate::domain::accounts::{IssuedTokens, start_sso_session};
 use crate::domain::audit::{AuditAction, AuditActor};
-use crate::domain::authz::{RequestMeta, access};
+use crate::domain::authz::{Authentication, RequestMeta, access};
 use crate::domain::domains;
 use crate::domain::ids::new_id;
 use crate::domain::members;
+use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
+use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::Slug;
 use crate::domain::write::{Entry, Write};
 use crate::error::{AppError, AppResult};
@@ -703,28 +704,18 @@ async fn create_user<C: sea_orm::ConnectionTrait>(
     email: &str,
     identity: &VerifiedIdentity,
 ) -> AppResult<user::Model> {
-    let now = Utc::now();
     let name = identity
         .name
         .as_deref()
         .and_then(|n| crate::domain::values::text("name", n, 200).ok())
         .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
-    Ok(user::ActiveModel {
-        id: Set(new_id()),
-        email: Set(email.to_owned()),
-        name: Set(name),
-        // Not a PHC string: no password ever matches it.
-        password_hash: Set("!sso".to_owned()),
-        is_guest: Set(false),
-        is_platform_admin: Set(false),
-        last_organization_id: Set(None),
-        mfa_enabled: Set(false),
-        email_verified_at: Set(Some(now)),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
-    .await?)
+    let account = NewUser {
+        email,
+        name,
+        credential: Credential::IdentityProvider,
+        verified: true,
+    };
+    users::create(txn, account).await
 }
 
 /// `exchangeSsoCode`: trades a one-time code for a session whose `amr` is
@@ -759,29 +750,25 @@ pub async fn exchange(
         .one(write.txn())
         .await?
         .ok_or_else(invalid)?;
-    let who = AuditActor::account(&user);
-    let issued = start_sso_session(
-        write.txn(),
+    let authentication = Authentication::Sso {
+        organization_id: organization.id,
+        connection_id: found.connection_id,
+    };
+    sessions::sign_in(
+        SignInWrite::ForOrganization(write, organization),
         auth,
         meta,
         user,
-        organization,
-        found.connection_id,
-    )
-    .await?;
-    write
-        .commit(
-            who,
-            meta,
-            Some(found.organization_id),
+        authentication,
+        |issued| {
             Entry::new(
                 AuditAction::SsoCodeExchanged,
                 issued.session_id,
                 json!({ "connectionId": found.connection_id }),
-            ),
-        )
-        .await?;
-    Ok(issued)
+            )
+        },
+    )
+    .await
 }
 
 /// Deletes sign-ins in flight and one-time codes past their lifetime

@@ -2,6 +2,7 @@ use async_graphql::{Context, ID, Object};
 
 use crate::domain::accounts::{self, SignUp, mfa};
 use crate::domain::ids::{self, IdKind};
+use crate::domain::sessions;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::guards::Person;
@@ -96,7 +97,7 @@ impl AccountMutations {
     ) -> async_graphql::Result<AuthPayload> {
         ctx.rate_limit(Limited::Refresh, None).await?;
         let issued =
-            accounts::refresh_session(ctx.db()?, ctx.auth()?, &ctx.meta(), &input.refresh_token)
+            sessions::refresh_session(ctx.db()?, ctx.auth()?, &ctx.meta(), &input.refresh_token)
                 .await?;
         Ok(issued.into())
     }
@@ -104,7 +105,7 @@ impl AccountMutations {
     /// Ends the current session: its tokens stop working at once.
     #[graphql(guard = "Person")]
     async fn log_out(&self, ctx: &Context<'_>) -> async_graphql::Result<LogOutPayload> {
-        let session_id = accounts::log_out(ctx.db()?, ctx.actor()?).await?;
+        let session_id = sessions::log_out(ctx.db()?, ctx.actor()?).await?;
         Ok(LogOutPayload {
             session_id: ID(ids::encode(IdKind::Session, session_id)),
         })
@@ -121,7 +122,7 @@ impl AccountMutations {
         let organization_id =
             ids::parse::<ids::OrganizationId>(&input.organization_id, "organizationId")?;
         let (access_token, access_token_expires_at, organization) =
-            accounts::switch_organization(ctx.db()?, ctx.auth()?, ctx.actor()?, organization_id)
+            sessions::switch_organization(ctx.db()?, ctx.auth()?, ctx.actor()?, organization_id)
                 .await?;
         Ok(SwitchOrganizationPayload {
             access_token,

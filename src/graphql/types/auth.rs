@@ -1,8 +1,9 @@
 use async_graphql::{ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::domain::accounts::{IssuedTokens, LogIn};
+use crate::domain::accounts::LogIn;
 use crate::domain::ids::{self, IdKind};
+use crate::domain::sessions::IssuedTokens;
 use crate::graphql::types::{Organization, User};
 
 /// A new account.

@@ -23,6 +23,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::postgres::PgListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 /// The channel the triggers notify on; the payload is a user id.
@@ -63,11 +65,24 @@ impl<V: Clone + Send + Sync + 'static> SessionCache<V> {
         }
     }
 
-    /// A cache fed by a listener on the PostgreSQL database at `url`. It
-    /// serves nothing until the listener is listening.
-    pub fn listening(url: String) -> Arc<Self> {
+    /// A cache fed by a listener on the PostgreSQL database at `url`. The
+    /// listener is one of the application's background tasks: it runs on
+    /// `tasks` until `stop` is cancelled (or the cache is dropped), so that
+    /// shutdown waits for it like for the others. The cache serves nothing
+    /// until the listener is listening, and nothing once it has stopped.
+    pub fn listening(url: String, tasks: &TaskTracker, stop: CancellationToken) -> Arc<Self> {
         let cache = Arc::new(Self::new());
-        tokio::spawn(listen(Arc::downgrade(&cache), url));
+        let notified = Arc::downgrade(&cache);
+        tasks.spawn(async move {
+            tokio::select! {
+                () = listen(notified.clone(), url) => {}
+                () = stop.cancelled() => {
+                    if let Some(cache) = notified.upgrade() {
+                        cache.reset(false);
+                    }
+                }
+            }
+        });
         cache
     }
 
@@ -264,6 +279,23 @@ mod tests {
         cache.forget_user(Uuid::now_v7());
         cache.insert(read, session, user, "stale");
         assert_eq!(cache.get(session), None);
+    }
+
+    #[tokio::test]
+    async fn a_stopped_listener_ends_its_task_and_its_cache_serves_nothing() {
+        let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
+        // Nothing answers on port 1: the listener retries until stopped.
+        let cache = SessionCache::<&str>::listening(
+            "postgres://orgql@127.0.0.1:1/orgql".to_owned(),
+            &tasks,
+            stop.clone(),
+        );
+        tasks.close();
+        stop.cancel();
+        tokio::time::timeout(Duration::from_secs(5), tasks.wait())
+            .await
+            .expect("the listener's task ended");
+        assert!(!cache.is_live());
     }
 
     #[test]

@@ -1,54 +1,38 @@
-//! Sessions as people see and end them. A revoked session's access token
-//! fails on its very next request on any instance: every request looks its
-//! session up (one indexed read, `accounts::authenticate`).
+//! Sessions, in one place: starting one (every way of signing in ends in
+//! [`sign_in`]: `issue.rs`, with refreshing and switching the active
+//! organization), authenticating each request with it
+//! (`authenticate.rs`; from memory on PostgreSQL, `cache.rs`), and ending
+//! it (`revoke.rs`, and the commands below: one session, all of a
+//! person's, an organization's).
+//!
+//! A revoked session's access token fails on its very next request on any
+//! instance: every request looks its session up (one indexed read, or the
+//! cache, which a revocation empties through PostgreSQL's notices).
 
-use chrono::{Duration, Utc};
+mod authenticate;
+mod cache;
+mod issue;
+mod revoke;
+
+pub use authenticate::{SessionCache, SessionFacts, authenticate};
+pub use issue::{IssuedTokens, SignInWrite, refresh_session, sign_in, switch_organization};
+pub use revoke::{log_out, revoke_member_sessions, revoke_sessions};
+
+use chrono::Utc;
 use entity::{member, organization, session, values::Role};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, QueryTrait, sea_query::Expr,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, QueryTrait, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::accounts::revoke_sessions;
 use crate::domain::audit::AuditAction;
 use crate::domain::authz::matrix::may_act_on;
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, SessionId};
 use crate::domain::write::{Entry, OrgWrite, Write};
 use crate::error::{AppError, AppResult};
-
-/// How stale `last_used_at` may get before a request refreshes it: one
-/// write a minute per session at most, not one per request.
-const TOUCH_EVERY: i64 = 60;
-
-/// Records that a session was used (at most once a minute); true when it
-/// wrote.
-pub async fn touch<C: ConnectionTrait>(
-    db: &C,
-    session: &session::Model,
-    actor: &Actor,
-) -> AppResult<bool> {
-    let now = Utc::now();
-    if now - session.last_used_at < Duration::seconds(TOUCH_EVERY) {
-        return Ok(false);
-    }
-    session::Entity::update_many()
-        .col_expr(session::Column::LastUsedAt, Expr::value(now))
-        .col_expr(
-            session::Column::IpAddress,
-            Expr::value(actor.meta.client_ip.map(|ip| ip.to_string())),
-        )
-        .col_expr(
-            session::Column::UserAgent,
-            Expr::value(actor.meta.user_agent.clone()),
-        )
-        .filter(session::Column::Id.eq(session.id))
-        .exec(db)
-        .await?;
-    Ok(true)
-}
 
 /// Ends one of the actor's own sessions; anyone else's is absent.
 #[tracing::instrument(skip_all, fields(%session_id))]
