@@ -23,12 +23,13 @@ use uuid::Uuid;
 
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::{Actor, Permission, Policy, Principal, RequestMeta, TokenGrant};
 use crate::domain::ids::{ApiTokenId, OrganizationId, new_id};
 use crate::domain::revocation::Revocable;
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values;
-use crate::domain::write::{Entry, OrgWrite};
+use crate::domain::write::OrgWrite;
 use crate::error::{AppError, AppResult};
 
 /// The longest a token may live when the policy sets no cap.

@@ -16,10 +16,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, TierUpgradeRequestId, new_id};
 use crate::domain::tiers::{self, Resource};
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{OrgWrite, Write};
 use crate::domain::{members, values};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 

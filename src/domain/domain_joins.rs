@@ -19,11 +19,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::access;
 use crate::domain::authz::{Actor, Person, Policy};
 use crate::domain::domains;
 use crate::domain::members;
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
 
 /// The domain of an address, lower-cased.

@@ -28,10 +28,11 @@ use uuid::Uuid;
 use crate::auth::secrets;
 use crate::dns::TxtResolver;
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, new_id};
 use crate::domain::values;
-use crate::domain::write::{Entry, OrgWrite};
+use crate::domain::write::OrgWrite;
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 /// The most domains one organization may claim.

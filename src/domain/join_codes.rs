@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::access::OrgAccess;
 use crate::domain::authz::guests;
 use crate::domain::authz::matrix::{Permission, Via, may_assign, role_for_new_member};
@@ -35,7 +36,7 @@ use crate::domain::ids::{JoinCodeId, OrganizationId, new_id};
 use crate::domain::members;
 use crate::domain::revocation::Revocable;
 use crate::domain::tiers::{self, Resource};
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{OrgWrite, Write};
 use crate::error::{AppError, AppResult};
 
 /// The longest a code may live: one year.

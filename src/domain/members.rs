@@ -14,12 +14,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::Actor;
 use crate::domain::authz::guests::{self, FullAccountOnly};
 use crate::domain::authz::matrix::{Permission, may_act_on, may_assign};
 use crate::domain::ids::{MemberId, OrganizationId};
 use crate::domain::sessions::revoke_member_sessions;
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 async fn find<C: ConnectionTrait>(db: &C, member_id: MemberId) -> AppResult<member::Model> {

@@ -15,12 +15,13 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::domain::audit::Entry;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::guests::{self, FullAccountOnly};
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, new_id};
 use crate::domain::values::{self, Slug};
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 /// Access-token lifetime for a new organization, and its bounds.

@@ -16,9 +16,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{MemberId, OrganizationId, OwnershipTransferId, new_id};
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 pub const LIFETIME_DAYS: i64 = 7;

@@ -17,13 +17,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::network::{admits, allowlist, entries};
 use crate::domain::authz::policy::{Policy, PolicyEditor, PolicyPatch};
 use crate::domain::authz::{Actor, Permission, Role};
 use crate::domain::ids::{IpAllowlistEntryId, OrganizationId, new_id};
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values;
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 /// Changes the policy (policies:manage), validated as a whole: each field

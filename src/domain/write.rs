@@ -21,32 +21,12 @@ use sea_orm::{
     DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
-use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::audit::{self, AuditAction, AuditActor};
+use crate::domain::audit::{self, AuditActor, Entry};
 use crate::domain::authz::access::{self, Gate, OrgAccess};
 use crate::domain::authz::{Actor, Permission, RequestMeta, Role};
 use crate::error::{AppError, AppResult};
-
-/// What an audit entry records about a change: the action, the object it
-/// touched, and before/after values (never a secret).
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub action: AuditAction,
-    pub resource_id: Option<Uuid>,
-    pub metadata: Value,
-}
-
-impl Entry {
-    pub fn new(action: AuditAction, resource_id: Uuid, metadata: Value) -> Self {
-        Self {
-            action,
-            resource_id: Some(resource_id),
-            metadata,
-        }
-    }
-}
 
 /// An open write transaction that has not been tied to an organization
 /// yet. It may read (to find which organization a target belongs to), then

@@ -42,13 +42,14 @@ use uuid::Uuid;
 
 use super::one_time::{self, Purpose};
 use crate::auth::{AuthConfig, secrets};
+use crate::domain::audit::Entry;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Authentication, RequestMeta};
 use crate::domain::ids::new_id;
 use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
 use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::{self, Email};
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
 use crate::mail::outbox::Outbox;
 use crate::mail::render;

@@ -36,9 +36,10 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::domain::audit::Entry;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::RequestMeta;
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::Write;
 use crate::error::AppResult;
 use crate::mail::Outbox;
 

@@ -32,11 +32,12 @@ use serde_json::json;
 
 use super::{LogInGuard, mfa_lockout};
 use crate::auth::{AuthConfig, secrets, totp};
+use crate::domain::audit::Entry;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Authentication, RequestMeta};
 use crate::domain::ids::new_id;
 use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
 
 /// How long a challenge may be answered: long enough to open an app and

@@ -22,9 +22,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::LogInGuard;
+use crate::domain::audit::Entry;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::RequestMeta;
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::Write;
 use crate::error::AppResult;
 
 /// Wrong codes in a row, across challenges, after which the account's

@@ -16,12 +16,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::AuthConfig;
+use crate::domain::audit::Entry;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Authentication, RequestMeta};
 use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
 use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::{self, Email};
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
 use crate::mail::outbox::Outbox;
 

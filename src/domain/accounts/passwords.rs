@@ -18,12 +18,13 @@ use serde_json::json;
 
 use super::one_time::{self, Purpose, RESET_TTL};
 use crate::auth::AuthConfig;
+use crate::domain::audit::Entry;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, RequestMeta};
 use crate::domain::sessions::revoke_sessions;
 use crate::domain::users::mark_verified;
 use crate::domain::values::{self, Email};
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
 use crate::mail::outbox::Outbox;
 

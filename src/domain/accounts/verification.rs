@@ -22,11 +22,12 @@ use serde_json::json;
 
 use super::one_time::{self, Purpose};
 use crate::auth::AuthConfig;
+use crate::domain::audit::Entry;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, RequestMeta};
 use crate::domain::users::mark_verified;
 use crate::domain::values::Email;
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
 use crate::mail::outbox::Outbox;
 

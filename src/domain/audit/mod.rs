@@ -8,6 +8,7 @@ pub mod retention;
 use chrono::Utc;
 use entity::{audit_entry, values::ActorKind};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+use serde_json::Value;
 use uuid::Uuid;
 
 pub use action::AuditAction;
@@ -15,7 +16,6 @@ pub use retention::purge;
 
 use crate::domain::authz::{Actor, Principal, RequestMeta};
 use crate::domain::ids::new_id;
-use crate::domain::write::Entry;
 use crate::error::AppResult;
 
 /// Who an entry names as the actor.
@@ -60,6 +60,25 @@ impl AuditActor {
             kind: ActorKind::System,
             id: None,
             email: None,
+        }
+    }
+}
+
+/// What an audit entry records about a change: the action, the object it
+/// touched, and before/after values (never a secret).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub action: AuditAction,
+    pub resource_id: Option<Uuid>,
+    pub metadata: Value,
+}
+
+impl Entry {
+    pub fn new(action: AuditAction, resource_id: Uuid, metadata: Value) -> Self {
+        Self {
+            action,
+            resource_id: Some(resource_id),
+            metadata,
         }
     }
 }

@@ -25,12 +25,13 @@ use uuid::Uuid;
 
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::matrix::{Permission, Via, may_assign, role_for_new_member};
 use crate::domain::authz::{Actor, Policy};
 use crate::domain::ids::{InvitationId, OrganizationId, new_id};
 use crate::domain::members;
 use crate::domain::values::Email;
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 use crate::mail::outbox::Outbox;
 use crate::mail::render;

@@ -22,12 +22,13 @@ use uuid::Uuid;
 use super::{set_status, status_at};
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::access::OrgAccess;
 use crate::domain::authz::{Actor, Person, guests};
 use crate::domain::ids::new_id;
 use crate::domain::members;
 use crate::domain::users;
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
 
 /// How the invitee names an invitation: its secret token, or its id when

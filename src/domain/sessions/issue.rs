@@ -20,10 +20,11 @@ use uuid::Uuid;
 use super::authenticate::within_max_age;
 use super::revoke::revoke_sessions;
 use crate::auth::{AuthConfig, secrets};
+use crate::domain::audit::Entry;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Actor, Authentication, RequestMeta, access};
 use crate::domain::ids::{OrganizationId, new_id};
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{OrgWrite, Write};
 use crate::error::{AppError, AppResult};
 
 /// What a successful log-in or refresh hands the client.

@@ -28,10 +28,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::matrix::may_act_on;
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, SessionId};
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{OrgWrite, Write};
 use crate::error::{AppError, AppResult};
 
 /// Ends one of the actor's own sessions; anyone else's is absent.

@@ -12,8 +12,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::Actor;
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::Write;
 use crate::error::AppResult;
 
 /// Marks the matching live sessions revoked.

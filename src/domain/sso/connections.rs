@@ -23,10 +23,11 @@ use super::{STATE_TTL_MINUTES, SsoSettings, ensure_tier};
 use crate::auth::Sealer;
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::{Actor, Permission, Policy};
 use crate::domain::ids::{OrganizationId, SsoConnectionId, new_id};
 use crate::domain::values;
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 /// The most connections one organization may keep.

@@ -23,6 +23,7 @@ use super::connections::{FlightBinding, active_of, depart, open_secret, saml_idp
 use super::oidc::{self, OidcClientSettings};
 use super::{CODE_TTL_SECONDS, SsoSettings, VerifiedIdentity, ensure_tier, saml};
 use crate::auth::{AuthConfig, Sealer, secrets};
+use crate::domain::audit::Entry;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::domain::authz::{Authentication, RequestMeta, access};
 use crate::domain::domains;
@@ -31,7 +32,7 @@ use crate::domain::members;
 use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
 use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::Slug;
-use crate::domain::write::{Entry, Write};
+use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
 
 /// Why a sign-in was refused, as the app reads it from its `redirect_uri`

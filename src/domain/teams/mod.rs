@@ -23,12 +23,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::matrix::may_administer_team;
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, TeamId, new_id};
 use crate::domain::tiers::{self, Resource};
 use crate::domain::values::{self, Slug};
-use crate::domain::write::{Entry, OrgWrite, Write};
+use crate::domain::write::{OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 pub use tree::MAX_LEVELS;

@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use super::{begin_administering, begin_on_team, ensure_may_administer};
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::Entry;
 use crate::domain::authz::Actor;
 use crate::domain::ids::{MemberId, TeamId, new_id};
-use crate::domain::write::Entry;
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
 
 /// The organization member `member_id`, which must belong to the team's
