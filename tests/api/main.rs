@@ -40,9 +40,11 @@ mod policy;
 mod refusals;
 mod reliability;
 // SAML through a real IdP: the `saml` build only (`cargo test --features
-// saml`).
+// saml`). Without it, `saml_not_built` shows that SAML is refused.
 #[cfg(feature = "saml")]
 mod saml;
+#[cfg(not(feature = "saml"))]
+mod saml_not_built;
 #[cfg(feature = "saml")]
 mod saml_prescan;
 mod schema;
