@@ -11,6 +11,10 @@
 //! (review L6, login CSRF): the start (or a test sign-in's link) sets
 //! [`BINDING_COOKIE`], and the callback and the ACS refuse an answer
 //! brought without it.
+//!
+//! On a server built without SAML (the `saml` cargo feature), the ACS and
+//! the SP metadata answer 404 with [`SAML_NOT_BUILT`], which says how to
+//! get it.
 
 use std::net::SocketAddr;
 
@@ -22,8 +26,8 @@ use serde::Deserialize;
 use super::AppState;
 use super::input_guard::{has_nul, uri_has_unusable_text};
 use super::refusal::refuse;
-use crate::domain::sso::STATE_TTL_MINUTES;
 use crate::domain::sso::sign_in::{self, Outcome};
+use crate::domain::sso::{SAML_BUILT, SAML_NOT_BUILT, STATE_TTL_MINUTES};
 use crate::error::{AppError, ErrorCode};
 
 /// The cookie that binds a sign-in in flight to the browser that started
@@ -246,6 +250,13 @@ pub async fn oidc_callback(
     )
 }
 
+/// The SAML endpoints of a server built without SAML (the `saml` cargo
+/// feature): 404, saying how to get it. (Asked after the input checks, so
+/// that bad input is a 400 whatever the build.)
+fn saml_not_built() -> Response {
+    refuse(StatusCode::NOT_FOUND, ErrorCode::NotFound, SAML_NOT_BUILT)
+}
+
 fn unknown_flight() -> Response {
     refuse(
         StatusCode::BAD_REQUEST,
@@ -270,6 +281,9 @@ pub async fn saml_acs(
             .any(|field| has_nul(field))
     {
         return unusable_text();
+    }
+    if !SAML_BUILT {
+        return saml_not_built();
     }
     // orgql sends every AuthnRequest with a RelayState: an answer without
     // one was not asked for (IdP-initiated sign-in is not supported).
@@ -306,6 +320,9 @@ pub async fn saml_metadata(
 ) -> Response {
     if uri_has_unusable_text(&uri) {
         return unusable_text();
+    }
+    if !SAML_BUILT {
+        return saml_not_built();
     }
     let Ok(connection_id) = crate::domain::ids::parse::<crate::domain::ids::SsoConnectionId>(
         &connection_id,

@@ -168,6 +168,7 @@ async fn an_oidc_callback_in_the_browser_that_started_it_signs_in() {
     );
 }
 
+#[cfg(feature = "saml")]
 #[tokio::test]
 async fn a_saml_answer_posted_from_another_browser_is_refused_and_issues_no_code() {
     let saml = crate::saml::setup().await;

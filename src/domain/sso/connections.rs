@@ -19,7 +19,7 @@ use sha2::Digest as _;
 
 use super::oidc::{self, OidcClientSettings};
 use super::saml;
-use super::{STATE_TTL_MINUTES, SsoSettings, ensure_tier};
+use super::{STATE_TTL_MINUTES, SsoSettings, ensure_built, ensure_tier};
 use crate::auth::Sealer;
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
@@ -181,12 +181,8 @@ fn certificate(value: &str) -> AppResult<String> {
     if value.len() > 16 * 1024 {
         return Err(AppError::bad_input(FIELD, "at most 16 KiB"));
     }
-    saml::certificate_der(value)
-        .ok()
-        .and_then(|der| openssl::x509::X509::from_der(&der).ok())
-        .and_then(|cert| cert.to_pem().ok())
-        .and_then(|pem| String::from_utf8(pem).ok())
-        .ok_or_else(|| AppError::bad_input(FIELD, "not a PEM X.509 certificate"))
+    saml::canonical_certificate(value)
+        .map_err(|_| AppError::bad_input(FIELD, "not a PEM X.509 certificate"))
 }
 
 /// The SHA-256 fingerprint of a stored certificate (for the audit log).
@@ -238,7 +234,8 @@ fn described(connection: &sso_connection::Model) -> serde_json::Value {
     }
 }
 
-/// Creates a DRAFT connection (sso:manage, ENTERPRISE).
+/// Creates a DRAFT connection (sso:manage, ENTERPRISE); SAML only on a
+/// server built with it (`super::ensure_built`).
 #[tracing::instrument(skip_all, fields(%organization_id))]
 pub async fn create(
     db: &DatabaseConnection,
@@ -248,6 +245,7 @@ pub async fn create(
     organization_id: OrganizationId,
     new: NewConnection,
 ) -> AppResult<sso_connection::Model> {
+    ensure_built(new.protocol)?;
     let idp = new.idp.validate(settings, new.protocol)?;
     let (issuer_url, client_id, secret) = match new.protocol {
         SsoProtocol::Oidc => (
@@ -345,6 +343,7 @@ pub async fn update(
 ) -> AppResult<sso_connection::Model> {
     let role = patch.default_role.map(default_role).transpose()?;
     let (write, before) = begin(db, actor, connection_id).await?;
+    ensure_built(before.protocol)?;
     let idp = patch.idp.validate(settings, before.protocol)?;
     let identity_changed = idp
         .issuer_url
@@ -478,6 +477,7 @@ pub(super) async fn depart(
     settings: &SsoSettings,
     connection: &sso_connection::Model,
 ) -> AppResult<Departure> {
+    ensure_built(connection.protocol)?;
     match connection.protocol {
         SsoProtocol::Oidc => {
             let authorization = authorize_at_idp(sealer, settings, connection).await?;
@@ -623,6 +623,8 @@ pub async fn activate(
     connection_id: SsoConnectionId,
 ) -> AppResult<sso_connection::Model> {
     let (write, connection) = begin(db, actor, connection_id).await?;
+    // It would become the way in, and nobody could sign in through it.
+    ensure_built(connection.protocol)?;
     if connection.status == SsoStatus::Active {
         return Ok(connection);
     }
@@ -753,6 +755,7 @@ pub async fn sp_metadata(
         .await?
         .filter(|c| c.protocol == SsoProtocol::Saml)
         .ok_or(AppError::NotFound)?;
+    ensure_built(connection.protocol)?;
     saml::sp_metadata(&settings.saml_sp(connection.id))
         .map_err(|e| AppError::internal(e.to_string()))
 }

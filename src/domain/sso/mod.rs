@@ -39,14 +39,29 @@
 //! - Deactivating or deleting the active connection turns `ssoRequired` off
 //!   in the same audited change (enforcement without a way in would lock
 //!   every member but the owners out).
+//! - SAML only in a server built with the `saml` cargo feature (it links
+//!   libxmlsec1 and libxml2): without it, creating, changing, activating,
+//!   testing and signing in through a SAML connection, and its SP metadata,
+//!   are refused with [`SAML_NOT_BUILT`] ([`ensure_built`]), and no SAML
+//!   Response is read. SAML connections a SAML build made can still be
+//!   read, deactivated and deleted.
 
 pub mod connections;
 pub mod oidc;
+// SAML links libxmlsec1 and libxml2 (through samael), so it is built only
+// with the `saml` cargo feature. Without it, `saml_unavailable` stands in
+// under the same name and API, and [`ensure_built`] refuses SAML before
+// any of it would run.
+#[cfg(feature = "saml")]
 pub mod saml;
+#[cfg(not(feature = "saml"))]
+#[path = "saml_unavailable.rs"]
+pub mod saml;
+#[cfg(feature = "saml")]
 pub mod saml_xml;
 pub mod sign_in;
 
-use entity::values::Tier;
+use entity::values::{SsoProtocol, Tier};
 
 use crate::domain::ids::{PublicId, SsoConnectionId};
 use crate::error::{AppError, AppResult};
@@ -148,6 +163,26 @@ impl SsoSettings {
                 "not on the server's SSO redirect allowlist (ORGQL_SSO_REDIRECT_URIS)",
             ))
         }
+    }
+}
+
+/// Whether this server was built with SAML (the `saml` cargo feature).
+pub const SAML_BUILT: bool = cfg!(feature = "saml");
+
+/// What a server built without SAML answers wherever SAML is asked of it:
+/// the operator's next step.
+pub const SAML_NOT_BUILT: &str = "this server was built without SAML support: \
+    build it with `cargo build --release --features saml` (needs libxmlsec1-dev and \
+    libclang-dev), or use the release build";
+
+/// BAD_USER_INPUT on `protocol` when this server cannot speak `protocol`:
+/// SAML on a server built without it. Called before anything would create,
+/// change, activate, start or describe a SAML connection; connections a
+/// SAML build made can still be read, deactivated and deleted.
+pub fn ensure_built(protocol: SsoProtocol) -> AppResult<()> {
+    match protocol {
+        SsoProtocol::Saml if !SAML_BUILT => Err(AppError::bad_input("protocol", SAML_NOT_BUILT)),
+        _ => Ok(()),
     }
 }
 

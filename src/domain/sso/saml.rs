@@ -119,6 +119,15 @@ pub fn certificate_der(pem: &str) -> Result<Vec<u8>, String> {
     certificate.to_der().map_err(|e| e.to_string())
 }
 
+/// A PEM X.509 certificate in the form it is stored in (OpenSSL's PEM of
+/// its DER), when it is one.
+pub fn canonical_certificate(pem: &str) -> Result<String, String> {
+    let der = certificate_der(pem)?;
+    let certificate = openssl::x509::X509::from_der(&der).map_err(|e| e.to_string())?;
+    let pem = certificate.to_pem().map_err(|e| e.to_string())?;
+    String::from_utf8(pem).map_err(|e| e.to_string())
+}
+
 /// A sign-in to start: the IdP URL (AuthnRequest on the HTTP-Redirect
 /// binding, with `relay_state`) and the request's id to expect back.
 pub struct Request {

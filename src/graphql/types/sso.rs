@@ -128,9 +128,12 @@ impl SsoConnection {
     /// upload to) the IdP. Null for OIDC.
     async fn sp_metadata_xml(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         match self.saml_sp(ctx)? {
-            Some(sp) => Ok(Some(
-                saml::sp_metadata(&sp).map_err(crate::error::AppError::internal)?,
-            )),
+            Some(sp) => {
+                crate::domain::sso::ensure_built(self.0.protocol)?;
+                Ok(Some(
+                    saml::sp_metadata(&sp).map_err(crate::error::AppError::internal)?,
+                ))
+            }
             None => Ok(None),
         }
     }
