@@ -15,8 +15,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::domain::audit::Entry;
-use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::guests::{self, FullAccountOnly};
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, new_id};

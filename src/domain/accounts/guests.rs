@@ -42,8 +42,7 @@ use uuid::Uuid;
 
 use super::one_time::{self, Purpose};
 use crate::auth::{AuthConfig, secrets};
-use crate::domain::audit::Entry;
-use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::{Actor, Authentication, RequestMeta};
 use crate::domain::ids::new_id;
 use crate::domain::sessions::{self, IssuedTokens, SignInWrite};

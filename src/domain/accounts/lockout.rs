@@ -36,8 +36,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::audit::Entry;
-use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::RequestMeta;
 use crate::domain::write::Write;
 use crate::error::AppResult;

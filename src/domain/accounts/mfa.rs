@@ -32,8 +32,7 @@ use serde_json::json;
 
 use super::{LogInGuard, mfa_lockout};
 use crate::auth::{AuthConfig, secrets, totp};
-use crate::domain::audit::Entry;
-use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::{Actor, Authentication, RequestMeta};
 use crate::domain::ids::new_id;
 use crate::domain::sessions::{self, IssuedTokens, SignInWrite};

@@ -22,8 +22,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::LogInGuard;
-use crate::domain::audit::Entry;
-use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::RequestMeta;
 use crate::domain::write::Write;
 use crate::error::AppResult;

@@ -16,8 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::AuthConfig;
-use crate::domain::audit::Entry;
-use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::{Authentication, RequestMeta};
 use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
 use crate::domain::users::{self, Credential, NewUser};

@@ -18,8 +18,7 @@ use serde_json::json;
 
 use super::one_time::{self, Purpose, RESET_TTL};
 use crate::auth::AuthConfig;
-use crate::domain::audit::Entry;
-use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::{Actor, RequestMeta};
 use crate::domain::sessions::revoke_sessions;
 use crate::domain::users::mark_verified;

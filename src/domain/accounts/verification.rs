@@ -22,8 +22,7 @@ use serde_json::json;
 
 use super::one_time::{self, Purpose};
 use crate::auth::AuthConfig;
-use crate::domain::audit::Entry;
-use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::{Actor, RequestMeta};
 use crate::domain::users::mark_verified;
 use crate::domain::values::Email;

@@ -23,8 +23,7 @@ use super::connections::{FlightBinding, active_of, depart, open_secret, saml_idp
 use super::oidc::{self, OidcClientSettings};
 use super::{CODE_TTL_SECONDS, SsoSettings, VerifiedIdentity, ensure_tier, saml};
 use crate::auth::{AuthConfig, Sealer, secrets};
-use crate::domain::audit::Entry;
-use crate::domain::audit::{AuditAction, AuditActor};
+use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::{Authentication, RequestMeta, access};
 use crate::domain::domains;
 use crate::domain::ids::new_id;
