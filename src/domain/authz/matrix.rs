@@ -289,7 +289,7 @@ pub fn role_for_new_member(
         (Via::DefaultRole, false, Some(role)) if !matches!(role, Role::Viewer | Role::Member) => {
             Err(AppError::bad_input(
                 field,
-                "people who join by domain are VIEWER or MEMBER",
+                "people added by default (by domain or at SSO sign-in) are VIEWER or MEMBER",
             ))
         }
         (Via::DefaultRole, false, None) => Ok(Role::Viewer),

@@ -24,6 +24,7 @@ use crate::auth::Sealer;
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
 use crate::domain::audit::Entry;
+use crate::domain::authz::matrix::{Via, role_for_new_member};
 use crate::domain::authz::{Actor, Permission, Policy};
 use crate::domain::ids::{OrganizationId, SsoConnectionId, new_id};
 use crate::domain::values;
@@ -203,11 +204,9 @@ fn client_secret(value: &str) -> AppResult<&str> {
     Ok(value)
 }
 
+/// The kernel's rule for a role given by default.
 fn default_role(role: Role) -> AppResult<Role> {
-    match role {
-        Role::Viewer | Role::Member => Ok(role),
-        _ => Err(AppError::bad_input("defaultRole", "VIEWER or MEMBER")),
-    }
+    role_for_new_member(Via::DefaultRole, Some(role), false, "defaultRole")
 }
 
 /// What an audit entry may say about a connection (never its secret; the
