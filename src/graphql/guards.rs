@@ -11,7 +11,7 @@ use async_graphql::{
 use uuid::Uuid;
 
 use crate::domain::authz::access::decide_for;
-use crate::domain::authz::matrix::{Decision, Permission};
+use crate::domain::authz::matrix::Permission;
 use crate::domain::authz::network::check_network;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
@@ -41,17 +41,17 @@ impl Guard for PermissionGuard {
             .await?
             .ok_or(AppError::NotFound)?;
         let gate = access.gate()?;
-        let decision = decide_for(
+        // The kernel's decision, converted once (NOT_FOUND for a stranger,
+        // who so learns nothing, not even that an allowlist exists), then
+        // the allowlist: the order of the write path (`authorize_write`).
+        decide_for(
             actor,
             self.organization_id,
             gate,
             access.membership.as_ref(),
             self.permission,
-        )?;
-        // A stranger learns nothing, not even that an allowlist exists.
-        if decision == Decision::DenyHidden {
-            return Err(AppError::NotFound.into());
-        }
+        )?
+        .into_result()?;
         if gate.policy.ip_allowlist_enabled {
             let networks = ctx
                 .data::<DataLoader<IpAllowlistLoader, HashMapCache>>()?
@@ -60,7 +60,7 @@ impl Guard for PermissionGuard {
                 .unwrap_or_default();
             check_network(actor, &gate.policy, &networks)?;
         }
-        Ok(decision.into_result()?)
+        Ok(())
     }
 }
 

@@ -19,8 +19,9 @@ use crate::auth::secrets;
 use crate::domain::ids::new_id;
 use crate::error::{AppError, AppResult};
 
-/// What a link is for; stored as its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a link is for; stored as its name in snake case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Purpose {
     /// Proves that the account's own address reaches the person.
     VerifyEmail,
@@ -34,12 +35,7 @@ pub enum Purpose {
 
 impl Purpose {
     fn as_str(self) -> &'static str {
-        match self {
-            Purpose::VerifyEmail => "verify_email",
-            Purpose::ChangeEmail => "change_email",
-            Purpose::ResetPassword => "reset_password",
-            Purpose::GuestSignIn => "guest_sign_in",
-        }
+        self.into()
     }
 }
 
@@ -147,4 +143,31 @@ pub async fn consume<C: ConnectionTrait>(
 
 fn invalid(field: &str) -> AppError {
     AppError::bad_input(field, "this link is invalid, already used or expired")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Purpose;
+
+    /// The names are stored with each link: renaming a variant must not
+    /// change them.
+    #[test]
+    fn purposes_keep_their_stored_names() {
+        let names = [
+            Purpose::VerifyEmail,
+            Purpose::ChangeEmail,
+            Purpose::ResetPassword,
+            Purpose::GuestSignIn,
+        ]
+        .map(Purpose::as_str);
+        assert_eq!(
+            names,
+            [
+                "verify_email",
+                "change_email",
+                "reset_password",
+                "guest_sign_in"
+            ]
+        );
+    }
 }
