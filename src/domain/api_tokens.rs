@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::auth::secrets;
 use crate::domain::audit::AuditAction;
 use crate::domain::audit::Entry;
-use crate::domain::authz::{Actor, Permission, Policy, Principal, RequestMeta, TokenGrant};
+use crate::domain::authz::{Actor, Permission, Principal, RequestMeta, TokenGrant};
 use crate::domain::ids::{ApiTokenId, OrganizationId, new_id};
 use crate::domain::revocation::Revocable;
 use crate::domain::tiers::{self, Resource};
@@ -97,7 +97,7 @@ pub async fn create(
     let write = OrgWrite::begin(db, actor, organization_id, Permission::TokensManage).await?;
     // The policy's apiKeyMaxAgeDays caps the lifetime (the server's cap
     // when it sets none); no expiry given means the longest allowed.
-    let max_days = Policy::of(write.organization())?
+    let max_days = write.policy()
         .api_key_max_age_days
         .map_or(MAX_AGE_DAYS, |d| d as i32);
     let days = input.expires_in_days.unwrap_or(max_days);

@@ -10,6 +10,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod authz;
 pub mod billing;
+pub mod bookkeeping;
 pub mod domain_joins;
 pub mod domains;
 pub mod guest_access;

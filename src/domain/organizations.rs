@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::domain::audit::{AuditAction, AuditActor, Entry};
+use crate::domain::audit::{AuditAction, Entry};
 use crate::domain::authz::guests::{self, FullAccountOnly};
 use crate::domain::authz::{Actor, Permission};
 use crate::domain::ids::{OrganizationId, new_id};
@@ -178,17 +178,14 @@ pub async fn create(
     }
     .insert(write.txn())
     .await?;
+    let created = Entry::new(
+        AuditAction::OrganizationCreated,
+        organization.id,
+        json!({ "after": snapshot(&organization) }),
+    );
     write
-        .commit(
-            AuditActor::of(actor),
-            &actor.meta,
-            Some(organization.id),
-            Entry::new(
-                AuditAction::OrganizationCreated,
-                organization.id,
-                json!({ "after": snapshot(&organization) }),
-            ),
-        )
+        .by(actor)
+        .commit(created.in_organization(organization.id))
         .await?;
     Ok((organization, owner))
 }
@@ -314,11 +311,15 @@ pub async fn delete(
         .exec(write.txn())
         .await?;
     write
-        .commit_deletion(Entry::new(
-            AuditAction::OrganizationDeleted,
-            organization_id,
-            json!({ "before": snapshot(&organization) }),
-        ))
+        .commit(
+            Entry::new(
+                AuditAction::OrganizationDeleted,
+                organization_id,
+                json!({ "before": snapshot(&organization) }),
+            )
+            // The organization's own trail goes with it.
+            .outside_organizations(),
+        )
         .await?;
     Ok(())
 }

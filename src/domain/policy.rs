@@ -42,7 +42,7 @@ pub async fn update(
 ) -> AppResult<Policy> {
     let organization_id = Uuid::from(organization_id);
     let write = OrgWrite::begin(db, actor, organization_id, Permission::PoliciesManage).await?;
-    let before = Policy::of(write.organization())?;
+    let before = write.policy().clone();
     let holds = |permission| write.allows(permission);
     let editor = PolicyEditor {
         role: write.acting_role()?,
@@ -127,7 +127,7 @@ pub async fn update(
             ));
         }
     }
-    write.commit_each(entries).await?;
+    write.commit_all(entries).await?;
     Ok(policy)
 }
 
@@ -209,7 +209,7 @@ pub async fn remove_entry(
     let write = write
         .authorize(actor, entry.organization_id, Permission::PoliciesManage)
         .await?;
-    if Policy::of(write.organization())?.ip_allowlist_enabled {
+    if write.policy().ip_allowlist_enabled {
         let remaining: Vec<IpNet> = entries(write.txn(), entry.organization_id)
             .await?
             .iter()

@@ -4,17 +4,29 @@
 //! written in that same transaction, so there is no change without its
 //! entry and no entry without its change. This module is the only place
 //! that opens a write transaction and the only place that commits one, and
-//! it commits only together with exactly one audit entry per change (one,
-//! or one each for a list of changes made at once, `commit_each`):
+//! it commits only together with exactly one audit entry per change
+//! (`commit`, or `commit_all` for a list of changes made at once):
 //!
 //! ```text
-//! Write::begin(db)                       open (IMMEDIATE on SQLite)
-//!   .authorize(actor, org, permission)   lock the organization, decide once
-//!   -> OrgWrite: change rows through .txn()
+//! Write::begin(db)                        open (IMMEDIATE on SQLite)
+//!   .authorize(actor, org, permission)    lock the organization, decide once
+//!   -> OrgWrite: change rows through .txn(), queue mail with .send()
 //!   .commit(Entry::new(action, id, metadata))
+//!
+//! Write::begin(db)                        a change to an account
+//!   .by(actor)  or  .attributed_to(who, meta)
+//!   -> AccountWrite: the same, with no organization
+//!   .commit(entry)
 //! ```
 //!
-//! Dropping a `Write` or an `OrgWrite` without committing rolls back.
+//! Mail travels in the write: `send` queues it in the transaction
+//! (`mail::outbox`) and the commit wakes the sender, so an email goes out
+//! if and only if its change is kept, and no caller wakes the sender by
+//! hand. Dropping a write without committing rolls back.
+//!
+//! The few statements that must stand outside a change's transaction
+//! (counters that outlive a refused request, protocol state, delivery
+//! state) are listed, with why, in `domain::bookkeeping`.
 
 use entity::{organization, values::ActorKind};
 use sea_orm::{
@@ -25,15 +37,55 @@ use uuid::Uuid;
 
 use crate::domain::audit::{self, AuditActor, Entry};
 use crate::domain::authz::access::{self, Gate, OrgAccess};
-use crate::domain::authz::{Actor, Permission, RequestMeta, Role};
+use crate::domain::authz::{Actor, Permission, Policy, RequestMeta, Role};
 use crate::error::{AppError, AppResult};
+use crate::mail::outbox::{Mail, Outbox};
 
-/// An open write transaction that has not been tied to an organization
-/// yet. It may read (to find which organization a target belongs to), then
-/// becomes an [`OrgWrite`] through one of the `authorize`/`enter` calls, or
-/// commits an account-level change with [`Write::commit`].
-pub struct Write {
+/// The transaction every write type holds, and whether it queued mail.
+struct Transaction {
     txn: DatabaseTransaction,
+    /// The outbox whose sender to wake once the mail is committed.
+    mail: Option<Outbox>,
+}
+
+impl Transaction {
+    async fn send(&mut self, outbox: &Outbox, mail: Mail) -> AppResult<()> {
+        outbox.enqueue(&self.txn, &mail).await?;
+        self.mail = Some(outbox.clone());
+        Ok(())
+    }
+
+    /// Records one entry per change in the trails they name (the write's
+    /// own is `organization_id`), commits, then wakes the sender if mail
+    /// was queued. With no entries nothing changed and nothing commits.
+    async fn commit(
+        self,
+        who: &AuditActor,
+        meta: &RequestMeta,
+        organization_id: Option<Uuid>,
+        entries: &[Entry],
+    ) -> AppResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        for entry in entries {
+            audit::record(&self.txn, who, meta, organization_id, entry).await?;
+        }
+        self.txn.commit().await?;
+        if let Some(outbox) = self.mail {
+            outbox.wake();
+        }
+        Ok(())
+    }
+}
+
+/// An open write transaction that has not been tied to an organization or
+/// an author yet. It may read (to find which organization a target belongs
+/// to, or whose account it is), then becomes an [`OrgWrite`] through one
+/// of the `authorize`/`enter` calls, or an [`AccountWrite`] through `by` or
+/// `attributed_to`.
+pub struct Write {
+    transaction: Transaction,
 }
 
 impl Write {
@@ -48,11 +100,36 @@ impl Write {
                 ..Default::default()
             })
             .await?;
-        Ok(Self { txn })
+        Ok(Self {
+            transaction: Transaction { txn, mail: None },
+        })
     }
 
     pub fn txn(&self) -> &DatabaseTransaction {
-        &self.txn
+        &self.transaction.txn
+    }
+
+    /// Queues `mail` in this transaction; it goes out once the write
+    /// commits, and never if it does not.
+    pub async fn send(&mut self, outbox: &Outbox, mail: Mail) -> AppResult<()> {
+        self.transaction.send(outbox, mail).await
+    }
+
+    /// A change the actor makes to their own account or sessions: the
+    /// entry names them.
+    pub fn by(self, actor: &Actor) -> AccountWrite {
+        self.attributed_to(AuditActor::of(actor), &actor.meta)
+    }
+
+    /// A change to an account made before anyone holds a session (signing
+    /// up or in, a mailed link: `AuditActor::account`) or by the server
+    /// itself (`AuditActor::system`): the entry names `who`.
+    pub fn attributed_to(self, who: AuditActor, meta: &RequestMeta) -> AccountWrite {
+        AccountWrite {
+            transaction: self.transaction,
+            who,
+            meta: meta.clone(),
+        }
     }
 
     /// Locks the organization and decides, once, whether the actor may use
@@ -64,9 +141,10 @@ impl Write {
         organization_id: Uuid,
         permission: Permission,
     ) -> AppResult<OrgWrite<'_>> {
-        let access = access::authorize_write(&self.txn, actor, organization_id, permission).await?;
+        let txn = &self.transaction.txn;
+        let access = access::authorize_write(txn, actor, organization_id, permission).await?;
         Ok(OrgWrite {
-            txn: self.txn,
+            transaction: self.transaction,
             who: AuditActor::of(actor),
             actor,
             access,
@@ -78,16 +156,17 @@ impl Write {
     /// but the organization's IP allowlist and suspension apply as to any
     /// write. The caller checks what they hold.
     pub async fn enter(self, actor: &Actor, organization_id: Uuid) -> AppResult<OrgWrite<'_>> {
-        let organization = access::lock_organization(&self.txn, organization_id).await?;
+        let txn = &self.transaction.txn;
+        let organization = access::lock_organization(txn, organization_id).await?;
         access::ensure_active(&organization)?;
-        access::check_network(&self.txn, actor, &organization).await?;
+        access::check_network(txn, actor, &organization).await?;
         let access = OrgAccess {
-            membership: access::actor_membership(&self.txn, actor, organization_id).await?,
+            membership: access::actor_membership(txn, actor, organization_id).await?,
             gate: Gate::of(&organization)?,
             organization,
         };
         Ok(OrgWrite {
-            txn: self.txn,
+            transaction: self.transaction,
             who: AuditActor::of(actor),
             actor,
             access,
@@ -103,15 +182,16 @@ impl Write {
         actor: &Actor,
         organization_id: Uuid,
     ) -> AppResult<OrgWrite<'_>> {
-        let organization = access::lock_organization(&self.txn, organization_id).await?;
-        access::require_platform_admin(&self.txn, actor, organization_id).await?;
+        let txn = &self.transaction.txn;
+        let organization = access::lock_organization(txn, organization_id).await?;
+        access::require_platform_admin(txn, actor, organization_id).await?;
         let access = OrgAccess {
-            membership: access::actor_membership(&self.txn, actor, organization_id).await?,
+            membership: access::actor_membership(txn, actor, organization_id).await?,
             gate: Gate::of(&organization)?,
             organization,
         };
         Ok(OrgWrite {
-            txn: self.txn,
+            transaction: self.transaction,
             who: AuditActor {
                 kind: ActorKind::PlatformAdmin,
                 ..AuditActor::of(actor)
@@ -120,43 +200,39 @@ impl Write {
             access,
         })
     }
+}
 
-    /// Commits a change the actor made to their own account or sessions
-    /// (no organization) with its one audit entry.
-    pub async fn commit_as(self, actor: &Actor, entry: Entry) -> AppResult<()> {
-        self.commit(AuditActor::of(actor), &actor.meta, None, entry)
+/// A change to an account (or to sessions), with no organization of its
+/// own: its entry names who made it, fixed before the commit. An entry may
+/// still join an organization's trail (`Entry::in_organization`).
+pub struct AccountWrite {
+    transaction: Transaction,
+    who: AuditActor,
+    meta: RequestMeta,
+}
+
+impl AccountWrite {
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.transaction.txn
+    }
+
+    /// Queues `mail` in this transaction; it goes out once the write
+    /// commits, and never if it does not.
+    pub async fn send(&mut self, outbox: &Outbox, mail: Mail) -> AppResult<()> {
+        self.transaction.send(outbox, mail).await
+    }
+
+    /// Writes the change's one audit entry and commits.
+    pub async fn commit(self, entry: Entry) -> AppResult<()> {
+        self.commit_all(vec![entry]).await
+    }
+
+    /// Commits a change made of several (an account's change and what it
+    /// ended in organizations): one entry for each, in this transaction.
+    pub async fn commit_all(self, entries: Vec<Entry>) -> AppResult<()> {
+        self.transaction
+            .commit(&self.who, &self.meta, None, &entries)
             .await
-    }
-
-    /// Commits a change to an account that also ended something in
-    /// organizations (a guest's memberships, when the guest becomes a full
-    /// account): the account's entry, plus one entry in each
-    /// organization's trail for what ended there.
-    pub async fn commit_with(
-        self,
-        who: AuditActor,
-        meta: &RequestMeta,
-        entry: Entry,
-        in_organizations: Vec<(Uuid, Entry)>,
-    ) -> AppResult<()> {
-        for (organization_id, entry) in &in_organizations {
-            audit::record(&self.txn, &who, meta, Some(*organization_id), entry).await?;
-        }
-        self.commit(who, meta, None, entry).await
-    }
-
-    /// Commits a change that belongs to no organization (accounts,
-    /// sessions) with its one audit entry.
-    pub async fn commit(
-        self,
-        who: AuditActor,
-        meta: &RequestMeta,
-        organization_id: Option<Uuid>,
-        entry: Entry,
-    ) -> AppResult<()> {
-        audit::record(&self.txn, &who, meta, organization_id, &entry).await?;
-        self.txn.commit().await?;
-        Ok(())
     }
 }
 
@@ -164,7 +240,7 @@ impl Write {
 /// through [`OrgWrite::txn`]; [`OrgWrite::commit`] writes the audit entry
 /// and commits.
 pub struct OrgWrite<'a> {
-    txn: DatabaseTransaction,
+    transaction: Transaction,
     actor: &'a Actor,
     who: AuditActor,
     access: OrgAccess,
@@ -186,7 +262,13 @@ impl<'a> OrgWrite<'a> {
     }
 
     pub fn txn(&self) -> &DatabaseTransaction {
-        &self.txn
+        &self.transaction.txn
+    }
+
+    /// Queues `mail` in this transaction; it goes out once the write
+    /// commits, and never if it does not.
+    pub async fn send(&mut self, outbox: &Outbox, mail: Mail) -> AppResult<()> {
+        self.transaction.send(outbox, mail).await
     }
 
     pub fn actor(&self) -> &'a Actor {
@@ -206,6 +288,11 @@ impl<'a> OrgWrite<'a> {
         self.access.organization.id
     }
 
+    /// The organization's policy, as read when the write began.
+    pub fn policy(&self) -> &Policy {
+        &self.access.gate.policy
+    }
+
     /// Whether the actor also holds `permission` here.
     pub fn allows(&self, permission: Permission) -> bool {
         self.access.allows(self.actor, permission)
@@ -223,48 +310,16 @@ impl<'a> OrgWrite<'a> {
 
     /// Writes the change's one audit entry and commits.
     pub async fn commit(self, entry: Entry) -> AppResult<()> {
-        let organization_id = self.access.organization.id;
-        self.finish(Some(organization_id), entry).await
+        self.commit_all(vec![entry]).await
     }
 
     /// Commits a change made of several changes of the same kind (a list
     /// of invitations): one audit entry for each, in this one transaction.
     /// With no entries nothing changed, and nothing is committed.
-    pub async fn commit_each(self, entries: Vec<Entry>) -> AppResult<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
+    pub async fn commit_all(self, entries: Vec<Entry>) -> AppResult<()> {
         let organization_id = Some(self.access.organization.id);
-        for entry in &entries {
-            audit::record(
-                &self.txn,
-                &self.who,
-                &self.actor.meta,
-                organization_id,
-                entry,
-            )
-            .await?;
-        }
-        self.txn.commit().await?;
-        Ok(())
-    }
-
-    /// Commits the deletion of the organization itself: its entry is kept
-    /// outside the organization, whose own trail goes with it.
-    pub async fn commit_deletion(self, entry: Entry) -> AppResult<()> {
-        self.finish(None, entry).await
-    }
-
-    async fn finish(self, organization_id: Option<Uuid>, entry: Entry) -> AppResult<()> {
-        audit::record(
-            &self.txn,
-            &self.who,
-            &self.actor.meta,
-            organization_id,
-            &entry,
-        )
-        .await?;
-        self.txn.commit().await?;
-        Ok(())
+        self.transaction
+            .commit(&self.who, &self.actor.meta, organization_id, &entries)
+            .await
     }
 }

@@ -23,6 +23,25 @@ pub struct Outbox {
     wake: Arc<Notify>,
 }
 
+/// One email to queue: through a write's `send` for mail that belongs to a
+/// change, so it goes out if and only if the change is kept.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Mail {
+    pub fn new(to: &str, subject: &str, body: String) -> Self {
+        Self {
+            to: to.to_owned(),
+            subject: subject.to_owned(),
+            body,
+        }
+    }
+}
+
 /// How long a sender holds a claimed email before another may retry it.
 const CLAIM: i64 = 60;
 
@@ -34,32 +53,29 @@ impl Outbox {
         }
     }
 
-    /// Queues an email inside the caller's transaction.
-    pub async fn enqueue<C: ConnectionTrait>(
-        &self,
-        txn: &C,
-        recipient: &str,
-        subject: &str,
-        body: String,
-    ) -> AppResult<()> {
+    /// Queues an email on `db`: inside a write's transaction (its `send`,
+    /// which also wakes the sender after the commit), or on its own for
+    /// mail that belongs to no change (`domain::bookkeeping`).
+    pub async fn enqueue<C: ConnectionTrait>(&self, db: &C, mail: &Mail) -> AppResult<()> {
         let now = Utc::now();
         outbox_email::ActiveModel {
             id: Set(Uuid::now_v7()),
-            recipient: Set(recipient.to_owned()),
-            subject: Set(subject.to_owned()),
-            body: Set(Some(body)),
+            recipient: Set(mail.to.clone()),
+            subject: Set(mail.subject.clone()),
+            body: Set(Some(mail.body.clone())),
             attempts: Set(0),
             next_attempt_at: Set(now),
             sent_at: Set(None),
             last_error: Set(None),
             created_at: Set(now),
         }
-        .insert(txn)
+        .insert(db)
         .await?;
         Ok(())
     }
 
-    /// Tells the sender that mail is waiting (call after commit).
+    /// Tells the sender that mail is waiting (after the commit: the write
+    /// types call it).
     pub fn wake(&self) {
         self.wake.notify_one();
     }

@@ -50,7 +50,7 @@ use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::{self, Email};
 use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
-use crate::mail::outbox::Outbox;
+use crate::mail::outbox::{Mail, Outbox};
 use crate::mail::render;
 
 /// How long a mailed sign-in link works.
@@ -60,15 +60,14 @@ fn sign_in_url(outbox: &Outbox, token: &str) -> String {
     format!("{}/guest/sign-in?token={token}", outbox.public_url)
 }
 
-/// Queues the sign-in link's email: to join `code`'s organization, or to
-/// sign in.
-async fn enqueue_link<C: ConnectionTrait>(
+/// The sign-in link's email: to join `code`'s organization, or to sign in.
+async fn link_mail<C: ConnectionTrait>(
     txn: &C,
     outbox: &Outbox,
     to: &str,
     token: &str,
     code: Option<&join_code::Model>,
-) -> AppResult<()> {
+) -> AppResult<Mail> {
     let joining = match code {
         Some(code) => {
             let organization = entity::organization::Entity::find_by_id(code.organization_id)
@@ -82,18 +81,15 @@ async fn enqueue_link<C: ConnectionTrait>(
         }
         None => "Open this link to sign in to orgql as a guest".to_owned(),
     };
-    outbox
-        .enqueue(
-            txn,
-            to,
-            "Your orgql sign-in link",
-            format!(
-                "{joining}: {}\n\nThe link works once and expires in {} minutes. If you did not ask for it, ignore this email.\n",
-                sign_in_url(outbox, token),
-                SIGN_IN_TTL.num_minutes(),
-            ),
-        )
-        .await
+    Ok(Mail::new(
+        to,
+        "Your orgql sign-in link",
+        format!(
+            "{joining}: {}\n\nThe link works once and expires in {} minutes. If you did not ask for it, ignore this email.\n",
+            sign_in_url(outbox, token),
+            SIGN_IN_TTL.num_minutes(),
+        ),
+    ))
 }
 
 /// Keeps a guest link's sign-in link for an address with no account
@@ -294,24 +290,20 @@ pub async fn request_sign_in_link(
         (Some(full), Some(_)) => {
             // A full account signs in with its password; it is told so
             // and gets no link.
-            outbox
-                .enqueue(
-                    write.txn(),
-                    &full.email,
-                    "Sign in to orgql with your password",
-                    "Someone asked for a guest sign-in link for this address. You have an orgql account: sign in with your password, then join with the code you were given.\n\nIf this was not you, ignore this email.\n".to_owned(),
-                )
-                .await?;
-            let entry = Entry::new(
-                AuditAction::UserSignInLinkRefused,
-                full.id,
-                json!({ "email": full.email }),
+            let mut write = write.attributed_to(AuditActor::account(&full), meta);
+            let mail = Mail::new(
+                &full.email,
+                "Sign in to orgql with your password",
+                "Someone asked for a guest sign-in link for this address. You have an orgql account: sign in with your password, then join with the code you were given.\n\nIf this was not you, ignore this email.\n".to_owned(),
             );
-            write
-                .commit(AuditActor::account(&full), meta, None, entry)
-                .await?;
-            outbox.wake();
-            return Ok(());
+            write.send(outbox, mail).await?;
+            return write
+                .commit(Entry::new(
+                    AuditAction::UserSignInLinkRefused,
+                    full.id,
+                    json!({ "email": full.email }),
+                ))
+                .await;
         }
         (Some(_), None) | (None, None) => {
             tracing::debug!(target: "orgql::auth", "sign-in link asked for an address that is no guest");
@@ -322,22 +314,17 @@ pub async fn request_sign_in_link(
             // (security review L2): the link is kept aside, and the guest
             // account is made when it is used.
             let token = pending_sign_up(write.txn(), &email, code.id).await?;
-            enqueue_link(write.txn(), outbox, email.as_str(), &token, Some(code)).await?;
+            let mail = link_mail(write.txn(), outbox, email.as_str(), &token, Some(code)).await?;
+            let mut write = write.attributed_to(AuditActor::system(), meta);
+            write.send(outbox, mail).await?;
             let entry = Entry::new(
                 AuditAction::JoinCodeGuestLinkMailed,
                 code.id,
                 json!({ "email": email.as_str(), "lastFour": code.last_four }),
             );
-            write
-                .commit(
-                    AuditActor::system(),
-                    meta,
-                    Some(code.organization_id),
-                    entry,
-                )
-                .await?;
-            outbox.wake();
-            return Ok(());
+            return write
+                .commit(entry.in_organization(code.organization_id))
+                .await;
         }
     };
     let token = one_time::issue_for_join(
@@ -349,17 +336,16 @@ pub async fn request_sign_in_link(
         join_code.as_ref().map(|c| c.id),
     )
     .await?;
-    enqueue_link(write.txn(), outbox, &user.email, &token, join_code.as_ref()).await?;
-    let entry = Entry::new(
-        AuditAction::UserSignInLinkSent,
-        user.id,
-        json!({ "email": user.email, "joinCodeId": join_code.as_ref().map(|c| c.id) }),
-    );
+    let mail = link_mail(write.txn(), outbox, &user.email, &token, join_code.as_ref()).await?;
+    let mut write = write.attributed_to(AuditActor::account(&user), meta);
+    write.send(outbox, mail).await?;
     write
-        .commit(AuditActor::account(&user), meta, None, entry)
-        .await?;
-    outbox.wake();
-    Ok(())
+        .commit(Entry::new(
+            AuditAction::UserSignInLinkSent,
+            user.id,
+            json!({ "email": user.email, "joinCodeId": join_code.as_ref().map(|c| c.id) }),
+        ))
+        .await
 }
 
 /// Signs a guest in with a mailed link (once, within 15 minutes), proving
@@ -477,17 +463,14 @@ pub async fn convert(
         return Err(AppError::conflict("this account is not a guest account"));
     }
     let (user, ended) = make_full(write.txn(), found, password_hash, name).await?;
+    let converted = Entry::new(
+        AuditAction::UserGuestConverted,
+        user.id,
+        json!({ "email": user.email, "guestMembershipsEnded": ended.len() }),
+    );
     write
-        .commit_with(
-            AuditActor::of(actor),
-            &actor.meta,
-            Entry::new(
-                AuditAction::UserGuestConverted,
-                user.id,
-                json!({ "email": user.email, "guestMembershipsEnded": ended.len() }),
-            ),
-            ended,
-        )
+        .by(actor)
+        .commit_all([ended, vec![converted]].concat())
         .await?;
     Ok(user)
 }
@@ -500,7 +483,7 @@ async fn make_full<C: ConnectionTrait>(
     guest: user::Model,
     password_hash: String,
     name: Option<String>,
-) -> AppResult<(user::Model, Vec<(Uuid, Entry)>)> {
+) -> AppResult<(user::Model, Vec<Entry>)> {
     let ended = end_guest_memberships(txn, guest.id).await?;
     let mut active: user::ActiveModel = guest.into();
     active.password_hash = Set(password_hash);
@@ -518,7 +501,7 @@ async fn make_full<C: ConnectionTrait>(
 async fn end_guest_memberships<C: ConnectionTrait>(
     txn: &C,
     user_id: Uuid,
-) -> AppResult<Vec<(Uuid, Entry)>> {
+) -> AppResult<Vec<Entry>> {
     let memberships = member::Entity::find()
         .filter(member::Column::UserId.eq(user_id))
         .all(txn)
@@ -528,8 +511,7 @@ async fn end_guest_memberships<C: ConnectionTrait>(
         member::Entity::delete_by_id(membership.id)
             .exec(txn)
             .await?;
-        ended.push((
-            membership.organization_id,
+        ended.push(
             Entry::new(
                 AuditAction::MemberLeft,
                 membership.id,
@@ -538,8 +520,9 @@ async fn end_guest_memberships<C: ConnectionTrait>(
                     "before": { "role": membership.role, "guest": true },
                     "reason": "guestConverted",
                 }),
-            ),
-        ));
+            )
+            .in_organization(membership.organization_id),
+        );
     }
     Ok(ended)
 }
@@ -574,30 +557,23 @@ pub async fn claim_for_sign_up(
         one_time::RESET_TTL,
     )
     .await?;
-    outbox
-        .enqueue(
-            write.txn(),
-            &guest.email,
-            "Claim your orgql account",
-            format!(
-                "Someone tried to sign up to orgql with this address, which has a guest account. To set a password and make it a full account, open: {}/reset-password?token={token}\n\nThe link works once and expires in one hour. Your guest memberships end when you do: organizations that want you as a full member invite you again. If this was not you, ignore this email.\n",
-                outbox.public_url,
-            ),
-        )
-        .await?;
+    let mut write = write.attributed_to(AuditActor::system(), meta);
+    let mail = Mail::new(
+        &guest.email,
+        "Claim your orgql account",
+        format!(
+            "Someone tried to sign up to orgql with this address, which has a guest account. To set a password and make it a full account, open: {}/reset-password?token={token}\n\nThe link works once and expires in one hour. Your guest memberships end when you do: organizations that want you as a full member invite you again. If this was not you, ignore this email.\n",
+            outbox.public_url,
+        ),
+    );
+    write.send(outbox, mail).await?;
     write
-        .commit(
-            AuditActor::system(),
-            meta,
-            None,
-            Entry::new(
-                AuditAction::UserPasswordResetRequested,
-                guest.id,
-                json!({ "claim": "signUp" }),
-            ),
-        )
+        .commit(Entry::new(
+            AuditAction::UserPasswordResetRequested,
+            guest.id,
+            json!({ "claim": "signUp" }),
+        ))
         .await?;
-    outbox.wake();
     Ok(None)
 }
 
@@ -609,7 +585,7 @@ pub async fn claim_for_sign_up(
 pub async fn claim_with_reset<C: ConnectionTrait>(
     txn: &C,
     user: &user::Model,
-) -> AppResult<Vec<(Uuid, Entry)>> {
+) -> AppResult<Vec<Entry>> {
     if !user.is_guest {
         return Ok(Vec::new());
     }

@@ -40,7 +40,7 @@ use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::RequestMeta;
 use crate::domain::write::Write;
 use crate::error::AppResult;
-use crate::mail::Outbox;
+use crate::mail::outbox::{Mail, Outbox};
 
 /// How many addresses must be locked out of one account at the same time
 /// before the account itself locks (for addresses it never signed in
@@ -152,7 +152,9 @@ pub async fn record_failure(
     .exec_without_returning(db)
     .await?;
 
-    let write = Write::begin(db).await?;
+    let mut write = Write::begin(db)
+        .await?
+        .attributed_to(AuditActor::system(), meta);
     let until = now + policy.duration;
     let locked = sign_in_address::Entity::update_many()
         .col_expr(sign_in_address::Column::LockedUntil, Expr::value(until))
@@ -175,62 +177,51 @@ pub async fn record_failure(
         && lock_account(write.txn(), user.id, until, locked_addresses).await?;
     if account_locked {
         tracing::warn!(target: "orgql::auth", user_id = %user.id, "account locked after wrong passwords from many addresses");
-        outbox
-            .enqueue(
-                write.txn(),
-                &user.email,
-                "Your orgql account is locked for a while",
-                format!(
-                    "Wrong passwords for your orgql account came from {locked_addresses} \
-                     different places, so until {} (UTC) it refuses to sign in from anywhere \
-                     you have not signed in from before.\n\n\
-                     Where you have signed in before, you can still sign in. Resetting your \
-                     password lifts the lock. Your account is safe as long as nobody knows \
-                     your password.\n",
-                    until.format("%Y-%m-%d %H:%M"),
-                ),
-            )
-            .await?;
+        let mail = Mail::new(
+            &user.email,
+            "Your orgql account is locked for a while",
+            format!(
+                "Wrong passwords for your orgql account came from {locked_addresses} \
+                 different places, so until {} (UTC) it refuses to sign in from anywhere \
+                 you have not signed in from before.\n\n\
+                 Where you have signed in before, you can still sign in. Resetting your \
+                 password lifts the lock. Your account is safe as long as nobody knows \
+                 your password.\n",
+                until.format("%Y-%m-%d %H:%M"),
+            ),
+        );
+        write.send(outbox, mail).await?;
     } else if locked_addresses == 1 {
         tracing::info!(target: "orgql::auth", user_id = %user.id, "address locked out of an account after repeated wrong passwords");
-        outbox
-            .enqueue(
-                write.txn(),
-                &user.email,
-                "Sign-in to your orgql account is locked from one address",
-                format!(
-                    "Someone entered a wrong password for your orgql account {} times in a row \
-                     from one address ({address}), so sign-in from there is refused until {} (UTC). \
-                     Anywhere else, you can sign in as usual.\n\n\
-                     If it was you, wait, or reset your password (that lifts the lock). If it was \
-                     not you, nothing more is needed: your account is safe as long as nobody \
-                     knows your password.\n",
-                    policy.threshold,
-                    until.format("%Y-%m-%d %H:%M"),
-                ),
-            )
-            .await?;
+        let mail = Mail::new(
+            &user.email,
+            "Sign-in to your orgql account is locked from one address",
+            format!(
+                "Someone entered a wrong password for your orgql account {} times in a row \
+                 from one address ({address}), so sign-in from there is refused until {} (UTC). \
+                 Anywhere else, you can sign in as usual.\n\n\
+                 If it was you, wait, or reset your password (that lifts the lock). If it was \
+                 not you, nothing more is needed: your account is safe as long as nobody \
+                 knows your password.\n",
+                policy.threshold,
+                until.format("%Y-%m-%d %H:%M"),
+            ),
+        );
+        write.send(outbox, mail).await?;
     }
     let scope = if account_locked { "account" } else { "address" };
     write
-        .commit(
-            AuditActor::system(),
-            meta,
-            None,
-            Entry::new(
-                AuditAction::UserLockedOut,
-                user.id,
-                json!({
-                    "scope": scope,
-                    "failedAttempts": policy.threshold,
-                    "lockedAddresses": locked_addresses,
-                    "lockedUntil": until,
-                }),
-            ),
-        )
-        .await?;
-    outbox.wake();
-    Ok(())
+        .commit(Entry::new(
+            AuditAction::UserLockedOut,
+            user.id,
+            json!({
+                "scope": scope,
+                "failedAttempts": policy.threshold,
+                "lockedAddresses": locked_addresses,
+                "lockedUntil": until,
+            }),
+        ))
+        .await
 }
 
 /// Locks the account for unknown addresses until `until`, unless a lock is

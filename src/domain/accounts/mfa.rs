@@ -123,10 +123,12 @@ pub async fn enroll(
     .insert(write.txn())
     .await?;
     write
-        .commit_as(
-            actor,
-            Entry::new(AuditAction::UserTotpEnrolled, person.user_id, json!({})),
-        )
+        .by(actor)
+        .commit(Entry::new(
+            AuditAction::UserTotpEnrolled,
+            person.user_id,
+            json!({}),
+        ))
         .await?;
     let encoded = totp::encode_secret(&secret);
     let otpauth_uri = otpauth_uri(&encoded, &person.email);
@@ -184,14 +186,12 @@ pub async fn confirm(
     set_mfa_enabled(write.txn(), person.user_id, true).await?;
     let codes = replace_recovery_codes(write.txn(), person.user_id).await?;
     write
-        .commit_as(
-            actor,
-            Entry::new(
-                AuditAction::UserMfaEnabled,
-                person.user_id,
-                json!({ "recoveryCodes": codes.len() }),
-            ),
-        )
+        .by(actor)
+        .commit(Entry::new(
+            AuditAction::UserMfaEnabled,
+            person.user_id,
+            json!({ "recoveryCodes": codes.len() }),
+        ))
         .await?;
     Ok(codes)
 }
@@ -264,14 +264,12 @@ pub async fn disable(
         .await?;
     set_mfa_enabled(write.txn(), user.id, false).await?;
     write
-        .commit_as(
-            actor,
-            Entry::new(
-                AuditAction::UserMfaDisabled,
-                user.id,
-                json!({ "proof": method }),
-            ),
-        )
+        .by(actor)
+        .commit(Entry::new(
+            AuditAction::UserMfaDisabled,
+            user.id,
+            json!({ "proof": method }),
+        ))
         .await?;
     Ok(())
 }
@@ -325,12 +323,8 @@ pub async fn verify(
         mfa_lockout::count_wrong_code(write.txn(), user.id).await?;
         // The attempt is committed (with its entry) so that it counts.
         write
-            .commit(
-                who,
-                meta,
-                None,
-                Entry::new(AuditAction::UserMfaFailed, user.id, json!({})),
-            )
+            .attributed_to(who, meta)
+            .commit(Entry::new(AuditAction::UserMfaFailed, user.id, json!({})))
             .await?;
         mfa_lockout::lock_if_due(db, guard, &user, meta).await?;
         return Err(AppError::Unauthenticated);

@@ -26,6 +26,7 @@ use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::RequestMeta;
 use crate::domain::write::Write;
 use crate::error::AppResult;
+use crate::mail::outbox::Mail;
 
 /// Wrong codes in a row, across challenges, after which the account's
 /// codes are refused for a while. Three codes are valid at any time, so
@@ -107,34 +108,25 @@ pub async fn lock_if_due(
         .exec(write.txn())
         .await?;
     tracing::warn!(target: "orgql::auth", user_id = %user.id, "second factor locked after repeated wrong codes");
-    guard
-        .outbox
-        .enqueue(
-            write.txn(),
-            &user.email,
-            "Wrong sign-in codes: change your orgql password",
-            format!(
-                "Someone gave your orgql password, then {MAX_WRONG_CODES} wrong codes from your \
-                 authenticator app in a row, so sign-in codes for your account are refused \
-                 until {} (UTC).\n\n\
-                 If it was not you, whoever it was knows your password: change it now. \
-                 If it was you, check the time on your device and wait until then.\n",
-                until.format("%Y-%m-%d %H:%M"),
-            ),
-        )
-        .await?;
+    let mail = Mail::new(
+        &user.email,
+        "Wrong sign-in codes: change your orgql password",
+        format!(
+            "Someone gave your orgql password, then {MAX_WRONG_CODES} wrong codes from your \
+             authenticator app in a row, so sign-in codes for your account are refused \
+             until {} (UTC).\n\n\
+             If it was not you, whoever it was knows your password: change it now. \
+             If it was you, check the time on your device and wait until then.\n",
+            until.format("%Y-%m-%d %H:%M"),
+        ),
+    );
+    let mut write = write.attributed_to(AuditActor::system(), meta);
+    write.send(guard.outbox, mail).await?;
     write
-        .commit(
-            AuditActor::system(),
-            meta,
-            None,
-            Entry::new(
-                AuditAction::UserLockedOut,
-                user.id,
-                json!({ "scope": "mfa", "failedAttempts": MAX_WRONG_CODES, "lockedUntil": until }),
-            ),
-        )
-        .await?;
-    guard.outbox.wake();
-    Ok(())
+        .commit(Entry::new(
+            AuditAction::UserLockedOut,
+            user.id,
+            json!({ "scope": "mfa", "failedAttempts": MAX_WRONG_CODES, "lockedUntil": until }),
+        ))
+        .await
 }

@@ -18,12 +18,13 @@ use uuid::Uuid;
 use crate::auth::AuthConfig;
 use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::{Authentication, RequestMeta};
+use crate::domain::bookkeeping;
 use crate::domain::sessions::{self, IssuedTokens, SignInWrite};
 use crate::domain::users::{self, Credential, NewUser};
 use crate::domain::values::{self, Email};
 use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
-use crate::mail::outbox::Outbox;
+use crate::mail::outbox::{Mail, Outbox};
 
 mod guests;
 pub mod lockout;
@@ -99,10 +100,10 @@ pub async fn sign_up(
         user.id,
         json!({ "email": user.email, "name": user.name }),
     );
-    let who = AuditActor::account(&user);
-    verification::send_link(write.txn(), auth, outbox, &user).await?;
-    write.commit(who, meta, None, entry).await?;
-    outbox.wake();
+    let mail = verification::issue_link(write.txn(), auth, outbox, &user).await?;
+    let mut write = write.attributed_to(AuditActor::account(&user), meta);
+    write.send(outbox, mail).await?;
+    write.commit(entry).await?;
     Ok(user)
 }
 
@@ -116,19 +117,15 @@ async fn tell_owner_of_sign_up(
     owner: &user::Model,
 ) -> AppResult<()> {
     tracing::debug!(target: "orgql::auth", user_id = %owner.id, "sign-up asked for a taken address");
-    outbox
-        .enqueue(
-            db,
-            &owner.email,
-            "Someone tried to sign up with your address",
-            format!(
-                "Someone tried to create an orgql account with this address, which already has one. Nothing changed.\n\nIf it was you, sign in, or reset your password at {}/reset-password if you forgot it (a reset also confirms your address). Otherwise, ignore this email.\n",
-                outbox.public_url,
-            ),
-        )
-        .await?;
-    outbox.wake();
-    Ok(())
+    let mail = Mail::new(
+        &owner.email,
+        "Someone tried to sign up with your address",
+        format!(
+            "Someone tried to create an orgql account with this address, which already has one. Nothing changed.\n\nIf it was you, sign in, or reset your password at {}/reset-password if you forgot it (a reset also confirms your address). Otherwise, ignore this email.\n",
+            outbox.public_url,
+        ),
+    );
+    bookkeeping::send_mail(db, outbox, mail).await
 }
 
 /// What a right password gets: a session, or, with MFA on, a challenge to
@@ -194,9 +191,11 @@ pub async fn log_in(
     let write = Write::begin(db).await?;
     if user.mfa_enabled {
         let challenge = mfa::challenge(write.txn(), &user).await?;
-        let who = AuditActor::account(&user);
         let entry = Entry::new(AuditAction::UserMfaChallenged, user.id, json!({}));
-        write.commit(who, meta, None, entry).await?;
+        write
+            .attributed_to(AuditActor::account(&user), meta)
+            .commit(entry)
+            .await?;
         return Ok(LogIn::MfaChallenge { user, challenge });
     }
     let entry = Entry::new(AuditAction::UserLoggedIn, user.id, json!({}));
@@ -233,16 +232,12 @@ pub async fn grant_platform_admin(db: &DatabaseConnection, email: &str) -> AppRe
     active.updated_at = Set(Utc::now());
     let user = active.update(write.txn()).await?;
     write
-        .commit(
-            AuditActor::system(),
-            &RequestMeta::default(),
-            None,
-            Entry::new(
-                AuditAction::UserPlatformAdminGranted,
-                user.id,
-                json!({ "email": user.email }),
-            ),
-        )
+        .attributed_to(AuditActor::system(), &RequestMeta::default())
+        .commit(Entry::new(
+            AuditAction::UserPlatformAdminGranted,
+            user.id,
+            json!({ "email": user.email }),
+        ))
         .await?;
     Ok(user)
 }

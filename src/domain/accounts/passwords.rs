@@ -20,12 +20,13 @@ use super::one_time::{self, Purpose, RESET_TTL};
 use crate::auth::AuthConfig;
 use crate::domain::audit::{AuditAction, AuditActor, Entry};
 use crate::domain::authz::{Actor, RequestMeta};
+use crate::domain::bookkeeping;
 use crate::domain::sessions::revoke_sessions;
 use crate::domain::users::mark_verified;
 use crate::domain::values::{self, Email};
 use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
-use crate::mail::outbox::Outbox;
+use crate::mail::outbox::{Mail, Outbox};
 
 /// Checks `new_password` against the policy for this account and hashes it.
 fn hash_new(auth: &AuthConfig, user: &user::Model, new_password: &str) -> AppResult<String> {
@@ -69,14 +70,12 @@ pub async fn change_password(
     )
     .await?;
     write
-        .commit_as(
-            actor,
-            Entry::new(
-                AuditAction::UserPasswordChanged,
-                user.id,
-                json!({ "sessionsEnded": ended }),
-            ),
-        )
+        .by(actor)
+        .commit(Entry::new(
+            AuditAction::UserPasswordChanged,
+            user.id,
+            json!({ "sessionsEnded": ended }),
+        ))
         .await?;
     Ok(ended)
 }
@@ -105,16 +104,12 @@ pub async fn request_password_reset(
         // nothing, and the mailbox's owner learns why no link came.
         tracing::debug!(target: "orgql::auth", "password reset asked for an unknown address");
         drop(write);
-        outbox
-            .enqueue(
-                db,
-                email.as_str(),
-                "Reset your orgql password",
-                "Someone asked to reset the password of an orgql account with this email address, but no account has this address, so there is nothing to reset.\n\nIf it was you, you may have signed up with another address. Otherwise, ignore this email.\n".to_owned(),
-            )
-            .await?;
-        outbox.wake();
-        return Ok(());
+        let mail = Mail::new(
+            email.as_str(),
+            "Reset your orgql password",
+            "Someone asked to reset the password of an orgql account with this email address, but no account has this address, so there is nothing to reset.\n\nIf it was you, you may have signed up with another address. Otherwise, ignore this email.\n".to_owned(),
+        );
+        return bookkeeping::send_mail(db, outbox, mail).await;
     };
     // The link names the address it was mailed to, so that it proves
     // nothing once the account has moved to another one.
@@ -126,27 +121,23 @@ pub async fn request_password_reset(
         RESET_TTL,
     )
     .await?;
-    outbox
-        .enqueue(
-            write.txn(),
-            &user.email,
-            "Reset your orgql password",
-            format!(
-                "Someone asked to reset the password of your orgql account. To choose a new password, open: {}/reset-password?token={token}\n\nThe link works once and expires in one hour. Resetting signs you out everywhere. If you did not ask, ignore this email: your password stays as it is.\n",
-                outbox.public_url,
-            ),
-        )
-        .await?;
+    let mut write = write.attributed_to(AuditActor::system(), meta);
+    let mail = Mail::new(
+        &user.email,
+        "Reset your orgql password",
+        format!(
+            "Someone asked to reset the password of your orgql account. To choose a new password, open: {}/reset-password?token={token}\n\nThe link works once and expires in one hour. Resetting signs you out everywhere. If you did not ask, ignore this email: your password stays as it is.\n",
+            outbox.public_url,
+        ),
+    );
+    write.send(outbox, mail).await?;
     write
-        .commit(
-            AuditActor::system(),
-            meta,
-            None,
-            Entry::new(AuditAction::UserPasswordResetRequested, user.id, json!({})),
-        )
-        .await?;
-    outbox.wake();
-    Ok(())
+        .commit(Entry::new(
+            AuditAction::UserPasswordResetRequested,
+            user.id,
+            json!({}),
+        ))
+        .await
 }
 
 /// Sets a new password with a reset link and ends every session of the
@@ -184,17 +175,14 @@ pub async fn reset_password(
     // A guest's reset is its claim (security review L2).
     let guest_memberships_ended = super::guests::claim_with_reset(write.txn(), &user).await?;
     let ended = revoke_sessions(write.txn(), session::Column::UserId.eq(user.id)).await?;
+    let reset = Entry::new(
+        AuditAction::UserPasswordReset,
+        user.id,
+        json!({ "sessionsEnded": ended }),
+    );
     write
-        .commit_with(
-            AuditActor::account(&user),
-            meta,
-            Entry::new(
-                AuditAction::UserPasswordReset,
-                user.id,
-                json!({ "sessionsEnded": ended }),
-            ),
-            guest_memberships_ended,
-        )
+        .attributed_to(AuditActor::account(&user), meta)
+        .commit_all([guest_memberships_ended, vec![reset]].concat())
         .await?;
     Ok(user)
 }

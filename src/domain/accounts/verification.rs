@@ -28,19 +28,19 @@ use crate::domain::users::mark_verified;
 use crate::domain::values::Email;
 use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
-use crate::mail::outbox::Outbox;
+use crate::mail::outbox::{Mail, Outbox};
 
 fn verify_url(outbox: &Outbox, token: &str) -> String {
     format!("{}/verify-email?token={token}", outbox.public_url)
 }
 
-/// Issues a link proving `user`'s address and queues its email in `txn`.
-pub(super) async fn send_link<C: ConnectionTrait>(
+/// Issues a link proving `user`'s address in `txn`; returns its email.
+pub(super) async fn issue_link<C: ConnectionTrait>(
     txn: &C,
     auth: &AuthConfig,
     outbox: &Outbox,
     user: &user::Model,
-) -> AppResult<()> {
+) -> AppResult<Mail> {
     let token = one_time::issue(
         txn,
         user.id,
@@ -55,9 +55,7 @@ pub(super) async fn send_link<C: ConnectionTrait>(
         verify_url(outbox, &token),
         auth.verification_ttl.num_hours(),
     );
-    outbox
-        .enqueue(txn, &user.email, "Confirm your email address", body)
-        .await
+    Ok(Mail::new(&user.email, "Confirm your email address", body))
 }
 
 /// Uses a verification link: proves the account's address, or completes an
@@ -112,12 +110,8 @@ pub async fn verify_email(
         .await?
         .ok_or(AppError::internal("the verified account vanished"))?;
     write
-        .commit(
-            AuditActor::account(&user),
-            meta,
-            None,
-            Entry::new(action, user.id, metadata),
-        )
+        .attributed_to(AuditActor::account(&user), meta)
+        .commit(Entry::new(action, user.id, metadata))
         .await?;
     // A newly proven address may open an organization's door by domain.
     let actor = crate::domain::domain_joins::actor_for(
@@ -148,19 +142,16 @@ pub async fn resend_verification_email(
     if user.email_verified_at.is_some() {
         return Err(AppError::conflict("this email address is already verified"));
     }
-    send_link(write.txn(), auth, outbox, &user).await?;
+    let mail = issue_link(write.txn(), auth, outbox, &user).await?;
+    let mut write = write.by(actor);
+    write.send(outbox, mail).await?;
     write
-        .commit_as(
-            actor,
-            Entry::new(
-                AuditAction::UserVerificationEmailSent,
-                user.id,
-                json!({ "email": user.email }),
-            ),
-        )
-        .await?;
-    outbox.wake();
-    Ok(())
+        .commit(Entry::new(
+            AuditAction::UserVerificationEmailSent,
+            user.id,
+            json!({ "email": user.email }),
+        ))
+        .await
 }
 
 /// Asks to move the account to `new_email`: checks the password, mails a
@@ -193,7 +184,7 @@ pub async fn change_email(
             "this is already the account's address",
         ));
     }
-    let write = Write::begin(db).await?;
+    let mut write = Write::begin(db).await?.by(actor);
     let taken = user::Entity::find()
         .filter(user::Column::Email.eq(new_email.as_str()))
         .one(write.txn())
@@ -202,14 +193,12 @@ pub async fn change_email(
         // No CONFLICT: that would tell which addresses have accounts. The
         // address's owner hears of it; nothing else changes.
         tracing::debug!(target: "orgql::auth", user_id = %user.id, "email change asked for a taken address");
-        outbox
-            .enqueue(
-                write.txn(),
-                new_email.as_str(),
-                "Someone tried to use your address on orgql",
-                "Someone signed in to another orgql account asked to move that account to this email address. Your address already belongs to your own orgql account, so nothing changed.\n\nIf it was you, sign in to the account that has this address, or reset its password. Otherwise, ignore this email.\n".to_owned(),
-            )
-            .await?;
+        let mail = Mail::new(
+            new_email.as_str(),
+            "Someone tried to use your address on orgql",
+            "Someone signed in to another orgql account asked to move that account to this email address. Your address already belongs to your own orgql account, so nothing changed.\n\nIf it was you, sign in to the account that has this address, or reset its password. Otherwise, ignore this email.\n".to_owned(),
+        );
+        write.send(outbox, mail).await?;
     } else {
         let token = one_time::issue(
             write.txn(),
@@ -219,42 +208,34 @@ pub async fn change_email(
             auth.verification_ttl,
         )
         .await?;
-        outbox
-            .enqueue(
-                write.txn(),
-                new_email.as_str(),
-                "Confirm your new email address",
-                format!(
-                    "Confirm {} as the new email address of your orgql account: {}\n\nThe change takes effect when you open the link. It works once and expires in {} hours.\n",
-                    new_email.as_str(),
-                    verify_url(outbox, &token),
-                    auth.verification_ttl.num_hours(),
-                ),
-            )
-            .await?;
-    }
-    outbox
-        .enqueue(
-            write.txn(),
-            &user.email,
-            "Your email address is being changed",
+        let mail = Mail::new(
+            new_email.as_str(),
+            "Confirm your new email address",
             format!(
-                "Someone signed in to your orgql account asked to change its email address from {} to {}. The change takes effect only when the new address is confirmed.\n\nIf this was not you, change your password now.\n",
-                user.email,
+                "Confirm {} as the new email address of your orgql account: {}\n\nThe change takes effect when you open the link. It works once and expires in {} hours.\n",
                 new_email.as_str(),
+                verify_url(outbox, &token),
+                auth.verification_ttl.num_hours(),
             ),
-        )
-        .await?;
+        );
+        write.send(outbox, mail).await?;
+    }
+    let notice = Mail::new(
+        &user.email,
+        "Your email address is being changed",
+        format!(
+            "Someone signed in to your orgql account asked to change its email address from {} to {}. The change takes effect only when the new address is confirmed.\n\nIf this was not you, change your password now.\n",
+            user.email,
+            new_email.as_str(),
+        ),
+    );
+    write.send(outbox, notice).await?;
     write
-        .commit_as(
-            actor,
-            Entry::new(
-                AuditAction::UserEmailChangeRequested,
-                user.id,
-                json!({ "from": user.email, "to": new_email.as_str() }),
-            ),
-        )
+        .commit(Entry::new(
+            AuditAction::UserEmailChangeRequested,
+            user.id,
+            json!({ "from": user.email, "to": new_email.as_str() }),
+        ))
         .await?;
-    outbox.wake();
     Ok(new_email.into_string())
 }

@@ -71,6 +71,19 @@ pub struct Entry {
     pub action: AuditAction,
     pub resource_id: Option<Uuid>,
     pub metadata: Value,
+    trail: Trail,
+}
+
+/// Whose trail an entry joins.
+#[derive(Debug, Clone, Copy)]
+enum Trail {
+    /// The write's own: its organization's, or none for a change to an
+    /// account.
+    OfTheWrite,
+    /// A named organization's.
+    Organization(Uuid),
+    /// No organization's.
+    Outside,
 }
 
 impl Entry {
@@ -79,22 +92,53 @@ impl Entry {
             action,
             resource_id: Some(resource_id),
             metadata,
+            trail: Trail::OfTheWrite,
+        }
+    }
+
+    /// Kept in `organization_id`'s trail: a change to an account that
+    /// began or ended something there (a sign-in into it, a guest's
+    /// membership that ended).
+    pub fn in_organization(self, organization_id: Uuid) -> Self {
+        Self {
+            trail: Trail::Organization(organization_id),
+            ..self
+        }
+    }
+
+    /// Kept in no organization's trail: the deletion of an organization,
+    /// whose own trail goes with it.
+    pub fn outside_organizations(self) -> Self {
+        Self {
+            trail: Trail::Outside,
+            ..self
+        }
+    }
+
+    /// The organization whose trail the entry joins, for a write in
+    /// `write_organization` (none for a change to an account).
+    pub(crate) fn organization(&self, write_organization: Option<Uuid>) -> Option<Uuid> {
+        match self.trail {
+            Trail::OfTheWrite => write_organization,
+            Trail::Organization(id) => Some(id),
+            Trail::Outside => None,
         }
     }
 }
 
-/// Writes one entry inside the caller's transaction. Only `domain::write`
-/// calls this, right before it commits.
+/// Writes one entry inside the caller's transaction, in the trail the
+/// entry names (`write_organization` is the write's own). Only
+/// `domain::write` calls this, right before it commits.
 pub(crate) async fn record<C: ConnectionTrait>(
     txn: &C,
     who: &AuditActor,
     meta: &RequestMeta,
-    organization_id: Option<Uuid>,
+    write_organization: Option<Uuid>,
     entry: &Entry,
 ) -> AppResult<()> {
     audit_entry::ActiveModel {
         id: Set(new_id()),
-        organization_id: Set(organization_id),
+        organization_id: Set(entry.organization(write_organization)),
         actor_kind: Set(who.kind),
         actor_id: Set(who.id),
         actor_email: Set(who.email.clone()),

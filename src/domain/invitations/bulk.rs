@@ -15,10 +15,11 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{
-    Standing, Terms, created_entry, ensure_teams, insert, may_invite_as, queue_email, standing, ttl,
+    Standing, Terms, created_entry, ensure_teams, insert, invitation_mail, may_invite_as, standing,
+    ttl,
 };
 use crate::domain::authz::matrix::Permission;
-use crate::domain::authz::{Actor, Policy};
+use crate::domain::authz::Actor;
 use crate::domain::ids::OrganizationId;
 use crate::domain::members;
 use crate::domain::tiers::{self, Resource};
@@ -84,10 +85,10 @@ pub async fn create_many(
         ));
     }
 
-    let write =
+    let mut write =
         OrgWrite::begin(db, actor, organization_id.into(), Permission::MembersManage).await?;
     let organization = write.organization().clone();
-    let policy = Policy::of(&organization)?;
+    let policy = write.policy().clone();
     let expires_at = Utc::now() + ttl(None, &policy)?;
     let now = Utc::now();
     let mut standings = Vec::with_capacity(parsed.len());
@@ -131,25 +132,14 @@ pub async fn create_many(
                     },
                 )
                 .await?;
-                queue_email(
-                    write.txn(),
-                    outbox,
-                    &organization,
-                    actor,
-                    &invitation,
-                    &token,
-                )
-                .await?;
+                let (mail, _) = invitation_mail(outbox, &organization, actor, &invitation, &token);
+                write.send(outbox, mail).await?;
                 entries.push(created_entry(&invitation, &team_ids));
                 Outcome::Created(invitation)
             }
         };
         outcomes.push((address, outcome));
     }
-    let sent = !entries.is_empty();
-    write.commit_each(entries).await?;
-    if sent {
-        outbox.wake();
-    }
+    write.commit_all(entries).await?;
     Ok(outcomes)
 }

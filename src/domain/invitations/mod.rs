@@ -33,7 +33,7 @@ use crate::domain::members;
 use crate::domain::values::Email;
 use crate::domain::write::{OrgWrite, Write};
 use crate::error::{AppError, AppResult, Constraint, ResultExt};
-use crate::mail::outbox::Outbox;
+use crate::mail::outbox::{Mail, Outbox};
 use crate::mail::render;
 
 mod bulk;
@@ -90,17 +90,16 @@ fn accept_url(outbox: &Outbox, invitation: &invitation::Model, token: &str) -> S
     format!("{}/{path}?token={token}", outbox.public_url)
 }
 
-/// Queues the invitation email (with its one-time link) in `txn`; returns
-/// the link. The organization's name and the inviter's address are
-/// rendered inert (`mail::render`): the only link is orgql's own.
-async fn queue_email<C: ConnectionTrait>(
-    txn: &C,
+/// The invitation email (with its one-time link), and the link. The
+/// organization's name and the inviter's address are rendered inert
+/// (`mail::render`): the only link is orgql's own.
+fn invitation_mail(
     outbox: &Outbox,
     organization: &entity::organization::Model,
     actor: &Actor,
     invitation: &invitation::Model,
     token: &str,
-) -> AppResult<String> {
+) -> (Mail, String) {
     let name = render::inline(&organization.name);
     let inviter = render::inline(inviter_label(actor));
     let url = accept_url(outbox, invitation, token);
@@ -116,38 +115,33 @@ async fn queue_email<C: ConnectionTrait>(
         "{inviter} invited you to join {name} on orgql as {role}.\n\nAccept the invitation: {url}\n{how}\nThe link works once and expires at {} (UTC).\n",
         invitation.expires_at.format("%Y-%m-%d %H:%M"),
     );
-    outbox
-        .enqueue(
-            txn,
-            &invitation.email,
-            &format!("You are invited to join {name}"),
-            body,
-        )
-        .await?;
-    Ok(url)
+    let mail = Mail::new(
+        &invitation.email,
+        &format!("You are invited to join {name}"),
+        body,
+    );
+    (mail, url)
 }
 
-/// Queues the invitation email in the write's transaction, commits with
-/// the change's audit entry, and wakes the sender: the email goes out if
-/// and only if the change is kept.
+/// Queues the invitation email in the write's transaction and commits with
+/// the change's audit entry: the email goes out if and only if the change
+/// is kept.
 async fn send(
-    write: OrgWrite<'_>,
+    mut write: OrgWrite<'_>,
     outbox: &Outbox,
     invitation: invitation::Model,
     token: String,
     entry: Entry,
 ) -> AppResult<IssuedInvitation> {
-    let url = queue_email(
-        write.txn(),
+    let (mail, url) = invitation_mail(
         outbox,
         write.organization(),
         write.actor(),
         &invitation,
         &token,
-    )
-    .await?;
+    );
+    write.send(outbox, mail).await?;
     write.commit(entry).await?;
-    outbox.wake();
     Ok(IssuedInvitation {
         invitation,
         token,
@@ -197,7 +191,7 @@ pub async fn create(
     .await?;
     may_invite_as(&write, role)?;
     let organization = write.organization().clone();
-    let policy = Policy::of(&organization)?;
+    let policy = write.policy().clone();
     let ttl = ttl(input.expires_in_hours, &policy)?;
     if input.guest && !policy.guest_access_enabled {
         return Err(AppError::bad_input(
@@ -461,7 +455,7 @@ pub async fn resend(
 ) -> AppResult<IssuedInvitation> {
     let (write, found) = begin_managing(db, actor, invitation_id).await?;
     let organization = write.organization().clone();
-    let ttl = ttl(expires_in_hours, &Policy::of(&organization)?)?;
+    let ttl = ttl(expires_in_hours, write.policy())?;
     let now = Utc::now();
     if !matches!(
         found.status,

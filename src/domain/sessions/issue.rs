@@ -83,9 +83,12 @@ impl SignInWrite<'_> {
 
     async fn commit(self, who: AuditActor, meta: &RequestMeta, entry: Entry) -> AppResult<()> {
         match self {
-            Self::Account(write) => write.commit(who, meta, None, entry).await,
+            Self::Account(write) => write.attributed_to(who, meta).commit(entry).await,
             Self::ForOrganization(write, organization) => {
-                write.commit(who, meta, Some(organization.id), entry).await
+                write
+                    .attributed_to(who, meta)
+                    .commit(entry.in_organization(organization.id))
+                    .await
             }
             Self::Joined(write) => write.commit(entry).await,
         }
@@ -247,16 +250,12 @@ pub async fn refresh_session(
         tracing::warn!(target: "orgql::auth", session_id = %token.session_id, "refresh token reused; revoking its session");
         revoke_sessions(write.txn(), session::Column::Id.eq(token.session_id)).await?;
         write
-            .commit(
-                AuditActor::system(),
-                meta,
-                None,
-                Entry::new(
-                    AuditAction::SessionRevokedOnReuse,
-                    token.session_id,
-                    json!({}),
-                ),
-            )
+            .attributed_to(AuditActor::system(), meta)
+            .commit(Entry::new(
+                AuditAction::SessionRevokedOnReuse,
+                token.session_id,
+                json!({}),
+            ))
             .await?;
         return Err(AppError::Unauthenticated);
     }
@@ -294,7 +293,7 @@ pub async fn refresh_session(
     let who = AuditActor::account(&user);
     let authentication = Authentication::of_session(&session);
     let issued = issue(write.txn(), auth, user, session.id, active, authentication).await?;
-    write.commit(who, meta, None, entry).await?;
+    write.attributed_to(who, meta).commit(entry).await?;
     Ok(issued)
 }
 
@@ -345,14 +344,12 @@ pub async fn switch_organization(
         i64::from(organization.jwt_expiry_secs),
     )?;
     write
-        .commit_as(
-            actor,
-            Entry::new(
-                AuditAction::SessionOrganizationSwitched,
-                session_id,
-                json!({ "from": person.active_organization_id, "to": organization_id }),
-            ),
-        )
+        .by(actor)
+        .commit(Entry::new(
+            AuditAction::SessionOrganizationSwitched,
+            session_id,
+            json!({ "from": person.active_organization_id, "to": organization_id }),
+        ))
         .await?;
     Ok((token, expires_at, organization))
 }

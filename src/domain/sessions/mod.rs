@@ -53,10 +53,12 @@ pub async fn revoke(
         .ok_or(AppError::NotFound)?;
     revoke_sessions(write.txn(), session::Column::Id.eq(session_id)).await?;
     write
-        .commit_as(
-            actor,
-            Entry::new(AuditAction::SessionRevoked, session_id, json!({})),
-        )
+        .by(actor)
+        .commit(Entry::new(
+            AuditAction::SessionRevoked,
+            session_id,
+            json!({}),
+        ))
         .await?;
     Ok(())
 }
@@ -68,14 +70,12 @@ pub async fn revoke_all(db: &DatabaseConnection, actor: &Actor) -> AppResult<u64
     let write = Write::begin(db).await?;
     let revoked = revoke_sessions(write.txn(), session::Column::UserId.eq(person.user_id)).await?;
     write
-        .commit_as(
-            actor,
-            Entry::new(
-                AuditAction::SessionLoggedOutEverywhere,
-                person.user_id,
-                json!({ "sessionsRevoked": revoked }),
-            ),
-        )
+        .by(actor)
+        .commit(Entry::new(
+            AuditAction::SessionLoggedOutEverywhere,
+            person.user_id,
+            json!({ "sessionsRevoked": revoked }),
+        ))
         .await?;
     Ok(revoked)
 }

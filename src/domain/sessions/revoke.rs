@@ -36,10 +36,12 @@ pub async fn log_out(db: &DatabaseConnection, actor: &Actor) -> AppResult<Uuid> 
     let write = Write::begin(db).await?;
     revoke_sessions(write.txn(), session::Column::Id.eq(session_id)).await?;
     write
-        .commit_as(
-            actor,
-            Entry::new(AuditAction::SessionLoggedOut, session_id, json!({})),
-        )
+        .by(actor)
+        .commit(Entry::new(
+            AuditAction::SessionLoggedOut,
+            session_id,
+            json!({}),
+        ))
         .await?;
     Ok(session_id)
 }

@@ -579,7 +579,7 @@ pub(super) enum FlightBinding {
 /// Remembers a sign-in in flight: only the state's hash is kept, with
 /// what binds it to a browser.
 pub(super) async fn store_flight<C: ConnectionTrait>(
-    txn: &C,
+    db: &C,
     connection: &sso_connection::Model,
     departure: &Departure,
     redirect_uri: &str,
@@ -608,7 +608,7 @@ pub(super) async fn store_flight<C: ConnectionTrait>(
         created_at: Set(now),
         expires_at: Set(now + Duration::minutes(STATE_TTL_MINUTES)),
     }
-    .insert(txn)
+    .insert(db)
     .await?;
     Ok(())
 }

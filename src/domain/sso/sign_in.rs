@@ -35,8 +35,10 @@ use crate::domain::write::Write;
 use crate::error::{AppError, AppResult};
 
 /// Why a sign-in was refused, as the app reads it from its `redirect_uri`
-/// (`?error=…`). The detail is logged, never sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// (`?error=…`, the variant's name in snake case). The detail is logged,
+/// never sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Refusal {
     /// The IdP's answer failed a check (token or SAML response: signature,
     /// issuer, audience, recipient, expiry, nonce or InResponseTo, replay),
@@ -58,20 +60,13 @@ pub enum Refusal {
     SeatLimit,
     /// The organization's tier has no SSO, or it is suspended, or the
     /// connection is no longer active.
+    #[strum(serialize = "sso_unavailable")]
     Unavailable,
 }
 
 impl Refusal {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Refusal::InvalidResponse => "invalid_response",
-            Refusal::AccessDenied => "access_denied",
-            Refusal::EmailNotVerified => "email_not_verified",
-            Refusal::AccountNotLinkable => "account_not_linkable",
-            Refusal::NotProvisioned => "not_provisioned",
-            Refusal::SeatLimit => "seat_limit",
-            Refusal::Unavailable => "sso_unavailable",
-        }
+        self.into()
     }
 }
 
@@ -499,10 +494,8 @@ async fn finish_test(
         return Ok(refused(flight, Refusal::Unavailable));
     }
     write
+        .attributed_to(AuditActor::system(), meta)
         .commit(
-            AuditActor::system(),
-            meta,
-            Some(connection.organization_id),
             Entry::new(
                 AuditAction::SsoConnectionTested,
                 connection.id,
@@ -512,7 +505,8 @@ async fn finish_test(
                     "email": identity.email,
                     "emailVerified": identity.email_verified,
                 }),
-            ),
+            )
+            .in_organization(connection.organization_id),
         )
         .await?;
     Ok(Outcome::Redirect(with_query(
@@ -676,10 +670,8 @@ async fn provision(
     .insert(write.txn())
     .await?;
     write
+        .attributed_to(AuditActor::account(&user), meta)
         .commit(
-            AuditActor::account(&user),
-            meta,
-            Some(organization.id),
             Entry::new(
                 AuditAction::UserSsoSignedIn,
                 user.id,
@@ -690,7 +682,8 @@ async fn provision(
                     "linkedAccount": linked_account,
                     "joinedAs": joined_as,
                 }),
-            ),
+            )
+            .in_organization(organization.id),
         )
         .await?;
     Ok(Ok(code))
@@ -824,4 +817,36 @@ pub async fn login_url(
         &settings.start_url(&organization.slug),
         &[("redirect_uri", redirect_uri.as_str())],
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Refusal;
+
+    /// Apps match on these in `?error=…`: they are a public contract.
+    #[test]
+    fn refusals_keep_their_public_names() {
+        let names = [
+            Refusal::InvalidResponse,
+            Refusal::AccessDenied,
+            Refusal::EmailNotVerified,
+            Refusal::AccountNotLinkable,
+            Refusal::NotProvisioned,
+            Refusal::SeatLimit,
+            Refusal::Unavailable,
+        ]
+        .map(Refusal::as_str);
+        assert_eq!(
+            names,
+            [
+                "invalid_response",
+                "access_denied",
+                "email_not_verified",
+                "account_not_linkable",
+                "not_provisioned",
+                "seat_limit",
+                "sso_unavailable",
+            ]
+        );
+    }
 }
