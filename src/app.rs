@@ -440,9 +440,15 @@ impl Application {
             config: config.clone(),
             sso: sso.clone(),
         });
+        let metrics = Arc::new(http::metrics::Metrics::new(
+            config.trusted_documents.is_some(),
+        ));
         let persisted = match &config.trusted_documents {
             Some(manifest) => PersistedQueries::trusted(manifest)?,
-            None if config.persisted_queries => PersistedQueries::automatic(),
+            None if config.persisted_queries => PersistedQueries::automatic(
+                config.persisted_queries_cache_bytes,
+                metrics.persisted_query_evictions(),
+            ),
             None => PersistedQueries::Off,
         };
         let state = AppState {
@@ -460,9 +466,7 @@ impl Application {
                 playground: config.playground,
             }),
             persisted: Arc::new(persisted),
-            metrics: Arc::new(http::metrics::Metrics::new(
-                config.trusted_documents.is_some(),
-            )),
+            metrics,
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             sessions: session_cache(&db, &config, &tasks, &stop_background).await,
             sso,

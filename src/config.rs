@@ -164,6 +164,18 @@ pub struct Config {
     #[arg(long, env = "ORGQL_PERSISTED_QUERIES", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub persisted_queries: bool,
 
+    /// Most bytes of query text the automatic persisted queries' cache holds,
+    /// per instance. When full, it forgets the queries used longest ago; a
+    /// client whose query was forgotten registers it again on its next miss.
+    #[arg(
+        long,
+        env = "ORGQL_PERSISTED_QUERIES_CACHE_BYTES",
+        default_value_t = 8 * 1024 * 1024,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub persisted_queries_cache_bytes: u64,
+
     /// Trusted documents: a JSON manifest `{ "<sha256>": "<document>" }`
     /// (graphql-codegen's persisted documents). When set, only those operations
     /// run, and automatic persisted queries are off.

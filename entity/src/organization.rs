@@ -20,9 +20,6 @@ pub struct Model {
     pub tier: Tier,
     /// Lifetime of access tokens issued with this organization active.
     pub jwt_expiry_secs: i32,
-    /// Superseded by `member::Model::sessions_revoked_before` (copied there
-    /// by migration 9); no longer written or read.
-    pub sessions_revoked_before: Option<DateTimeUtc>,
     /// The governance policy (`domain::authz::Policy` as JSON); null until
     /// first changed, meaning the defaults.
     pub policy: Option<Json>,

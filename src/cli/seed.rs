@@ -95,7 +95,6 @@ pub async fn seed(
                 status: Set(OrganizationStatus::Active),
                 tier: Set(Tier::Enterprise),
                 jwt_expiry_secs: Set(900),
-                sessions_revoked_before: Set(None),
                 policy: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),

@@ -160,7 +160,6 @@ pub async fn create(
         status: Set(OrganizationStatus::Active),
         tier: Set(Tier::Free),
         jwt_expiry_secs: Set(DEFAULT_JWT_EXPIRY_SECS),
-        sessions_revoked_before: Set(None),
         policy: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

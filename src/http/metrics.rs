@@ -1,6 +1,7 @@
 //! `GET /metrics` in the Prometheus text format: GraphQL operations by name
 //! and outcome with their latency, errors by code (rate-limit refusals
-//! among them), the database pool and the mail outbox's backlog.
+//! among them), the database pool, the mail outbox's backlog and the
+//! automatic persisted queries evicted from their cache.
 //!
 //! Labels are the server's, never a client's text (finding L8): see
 //! [`Metrics::label`]. `ORGQL_METRICS_LISTEN` serves `/metrics` on an
@@ -57,6 +58,8 @@ pub struct Metrics {
     pool_size: Gauge,
     pool_idle: Gauge,
     outbox_backlog: Gauge,
+    /// Counted by the APQ cache itself ([`super::persisted::Cache`]).
+    persisted_query_evictions: Counter,
     /// Whether operations are labelled by their trusted document's name
     /// (a manifest the server holds) rather than by their root field.
     trusted_documents: bool,
@@ -110,6 +113,12 @@ impl Metrics {
             "Emails waiting to be sent",
             outbox_backlog.clone(),
         );
+        let persisted_query_evictions = Counter::default();
+        registry.register(
+            "persisted_query_evictions",
+            "Automatic persisted queries forgotten, least recently used first, to keep the cache within ORGQL_PERSISTED_QUERIES_CACHE_BYTES",
+            persisted_query_evictions.clone(),
+        );
         Self {
             registry,
             operations,
@@ -118,8 +127,14 @@ impl Metrics {
             pool_size,
             pool_idle,
             outbox_backlog,
+            persisted_query_evictions,
             trusted_documents,
         }
+    }
+
+    /// The counter the APQ cache increments for each query it evicts.
+    pub fn persisted_query_evictions(&self) -> Counter {
+        self.persisted_query_evictions.clone()
     }
 
     /// The label of an operation: never a name the client chose (an

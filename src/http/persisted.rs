@@ -7,6 +7,13 @@
 //! with the query and the hash, which registers it. The cache is per
 //! instance and bounded, so a miss only costs that retry.
 //!
+//! The cache is an LRU bounded by the bytes of its queries
+//! (`ORGQL_PERSISTED_QUERIES_CACHE_BYTES`): a full cache makes room by
+//! forgetting the queries used longest ago, one at a time, so a client that
+//! registers many queries pushes out only what nobody has used since, never
+//! everything at once, and the cache never stops learning. Evictions are
+//! counted in `/metrics`.
+//!
 //! Trusted documents enforce an allowlist: only the operations of a manifest
 //! the client build produced run (graphql-codegen's `persistedDocuments`
 //! output, `{ "<sha256>": "<document>" }`). A client sends the hash, or the
@@ -15,19 +22,17 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_graphql::ServerError;
+use moka::notification::RemovalCause;
+use moka::policy::EvictionPolicy;
+use prometheus_client::metrics::counter::Counter;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::ErrorCode;
 use crate::graphql::extensions::coded;
-
-/// What the APQ cache may hold, counted in bytes of query text. When a new
-/// query would not fit, the cache starts over: clients re-register on their
-/// next miss.
-const AUTOMATIC_CACHE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Apollo's protocol codes. They belong to the APQ protocol, which clients
 /// match on, not to orgql's `ErrorCode`.
@@ -38,15 +43,60 @@ pub enum PersistedQueries {
     /// Only full queries; a hash alone is refused as not supported.
     Off,
     /// APQ: hashes are learnt from the clients.
-    Automatic(Mutex<Cache>),
+    Automatic(Cache),
     /// Only the documents of the manifest run.
     Trusted(HashMap<String, Arc<str>>),
 }
 
-#[derive(Default)]
+/// The queries APQ has learnt, by the hex SHA-256 of their text.
 pub struct Cache {
-    queries: HashMap<String, Arc<str>>,
-    bytes: usize,
+    queries: moka::sync::Cache<String, Arc<str>>,
+}
+
+impl Cache {
+    /// A cache holding at most `max_bytes` of query text, least recently
+    /// used out first; each query it forgets to make room counts in
+    /// `evictions`.
+    pub fn new(max_bytes: u64, evictions: Counter) -> Self {
+        let queries = moka::sync::Cache::builder()
+            // Plain LRU rather than moka's default TinyLFU, whose admission
+            // filter may refuse a new query for as long as the cache is full
+            // of more popular ones: a client would then miss, register and
+            // miss again on every request.
+            .eviction_policy(EvictionPolicy::lru())
+            .max_capacity(max_bytes)
+            .weigher(|_hash: &String, query: &Arc<str>| {
+                u32::try_from(query.len()).unwrap_or(u32::MAX)
+            })
+            .eviction_listener(move |_hash, _query, cause| {
+                if cause == RemovalCause::Size {
+                    evictions.inc();
+                }
+            })
+            .build();
+        Self { queries }
+    }
+
+    fn get(&self, hash: &str) -> Option<Arc<str>> {
+        self.queries.get(hash)
+    }
+
+    /// Learns `query` under `hash` (its SHA-256, already checked).
+    fn register(&self, hash: &str, query: &str) {
+        let entry = self
+            .queries
+            .entry_by_ref(hash)
+            .or_insert_with(|| Arc::from(query));
+        if entry.is_fresh() {
+            // moka applies its bound later, in batches. Applying it now
+            // keeps the cache within its bytes, and keeps the order of use:
+            // the hits recorded since the last registration count before
+            // this query joins, so the victim is the query used longest
+            // ago. Registrations are rare (one per query and instance), so
+            // this costs little.
+            self.queries.run_pending_tasks();
+        }
+    }
 }
 
 fn protocol_error(code: &str, message: &str) -> ServerError {
@@ -79,8 +129,10 @@ fn requested_hash(extensions: Option<&Map<String, Value>>) -> Result<Option<&str
 }
 
 impl PersistedQueries {
-    pub fn automatic() -> Self {
-        Self::Automatic(Mutex::default())
+    /// APQ with a cache of at most `max_bytes` of query text, counting
+    /// what it evicts in `evictions`.
+    pub fn automatic(max_bytes: u64, evictions: Counter) -> Self {
+        Self::Automatic(Cache::new(max_bytes, evictions))
     }
 
     /// Trusted documents from a manifest file: a JSON object from each
@@ -134,9 +186,6 @@ impl PersistedQueries {
             }
             (Self::Automatic(_), Some(query), None) => Ok(query),
             (Self::Automatic(cache), None, Some(hash)) => cache
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .queries
                 .get(hash)
                 .map(|query| query.to_string())
                 .ok_or_else(|| protocol_error(NOT_FOUND, "PersistedQueryNotFound")),
@@ -148,18 +197,7 @@ impl PersistedQueries {
                         None,
                     ));
                 }
-                let mut cache = cache
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                if !cache.queries.contains_key(hash) {
-                    if cache.bytes + query.len() > AUTOMATIC_CACHE_BYTES {
-                        *cache = Cache::default();
-                    }
-                    cache.bytes += query.len();
-                    cache
-                        .queries
-                        .insert(hash.to_owned(), Arc::from(query.as_str()));
-                }
+                cache.register(hash, &query);
                 Ok(query)
             }
             (Self::Trusted(documents), query, hash) => {
@@ -211,9 +249,17 @@ mod tests {
         ext.map(|c| c.to_string()).unwrap_or_default()
     }
 
+    fn automatic(max_bytes: u64) -> (PersistedQueries, Counter) {
+        let evictions = Counter::default();
+        (
+            PersistedQueries::automatic(max_bytes, evictions.clone()),
+            evictions,
+        )
+    }
+
     #[test]
     fn an_unknown_hash_is_not_found_until_registered() {
-        let queries = PersistedQueries::automatic();
+        let (queries, _) = automatic(1024);
         let query = "{ __typename }";
         let hash = sha256_hex(query);
         let miss = queries.document(None, Some(&apq(&hash))).unwrap_err();
@@ -226,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_hash_that_does_not_match_its_query_is_not_registered() {
-        let queries = PersistedQueries::automatic();
+        let (queries, _) = automatic(1024);
         let wrong = sha256_hex("{ other }");
         assert!(
             queries
@@ -234,6 +280,56 @@ mod tests {
                 .is_err()
         );
         assert!(queries.document(None, Some(&apq(&wrong))).is_err());
+    }
+
+    #[test]
+    fn a_full_cache_forgets_the_least_recently_used_query_first() {
+        // Four queries of the same length, room for three.
+        let texts: Vec<String> = (0..4).map(|n| format!("{{ q{n}: __typename }}")).collect();
+        let bytes = u64::try_from(texts[0].len()).unwrap();
+        let (queries, evictions) = automatic(3 * bytes);
+        let register = |text: &String| {
+            queries
+                .document(Some(text.clone()), Some(&apq(&sha256_hex(text))))
+                .unwrap();
+        };
+        let known = |text: &String| {
+            queries
+                .document(None, Some(&apq(&sha256_hex(text))))
+                .is_ok()
+        };
+        for text in &texts[..3] {
+            register(text);
+        }
+        // The oldest registration is used again, so the second is now the
+        // least recently used.
+        assert!(known(&texts[0]));
+        register(&texts[3]);
+        assert_eq!(evictions.get(), 1);
+        assert!(known(&texts[0]), "used recently: kept");
+        assert!(!known(&texts[1]), "least recently used: evicted");
+        assert!(known(&texts[2]) && known(&texts[3]));
+    }
+
+    #[test]
+    fn a_full_cache_still_learns_new_queries() {
+        let texts: Vec<String> = (0..20)
+            .map(|n| format!("{{ q{n:02}: __typename }}"))
+            .collect();
+        let bytes = u64::try_from(texts[0].len()).unwrap();
+        let (queries, evictions) = automatic(2 * bytes);
+        for text in &texts {
+            queries
+                .document(Some(text.clone()), Some(&apq(&sha256_hex(text))))
+                .unwrap();
+            assert_eq!(
+                queries
+                    .document(None, Some(&apq(&sha256_hex(text))))
+                    .unwrap(),
+                *text
+            );
+        }
+        assert_eq!(evictions.get(), 18);
     }
 
     #[test]

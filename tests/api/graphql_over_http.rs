@@ -229,6 +229,66 @@ async fn automatic_persisted_queries_register_on_a_miss() {
     assert_error(&lie, "BAD_USER_INPUT");
 }
 
+/// The APQ eviction counter's line in `/metrics`.
+async fn persisted_query_evictions(app: &TestApp) -> String {
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|line| line.starts_with("orgql_persisted_query_evictions_total "))
+        .unwrap_or_else(|| panic!("no eviction counter in:\n{text}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_full_persisted_query_cache_forgets_the_least_recently_used_query() {
+    // Four queries of the same length, and room for three.
+    let queries: Vec<String> = (0..4)
+        .map(|n| format!("query Roles{n} {{ roles {{ role }} }}"))
+        .collect();
+    let room = 3 * u64::try_from(queries[0].len()).unwrap();
+    let app = spawn_app_with(|c| c.persisted_queries_cache_bytes = room).await;
+    let by_hash = |query: &str| json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256(query) } } });
+    let register = async |query: &str| {
+        let mut body = by_hash(query);
+        body["query"] = json!(query);
+        let registered: Value = post(&app, None, body).await.json().await.unwrap();
+        assert_ok(&registered);
+    };
+    let by_hash_only = async |query: &str| -> Value {
+        post(&app, None, by_hash(query)).await.json().await.unwrap()
+    };
+    for query in &queries[..3] {
+        register(query).await;
+    }
+    assert_eq!(
+        persisted_query_evictions(&app).await,
+        "orgql_persisted_query_evictions_total 0"
+    );
+    // The first query is used again: the second is now the one used
+    // longest ago.
+    assert_ok(&by_hash_only(&queries[0]).await);
+    register(&queries[3]).await;
+
+    assert_ok(&by_hash_only(&queries[0]).await);
+    assert_error(
+        &by_hash_only(&queries[1]).await,
+        "PERSISTED_QUERY_NOT_FOUND",
+    );
+    assert_ok(&by_hash_only(&queries[2]).await);
+    assert_ok(&by_hash_only(&queries[3]).await);
+    assert_eq!(
+        persisted_query_evictions(&app).await,
+        "orgql_persisted_query_evictions_total 1"
+    );
+}
+
 #[tokio::test]
 async fn trusted_documents_mode_runs_only_listed_operations() {
     let listed = "query Roles { roles { role } }";

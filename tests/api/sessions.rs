@@ -132,6 +132,44 @@ async fn revoking_an_organizations_sessions_ends_access_to_it_until_people_sign_
     );
 }
 
+/// Migration 9 moved the cutoff to the memberships; migration 31 dropped
+/// the organization's column that nothing read since.
+#[tokio::test]
+async fn the_cutoff_is_kept_per_membership_and_the_organizations_column_is_gone() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    let revoke = "mutation($id: ID!) { revokeOrganizationSessions(input: { organizationId: $id }) { revokedSessions } }";
+    assert_ok(
+        &app.graphql(revoke, json!({ "id": org.id }), Some(&ann.token))
+            .await,
+    );
+    let backend = app.db.get_database_backend();
+    let cutoffs = app
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM members WHERE sessions_revoked_before IS NOT NULL",
+        ))
+        .await
+        .unwrap()
+        .expect("a count");
+    assert_eq!(cutoffs.try_get::<i64>("", "n").unwrap(), 1);
+    let dropped = app
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT sessions_revoked_before FROM organizations",
+        ))
+        .await
+        .expect_err("the column is gone");
+    assert!(
+        dropped.to_string().contains("sessions_revoked_before"),
+        "{dropped}"
+    );
+}
+
 #[tokio::test]
 async fn an_organizations_token_lifetime_applies_to_tokens_issued_for_it() {
     let app = spawn_app().await;

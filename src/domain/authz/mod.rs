@@ -49,7 +49,6 @@ pub(crate) mod tests {
             status: values::OrganizationStatus::Active,
             tier: values::Tier::Free,
             jwt_expiry_secs: 900,
-            sessions_revoked_before: None,
             policy: None,
             created_at: now,
             updated_at: now,
