@@ -5,15 +5,16 @@
 //! (Long only with its unit tests, at the end.)
 
 use email_address::{EmailAddress, Options};
+use icu_normalizer::ComposingNormalizerBorrowed;
 
 use crate::error::AppError;
 // The characters that make text read as something else: one list, kept
 // with the mail renderer that strips them from emails.
 use crate::mail::render::is_deceptive;
 
-/// One line a person typed (a name, a label): trimmed, non-empty, bounded,
-/// free of line breaks, control characters and the characters that make
-/// text read as something else ([`is_deceptive`]).
+/// One line a person typed (a name, a label): trimmed, in NFC, non-empty,
+/// bounded, free of line breaks, control characters and the characters
+/// that make text read as something else ([`is_deceptive`]).
 pub fn text(field: &str, value: &str, max_chars: usize) -> Result<String, AppError> {
     let value = value.trim();
     if value.is_empty() {
@@ -57,7 +58,9 @@ fn checked(
     max_chars: usize,
     multiline: bool,
 ) -> Result<Option<String>, AppError> {
-    let value = value.trim();
+    // NFC (UAX #15) before anything else: "é" typed as e + U+0301 is
+    // stored, counted and compared as the one character "é".
+    let value = ComposingNormalizerBorrowed::new_nfc().normalize(value.trim());
     if let Some(why) = value.chars().find_map(|c| refusal(c, multiline)) {
         return Err(AppError::bad_input(field, format!("{field} {why}")));
     }
@@ -67,7 +70,7 @@ fn checked(
             format!("{field} is longer than {max_chars} characters"),
         ));
     }
-    Ok((!value.is_empty()).then(|| value.to_owned()))
+    Ok((!value.is_empty()).then(|| value.into_owned()))
 }
 
 /// A search string: optional, bounded, no control characters.
@@ -430,6 +433,24 @@ mod tests {
             assert_refused(text("name", &name, 200), message);
             assert_refused(prose("name", &name, 200), message);
         }
+    }
+
+    #[test]
+    fn a_name_is_stored_in_nfc_and_its_length_counted_after_it() {
+        assert_eq!(text("name", "Cafe\u{301}", 200).unwrap(), "Café");
+        assert_eq!(
+            prose("name", " Cafe\u{301}\nBar ", 200).unwrap().as_deref(),
+            Some("Café\nBar")
+        );
+        // Hangul jamo compose into a syllable.
+        assert_eq!(text("name", "\u{1100}\u{1161}", 200).unwrap(), "가");
+        // 200 decomposed "é" are 400 characters typed, 200 stored.
+        let typed = "e\u{301}".repeat(200);
+        assert_eq!(text("name", &typed, 200).unwrap(), "é".repeat(200));
+        assert_refused(
+            text("name", &format!("{typed}e"), 200),
+            "name is longer than 200 characters",
+        );
     }
 
     #[test]
