@@ -143,11 +143,15 @@ fn inside_emoji_sequence(before: &[char], after: &[char]) -> bool {
 /// `value` as one inert line of an email's subject or body.
 pub fn inline(value: &str) -> String {
     // Controls (line breaks included) become spaces, so nothing can start
-    // a header or a line of its own; deceptive characters go.
-    let flat: String = value
-        .chars()
-        .filter(|c| !is_deceptive(*c))
-        .map(|c| if c.is_control() { ' ' } else { c })
+    // a header or a line of its own; deceptive characters go, and a joiner
+    // stays where a name may hold it, or a Persian name would reach the
+    // reader misspelt and a family emoji as three faces.
+    let chars: Vec<char> = value.chars().collect();
+    let flat: String = chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| !is_deceptive_at(&chars, i))
+        .map(|(_, &c)| if c.is_control() { ' ' } else { c })
         .collect();
     let words: Vec<&str> = flat.split_whitespace().collect();
     let joined = words.join(" ");
@@ -192,6 +196,14 @@ mod tests {
     #[test]
     fn text_direction_and_zero_width_characters_are_removed() {
         assert_eq!(inline("Ac\u{202E}me\u{200B} Inc"), "Acme Inc");
+    }
+
+    #[test]
+    fn joiners_that_a_name_may_hold_are_kept_and_others_removed() {
+        for name in ["علی\u{200C}رضا", "👨\u{200D}👩\u{200D}👧 Team"] {
+            assert_eq!(inline(name), name);
+        }
+        assert_eq!(inline("\u{200D}Ac\u{200C}me\u{200D}"), "Acme");
     }
 
     #[test]
