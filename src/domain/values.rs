@@ -5,15 +5,17 @@
 //! (Long only with its unit tests, at the end.)
 
 use email_address::{EmailAddress, Options};
+use icu_normalizer::ComposingNormalizerBorrowed;
 
 use crate::error::AppError;
-// The characters that make text read as something else: one list, kept
+// The characters that make text read as something else: one rule, kept
 // with the mail renderer that strips them from emails.
-use crate::mail::render::is_deceptive;
+use crate::mail::render::is_deceptive_at;
 
-/// One line a person typed (a name, a label): trimmed, non-empty, bounded,
-/// free of line breaks, control characters and the characters that make
-/// text read as something else ([`is_deceptive`]).
+/// One line a person typed (a name, a label): trimmed, in NFC, non-empty,
+/// bounded, free of line breaks, control characters and the characters
+/// that make text read as something else ([`is_deceptive_at`]: a zero-width
+/// joiner or non-joiner only where a script or an emoji needs it).
 pub fn text(field: &str, value: &str, max_chars: usize) -> Result<String, AppError> {
     let value = value.trim();
     if value.is_empty() {
@@ -40,13 +42,13 @@ pub fn prose(field: &str, value: &str, max_chars: usize) -> Result<Option<String
     checked(field, value, max_chars, true)
 }
 
-/// Why `c` may not appear in a value, if it may not.
-fn refusal(c: char, multiline: bool) -> Option<&'static str> {
-    match c {
+/// Why `chars[i]` may not stand where it does, if it may not.
+fn refusal(chars: &[char], i: usize, multiline: bool) -> Option<&'static str> {
+    match chars[i] {
         '\n' | '\t' if multiline => None,
         '\n' | '\r' => Some("must be a single line"),
         c if c.is_control() => Some("contains control characters"),
-        c if is_deceptive(c) => Some("contains invisible or text-direction characters"),
+        _ if is_deceptive_at(chars, i) => Some("contains invisible or text-direction characters"),
         _ => None,
     }
 }
@@ -57,17 +59,21 @@ fn checked(
     max_chars: usize,
     multiline: bool,
 ) -> Result<Option<String>, AppError> {
-    let value = value.trim();
-    if let Some(why) = value.chars().find_map(|c| refusal(c, multiline)) {
+    // NFC (UAX #15) before anything else: "é" typed as e + U+0301 is
+    // stored, counted and compared as the one character "é", and the
+    // joiner rules read text in NFC, as RFC 5892 does.
+    let value = ComposingNormalizerBorrowed::new_nfc().normalize(value.trim());
+    let chars: Vec<char> = value.chars().collect();
+    if let Some(why) = (0..chars.len()).find_map(|i| refusal(&chars, i, multiline)) {
         return Err(AppError::bad_input(field, format!("{field} {why}")));
     }
-    if value.chars().count() > max_chars {
+    if chars.len() > max_chars {
         return Err(AppError::bad_input(
             field,
             format!("{field} is longer than {max_chars} characters"),
         ));
     }
-    Ok((!value.is_empty()).then(|| value.to_owned()))
+    Ok((!value.is_empty()).then(|| value.into_owned()))
 }
 
 /// A search string: optional, bounded, no control characters.
@@ -430,6 +436,117 @@ mod tests {
             assert_refused(text("name", &name, 200), message);
             assert_refused(prose("name", &name, 200), message);
         }
+    }
+
+    const INVISIBLE: &str = "name contains invisible or text-direction characters";
+
+    #[test]
+    fn a_persian_name_keeps_its_zero_width_non_joiner() {
+        // Ali-Reza and Ali-Akbar: the ZWNJ keeps ی (dual-joining) from
+        // joining ر / ا (right-joining); "I want" as a second word.
+        for name in ["علی\u{200C}رضا", "علی\u{200C}اکبر", "می\u{200C}خواهم"] {
+            assert_eq!(text("name", name, 200).unwrap(), name);
+            assert_eq!(prose("name", name, 200).unwrap().as_deref(), Some(name));
+        }
+    }
+
+    #[test]
+    fn a_zero_width_non_joiner_where_nothing_would_join_is_refused() {
+        // ر does not join leftwards, so the ZWNJ in Mehr-angiz changes
+        // nothing that shows; nor between Latin letters.
+        for name in ["مهر\u{200C}انگیز", "Ac\u{200C}me", "علی \u{200C}رضا"] {
+            assert_refused(text("name", name, 200), INVISIBLE);
+        }
+    }
+
+    #[test]
+    fn a_joiner_after_a_virama_is_accepted() {
+        // Malayalam Karthika with the r chillu spelled ര് + ZWJ; Devanagari
+        // क्ष with an explicit virama (ZWNJ) and with a half form (ZWJ).
+        for name in [
+            "കാര്\u{200D}ത്തിക",
+            "\u{0915}\u{094D}\u{200C}\u{0937}",
+            "\u{0915}\u{094D}\u{200D}\u{0937}",
+        ] {
+            assert_eq!(text("name", name, 200).unwrap(), name);
+        }
+    }
+
+    #[test]
+    fn emoji_zwj_sequences_are_accepted() {
+        // Family; woman technologist with a skin tone; heart on fire and
+        // rainbow flag, each with the emoji variation selector.
+        for name in [
+            "👨\u{200D}👩\u{200D}👧",
+            "Platform 👩🏽\u{200D}💻",
+            "❤\u{FE0F}\u{200D}🔥 Fans",
+            "🏳\u{FE0F}\u{200D}🌈",
+        ] {
+            assert_eq!(text("name", name, 200).unwrap(), name);
+        }
+    }
+
+    #[test]
+    fn a_zero_width_joiner_outside_an_emoji_sequence_or_after_a_virama_is_refused() {
+        for name in [
+            "Ac\u{200D}me",
+            "a\u{200D}👩",
+            "👨\u{200D}a",
+            "👨 \u{200D}👩",
+            "علی\u{200D}رضا",
+        ] {
+            assert_refused(text("name", name, 200), INVISIBLE);
+        }
+    }
+
+    #[test]
+    fn a_joiner_at_the_start_or_end_of_a_name_is_refused() {
+        for name in [
+            "\u{200D}Acme",
+            "Acme\u{200D}",
+            " \u{200D}👨\u{200D}👩 ",
+            "👨\u{200D}",
+            "\u{200C}علی",
+            "علی\u{200C}",
+            // After a virama, but at the end: RFC 5892 would allow the
+            // ZWNJ; nothing follows for either to act on.
+            "\u{0915}\u{094D}\u{200C}",
+            "\u{0915}\u{094D}\u{200D}",
+        ] {
+            assert_refused(text("name", name, 200), INVISIBLE);
+            assert_refused(optional_text("name", name, 200), INVISIBLE);
+            assert_refused(prose("name", name, 200), INVISIBLE);
+        }
+    }
+
+    #[test]
+    fn a_name_that_may_hold_joiners_still_may_not_hold_bidi_controls() {
+        for name in [
+            "علی\u{200C}رضا\u{202E}",
+            "\u{200F}علی\u{200C}رضا",
+            "👨\u{200D}👩\u{2066}",
+            "👨\u{200B}\u{200D}👩",
+        ] {
+            assert_refused(text("name", name, 200), INVISIBLE);
+        }
+    }
+
+    #[test]
+    fn a_name_is_stored_in_nfc_and_its_length_counted_after_it() {
+        assert_eq!(text("name", "Cafe\u{301}", 200).unwrap(), "Café");
+        assert_eq!(
+            prose("name", " Cafe\u{301}\nBar ", 200).unwrap().as_deref(),
+            Some("Café\nBar")
+        );
+        // Hangul jamo compose into a syllable.
+        assert_eq!(text("name", "\u{1100}\u{1161}", 200).unwrap(), "가");
+        // 200 decomposed "é" are 400 characters typed, 200 stored.
+        let typed = "e\u{301}".repeat(200);
+        assert_eq!(text("name", &typed, 200).unwrap(), "é".repeat(200));
+        assert_refused(
+            text("name", &format!("{typed}e"), 200),
+            "name is longer than 200 characters",
+        );
     }
 
     #[test]
