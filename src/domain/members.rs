@@ -146,7 +146,10 @@ pub async fn leave(
     actor: &Actor,
     organization_id: OrganizationId,
 ) -> AppResult<member::Model> {
-    let write = OrgWrite::begin(db, actor, organization_id.into(), Permission::OrgView).await?;
+    let write = Write::begin(db)
+        .await?
+        .leave(actor, organization_id.into())
+        .await?;
     let target = write
         .access()
         .membership

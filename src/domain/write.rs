@@ -173,10 +173,40 @@ impl Write {
         })
     }
 
+    /// Locks an organization the actor is leaving. Leaving only reduces
+    /// access, so it asks for no more proof than staying (issue #28): no
+    /// role, and neither the MFA nor the SSO requirement; NOT_FOUND for
+    /// someone who is not a member. The session must still hold there (a
+    /// revoked one acts for nobody), and the allowlist and suspension
+    /// apply as to any write. The caller keeps the last-owner rule.
+    pub async fn leave(self, actor: &Actor, organization_id: Uuid) -> AppResult<OrgWrite<'_>> {
+        let txn = &self.transaction.txn;
+        let organization = access::lock_organization(txn, organization_id).await?;
+        let membership = access::actor_membership(txn, actor, organization_id).await?;
+        let (Some(person), Some(member)) = (actor.person(), &membership) else {
+            return Err(AppError::NotFound);
+        };
+        let gate = Gate::of(&organization)?;
+        access::ensure_session_holds(person, organization_id, &gate, member)?;
+        access::ensure_active(&organization)?;
+        access::check_network(txn, actor, &organization).await?;
+        Ok(OrgWrite {
+            transaction: self.transaction,
+            who: AuditActor::of(actor),
+            actor,
+            access: OrgAccess {
+                membership,
+                gate,
+                organization,
+            },
+        })
+    }
+
     /// Locks an organization for platform administration (suspension,
     /// tiers); anyone but a platform administrator learns nothing more than
-    /// FORBIDDEN for a member, NOT_FOUND otherwise. The entry names the
-    /// actor as PLATFORM_ADMIN.
+    /// FORBIDDEN for a member, NOT_FOUND otherwise, and an administrator
+    /// acting in an organization that requires MFA must have signed in
+    /// with it. The entry names the actor as PLATFORM_ADMIN.
     pub async fn authorize_platform_admin(
         self,
         actor: &Actor,
@@ -185,9 +215,13 @@ impl Write {
         let txn = &self.transaction.txn;
         let organization = access::lock_organization(txn, organization_id).await?;
         access::require_platform_admin(txn, actor, organization_id).await?;
+        let gate = Gate::of(&organization)?;
+        if let Some(person) = actor.person() {
+            access::ensure_mfa(person, organization_id, &gate)?;
+        }
         let access = OrgAccess {
             membership: access::actor_membership(txn, actor, organization_id).await?,
-            gate: Gate::of(&organization)?,
+            gate,
             organization,
         };
         Ok(OrgWrite {

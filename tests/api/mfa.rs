@@ -21,6 +21,11 @@ const VERIFY: &str =
 const ENROLL: &str = "mutation { enrollTotp { secret otpauthUri qrCodeSvg } }";
 const CONFIRM: &str =
     "mutation($code: String!) { confirmTotp(input: { code: $code }) { recoveryCodes } }";
+const LEAVE: &str =
+    "mutation($o: ID!) { leaveOrganization(input: { organizationId: $o }) { organizationId } }";
+const STAFF_READ: &str =
+    "query($id: ID!) { organization(id: $id) { name members(first: 5) { totalCount } } }";
+const SUSPEND: &str = "mutation($o: ID!) { suspendOrganization(input: { organizationId: $o }) { organization { status } } }";
 const REQUIRE_MFA: &str = "mutation($o: ID!, $on: Boolean!) { updatePolicy(input: { organizationId: $o, requireMfa: $on }) { policy { requireMfa } } }";
 const MEMBERS: &str = "query($id: ID!) { organization(id: $id) { name members { totalCount edges { node { mfaEnabled user { email } } } } } }";
 const CREATE_TEAM: &str = "mutation($o: ID!, $n: String!) { createTeam(input: { organizationId: $o, name: $n }) { team { id } } }";
@@ -523,6 +528,111 @@ async fn require_mfa_refuses_sessions_without_mfa_then_admits_them_after_enrolli
             Some(&max.token),
         )
         .await,
+    );
+}
+
+/// Leaving only reduces access: it needs no more proof than staying
+/// (issue #28). The last owner still cannot leave.
+#[tokio::test]
+async fn leaving_an_organization_that_requires_mfa_needs_no_mfa_except_for_the_last_owner() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    let (mut ann_app, _) = turn_on_mfa(&app, &ann).await;
+    let ann = with_mfa_session(&app, &ann, &ann_app.fresh_code()).await;
+    let (max, _) = app.member_of(&org, Role::Admin, "Max").await;
+    let stranger = app.sign_up("Sue").await;
+    assert_ok(
+        &app.graphql(
+            REQUIRE_MFA,
+            json!({ "o": org.id, "on": true }),
+            Some(&ann.token),
+        )
+        .await,
+    );
+    assert_error(
+        &app.graphql(MEMBERS, json!({ "id": org.id }), Some(&max.token))
+            .await,
+        "MFA_REQUIRED",
+    );
+
+    // Max, without MFA, may not stay and read, but may leave.
+    assert_ok(
+        &app.graphql(LEAVE, json!({ "o": org.id }), Some(&max.token))
+            .await,
+    );
+    let gone = app
+        .graphql(MEMBERS, json!({ "id": org.id }), Some(&max.token))
+        .await;
+    assert!(gone["data"]["organization"].is_null(), "{gone}");
+    // Someone who is not a member learns nothing, and leaves nothing.
+    assert_error(
+        &app.graphql(LEAVE, json!({ "o": org.id }), Some(&stranger.token))
+            .await,
+        "NOT_FOUND",
+    );
+    // The last owner stays, MFA or not.
+    assert_error(
+        &app.graphql(LEAVE, json!({ "o": org.id }), Some(&ann.token))
+            .await,
+        "LAST_OWNER",
+    );
+}
+
+/// Staff accounts are the most valuable ones: inside an organization that
+/// requires MFA, a platform administrator (not a member) must have signed
+/// in with it too, to read or to administer (issue #28).
+#[tokio::test]
+async fn a_platform_admin_acting_where_mfa_is_required_must_have_signed_in_with_it() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let strict = app.create_org(&ann, "Strict").await;
+    let relaxed = app.create_org(&ann, "Relaxed").await;
+    let (mut ann_app, _) = turn_on_mfa(&app, &ann).await;
+    let ann = with_mfa_session(&app, &ann, &ann_app.fresh_code()).await;
+    assert_ok(
+        &app.graphql(
+            REQUIRE_MFA,
+            json!({ "o": strict.id, "on": true }),
+            Some(&ann.token),
+        )
+        .await,
+    );
+    let root = app.sign_up("Root").await;
+    orgql::domain::accounts::grant_platform_admin(&app.db, &root.email)
+        .await
+        .unwrap();
+
+    // A password session: admitted where MFA is not required, refused
+    // where it is, for reads and for platform administration alike.
+    assert_ok(
+        &app.graphql(STAFF_READ, json!({ "id": relaxed.id }), Some(&root.token))
+            .await,
+    );
+    assert_error(
+        &app.graphql(STAFF_READ, json!({ "id": strict.id }), Some(&root.token))
+            .await,
+        "MFA_REQUIRED",
+    );
+    assert_error(
+        &app.graphql(SUSPEND, json!({ "o": strict.id }), Some(&root.token))
+            .await,
+        "MFA_REQUIRED",
+    );
+
+    // Signed in with a code, the administrator is admitted there.
+    let (mut root_app, _) = turn_on_mfa(&app, &root).await;
+    let root = with_mfa_session(&app, &root, &root_app.fresh_code()).await;
+    assert_ok(
+        &app.graphql(STAFF_READ, json!({ "id": strict.id }), Some(&root.token))
+            .await,
+    );
+    let suspended = app
+        .graphql(SUSPEND, json!({ "o": strict.id }), Some(&root.token))
+        .await;
+    assert_eq!(
+        suspended["data"]["suspendOrganization"]["organization"]["status"],
+        "SUSPENDED"
     );
 }
 

@@ -17,7 +17,7 @@ use chrono::Utc;
 use super::matrix::{Decision, Permission, Role, decide_with};
 use super::network;
 use super::policy::Policy;
-use super::principal::{Actor, Principal};
+use super::principal::{Actor, Person, Principal};
 use crate::error::{AppError, AppResult};
 
 /// An organization together with the actor's membership in it.
@@ -114,27 +114,12 @@ pub fn decide_for(
         }),
         Principal::Person(person) => {
             if let Some(membership) = membership {
-                let started_at = person.session_started_at;
-                let revoked = membership
-                    .sessions_revoked_before
-                    .is_some_and(|cutoff| started_at < cutoff);
-                let timed_out = gate.policy.session_timeout_hours.is_some_and(|hours| {
-                    started_at + chrono::Duration::hours(hours.into()) < Utc::now()
-                });
-                if revoked || timed_out {
-                    tracing::debug!(target: "orgql::access", %organization_id, revoked, timed_out, "session refused here");
-                    return Err(AppError::Unauthenticated);
-                }
+                ensure_session_holds(person, organization_id, gate, membership)?;
                 if person.is_guest && !gate.policy.guest_access_enabled {
                     tracing::debug!(target: "orgql::access", %organization_id, "guest refused: guest access is off");
                     return Ok(Decision::DenyHidden);
                 }
-                if gate.policy.require_mfa && !person.authentication.passed_mfa() {
-                    tracing::debug!(target: "orgql::access", %organization_id, "session without MFA refused here");
-                    return Err(AppError::MfaRequired(
-                        "this organization requires multi-factor authentication: turn it on with enrollTotp, then sign in again with a code",
-                    ));
-                }
+                ensure_mfa(person, organization_id, gate)?;
                 // OWNERs keep an emergency bypass (the issue's "SSO
                 // enforcement has an owner bypass").
                 if gate.sso_required
@@ -146,6 +131,11 @@ pub fn decide_for(
                         "this organization requires single sign-on: sign in through its identity provider (ssoLoginUrl)",
                     ));
                 }
+            } else if person.is_platform_admin {
+                // Staff accounts are the most valuable ones: inside an
+                // organization that requires MFA, they too must have
+                // signed in with it (issue #28).
+                ensure_mfa(person, organization_id, gate)?;
             }
             Ok(decide_with(
                 role,
@@ -159,6 +149,43 @@ pub fn decide_for(
             ))
         }
     }
+}
+
+/// A member's session still holds in the organization: it started after
+/// the membership's cutoff (`revokeOrganizationSessions`) and within the
+/// policy's session timeout; UNAUTHENTICATED otherwise. Even leaving needs
+/// this: a revoked session may not act for the person at all.
+pub fn ensure_session_holds(
+    person: &Person,
+    organization_id: Uuid,
+    gate: &Gate,
+    membership: &member::Model,
+) -> AppResult<()> {
+    let started_at = person.session_started_at;
+    let revoked = membership
+        .sessions_revoked_before
+        .is_some_and(|cutoff| started_at < cutoff);
+    let timed_out = gate
+        .policy
+        .session_timeout_hours
+        .is_some_and(|hours| started_at + chrono::Duration::hours(hours.into()) < Utc::now());
+    if revoked || timed_out {
+        tracing::debug!(target: "orgql::access", %organization_id, revoked, timed_out, "session refused here");
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(())
+}
+
+/// MFA_REQUIRED when the organization requires multi-factor
+/// authentication and the session did not pass it.
+pub fn ensure_mfa(person: &Person, organization_id: Uuid, gate: &Gate) -> AppResult<()> {
+    if gate.policy.require_mfa && !person.authentication.passed_mfa() {
+        tracing::debug!(target: "orgql::access", %organization_id, "session without MFA refused here");
+        return Err(AppError::MfaRequired(
+            "this organization requires multi-factor authentication: turn it on with enrollTotp, then sign in again with a code",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether the actor may see the organization at all.
