@@ -97,7 +97,8 @@ pub async fn create(
     let write = OrgWrite::begin(db, actor, organization_id, Permission::TokensManage).await?;
     // The policy's apiKeyMaxAgeDays caps the lifetime (the server's cap
     // when it sets none); no expiry given means the longest allowed.
-    let max_days = write.policy()
+    let max_days = write
+        .policy()
         .api_key_max_age_days
         .map_or(MAX_AGE_DAYS, |d| d as i32);
     let days = input.expires_in_days.unwrap_or(max_days);

@@ -25,6 +25,7 @@ pub mod rate_limits;
 pub mod revocation;
 pub mod sessions;
 pub mod sso;
+pub mod staff_reads;
 pub mod teams;
 pub mod tiers;
 pub mod users;

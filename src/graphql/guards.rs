@@ -8,11 +8,14 @@ use async_graphql::{
     Context, Guard,
     dataloader::{DataLoader, HashMapCache},
 };
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use crate::domain::authz::access::decide_for;
 use crate::domain::authz::matrix::Permission;
 use crate::domain::authz::network::check_network;
+use crate::domain::staff_reads::StaffReads;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{IpAllowlistLoader, ViewerMembershipLoader};
@@ -59,6 +62,12 @@ impl Guard for PermissionGuard {
                 .await?
                 .unwrap_or_default();
             check_network(actor, &gate.policy, &networks)?;
+        }
+        // A platform administrator reading where they are no member: the
+        // request's end audits it (`domain::staff_reads`).
+        if access.membership.is_none() && actor.is_platform_admin() {
+            ctx.data::<Arc<StaffReads>>()?
+                .note(self.organization_id, self.permission);
         }
         Ok(())
     }

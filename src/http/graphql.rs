@@ -22,6 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
@@ -38,6 +39,7 @@ use super::metrics::Outcome;
 use super::refusal::refuse;
 use super::{AppState, authenticate, playground, request_meta};
 use crate::domain::authz::{Actor, RequestMeta};
+use crate::domain::staff_reads::{self, StaffReads};
 use crate::error::ErrorCode;
 use crate::graphql::extensions::{self, Limits, Selected, annotate, is_request_error};
 use crate::graphql::loaders::Loaders;
@@ -249,10 +251,27 @@ impl AppState {
         let mut request = Loaders::for_request(&self.db, viewer)
             .attach(request)
             .data(caller.meta.clone());
+        let staff = caller.actor.as_ref().filter(|a| a.is_platform_admin());
+        let staff_reads = Arc::new(StaffReads::default());
         if let Some(actor) = &caller.actor {
             request = request.data(actor.clone());
         }
+        if staff.is_some() {
+            request = request.data(staff_reads.clone());
+        }
         let mut response = self.schema.execute(request).await;
+        // A platform administrator's reads inside organizations they do not
+        // belong to are audited; an answer whose reads could not be is not
+        // given (fail closed).
+        if let Some(actor) = staff
+            && let Err(error) =
+                staff_reads::record(&self.db, actor, operation.as_deref(), &staff_reads).await
+        {
+            let mut refused =
+                async_graphql::Error::from(error).into_server_error(Default::default());
+            refused.locations.clear();
+            response = GqlResponse::from_errors(vec![refused]);
+        }
         // A response with errors and no data, all raised before execution,
         // is async-graphql's request error (validation, variables).
         let executed = !(response.data == Value::Null

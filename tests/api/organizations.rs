@@ -414,3 +414,102 @@ async fn seeding_builds_organizations_with_members_and_teams() {
     .await;
     assert!(again.is_err(), "a seeded database is refused");
 }
+
+/// The `organization.read_by_platform_admin` entries: (organization,
+/// actor kind, permissions read), oldest first.
+async fn staff_reads(app: &TestApp) -> Vec<(uuid::Uuid, entity::values::ActorKind, Vec<String>)> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    entity::audit_entry::Entity::find()
+        .filter(entity::audit_entry::Column::Action.eq("organization.read_by_platform_admin"))
+        .order_by_asc(entity::audit_entry::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| {
+            let permissions = entry.metadata["permissions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_owned())
+                .collect();
+            (
+                entry.organization_id.unwrap(),
+                entry.actor_kind,
+                permissions,
+            )
+        })
+        .collect()
+}
+
+/// DESIGN §3, issue #28: a platform administrator's reads inside an
+/// organization they do not belong to are audited, one entry per request
+/// and organization however many fields it read; members' reads, and the
+/// organization's card, are not.
+#[tokio::test]
+async fn a_platform_admins_reads_inside_an_organization_are_audited_once_per_request() {
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let acme = app.create_org(&ann, "Acme").await;
+    let globex = app.create_org(&ann, "Globex").await;
+    let root = app.sign_up("Root").await;
+    orgql::domain::accounts::grant_platform_admin(&app.db, &root.email)
+        .await
+        .unwrap();
+    let inside = "query($a: ID!, $g: ID!) { a: organization(id: $a) { name members(first: 5) { totalCount edges { node { role } } } teams(first: 5) { totalCount } } g: organization(id: $g) { auditLog(first: 5) { edges { node { action } } } } }";
+    let card = "query($a: ID!) { organization(id: $a) { name slug tier } }";
+    let ids = json!({ "a": acme.id, "g": globex.id });
+
+    // A member's reads, and the staff's look at the card: nothing.
+    assert_ok(&app.graphql(inside, ids.clone(), Some(&ann.token)).await);
+    assert_ok(
+        &app.graphql(card, json!({ "a": acme.id }), Some(&root.token))
+            .await,
+    );
+    assert!(staff_reads(&app).await.is_empty());
+
+    // The staff's reads inside: one entry per organization, naming what
+    // was read; a second request, one more each.
+    assert_ok(&app.graphql(inside, ids.clone(), Some(&root.token)).await);
+    let (acme_id, globex_id) = (acme.uuid, globex.uuid);
+    let platform = entity::values::ActorKind::PlatformAdmin;
+    let mut first = staff_reads(&app).await;
+    first.sort_by_key(|read| read.0);
+    let mut expected = vec![
+        (
+            acme_id,
+            platform,
+            vec!["members:view".to_owned(), "teams:view".to_owned()],
+        ),
+        (globex_id, platform, vec!["audit:view".to_owned()]),
+    ];
+    expected.sort_by_key(|read| read.0);
+    assert_eq!(first, expected);
+    assert_ok(&app.graphql(inside, ids.clone(), Some(&root.token)).await);
+    assert_eq!(staff_reads(&app).await.len(), 4);
+
+    // Where the administrator is a member, it is a member's read.
+    {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        entity::member::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            organization_id: Set(globex.uuid),
+            user_id: Set(root.uuid),
+            role: Set(Role::Viewer),
+            joined_at: Set(chrono::Utc::now()),
+            sessions_revoked_before: Set(None),
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    assert_ok(
+        &app.graphql(
+            "query($g: ID!) { organization(id: $g) { members(first: 5) { totalCount } } }",
+            json!({ "g": globex.id }),
+            Some(&root.token),
+        )
+        .await,
+    );
+    assert_eq!(staff_reads(&app).await.len(), 4);
+}

@@ -119,6 +119,11 @@ pub enum AuditAction {
     /// A platform administrator reactivated an organization.
     #[strum(serialize = "organization.reactivated")]
     OrganizationReactivated,
+    /// A platform administrator who is not a member read inside the
+    /// organization (one entry per request: what it read is in
+    /// `metadata.permissions`).
+    #[strum(serialize = "organization.read_by_platform_admin")]
+    OrganizationReadByPlatformAdmin,
     /// Every session lost access to the organization.
     #[strum(serialize = "organization.sessions_revoked")]
     OrganizationSessionsRevoked,
@@ -303,6 +308,7 @@ impl AuditAction {
             | OrganizationDeleted
             | OrganizationSuspended
             | OrganizationReactivated
+            | OrganizationReadByPlatformAdmin
             | OrganizationSessionsRevoked
             | PolicyUpdated
             | TierSet => "organization",

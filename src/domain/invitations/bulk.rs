@@ -18,8 +18,8 @@ use super::{
     Standing, Terms, created_entry, ensure_teams, insert, invitation_mail, may_invite_as, standing,
     ttl,
 };
-use crate::domain::authz::matrix::Permission;
 use crate::domain::authz::Actor;
+use crate::domain::authz::matrix::Permission;
 use crate::domain::ids::OrganizationId;
 use crate::domain::members;
 use crate::domain::tiers::{self, Resource};
