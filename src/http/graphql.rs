@@ -251,21 +251,25 @@ impl AppState {
         let mut request = Loaders::for_request(&self.db, viewer)
             .attach(request)
             .data(caller.meta.clone());
-        let staff = caller.actor.as_ref().filter(|a| a.is_platform_admin());
-        let staff_reads = Arc::new(StaffReads::default());
+        // Only a platform administrator's request collects reads to audit.
+        let staff = caller
+            .actor
+            .as_ref()
+            .filter(|a| a.is_platform_admin())
+            .map(|actor| (actor, Arc::new(StaffReads::default())));
         if let Some(actor) = &caller.actor {
             request = request.data(actor.clone());
         }
-        if staff.is_some() {
-            request = request.data(staff_reads.clone());
+        if let Some((_, reads)) = &staff {
+            request = request.data(reads.clone());
         }
         let mut response = self.schema.execute(request).await;
         // A platform administrator's reads inside organizations they do not
         // belong to are audited; an answer whose reads could not be is not
         // given (fail closed).
-        if let Some(actor) = staff
+        if let Some((actor, reads)) = staff
             && let Err(error) =
-                staff_reads::record(&self.db, actor, operation.as_deref(), &staff_reads).await
+                staff_reads::record(&self.db, actor, operation.as_deref(), &reads).await
         {
             let mut refused =
                 async_graphql::Error::from(error).into_server_error(Default::default());
