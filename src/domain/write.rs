@@ -10,6 +10,8 @@
 //! ```text
 //! Write::begin(db)                        open (IMMEDIATE on SQLite)
 //!   .authorize(actor, org, permission)    lock the organization, decide once
+//!                                         (.enter to join, .leave to leave,
+//!                                         .authorize_platform_admin)
 //!   -> OrgWrite: change rows through .txn(), queue mail with .send()
 //!   .commit(Entry::new(action, id, metadata))
 //!
@@ -107,12 +109,6 @@ impl Write {
 
     pub fn txn(&self) -> &DatabaseTransaction {
         &self.transaction.txn
-    }
-
-    /// Queues `mail` in this transaction; it goes out once the write
-    /// commits, and never if it does not.
-    pub async fn send(&mut self, outbox: &Outbox, mail: Mail) -> AppResult<()> {
-        self.transaction.send(outbox, mail).await
     }
 
     /// A change the actor makes to their own account or sessions: the
