@@ -217,9 +217,7 @@ pub async fn auth_config(
         access_token_fallbacks = tokens.fallbacks(),
         sealing_kid = sealer.current_key_id(),
         sealing_fallbacks = sealer.fallbacks(),
-        "keys: access tokens signed with {}, secrets sealed with {}",
-        tokens.current_key_id(),
-        sealer.current_key_id()
+        "keys in use"
     );
     Ok(AuthConfig {
         passwords: PasswordHasher::new(config.insecure_fast_password_hashing),

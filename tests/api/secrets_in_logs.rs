@@ -170,7 +170,7 @@ async fn no_secret_is_ever_logged() {
         "the server logged its requests"
     );
     assert!(
-        logs.contains("keys: access tokens signed with"),
+        logs.contains("keys in use access_token_kid="),
         "the server logged its key ids"
     );
     let api_secret = api_token.rsplit('_').next().unwrap();
