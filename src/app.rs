@@ -107,32 +107,83 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartError> {
     Ok(())
 }
 
-/// The token-signing secret: `ORGQL_JWT_SECRET`, or one generated on first
-/// start and kept in the database (every instance then shares it).
-async fn signing_secret(config: &Config, db: &DatabaseConnection) -> Result<Vec<u8>, StartError> {
-    if let Some(secret) = &config.jwt_secret {
-        if secret.len() < 32 {
-            return Err("ORGQL_JWT_SECRET must be at least 32 bytes long".into());
-        }
-        return Ok(secret.as_bytes().to_vec());
+/// A key from the settings: 32 bytes or more, or the server does not
+/// start. The message names the setting, never the value.
+fn configured_key<'a>(setting: &str, value: &'a str) -> Result<&'a [u8], StartError> {
+    if value.len() < 32 {
+        return Err(format!("{setting} must be at least 32 bytes long").into());
     }
-    stored_secret(db, "jwt_secret").await
+    Ok(value.as_bytes())
 }
 
-/// The key that seals TOTP secrets: `ORGQL_MFA_ENCRYPTION_KEY`, or one
-/// generated on first start and kept in the database, as for the JWT
-/// secret.
-async fn mfa_encryption_key(
-    config: &Config,
-    db: &DatabaseConnection,
-) -> Result<Vec<u8>, StartError> {
-    if let Some(key) = &config.mfa_encryption_key {
-        if key.len() < 32 {
-            return Err("ORGQL_MFA_ENCRYPTION_KEY must be at least 32 bytes long".into());
-        }
-        return Ok(key.as_bytes().to_vec());
-    }
-    stored_secret(db, "mfa_encryption_key").await
+/// The key of a `…_FALLBACK` setting, checked like the current key.
+fn fallback_key<'a>(
+    setting: &str,
+    value: &'a Option<String>,
+) -> Result<Option<&'a [u8]>, StartError> {
+    value
+        .as_deref()
+        .map(|value| configured_key(setting, value))
+        .transpose()
+}
+
+/// Signs access tokens with `ORGQL_JWT_SECRET`, or with one generated on
+/// first start and kept in the database (every instance then shares it),
+/// and also accepts tokens signed with `ORGQL_JWT_SECRET_FALLBACK`.
+///
+/// Unlike the sealing key (see [`sealer`]), a generated secret does not
+/// keep working by itself once `ORGQL_JWT_SECRET` is set: whoever reads
+/// the database (a backup) could sign access tokens with it for any live
+/// session, which setting the secret is meant to end. An operator who
+/// wants the switch without a forced refresh makes the generated secret
+/// (`server_settings`, key `jwt_secret`) the fallback for a day.
+async fn token_issuer(config: &Config, db: &DatabaseConnection) -> Result<TokenIssuer, StartError> {
+    let fallback = fallback_key("ORGQL_JWT_SECRET_FALLBACK", &config.jwt_secret_fallback)?;
+    let secret = match &config.jwt_secret {
+        Some(secret) => configured_key("ORGQL_JWT_SECRET", secret)?.to_vec(),
+        None => stored_secret(db, "jwt_secret").await?,
+    };
+    Ok(TokenIssuer::with_fallbacks(
+        &secret,
+        fallback,
+        &config.public_url,
+        config.access_token_ttl_secs,
+    ))
+}
+
+/// Seals TOTP secrets and OIDC client secrets with
+/// `ORGQL_MFA_ENCRYPTION_KEY`, or with one generated on first start and
+/// kept in the database, as for the JWT secret; opens what
+/// `ORGQL_MFA_ENCRYPTION_KEY_FALLBACK` sealed too. Also what
+/// `orgql admin rotate-keys` re-seals with.
+///
+/// Once the key is set, a key generated earlier joins the fallbacks by
+/// itself (it is only read, never created then): it opens only values
+/// that lie in the database beside it, so it tells a reader of the
+/// database nothing they could not open already, and without it, setting
+/// the key in production would strand every authenticator enrolled
+/// before. After `orgql admin rotate-keys` nothing is sealed under it.
+pub async fn sealer(config: &Config, db: &DatabaseConnection) -> Result<Sealer, StartError> {
+    const GENERATED: &str = "mfa_encryption_key";
+    let generated = match &config.mfa_encryption_key {
+        Some(_) => server_setting::Entity::find_by_id(GENERATED.to_owned())
+            .one(db)
+            .await?
+            .map(|stored| stored.value),
+        None => None,
+    };
+    let fallback = fallback_key(
+        "ORGQL_MFA_ENCRYPTION_KEY_FALLBACK",
+        &config.mfa_encryption_key_fallback,
+    )?;
+    let fallbacks = fallback
+        .into_iter()
+        .chain(generated.as_deref().map(str::as_bytes));
+    let key = match &config.mfa_encryption_key {
+        Some(key) => configured_key("ORGQL_MFA_ENCRYPTION_KEY", key)?.to_vec(),
+        None => stored_secret(db, GENERATED).await?,
+    };
+    Ok(Sealer::with_fallbacks(&key, fallbacks))
 }
 
 /// A secret generated once and kept in `server_settings` under `key`; the
@@ -156,15 +207,26 @@ pub async fn auth_config(
     config: &Config,
     db: &DatabaseConnection,
 ) -> Result<AuthConfig, StartError> {
-    let secret = signing_secret(config, db).await?;
+    let tokens = token_issuer(config, db).await?;
+    let sealer = sealer(config, db).await?;
+    // Key ids, never keys: they let an operator rolling a rotation see
+    // which key each instance signs and seals with.
+    tracing::info!(
+        target: "orgql::keys",
+        access_token_kid = tokens.current_key_id(),
+        access_token_fallbacks = tokens.fallbacks(),
+        sealing_kid = sealer.current_key_id(),
+        sealing_fallbacks = sealer.fallbacks(),
+        "keys in use"
+    );
     Ok(AuthConfig {
         passwords: PasswordHasher::new(config.insecure_fast_password_hashing),
-        tokens: TokenIssuer::new(&secret, &config.public_url, config.access_token_ttl_secs),
+        tokens,
         refresh_ttl: chrono::Duration::days(config.refresh_token_ttl_days),
         session_max_age: chrono::Duration::days(config.session_max_age_days),
         verification_ttl: chrono::Duration::hours(config.email_verification_ttl_hours),
         token_environment: config.token_environment.clone(),
-        sealer: Sealer::new(&mfa_encryption_key(config, db).await?),
+        sealer,
     })
 }
 

@@ -45,17 +45,34 @@ pub struct Config {
 
     /// HS256 secret that signs access tokens; 32 bytes or more, or the server
     /// will not start. Unset: one is generated on first start and kept in the
-    /// database, so all instances that share the database share it too.
+    /// database, so all instances that share the database share it too. To
+    /// change it without signing anyone out, make the old secret
+    /// `ORGQL_JWT_SECRET_FALLBACK` until its tokens expire (the book's
+    /// "Rotating keys").
     #[arg(long, env = "ORGQL_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
+
+    /// A secret that still verifies access tokens but signs none: during a
+    /// rotation, the old secret until the tokens it signed expire and, with
+    /// several instances, first the next one while they restart to learn it
+    /// (the book's "Rotating keys"). 32 bytes or more. Tokens name their
+    /// secret (`kid`), so it costs nothing per request.
+    #[arg(
+        long,
+        env = "ORGQL_JWT_SECRET_FALLBACK",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret_fallback: Option<String>,
 
     /// Key (32 bytes or more) that encrypts TOTP secrets and SSO connections'
     /// OIDC client secrets at rest (XChaCha20-Poly1305). Unset: one is
     /// generated on first start and kept in the database, like the JWT secret;
     /// set it in production so that a copy of the database alone does not
-    /// reveal the secrets. Changing it makes enrolled authenticators unusable
-    /// (people then sign in with a recovery code and enroll again), and SSO
-    /// connections need their client secret set again (`updateSsoConnection`).
+    /// reveal the secrets. Once it is set, the generated key still opens what
+    /// it sealed until `orgql admin rotate-keys` re-seals that. To change the
+    /// key, move the old one to `ORGQL_MFA_ENCRYPTION_KEY_FALLBACK` and run
+    /// `orgql admin rotate-keys` (the book's "Rotating keys").
     #[arg(
         long,
         env = "ORGQL_MFA_ENCRYPTION_KEY",
@@ -63,6 +80,22 @@ pub struct Config {
         global = true
     )]
     pub mfa_encryption_key: Option<String>,
+
+    /// A key that still opens sealed secrets but seals none: during a
+    /// rotation, the old key until `orgql admin rotate-keys` has re-sealed
+    /// everything under `ORGQL_MFA_ENCRYPTION_KEY` and, with several
+    /// instances, first the next one while they restart to learn it (the
+    /// book's "Rotating keys"). 32 bytes or more. A value sealed under a key
+    /// in neither setting does not open: enrolled authenticators fail (people
+    /// sign in with a recovery code and enroll again), and SSO connections
+    /// need their client secret set again (`updateSsoConnection`).
+    #[arg(
+        long,
+        env = "ORGQL_MFA_ENCRYPTION_KEY_FALLBACK",
+        hide_env_values = true,
+        global = true
+    )]
+    pub mfa_encryption_key_fallback: Option<String>,
 
     /// Public base URL of the server. It is the JWT issuer (`iss`), so changing
     /// it invalidates tokens already issued, and the base of the links in

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use orgql::cli::seed;
 use orgql::config::{Config, LogFormat};
-use orgql::domain::accounts;
+use orgql::domain::{accounts, ids, key_rotation};
 use orgql::{Application, app, graphql};
 use tracing_subscriber::EnvFilter;
 
@@ -72,6 +72,15 @@ enum AdminCommand {
     Grant {
         /// The account's email.
         email: String,
+    },
+    /// Re-seal every TOTP secret and OIDC client secret under
+    /// ORGQL_MFA_ENCRYPTION_KEY, so that the old key can leave
+    /// ORGQL_MFA_ENCRYPTION_KEY_FALLBACK. Run it once every instance seals
+    /// with the new key; safe while they serve, and again at any time.
+    RotateKeys {
+        /// Rows re-sealed per transaction.
+        #[arg(long, default_value_t = key_rotation::DEFAULT_BATCH, value_parser = clap::value_parser!(u64).range(1..))]
+        batch_size: u64,
     },
 }
 
@@ -196,7 +205,71 @@ async fn run(cli: Cli) -> Result<(), app::StartError> {
                 })?;
             println!("{} is now a platform administrator", user.email);
         }
+        Command::Admin {
+            command: AdminCommand::RotateKeys { batch_size },
+        } => rotate_keys(&config, batch_size).await?,
     }
+    Ok(())
+}
+
+/// `orgql admin rotate-keys`: re-seals under the current key with a
+/// progress bar, prints a summary, and fails, saying what to do, when some
+/// value opens with no configured key.
+async fn rotate_keys(config: &Config, batch_size: u64) -> Result<(), app::StartError> {
+    let db = app::connect(config).await?;
+    let sealer = app::sealer(config, &db).await?;
+    let pending = key_rotation::pending(&db, &sealer)
+        .await
+        .map_err(|e| format!("reading the sealed secrets failed: {e}"))?;
+    println!(
+        "current sealing key: id {}; secrets sealed under other keys: {pending}",
+        sealer.current_key_id()
+    );
+    let bar = ProgressBar::new(pending).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} secrets ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let done = key_rotation::reseal_all(&db, &sealer, batch_size, |rows| bar.inc(rows))
+        .await
+        .map_err(|e| format!("re-sealing failed (what was done stays done; run it again): {e}"))?;
+    bar.finish_and_clear();
+    for (what, tally) in [
+        ("TOTP secrets", &done.totp_secrets),
+        ("OIDC client secrets", &done.oidc_client_secrets),
+    ] {
+        println!(
+            "{what}: {} re-sealed, {} replaced meanwhile (left as they are), {} that no key opens",
+            tally.resealed,
+            tally.replaced_meanwhile,
+            tally.unopened.len()
+        );
+    }
+    if !done.complete() {
+        let owners = |kind, tally: &key_rotation::Tally| {
+            tally
+                .unopened
+                .iter()
+                .map(|id| ids::encode(kind, *id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(format!(
+            "some sealed secrets open with neither ORGQL_MFA_ENCRYPTION_KEY nor \
+             ORGQL_MFA_ENCRYPTION_KEY_FALLBACK (users: [{}]; SSO connections: [{}]). \
+             Make the key that sealed them ORGQL_MFA_ENCRYPTION_KEY_FALLBACK and run this \
+             again; if that key is lost, those people sign in with a recovery code and enroll \
+             again, and those connections need their client secret set again \
+             (updateSsoConnection).",
+            owners(ids::IdKind::User, &done.totp_secrets),
+            owners(ids::IdKind::SsoConnection, &done.oidc_client_secrets),
+        )
+        .into());
+    }
+    println!(
+        "every sealed secret is under the current key: once every instance seals with it, \
+         ORGQL_MFA_ENCRYPTION_KEY_FALLBACK can go. (Access tokens are not \
+         stored: those signed with an older ORGQL_JWT_SECRET expire by themselves.)"
+    );
     Ok(())
 }
 

@@ -1,9 +1,12 @@
 //! Authentication's cryptography: passwords (argon2id), access tokens (JWT,
 //! RFC 8725), opaque secrets (refresh tokens, API token secrets), one-time
-//! passwords (TOTP, RFC 6238) and encryption at rest (`sealing`). It
+//! passwords (TOTP, RFC 6238), encryption at rest (`sealing`), and the key
+//! rings that let the token-signing secret and the sealing key rotate
+//! (`keyring`). It
 //! depends on nothing in `domain`; who the caller is, once proven, is
 //! `domain::authz::Actor`.
 
+pub mod keyring;
 pub mod password;
 pub mod sealing;
 pub mod secrets;

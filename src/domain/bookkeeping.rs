@@ -36,6 +36,7 @@
 //! | `src/domain/sso/sign_in.rs` | `first_use` | the assertion replay cache: protocol state |
 //! | `src/domain/sso/sign_in.rs` | `purge_expired` | drops expired sign-ins in flight and replay entries |
 //! | `src/domain/audit/retention.rs` | `purge` | audit retention: the only deleter of entries |
+//! | `src/domain/key_rotation.rs` | `reseal` | re-seals secrets under the current key (`orgql admin rotate-keys`), a batch per `write::Bookkeeping` transaction, each row by a conditional update: nobody acted, and every secret reads the same afterwards |
 //! | `src/domain/rate_limits.rs` | `spend` | rate-limit buckets shared by every instance: a refused request must still spend |
 //! | `src/domain/rate_limits.rs` | `purge_refilled` | drops full rate-limit buckets |
 //!

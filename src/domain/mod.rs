@@ -17,6 +17,7 @@ pub mod guest_access;
 pub mod ids;
 pub mod invitations;
 pub mod join_codes;
+pub mod key_rotation;
 pub mod members;
 pub mod organizations;
 pub mod ownership;

@@ -29,6 +29,11 @@
 //! The few statements that must stand outside a change's transaction
 //! (counters that outlive a refused request, protocol state, delivery
 //! state) are listed, with why, in `domain::bookkeeping`.
+//!
+//! One kind of write commits with no entry: [`Bookkeeping`], for upkeep
+//! that belongs to nobody and changes nothing anyone reads (re-sealing
+//! secrets under a new key). It is a type of its own, so that no change
+//! made for someone can reach its commit by mistake.
 
 use entity::{organization, values::ActorKind};
 use sea_orm::{
@@ -351,5 +356,36 @@ impl<'a> OrgWrite<'a> {
         self.transaction
             .commit(&self.who, &self.actor.meta, organization_id, &entries)
             .await
+    }
+}
+
+/// A transaction for the server's own upkeep: changes that no actor made,
+/// that belong to no organization or account history, and after which
+/// every value reads the same. Today only re-sealing secrets under the
+/// current key (`orgql admin rotate-keys`, [`super::key_rotation`]), a
+/// batch per transaction. It commits with no audit entry; the command
+/// prints what it did. Begins IMMEDIATE on SQLite, like [`Write::begin`].
+pub struct Bookkeeping {
+    txn: DatabaseTransaction,
+}
+
+impl Bookkeeping {
+    pub async fn begin(db: &DatabaseConnection) -> AppResult<Self> {
+        let txn = db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
+        Ok(Self { txn })
+    }
+
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    pub async fn commit(self) -> AppResult<()> {
+        self.txn.commit().await?;
+        Ok(())
     }
 }

@@ -26,6 +26,7 @@ mod introspection;
 mod invitations;
 mod isolation;
 mod join_codes;
+mod key_rotation;
 mod layers;
 mod listener_reconnect;
 mod mail;

@@ -49,7 +49,7 @@ fn the_tests_own_totp_matches_the_rfc_6238_vectors() {
 
 /// Enrolls and confirms MFA for `user`; returns their authenticator and
 /// recovery codes.
-async fn turn_on_mfa(app: &TestApp, user: &TestUser) -> (Authenticator, Vec<String>) {
+pub(crate) async fn turn_on_mfa(app: &TestApp, user: &TestUser) -> (Authenticator, Vec<String>) {
     let enrolled = app.graphql(ENROLL, json!({}), Some(&user.token)).await;
     assert_ok(&enrolled);
     let mut authenticator =
@@ -78,7 +78,7 @@ async fn log_in(app: &TestApp, user: &TestUser) -> Value {
 }
 
 /// Logs in and answers the challenge with `code`.
-async fn log_in_with(app: &TestApp, user: &TestUser, code: &str) -> Value {
+pub(crate) async fn log_in_with(app: &TestApp, user: &TestUser, code: &str) -> Value {
     let challenge = log_in(app, user).await["mfaChallenge"]["challenge"]
         .as_str()
         .expect("an MFA challenge")

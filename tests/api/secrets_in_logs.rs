@@ -1,7 +1,7 @@
 //! Secrets never reach the logs: the real `orgql` binary runs with every
 //! log level on (RUST_LOG=trace) while passwords, refresh tokens, join
 //! codes and API tokens are created and used, and its output holds none of
-//! them. (Invitation links, which only mail carries, are checked in
+//! them, nor the keys and secrets it was given (it logs their ids only). (Invitation links, which only mail carries, are checked in
 //! `mail_dir.rs`.)
 
 use std::process::Stdio;
@@ -34,6 +34,11 @@ impl Client {
     }
 }
 
+const JWT_SECRET: &str = "a test secret that is long enough to sign";
+const JWT_FALLBACK: &str = "the previous signing secret, long enough";
+const SEALING_KEY: &str = "the sealing key of this test, long enough";
+const SEALING_FALLBACK: &str = "the previous sealing key, long enough too";
+
 #[tokio::test]
 async fn no_secret_is_ever_logged() {
     let dir = tempfile::tempdir().unwrap();
@@ -44,10 +49,10 @@ async fn no_secret_is_ever_logged() {
             format!("sqlite://{}/orgql.db?mode=rwc", dir.path().display()),
         )
         .env("ORGQL_LISTEN", "127.0.0.1:0")
-        .env(
-            "ORGQL_JWT_SECRET",
-            "a test secret that is long enough to sign",
-        )
+        .env("ORGQL_JWT_SECRET", JWT_SECRET)
+        .env("ORGQL_JWT_SECRET_FALLBACK", JWT_FALLBACK)
+        .env("ORGQL_MFA_ENCRYPTION_KEY", SEALING_KEY)
+        .env("ORGQL_MFA_ENCRYPTION_KEY_FALLBACK", SEALING_FALLBACK)
         .env("ORGQL_INSECURE_FAST_PASSWORD_HASHING", "true")
         .env("ORGQL_RATE_LIMIT_PER_IP", "1000000")
         .env("ORGQL_RATE_LIMIT_PER_ACCOUNT", "1000000")
@@ -164,6 +169,10 @@ async fn no_secret_is_ever_logged() {
         logs.contains("finished processing request"),
         "the server logged its requests"
     );
+    assert!(
+        logs.contains("keys in use access_token_kid="),
+        "the server logged its key ids"
+    );
     let api_secret = api_token.rsplit('_').next().unwrap();
     for (what, secret) in [
         ("password", password),
@@ -174,6 +183,10 @@ async fn no_secret_is_ever_logged() {
         ("join code", code.as_str()),
         ("API token", api_secret),
         ("access token", access.as_str()),
+        ("JWT secret", JWT_SECRET),
+        ("fallback JWT secret", JWT_FALLBACK),
+        ("sealing key", SEALING_KEY),
+        ("fallback sealing key", SEALING_FALLBACK),
     ] {
         assert!(!logs.contains(secret), "the {what} appears in the logs");
     }

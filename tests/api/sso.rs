@@ -91,11 +91,17 @@ pub async fn through_callback(
 /// that verified `acme.test` (its IdP speaks for that domain only) with a
 /// DRAFT connection.
 pub(crate) async fn setup() -> Sso {
+    setup_with(|_| {}).await
+}
+
+/// [`setup`] with `more` settings on top.
+pub(crate) async fn setup_with(more: impl FnOnce(&mut orgql::Config)) -> Sso {
     let dns = DnsServer::start().await;
     let dns_addr = dns.addr;
     let app = spawn_app_with(|config| {
         configure(config);
         config.dns_resolver = Some(dns_addr);
+        more(config);
     })
     .await;
     let idp = Idp::start(idp_config()).await;
@@ -857,4 +863,59 @@ async fn a_refreshed_sso_session_stays_an_sso_session() {
         )
         .await;
     assert_eq!(refreshed["data"]["refreshSession"]["amr"], json!(["sso"]));
+}
+
+/// The OIDC client secret through a rotation of the sealing key (the TOTP
+/// side is in `key_rotation.rs`): sealed under the old key, it keeps
+/// working while the old key is the fallback; the new key alone does not
+/// open it until `rotate-keys` has run, and then does.
+#[tokio::test]
+async fn a_client_secret_sealed_under_the_old_key_works_through_a_rotation_and_after_rotate_keys() {
+    const OLD: &str = "the old sealing key, of at least thirty-two bytes";
+    const NEW: &str = "the new sealing key, of at least thirty-two bytes";
+    fn keys(
+        current: &'static str,
+        fallback: Option<&'static str>,
+    ) -> impl FnOnce(&mut orgql::Config) {
+        move |config| {
+            configure(config);
+            config.mfa_encryption_key = Some(current.to_owned());
+            config.mfa_encryption_key_fallback = fallback.map(str::to_owned);
+        }
+    }
+    let mut sso = setup_with(keys(OLD, None)).await;
+    sso.activate().await;
+
+    // Restarted with the new key and the old one as the fallback.
+    let rotated = sso.app.another_instance_with(keys(NEW, Some(OLD))).await;
+    let first = std::mem::replace(&mut sso.app, rotated);
+    assert!(sso.session_of("alice").await["accessToken"].is_string());
+
+    // The new key alone cannot open the client secret yet: no sign-in
+    // leaves for the IdP.
+    let only_new = first.another_instance_with(keys(NEW, None)).await;
+    let start = format!(
+        "{}/sso/{}/start?redirect_uri={}",
+        only_new.base,
+        sso.org.slug,
+        urlencode(APP_RETURN)
+    );
+    let (status, _) = Browser::default().redirect_of(&start).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+
+    let done = orgql::domain::key_rotation::reseal_all(
+        &first.db,
+        &orgql::auth::Sealer::with_fallbacks(NEW.as_bytes(), [OLD.as_bytes()]),
+        500,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.oidc_client_secrets.resealed, 1);
+    assert!(done.complete());
+
+    // Now the new key alone signs people in through the IdP.
+    let rotated = std::mem::replace(&mut sso.app, only_new);
+    assert!(sso.session_of("alice").await["accessToken"].is_string());
+    drop((rotated, first));
 }
