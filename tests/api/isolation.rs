@@ -146,3 +146,109 @@ async fn nodes_resolves_several_ids_in_order() {
         json!([{ "id": ann.id }, null, { "id": org.id }])
     );
 }
+
+/// The two statements of who sees an organization agree (issue #23): the
+/// list's SQL condition (`authz::visibility::listable`) and the single
+/// lookup's decision (`may_see`, then the allowlist). For people, a
+/// platform administrator and an API token, from inside and outside an
+/// allowlist, an organization is listed exactly when looking it up by id
+/// finds it.
+#[tokio::test]
+async fn an_organization_is_listed_exactly_when_looking_it_up_finds_it() {
+    let app = spawn_app_with(|c| c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    let ann = app.sign_up("Ann").await;
+    let bob = app.sign_up("Bob").await;
+    let open = app.create_org(&ann, "Open").await;
+    let walled = app.create_org(&ann, "Walled").await;
+    let other = app.create_org(&bob, "Other").await;
+    for cidr in ["203.0.113.0/24", "127.0.0.1"] {
+        assert_ok(
+            &app.graphql(
+                "mutation($o: ID!, $c: String!) { addIpAllowlistEntry(input: { organizationId: $o, cidr: $c }) { entry { id } } }",
+                json!({ "o": walled.id, "c": cidr }),
+                Some(&ann.token),
+            )
+            .await,
+        );
+    }
+    assert_ok(
+        &app.graphql(
+            "mutation($o: ID!) { updatePolicy(input: { organizationId: $o, ipAllowlistEnabled: true }) { policy { ipAllowlistEnabled } } }",
+            json!({ "o": walled.id }),
+            Some(&ann.token),
+        )
+        .await,
+    );
+    let token_in = |org: &TestOrg| {
+        let (app, ann, id) = (&app, &ann, org.id.clone());
+        async move {
+            let created = app
+                .graphql(
+                    "mutation($o: ID!) { createApiToken(input: { organizationId: $o, name: \"CI\", scopes: [ORG_VIEW] }) { token } }",
+                    json!({ "o": id }),
+                    Some(&ann.token),
+                )
+                .await;
+            created["data"]["createApiToken"]["token"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no token: {created}"))
+                .to_owned()
+        }
+    };
+    let open_token = token_in(&open).await;
+    let walled_token = token_in(&walled).await;
+    let root = app.sign_up("Root").await;
+    orgql::domain::accounts::grant_platform_admin(&app.db, &root.email)
+        .await
+        .unwrap();
+
+    let callers = [
+        ("Ann", ann.token.clone()),
+        ("Bob", bob.token.clone()),
+        ("a platform administrator", root.token.clone()),
+        ("Open's token", open_token),
+        ("Walled's token", walled_token),
+    ];
+    let mut seen = 0;
+    for address in ["203.0.113.50", "198.51.100.9"] {
+        let from = [("x-forwarded-for", address)];
+        for (who, token) in &callers {
+            let listed = app
+                .graphql_with(
+                    "{ organizations(first: 100) { edges { node { id } } } }",
+                    json!({}),
+                    Some(token),
+                    &from,
+                )
+                .await;
+            let listed: Vec<&str> = listed["data"]["organizations"]["edges"]
+                .as_array()
+                .unwrap_or_else(|| panic!("no list for {who}: {listed}"))
+                .iter()
+                .map(|edge| edge["node"]["id"].as_str().unwrap())
+                .collect();
+            for org in [&open, &walled, &other] {
+                let found = app
+                    .graphql_with(
+                        "query($id: ID!) { organization(id: $id) { id } }",
+                        json!({ "id": org.id }),
+                        Some(token),
+                        &from,
+                    )
+                    .await;
+                let found = found["data"]["organization"]["id"].as_str() == Some(&org.id);
+                assert_eq!(
+                    listed.contains(&org.id.as_str()),
+                    found,
+                    "{who} from {address}: listed and looked up disagree on {}",
+                    org.slug
+                );
+                seen += usize::from(found);
+            }
+        }
+    }
+    // Not a vacuous agreement: from inside, Ann sees both of hers, Bob his,
+    // the administrator all three, each token its own (8); from outside the
+    // walled one drops out for all but the administrator (6).
+    assert_eq!(seen, 14);
+}
