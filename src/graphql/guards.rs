@@ -73,6 +73,29 @@ impl Guard for PermissionGuard {
     }
 }
 
+/// Notes a read by a platform administrator of something `permission`
+/// guards in `organization_id`, found without a guard (a `node` lookup),
+/// when they are no member there: the request's end audits it
+/// (`domain::staff_reads`), as the guard does for fields.
+pub async fn note_staff_read(
+    ctx: &Context<'_>,
+    organization_id: Uuid,
+    permission: Permission,
+) -> async_graphql::Result<()> {
+    if !ctx.actor()?.is_platform_admin() {
+        return Ok(());
+    }
+    let access = ctx
+        .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
+        .load_one(organization_id)
+        .await?;
+    if access.is_some_and(|access| access.membership.is_none()) {
+        ctx.data::<Arc<StaffReads>>()?
+            .note(organization_id, permission);
+    }
+    Ok(())
+}
+
 /// Requires a signed-in user.
 pub struct SignedIn;
 

@@ -5,6 +5,7 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache},
 };
 
+use crate::domain::authz::Permission;
 use crate::domain::authz::matrix::MATRIX;
 use crate::read::organizations::OrganizationFilter;
 
@@ -12,7 +13,7 @@ use crate::domain::ids::{self, IdKind};
 use crate::error::AppError;
 use crate::graphql::connection::{self, CountedConnection, TotalCount};
 use crate::graphql::context::ContextExt;
-use crate::graphql::guards::SignedIn;
+use crate::graphql::guards::{SignedIn, note_staff_read};
 use crate::graphql::loaders::{
     CountKey, CountLoader, MembersOfOrganization, ViewerAccess, ViewerMembershipLoader, prefetch,
 };
@@ -235,15 +236,23 @@ async fn resolve_node(
                 None => None,
             }
         }
-        IdKind::Member => crate::read::members::visible_by_id(db, actor, uuid)
-            .await?
-            .map(|m| Node::Member(Member::from(m))),
+        IdKind::Member => match crate::read::members::visible_by_id(db, actor, uuid).await? {
+            Some(member) => {
+                note_staff_read(ctx, member.organization_id, Permission::MembersView).await?;
+                Some(Node::Member(Member::from(member)))
+            }
+            None => None,
+        },
         IdKind::User => crate::read::users::visible_by_id(db, actor, uuid)
             .await?
             .map(|u| Node::User(User::from(u))),
-        IdKind::Team => crate::read::teams::visible_by_id(db, actor, uuid)
-            .await?
-            .map(|t| Node::Team(Team::from(t))),
+        IdKind::Team => match crate::read::teams::visible_by_id(db, actor, uuid).await? {
+            Some(team) => {
+                note_staff_read(ctx, team.organization_id, Permission::TeamsView).await?;
+                Some(Node::Team(Team::from(team)))
+            }
+            None => None,
+        },
         IdKind::Invitation => crate::read::invitations::visible_by_id(db, actor, uuid)
             .await?
             .map(|i| Node::Invitation(Invitation(i))),

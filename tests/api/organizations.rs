@@ -512,4 +512,21 @@ async fn a_platform_admins_reads_inside_an_organization_are_audited_once_per_req
         .await,
     );
     assert_eq!(staff_reads(&app).await.len(), 4);
+
+    // A lookup by id is a read inside too.
+    let ann_in_acme = app.member_id(&acme, &ann).await;
+    let node = app
+        .graphql(
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": ann_in_acme }),
+            Some(&root.token),
+        )
+        .await;
+    assert_eq!(node["data"]["node"]["id"], ann_in_acme);
+    let reads = staff_reads(&app).await;
+    assert_eq!(
+        reads.last(),
+        Some(&(acme_id, platform, vec!["members:view".to_owned()]))
+    );
+    assert_eq!(reads.len(), 5);
 }
