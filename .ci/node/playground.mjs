@@ -1,7 +1,7 @@
 // Opens the playground in headless Chromium with every other host blocked,
 // opens the documentation explorer and waits for the schema's root types
 // to show: proof that the page, its editor and introspection work offline
-// under the default limits.
+// under the default limits; and checks that it opens on the example tabs.
 //
 //   node playground.mjs http://127.0.0.1:PORT/graphql [screenshot.png]
 //
@@ -53,6 +53,14 @@ try {
   const text = await page.$eval('.graphiql-doc-explorer', (el) => el.textContent ?? '');
   if (!text.includes('mutation') || !text.includes('Mutation')) {
     problems.push(`the docs show no mutation root: ${text.slice(0, 200)}`);
+  }
+  // It opens on the example tabs (sign in; viewer and members), the
+  // first one showing its operations.
+  const tabs = await page.$$eval('.graphiql-tab', (els) => els.length);
+  if (tabs < 2) problems.push(`expected the two example tabs, found ${tabs}`);
+  const editor = await page.$eval('.graphiql-query-editor', (el) => el.textContent ?? '');
+  if (!editor.includes('SignUp') || !editor.includes('LogIn')) {
+    problems.push(`the first tab does not show the sign-in examples: ${editor.slice(0, 200)}`);
   }
   if (screenshot) await page.screenshot({ path: screenshot });
 } catch (error) {

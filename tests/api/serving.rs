@@ -38,6 +38,82 @@ async fn a_browser_gets_the_playground() {
     assert!(page.text().await.unwrap().contains("graphiql"));
 }
 
+/// Runs operation `name` of an example document of the playground's.
+async fn run_example(
+    app: &TestApp,
+    document: &str,
+    name: &str,
+    variables: Value,
+    token: Option<&str>,
+) -> Value {
+    let mut request = app
+        .client
+        .post(app.url())
+        .json(&json!({ "query": document, "operationName": name, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let answer: Value = request.send().await.unwrap().json().await.unwrap();
+    assert_ok(&answer);
+    answer
+}
+
+/// The playground opens on example operations (issue #27): they run, in
+/// order, against a fresh server, with the token that LogIn returns, and
+/// reach the organization's members.
+#[tokio::test]
+async fn the_playgrounds_example_operations_sign_in_and_reach_the_members() {
+    let app = spawn_app().await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/graphiql/src");
+    let sign_in = std::fs::read_to_string(root.join("sign-in.graphql")).unwrap();
+    let members = std::fs::read_to_string(root.join("members.graphql")).unwrap();
+
+    run_example(&app, &sign_in, "SignUp", json!({}), None).await;
+    let token = app
+        .link_token("ann@example.com", "Confirm your email address", 1)
+        .await;
+    let verify = sign_in.replace("paste the token from the mailed link", &token);
+    run_example(&app, &verify, "VerifyEmail", json!({}), None).await;
+    let logged_in = run_example(&app, &sign_in, "LogIn", json!({}), None).await;
+    let access = logged_in["data"]["logIn"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let created = run_example(
+        &app,
+        &members,
+        "CreateOrganization",
+        json!({}),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(
+        created["data"]["createOrganization"]["organization"]["slug"],
+        "acme-inc"
+    );
+    let viewer = run_example(&app, &members, "Viewer", json!({}), Some(&access)).await;
+    assert_eq!(viewer["data"]["viewer"]["memberships"][0]["role"], "OWNER");
+    // The variables the tab opens with.
+    let read = run_example(
+        &app,
+        &members,
+        "Members",
+        json!({ "slug": "acme-inc" }),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(
+        read["data"]["organization"]["members"]["edges"][0]["node"]["user"]["email"],
+        "ann@example.com"
+    );
+    run_example(&app, &sign_in, "LogOut", json!({}), Some(&access)).await;
+    let after = app
+        .graphql("{ viewer { user { email } } }", json!({}), Some(&access))
+        .await;
+    assert_error(&after, "UNAUTHENTICATED");
+}
+
 #[tokio::test]
 async fn a_query_over_get_runs_and_a_mutation_over_get_is_refused() {
     let app = spawn_app().await;
