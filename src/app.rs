@@ -2,8 +2,9 @@
 //! router, listener. `main` and the tests both go through
 //! [`Application::build`].
 //!
-//! About 400 lines: building the application is one sequence (connect,
-//! migrate, secrets, schema, router, background tasks, shutdown).
+//! Long because building the application is one sequence, read top to
+//! bottom (connect, migrate, keys, schema, router, background tasks,
+//! shutdown); its tests are at the end.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -30,6 +30,10 @@
 //! - Guest access exists only while the organization's policy
 //!   `guestAccessEnabled` says so; turning it off ends it
 //!   (`policy::update` calls `guest_access::end`).
+//!
+//! (Long because a guest's whole life is here, in the order it happens:
+//! the link asked for, the sign-in, joining, converting, and the claims a
+//! guest account's owner makes; the rules above cut across all of it.)
 
 use chrono::{Duration, Utc};
 use entity::{guest_sign_up, invitation, join_code, member, user, values::InvitationStatus};

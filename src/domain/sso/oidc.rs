@@ -4,6 +4,9 @@
 //! and its issuer, audience, expiry and nonce by the crate's verifier
 //! (Core §3.1.3.7). Unsigned (`alg: none`) tokens are refused.
 //!
+//! (Long because the protocol and the network rules that keep it to public
+//! https hosts belong together; their unit tests are at the end.)
+//!
 //! Every request the server sends for a connection (discovery, JWKS,
 //! token, userinfo) goes only to an https URL on a public host (review
 //! L7): [`may_reach`] checks each URL before it is sent, the endpoints a

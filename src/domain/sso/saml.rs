@@ -4,6 +4,9 @@
 //! AuthnRequest on the HTTP-Redirect binding and takes the IdP's Response
 //! on the HTTP-POST binding at its one ACS URL.
 //!
+//! (Long because every check a Response must pass is listed and made here,
+//! in one place a reviewer can read whole; the tests are at the end.)
+//!
 //! What a Response must satisfy to be accepted (each refusal logged on the
 //! `orgql::sso` target, never the XML itself nor values taken from it):
 //! - XML that [`saml_xml`] lets through (no DOCTYPE, no reference outside
