@@ -4,7 +4,7 @@
 //!
 //! Long because building the application is one sequence, read top to
 //! bottom (connect, migrate, keys, schema, router, background tasks,
-//! shutdown); its tests are at the end.
+//! shutdown).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
