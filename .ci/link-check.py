@@ -128,17 +128,21 @@ def anchors_of(path, cache={}):
         ids.add(candidate)
 
     for i, line in enumerate(code_free):
-        m = ATX.match(line)
+        # Matched on the code-free line (a `#` in a fence is no heading),
+        # read from the line itself (a heading may be all code span: its
+        # text is the code); an underline is the line itself too (a list
+        # item holding only a code span is no `-` underline).
+        m = ATX.match(line) and ATX.match(lines[i])
         title = None
         if m:
             title = m.group(2)
         elif (
             i > 0
-            and re.match(r"^ {0,3}(=+|-+)\s*$", line)
+            and re.match(r"^ {0,3}(=+|-+)\s*$", lines[i])
             and code_free[i - 1].strip()
             and not re.match(r"^\s*([-*+|]|\d+\.)", code_free[i - 1])
         ):
-            title = code_free[i - 1].strip()
+            title = lines[i - 1].strip()
         if title is not None:
             custom = CUSTOM_ID.search(title)
             if custom:
