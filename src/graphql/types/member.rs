@@ -56,8 +56,12 @@ impl Member {
     }
 }
 
+// `serial`: a node's fields resolve one after another, not as a set of
+// futures each (issue #26: about 7% less server CPU per request for a page
+// of members, measured). Items of a list still resolve together, so each
+// loader still sees the whole page at once: no statement more.
 /// A person's membership in one organization, with their role there.
-#[Object]
+#[Object(serial)]
 impl Member {
     /// Opaque id, prefixed `mem_`.
     pub async fn id(&self) -> ID {

@@ -59,7 +59,8 @@ pub struct TeamMemberFilterInput {
 
 /// A group of members inside an organization; teams nest up to eight
 /// levels.
-#[Object]
+// `serial`: see `Member` (issue #26).
+#[Object(serial)]
 impl Team {
     /// Opaque id, prefixed `team_`.
     pub async fn id(&self) -> ID {

@@ -79,7 +79,8 @@ impl User {
 
 /// A person with an account. Visible to themselves and to the people who
 /// may view the members of an organization they share.
-#[Object]
+// `serial`: see `Member` (issue #26).
+#[Object(serial)]
 impl User {
     /// Opaque id, prefixed `usr_`.
     pub async fn id(&self) -> ID {
