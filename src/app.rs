@@ -30,7 +30,7 @@ use tracing::Level;
 
 use crate::auth::{AuthConfig, PasswordHasher, Sealer, TokenIssuer, secrets};
 use crate::config::Config;
-use crate::graphql::extensions::Limits;
+use crate::graphql::extensions::{Limits, ParsedDocuments};
 use crate::graphql::{SchemaDeps, build_schema};
 use crate::http::persisted::PersistedQueries;
 use crate::http::{self, AppState};
@@ -262,6 +262,10 @@ fn cors(config: &Config) -> CorsLayer {
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// How much document text the cache of parsed documents holds (issue #26):
+/// an app's operations, many times over.
+const PARSED_DOCUMENTS_TEXT_BYTES: u64 = 2 * 1024 * 1024;
 
 /// The router with every layer: request ids, one log line per request,
 /// CORS, JSON bodies on every refusal, a body limit and a timeout.
@@ -527,6 +531,7 @@ impl Application {
                 },
                 get_queries: config.get_queries,
                 playground: config.playground,
+                parsed: ParsedDocuments::new(PARSED_DOCUMENTS_TEXT_BYTES),
             }),
             persisted: Arc::new(persisted),
             metrics,

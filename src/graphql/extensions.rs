@@ -124,23 +124,63 @@ fn collect_root_fields<'a>(
     }
 }
 
-/// Parses the request's document and applies [`Limits`]. On success the
-/// parsed document stays on the request, so execution does not parse again,
-/// and the operation that will run is returned.
-pub fn prepare(request: &mut Request, limits: Limits) -> Result<Selected, ServerError> {
-    let document = parser::parse_query(&request.query).map_err(|e| {
-        let pos = e.positions().next();
-        match e {
-            // The parser's guard against stack exhaustion: 16 or more levels
-            // of nesting reach it.
-            parser::Error::RecursionLimitExceeded => coded(
-                ErrorCode::QueryTooComplex,
-                format!("Query is nested too deep: at most {} levels", limits.depth),
-                pos,
-            ),
-            other => coded(ErrorCode::BadUserInput, other.to_string(), pos),
+/// Documents already parsed, by their text: apps send the same few
+/// operations again and again, and parsing is about 6% of the server's
+/// work for a page of members (issue #26). Only what parsed is kept; the
+/// limits and everything after are applied to every request anew. An LRU
+/// bounded by the bytes of text it holds; a document longer than
+/// [`ParsedDocuments::LONGEST`] is parsed every time and not kept.
+pub struct ParsedDocuments(moka::sync::Cache<String, Arc<ExecutableDocument>>);
+
+impl ParsedDocuments {
+    /// The longest document text kept.
+    pub const LONGEST: usize = 16 * 1024;
+
+    /// A cache holding up to `text_bytes` of document text.
+    pub fn new(text_bytes: u64) -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(text_bytes)
+                .weigher(|text: &String, _| u32::try_from(text.len()).unwrap_or(u32::MAX))
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
+                .build(),
+        )
+    }
+
+    fn parse(&self, text: &str, limits: Limits) -> Result<ExecutableDocument, ServerError> {
+        if let Some(parsed) = self.0.get(text) {
+            return Ok(ExecutableDocument::clone(&parsed));
         }
-    })?;
+        let document = parser::parse_query(text).map_err(|e| {
+            let pos = e.positions().next();
+            match e {
+                // The parser's guard against stack exhaustion: 16 or more
+                // levels of nesting reach it.
+                parser::Error::RecursionLimitExceeded => coded(
+                    ErrorCode::QueryTooComplex,
+                    format!("Query is nested too deep: at most {} levels", limits.depth),
+                    pos,
+                ),
+                other => coded(ErrorCode::BadUserInput, other.to_string(), pos),
+            }
+        })?;
+        if text.len() <= Self::LONGEST {
+            self.0.insert(text.to_owned(), Arc::new(document.clone()));
+        }
+        Ok(document)
+    }
+}
+
+/// Parses the request's document (or takes it from `parsed`) and applies
+/// [`Limits`]. On success the parsed document stays on the request, so
+/// execution does not parse again, and the operation that will run is
+/// returned.
+pub fn prepare(
+    request: &mut Request,
+    limits: Limits,
+    parsed: &ParsedDocuments,
+) -> Result<Selected, ServerError> {
+    let document = parsed.parse(&request.query, limits)?;
     let operation = selected_operation(&document, request.operation_name.as_deref())?;
     if operation.ty == OperationType::Subscription {
         return Err(coded(
@@ -432,7 +472,11 @@ mod tests {
     };
 
     fn check(query: &str) -> Result<Selected, ServerError> {
-        prepare(&mut Request::new(query), LIMITS)
+        prepare(
+            &mut Request::new(query),
+            LIMITS,
+            &ParsedDocuments::new(1 << 20),
+        )
     }
 
     fn code(error: &ServerError) -> String {
@@ -509,11 +553,40 @@ mod tests {
     fn the_named_operation_decides_the_type() {
         let document = "query A { a } mutation B { b }";
         let mut request = Request::new(document).operation_name("B");
-        let selected = prepare(&mut request, LIMITS).unwrap();
+        let parsed = ParsedDocuments::new(1 << 20);
+        let selected = prepare(&mut request, LIMITS, &parsed).unwrap();
         assert_eq!(selected.ty, OperationType::Mutation);
         assert_eq!(selected.name.as_deref(), Some("B"));
         assert!(check(document).is_err());
         let mut unknown = Request::new(document).operation_name("C");
-        assert!(prepare(&mut unknown, LIMITS).is_err());
+        assert!(prepare(&mut unknown, LIMITS, &parsed).is_err());
+    }
+
+    #[test]
+    fn a_kept_document_still_meets_each_requests_limits() {
+        let parsed = ParsedDocuments::new(1 << 20);
+        let query = "{ a: x b: x c: x }";
+        assert!(prepare(&mut Request::new(query), LIMITS, &parsed).is_ok());
+        parsed.0.run_pending_tasks();
+        assert_eq!(parsed.0.entry_count(), 1);
+        let strict = Limits {
+            aliases: 2,
+            ..LIMITS
+        };
+        let refused = prepare(&mut Request::new(query), strict, &parsed).unwrap_err();
+        assert_eq!(code(&refused), "\"QUERY_TOO_COMPLEX\"");
+        // The same text, from the cache, answers as it did parsed.
+        let selected = prepare(&mut Request::new(query), LIMITS, &parsed).unwrap();
+        assert_eq!(selected.ty, OperationType::Query);
+    }
+
+    #[test]
+    fn what_does_not_parse_is_not_kept_nor_is_a_long_document() {
+        let parsed = ParsedDocuments::new(1 << 20);
+        assert!(prepare(&mut Request::new("{ a"), LIMITS, &parsed).is_err());
+        let long = format!("{{ a {} }}", "b ".repeat(ParsedDocuments::LONGEST));
+        let _ = prepare(&mut Request::new(long), LIMITS, &parsed);
+        parsed.0.run_pending_tasks();
+        assert_eq!(parsed.0.entry_count(), 0);
     }
 }

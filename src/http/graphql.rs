@@ -41,11 +41,12 @@ use super::{AppState, authenticate, playground, request_meta};
 use crate::domain::authz::{Actor, RequestMeta};
 use crate::domain::staff_reads::{self, StaffReads};
 use crate::error::ErrorCode;
-use crate::graphql::extensions::{self, Limits, Selected, annotate, is_request_error};
+use crate::graphql::extensions::{
+    self, Limits, ParsedDocuments, Selected, annotate, is_request_error,
+};
 use crate::graphql::loaders::Loaders;
 
 /// How the GraphQL endpoint behaves.
-#[derive(Debug, Clone)]
 pub struct Settings {
     /// Most operations in one JSON-array batch; 0 turns batching off.
     pub max_batch: usize,
@@ -54,6 +55,8 @@ pub struct Settings {
     pub get_queries: bool,
     /// Whether GET serves the playground to a browser.
     pub playground: bool,
+    /// Documents parsed before, by their text.
+    pub parsed: ParsedDocuments,
 }
 
 /// The request parameters (spec §Request Parameters). Each may be absent
@@ -236,7 +239,8 @@ impl AppState {
         if let Some(refused) = super::input_guard::refuse_nul(&mut request) {
             return Err(refused);
         }
-        let selected = extensions::prepare(&mut request, self.graphql.limits)?;
+        let selected =
+            extensions::prepare(&mut request, self.graphql.limits, &self.graphql.parsed)?;
         Ok((request, selected))
     }
 
