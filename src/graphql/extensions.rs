@@ -126,8 +126,9 @@ fn collect_root_fields<'a>(
 
 /// Documents already parsed, by their text: apps send the same few
 /// operations again and again, and parsing is about 6% of the server's
-/// work for a page of members (issue #26). Only what parsed is kept; the
-/// limits and everything after are applied to every request anew. An LRU
+/// work for a page of members (issue #26). Only reads that parsed are kept
+/// (see [`has_mutation`]); the limits and everything after are applied to
+/// every request anew. An LRU
 /// bounded by the bytes of text it holds; a document longer than
 /// [`ParsedDocuments::LONGEST`] is parsed every time and not kept.
 pub struct ParsedDocuments(moka::sync::Cache<String, Arc<ExecutableDocument>>);
@@ -164,10 +165,23 @@ impl ParsedDocuments {
                 other => coded(ErrorCode::BadUserInput, other.to_string(), pos),
             }
         })?;
-        if text.len() <= Self::LONGEST {
+        if text.len() <= Self::LONGEST && !has_mutation(&document) {
             self.0.insert(text.to_owned(), Arc::new(document.clone()));
         }
         Ok(document)
+    }
+}
+
+/// Whether a document holds a mutation. Those are not kept: their text
+/// may carry a password, a code or a link's token written inline, and no
+/// secret should stay in memory past its request; reads, which repeat,
+/// are what the cache is for.
+fn has_mutation(document: &ExecutableDocument) -> bool {
+    match &document.operations {
+        DocumentOperations::Single(operation) => operation.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(operations) => operations
+            .values()
+            .any(|operation| operation.node.ty == OperationType::Mutation),
     }
 }
 
@@ -588,5 +602,26 @@ mod tests {
         let _ = prepare(&mut Request::new(long), LIMITS, &parsed);
         parsed.0.run_pending_tasks();
         assert_eq!(parsed.0.entry_count(), 0);
+    }
+
+    #[test]
+    fn a_document_with_a_mutation_is_not_kept_as_its_text_may_hold_a_secret() {
+        let parsed = ParsedDocuments::new(1 << 20);
+        let log_in = r#"mutation { logIn(input: { email: "a@example.com", password: "secret words here" }) { accessToken } }"#;
+        assert!(prepare(&mut Request::new(log_in), LIMITS, &parsed).is_ok());
+        let mixed = r#"query A { a } mutation B { verifyEmail(input: { token: "t" }) { b } }"#;
+        assert!(
+            prepare(
+                &mut Request::new(mixed).operation_name("A"),
+                LIMITS,
+                &parsed
+            )
+            .is_ok()
+        );
+        parsed.0.run_pending_tasks();
+        assert_eq!(parsed.0.entry_count(), 0);
+        assert!(prepare(&mut Request::new("{ a }"), LIMITS, &parsed).is_ok());
+        parsed.0.run_pending_tasks();
+        assert_eq!(parsed.0.entry_count(), 1);
     }
 }
