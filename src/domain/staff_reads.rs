@@ -23,6 +23,13 @@ use crate::domain::authz::{Actor, Permission};
 use crate::domain::write::Write;
 use crate::error::AppResult;
 
+/// Whether a read by `actor` in an organization where they hold
+/// `membership` is one to audit: a platform administrator's, where they
+/// are no member.
+pub fn is_audited(actor: &Actor, membership: Option<&entity::member::Model>) -> bool {
+    membership.is_none() && actor.is_platform_admin()
+}
+
 /// What one request read, per organization, as a platform administrator
 /// who is not a member there.
 #[derive(Debug, Default)]

@@ -15,10 +15,10 @@ use uuid::Uuid;
 use crate::domain::authz::access::decide_for;
 use crate::domain::authz::matrix::Permission;
 use crate::domain::authz::network::check_network;
-use crate::domain::staff_reads::StaffReads;
+use crate::domain::staff_reads::{self, StaffReads};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{IpAllowlistLoader, ViewerMembershipLoader};
+use crate::graphql::loaders::{IpAllowlistLoader, ViewerAccess, ViewerMembershipLoader};
 
 /// Requires `permission` in organization `organization_id`.
 pub struct PermissionGuard {
@@ -63,14 +63,23 @@ impl Guard for PermissionGuard {
                 .unwrap_or_default();
             check_network(actor, &gate.policy, &networks)?;
         }
-        // A platform administrator reading where they are no member: the
-        // request's end audits it (`domain::staff_reads`).
-        if access.membership.is_none() && actor.is_platform_admin() {
-            ctx.data::<Arc<StaffReads>>()?
-                .note(self.organization_id, self.permission);
-        }
-        Ok(())
+        note_if_audited(ctx, &access, self.organization_id, self.permission)
     }
+}
+
+/// A platform administrator reading where they are no member: noted, for
+/// the request's end to audit (`domain::staff_reads`).
+fn note_if_audited(
+    ctx: &Context<'_>,
+    access: &ViewerAccess,
+    organization_id: Uuid,
+    permission: Permission,
+) -> async_graphql::Result<()> {
+    if staff_reads::is_audited(ctx.actor()?, access.membership.as_ref()) {
+        ctx.data::<Arc<StaffReads>>()?
+            .note(organization_id, permission);
+    }
+    Ok(())
 }
 
 /// Notes a read by a platform administrator of something `permission`
@@ -85,15 +94,14 @@ pub async fn note_staff_read(
     if !ctx.actor()?.is_platform_admin() {
         return Ok(());
     }
-    let access = ctx
+    match ctx
         .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
         .load_one(organization_id)
-        .await?;
-    if access.is_some_and(|access| access.membership.is_none()) {
-        ctx.data::<Arc<StaffReads>>()?
-            .note(organization_id, permission);
+        .await?
+    {
+        Some(access) => note_if_audited(ctx, &access, organization_id, permission),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Requires a signed-in user.

@@ -71,6 +71,18 @@ pub(crate) async fn turn_on_mfa(app: &TestApp, user: &TestUser) -> (Authenticato
     (authenticator, codes)
 }
 
+/// `owner` (signed in with MFA) makes `org` require MFA.
+async fn require_mfa(app: &TestApp, owner: &TestUser, org: &TestOrg) {
+    assert_ok(
+        &app.graphql(
+            REQUIRE_MFA,
+            json!({ "o": org.id, "on": true }),
+            Some(&owner.token),
+        )
+        .await,
+    );
+}
+
 async fn log_in(app: &TestApp, user: &TestUser) -> Value {
     let response = app.graphql(LOG_IN, json!({ "e": user.email }), None).await;
     assert_ok(&response);
@@ -470,14 +482,7 @@ async fn require_mfa_refuses_sessions_without_mfa_then_admits_them_after_enrolli
         &app.graphql(MEMBERS, json!({ "id": org.id }), Some(&max.token))
             .await,
     );
-    assert_ok(
-        &app.graphql(
-            REQUIRE_MFA,
-            json!({ "o": org.id, "on": true }),
-            Some(&ann.token),
-        )
-        .await,
-    );
+    require_mfa(&app, &ann, &org).await;
 
     // After: refused for the organization's data and changes.
     let read = app
@@ -542,14 +547,7 @@ async fn leaving_an_organization_that_requires_mfa_needs_no_mfa_except_for_the_l
     let ann = with_mfa_session(&app, &ann, &ann_app.fresh_code()).await;
     let (max, _) = app.member_of(&org, Role::Admin, "Max").await;
     let stranger = app.sign_up("Sue").await;
-    assert_ok(
-        &app.graphql(
-            REQUIRE_MFA,
-            json!({ "o": org.id, "on": true }),
-            Some(&ann.token),
-        )
-        .await,
-    );
+    require_mfa(&app, &ann, &org).await;
     assert_error(
         &app.graphql(MEMBERS, json!({ "id": org.id }), Some(&max.token))
             .await,
@@ -590,14 +588,7 @@ async fn a_platform_admin_acting_where_mfa_is_required_must_have_signed_in_with_
     let relaxed = app.create_org(&ann, "Relaxed").await;
     let (mut ann_app, _) = turn_on_mfa(&app, &ann).await;
     let ann = with_mfa_session(&app, &ann, &ann_app.fresh_code()).await;
-    assert_ok(
-        &app.graphql(
-            REQUIRE_MFA,
-            json!({ "o": strict.id, "on": true }),
-            Some(&ann.token),
-        )
-        .await,
-    );
+    require_mfa(&app, &ann, &strict).await;
     let root = app.sign_up("Root").await;
     orgql::domain::accounts::grant_platform_admin(&app.db, &root.email)
         .await
@@ -643,14 +634,7 @@ async fn api_tokens_are_not_subject_to_require_mfa() {
     let org = app.create_org(&ann, "Acme").await;
     let (mut authenticator, _) = turn_on_mfa(&app, &ann).await;
     let ann = with_mfa_session(&app, &ann, &authenticator.fresh_code()).await;
-    assert_ok(
-        &app.graphql(
-            REQUIRE_MFA,
-            json!({ "o": org.id, "on": true }),
-            Some(&ann.token),
-        )
-        .await,
-    );
+    require_mfa(&app, &ann, &org).await;
     let created = app
         .graphql(
             "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token } }",
