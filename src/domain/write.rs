@@ -133,6 +133,17 @@ impl Write {
         }
     }
 
+    /// The write, tied to the organization `access` locked, in the name of
+    /// `who`.
+    fn tied(self, actor: &Actor, who: AuditActor, access: OrgAccess) -> OrgWrite<'_> {
+        OrgWrite {
+            transaction: self.transaction,
+            who,
+            actor,
+            access,
+        }
+    }
+
     /// Locks the organization and decides, once, whether the actor may use
     /// `permission` there: NOT_FOUND for a stranger, FORBIDDEN without the
     /// permission, the allowlist and suspension applied.
@@ -144,12 +155,7 @@ impl Write {
     ) -> AppResult<OrgWrite<'_>> {
         let txn = &self.transaction.txn;
         let access = access::authorize_write(txn, actor, organization_id, permission).await?;
-        Ok(OrgWrite {
-            transaction: self.transaction,
-            who: AuditActor::of(actor),
-            actor,
-            access,
-        })
+        Ok(self.tied(actor, AuditActor::of(actor), access))
     }
 
     /// Locks an organization that a person is entering on the strength of
@@ -166,12 +172,7 @@ impl Write {
             gate: Gate::of(&organization)?,
             organization,
         };
-        Ok(OrgWrite {
-            transaction: self.transaction,
-            who: AuditActor::of(actor),
-            actor,
-            access,
-        })
+        Ok(self.tied(actor, AuditActor::of(actor), access))
     }
 
     /// Locks an organization the actor is leaving. Leaving only reduces
@@ -191,16 +192,15 @@ impl Write {
         access::ensure_session_holds(person, organization_id, &gate, member)?;
         access::ensure_active(&organization)?;
         access::check_network(txn, actor, &organization).await?;
-        Ok(OrgWrite {
-            transaction: self.transaction,
-            who: AuditActor::of(actor),
+        Ok(self.tied(
             actor,
-            access: OrgAccess {
+            AuditActor::of(actor),
+            OrgAccess {
                 membership,
                 gate,
                 organization,
             },
-        })
+        ))
     }
 
     /// Locks an organization for platform administration (suspension,
@@ -225,15 +225,14 @@ impl Write {
             gate,
             organization,
         };
-        Ok(OrgWrite {
-            transaction: self.transaction,
-            who: AuditActor {
+        Ok(self.tied(
+            actor,
+            AuditActor {
                 kind: ActorKind::PlatformAdmin,
                 ..AuditActor::of(actor)
             },
-            actor,
             access,
-        })
+        ))
     }
 }
 
