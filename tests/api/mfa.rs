@@ -575,6 +575,22 @@ async fn leaving_an_organization_that_requires_mfa_needs_no_mfa_except_for_the_l
             .await,
         "LAST_OWNER",
     );
+    // A session revoked in the organization acts for nobody, not even to
+    // leave.
+    let (eve, _) = app.member_of(&org, Role::Member, "Eve").await;
+    assert_ok(
+        &app.graphql(
+            "mutation($o: ID!) { revokeOrganizationSessions(input: { organizationId: $o }) { revokedSessions } }",
+            json!({ "o": org.id }),
+            Some(&ann.token),
+        )
+        .await,
+    );
+    assert_error(
+        &app.graphql(LEAVE, json!({ "o": org.id }), Some(&eve.token))
+            .await,
+        "UNAUTHENTICATED",
+    );
 }
 
 /// Staff accounts are the most valuable ones: inside an organization that
