@@ -15,7 +15,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use entity::server_setting;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, EntityTrait};
@@ -288,6 +288,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
         .route("/sso/saml/{connection_id}", get(http::sso::saml_metadata))
         .route("/sso/saml/start", get(http::sso::start_of_saml_slug))
+        .route("/scim/v2/{directory}", any(http::scim::serve_root))
+        .route("/scim/v2/{directory}/{*path}", any(http::scim::serve))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz));
     if config.playground {
@@ -538,6 +540,7 @@ impl Application {
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             sessions: session_cache(&db, &config, &tasks, &stop_background).await,
             sso,
+            scim: Arc::new(http::scim::Settings::new(config.scim_requests_per_minute)),
         };
         // `/metrics` on an address of its own, when one is set.
         let metrics = match config.metrics_listen.filter(|_| config.metrics) {

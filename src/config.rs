@@ -322,6 +322,19 @@ pub struct Config {
     )]
     pub rate_limit_window_secs: u64,
 
+    /// How many SCIM requests one directory may make per minute (issue #25);
+    /// the whole minute's budget may be spent at once, so a sync of a few
+    /// thousand people runs at full speed. On PostgreSQL the budget is shared
+    /// by every instance. Over it: 429 with `Retry-After`.
+    #[arg(
+        long,
+        env = "ORGQL_SCIM_REQUESTS_PER_MINUTE",
+        default_value_t = 6000,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub scim_requests_per_minute: u32,
+
     /// Wrong passwords in a row from one client network (an IPv4 address, an
     /// IPv6 /64) after which it may not sign in to that account; as many locked
     /// networks lock the account (except where it signed in before). The same

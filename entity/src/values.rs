@@ -131,6 +131,9 @@ pub enum ActorKind {
     PlatformAdmin,
     #[sea_orm(string_value = "SYSTEM")]
     System,
+    /// A SCIM directory (issue #25): the actor id is the directory's.
+    #[sea_orm(string_value = "DIRECTORY")]
+    Directory,
 }
 
 /// The protocol of a single sign-on connection.

@@ -28,6 +28,7 @@ mod m20261204_000028_rate_limits;
 mod m20261204_000029_sso_login_browser;
 mod m20261204_000030_sso_test_ticket;
 mod m20261204_000031_drop_organization_session_cutoff;
+mod m20261204_000032_scim_directories;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000029_sso_login_browser::Migration),
             Box::new(m20261204_000030_sso_test_ticket::Migration),
             Box::new(m20261204_000031_drop_organization_session_cutoff::Migration),
+            Box::new(m20261204_000032_scim_directories::Migration),
         ]
     }
 }

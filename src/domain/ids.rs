@@ -89,6 +89,8 @@ id_types! {
     SsoConnectionId = SsoConnection;
     /// An audit entry.
     AuditEntryId = AuditEntry;
+    /// A SCIM directory (issue #25).
+    ScimDirectoryId = ScimDirectory;
 }
 
 /// A kind of object with a public id.
@@ -107,11 +109,13 @@ pub enum IdKind {
     TierUpgradeRequest,
     IpAllowlistEntry,
     SsoConnection,
+    ScimDirectory,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 13] = [
+    pub const ALL: [IdKind; 14] = [
         IdKind::SsoConnection,
+        IdKind::ScimDirectory,
         IdKind::IpAllowlistEntry,
         IdKind::OwnershipTransfer,
         IdKind::TierUpgradeRequest,
@@ -141,6 +145,7 @@ impl IdKind {
             IdKind::TierUpgradeRequest => "tur",
             IdKind::IpAllowlistEntry => "ip",
             IdKind::SsoConnection => "sso",
+            IdKind::ScimDirectory => "dir",
         }
     }
 }

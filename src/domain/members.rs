@@ -166,10 +166,7 @@ async fn finish_removal(
     target: &member::Model,
     action: AuditAction,
 ) -> AppResult<()> {
-    keep_an_owner(write.txn(), target).await?;
-    target.clone().delete(write.txn()).await?;
-    let revoked =
-        revoke_member_sessions(write.txn(), target.user_id, target.organization_id).await?;
+    let revoked = end_membership(write.txn(), target).await?;
     write
         .commit(Entry::new(
             action,
@@ -181,6 +178,17 @@ async fn finish_removal(
             }),
         ))
         .await
+}
+
+/// Ends `target`'s membership (LAST_OWNER for the organization's last
+/// owner) and their sessions' access there; how many sessions were
+/// revoked. Their teams go with the membership (a cascading key), and so
+/// do the API tokens they created (a token dies with its creator's
+/// membership). Call with the organization locked.
+pub async fn end_membership<C: ConnectionTrait>(txn: &C, target: &member::Model) -> AppResult<u64> {
+    keep_an_owner(txn, target).await?;
+    target.clone().delete(txn).await?;
+    revoke_member_sessions(txn, target.user_id, target.organization_id).await
 }
 
 /// Seats an organization uses toward its tier's member limit: members plus

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod authz;
 pub mod billing;
 pub mod bookkeeping;
+pub mod directories;
 pub mod domain_joins;
 pub mod domains;
 pub mod guest_access;

@@ -262,6 +262,9 @@ async fn resolve_node(
         IdKind::SsoConnection => crate::read::sso::visible_by_id(db, actor, uuid)
             .await?
             .map(|c| Node::SsoConnection(crate::graphql::types::sso::SsoConnection(c))),
+        IdKind::ScimDirectory => crate::read::directories::visible_by_id(db, actor, uuid)
+            .await?
+            .map(|d| Node::ScimDirectory(crate::graphql::types::directory::ScimDirectory(d))),
         // Sessions are listed under `viewer`; tokens under their
         // organization; audit entries in its log.
         IdKind::Session

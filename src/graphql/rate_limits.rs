@@ -45,6 +45,8 @@ pub enum Limited {
     SsoCode,
     /// Asking for and using a guest's mailed sign-in link.
     GuestSignIn,
+    /// A SCIM directory's request (its own budget: `http::scim`).
+    ScimRequest,
 }
 
 /// Where the budgets are kept for one check.

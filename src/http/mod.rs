@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod persisted;
 pub mod playground;
 pub mod refusal;
+pub mod scim;
 pub mod sso;
 
 use std::net::SocketAddr;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub sessions: Option<Arc<sessions::SessionCache>>,
     /// Single sign-on's settings and its shared IdP client and cache.
     pub sso: Arc<crate::domain::sso::SsoSettings>,
+    /// Directory sync's settings and per-directory rate limit.
+    pub scim: Arc<scim::Settings>,
 }
 
 pub(crate) fn request_meta(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {

@@ -43,7 +43,9 @@ fn is_json(response: &Response) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            v.starts_with("application/json") || v.starts_with("application/graphql-response+json")
+            v.starts_with("application/json")
+                || v.starts_with("application/graphql-response+json")
+                || v.starts_with("application/scim+json")
         })
 }
 

@@ -5,6 +5,7 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod directories;
 pub mod domains;
 pub mod invitations;
 pub mod join_codes;

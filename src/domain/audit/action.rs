@@ -264,6 +264,46 @@ pub enum AuditAction {
     /// made only when it is used.
     #[strum(serialize = "join_code.guest_link_mailed")]
     JoinCodeGuestLinkMailed,
+    /// A SCIM directory was connected (issue #25); its token was shown once.
+    #[strum(serialize = "scim_directory.created")]
+    ScimDirectoryCreated,
+    /// A directory's name, default role or group mapping changed.
+    #[strum(serialize = "scim_directory.updated")]
+    ScimDirectoryUpdated,
+    /// A directory's token was replaced; the old one stopped working.
+    #[strum(serialize = "scim_directory.token_rotated")]
+    ScimDirectoryTokenRotated,
+    /// A directory's token was revoked: it can no longer call.
+    #[strum(serialize = "scim_directory.token_revoked")]
+    ScimDirectoryTokenRevoked,
+    /// A directory was disconnected; the members it added stay.
+    #[strum(serialize = "scim_directory.deleted")]
+    ScimDirectoryDeleted,
+    /// A directory created a SCIM User (`metadata.scimUserId`).
+    #[strum(serialize = "scim_directory.user_created")]
+    ScimUserCreated,
+    /// A directory changed a SCIM User's attributes.
+    #[strum(serialize = "scim_directory.user_updated")]
+    ScimUserUpdated,
+    /// A directory deleted a SCIM User (its membership ends; the account
+    /// stays).
+    #[strum(serialize = "scim_directory.user_deleted")]
+    ScimUserDeleted,
+    /// A directory changed who is in a SCIM Group where no team changed
+    /// (its inactive users).
+    #[strum(serialize = "scim_directory.group_updated")]
+    ScimGroupUpdated,
+    /// A directory's change was refused and nothing changed
+    /// (`metadata.reason`: LAST_OWNER).
+    #[strum(serialize = "scim_directory.change_refused")]
+    ScimChangeRefused,
+    /// A directory made a person a member.
+    #[strum(serialize = "member.provisioned")]
+    MemberProvisioned,
+    /// A directory ended a person's membership (`active: false` or
+    /// DELETE); their sessions there ended with it.
+    #[strum(serialize = "member.deprovisioned")]
+    MemberDeprovisioned,
 }
 
 impl AuditAction {
@@ -312,7 +352,8 @@ impl AuditAction {
             | OrganizationSessionsRevoked
             | PolicyUpdated
             | TierSet => "organization",
-            MemberRoleUpdated | MemberRemoved | MemberLeft | MemberJoinedByDomain => "member",
+            MemberRoleUpdated | MemberRemoved | MemberLeft | MemberJoinedByDomain
+            | MemberProvisioned | MemberDeprovisioned => "member",
             InvitationCreated | InvitationResent | InvitationRevoked | InvitationAccepted
             | InvitationDeclined => "invitation",
             JoinCodeCreated | JoinCodeRevoked | JoinCodeUsed | JoinCodeGuestLinkMailed => {
@@ -343,6 +384,16 @@ impl AuditAction {
             TierUpgradeRequested | TierUpgradeApproved | TierUpgradeRejected => {
                 "tier_upgrade_request"
             }
+            ScimDirectoryCreated
+            | ScimDirectoryUpdated
+            | ScimDirectoryTokenRotated
+            | ScimDirectoryTokenRevoked
+            | ScimDirectoryDeleted
+            | ScimUserCreated
+            | ScimUserUpdated
+            | ScimUserDeleted
+            | ScimGroupUpdated
+            | ScimChangeRefused => "scim_directory",
         }
     }
 }

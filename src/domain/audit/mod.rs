@@ -36,6 +36,11 @@ impl AuditActor {
                 id: Some(grant.token_id),
                 email: None,
             },
+            Principal::Directory(grant) => Self {
+                kind: ActorKind::Directory,
+                id: Some(grant.directory_id),
+                email: None,
+            },
             Principal::Person(person) => Self {
                 kind: ActorKind::User,
                 id: Some(person.user_id),

@@ -112,6 +112,13 @@ pub fn decide_for(
         } else {
             Decision::DenyForbidden
         }),
+        Principal::Directory(grant) => Ok(if grant.organization_id != organization_id {
+            Decision::DenyHidden
+        } else if super::principal::DIRECTORY_PERMISSIONS.contains(&permission) {
+            Decision::Allow
+        } else {
+            Decision::DenyForbidden
+        }),
         Principal::Person(person) => {
             if let Some(membership) = membership {
                 ensure_session_holds(person, organization_id, gate, membership)?;
@@ -196,6 +203,7 @@ pub fn may_see(
 ) -> bool {
     match &actor.principal {
         Principal::ApiToken(grant) => grant.organization_id == organization.id,
+        Principal::Directory(grant) => grant.organization_id == organization.id,
         Principal::Person(person) => membership.is_some() || person.is_platform_admin,
     }
 }

@@ -50,6 +50,8 @@ pub enum Permission {
     PoliciesManage,
     #[strum(serialize = "sso:manage")]
     SsoManage,
+    #[strum(serialize = "directory:manage")]
+    DirectoryManage,
     #[strum(serialize = "audit:view")]
     AuditView,
     #[strum(serialize = "billing:view")]
@@ -114,6 +116,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             TeamsManage,
             PoliciesManage,
             SsoManage,
+            DirectoryManage,
             AuditView,
             BillingView,
             BillingManage,
@@ -132,6 +135,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             TeamsManage,
             PoliciesManage,
             SsoManage,
+            DirectoryManage,
             AuditView,
             BillingView,
             TokensManage,
@@ -257,6 +261,9 @@ pub enum Via {
     /// The policy's automatic joining by verified domain, or an SSO
     /// connection's sign-up: the `defaultRole` the organization set.
     DefaultRole,
+    /// Membership of a SCIM directory's group that the organization
+    /// mapped to a role (issue #25).
+    DirectoryGroup,
 }
 
 /// The role a new membership gets by `via`, from the role asked for
@@ -285,6 +292,10 @@ pub fn role_for_new_member(
         (Via::JoinCode, false, Some(Role::Owner)) => Err(AppError::bad_input(
             field,
             "a join code never makes an OWNER",
+        )),
+        (Via::DirectoryGroup, false, Some(Role::Owner)) => Err(AppError::bad_input(
+            field,
+            "a directory never makes an OWNER: ownership is transferred in orgql",
         )),
         (Via::DefaultRole, false, Some(role)) if !matches!(role, Role::Viewer | Role::Member) => {
             Err(AppError::bad_input(

@@ -1,10 +1,10 @@
 //! Who is making a request, and from where.
 //!
-//! A request acts for a [`Principal`]: a person signed in with a session, or
-//! an organization API token. The two are different kinds of caller, not a
-//! token dressed up as a user: code that needs a person asks for one
-//! ([`Actor::person`]) and an API token has no user id, no email and no
-//! memberships.
+//! A request acts for a [`Principal`]: a person signed in with a session,
+//! an organization API token, or a SCIM directory (issue #25). They are
+//! different kinds of caller, not a token dressed up as a user: code that
+//! needs a person asks for one ([`Actor::person`]), and neither a token
+//! nor a directory has a user id, an email or memberships.
 
 use std::net::IpAddr;
 
@@ -147,11 +147,29 @@ impl TokenGrant {
     }
 }
 
+/// What a SCIM directory may do: provision the members and teams of its
+/// own organization ([`DIRECTORY_PERMISSIONS`]), nothing elsewhere.
+#[derive(Debug, Clone)]
+pub struct DirectoryGrant {
+    pub directory_id: Uuid,
+    pub organization_id: Uuid,
+}
+
+/// The permissions a directory holds in its organization.
+pub const DIRECTORY_PERMISSIONS: &[Permission] = &[
+    Permission::OrgView,
+    Permission::MembersView,
+    Permission::MembersManage,
+    Permission::TeamsView,
+    Permission::TeamsManage,
+];
+
 /// The caller, as proven by its credential.
 #[derive(Debug, Clone)]
 pub enum Principal {
     Person(Person),
     ApiToken(TokenGrant),
+    Directory(DirectoryGrant),
 }
 
 /// An authenticated caller with the facts of its request. Resolvers read it
@@ -168,7 +186,7 @@ impl Actor {
     pub fn person(&self) -> Option<&Person> {
         match &self.principal {
             Principal::Person(person) => Some(person),
-            Principal::ApiToken(_) => None,
+            Principal::ApiToken(_) | Principal::Directory(_) => None,
         }
     }
 
@@ -194,7 +212,7 @@ impl Actor {
     pub fn api_token(&self) -> Option<&TokenGrant> {
         match &self.principal {
             Principal::ApiToken(grant) => Some(grant),
-            Principal::Person(_) => None,
+            Principal::Person(_) | Principal::Directory(_) => None,
         }
     }
 
@@ -232,6 +250,7 @@ impl Actor {
         match &self.principal {
             Principal::Person(person) => person.active_organization_id,
             Principal::ApiToken(grant) => Some(grant.organization_id),
+            Principal::Directory(grant) => Some(grant.organization_id),
         }
     }
 }

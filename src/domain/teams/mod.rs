@@ -137,7 +137,8 @@ async fn begin_administering<'a>(
     Ok((write, team))
 }
 
-async fn available_slug<C: ConnectionTrait>(
+/// A free slug in the organization: `base`, or `base-2`, `base-3`, ….
+pub(crate) async fn available_slug<C: ConnectionTrait>(
     db: &C,
     organization_id: Uuid,
     base: Slug,

@@ -47,6 +47,7 @@ pub struct Loaders {
     pub ip_allowlists: DataLoader<IpAllowlistLoader, HashMapCache>,
     pub domains: DataLoader<DomainsLoader, HashMapCache>,
     pub sso_connections: DataLoader<SsoConnectionsLoader, HashMapCache>,
+    pub scim_directories: DataLoader<ScimDirectoriesLoader, HashMapCache>,
 }
 
 /// A loader with a cache that lives as long as the request: each key is
@@ -116,6 +117,7 @@ impl Loaders {
             ip_allowlists: cached(IpAllowlistLoader { db: db() }),
             domains: cached(DomainsLoader { db: db() }),
             sso_connections: cached(SsoConnectionsLoader { db: db() }),
+            scim_directories: cached(ScimDirectoriesLoader { db: db() }),
         }
     }
 
@@ -144,6 +146,7 @@ impl Loaders {
             .data(self.ip_allowlists)
             .data(self.domains)
             .data(self.sso_connections)
+            .data(self.scim_directories)
     }
 }
 

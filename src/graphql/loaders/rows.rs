@@ -269,6 +269,22 @@ impl Loader<Uuid> for SsoConnectionsLoader {
     }
 }
 
+/// Each organization's SCIM directories, by organization id.
+pub struct ScimDirectoriesLoader {
+    pub(super) db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for ScimDirectoriesLoader {
+    type Value = Vec<entity::scim_directory::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        crate::read::directories::of_organizations(&self.db, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
 /// Each organization's claimed domains, by organization id.
 pub struct DomainsLoader {
     pub(super) db: DatabaseConnection,

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod billing;
+mod directories;
 mod domain_joins;
 mod domains;
 mod guests;
@@ -34,5 +35,6 @@ pub struct MutationRoot(
     policy::PolicyMutations,
     domains::DomainMutations,
     sso::SsoMutations,
+    directories::DirectoryMutations,
     teams::TeamMutations,
 );

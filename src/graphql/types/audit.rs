@@ -17,13 +17,16 @@ pub enum ActorKind {
     PlatformAdmin,
     /// The server itself (retention, reuse detection, the CLI).
     System,
+    /// A SCIM directory provisioning the organization (`dir_` id).
+    Directory,
 }
 
 /// The actor of an audit entry, as recorded at the time: the email stays
 /// after the account is gone.
 #[derive(SimpleObject)]
 pub struct AuditActor {
-    /// `usr_` id for people, `tok_` id for API tokens; null for SYSTEM.
+    /// `usr_` id for people, `tok_` id for API tokens, `dir_` id for SCIM
+    /// directories; null for SYSTEM.
     pub id: Option<ID>,
     /// The person's email then; null for tokens and SYSTEM.
     pub email: Option<String>,
@@ -71,6 +74,7 @@ impl AuditEntry {
     async fn actor(&self) -> AuditActor {
         let kind = match self.0.actor_kind {
             entity::values::ActorKind::ApiToken => IdKind::ApiToken,
+            entity::values::ActorKind::Directory => IdKind::ScimDirectory,
             _ => IdKind::User,
         };
         AuditActor {
@@ -95,6 +99,7 @@ impl AuditEntry {
             "join_code" => IdKind::JoinCode,
             "api_token" => IdKind::ApiToken,
             "session" => IdKind::Session,
+            "scim_directory" => IdKind::ScimDirectory,
             _ => IdKind::User,
         };
         self.0.resource_id.map(|id| ID(ids::encode(kind, id)))

@@ -97,6 +97,9 @@ pub enum Permission {
     /// `sso:manage`: single sign-on connections (OIDC and SAML): create,
     /// change, test, activate, deactivate, delete and list them.
     SsoManage,
+    /// `directory:manage`: SCIM directories (directory sync): connect,
+    /// configure, rotate or revoke their tokens, disconnect, list them.
+    DirectoryManage,
     /// `audit:view`: read the audit log.
     AuditView,
     /// `billing:view`: see usage and the tier.

@@ -6,6 +6,7 @@ pub mod api_token;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod directory;
 pub mod domain;
 pub mod enums;
 pub mod invitation;

@@ -1,5 +1,6 @@
 use async_graphql::{ID, Interface};
 
+use crate::graphql::types::directory::ScimDirectory;
 use crate::graphql::types::sso::SsoConnection;
 use crate::graphql::types::{Invitation, JoinCode, Member, Organization, Team, User};
 
@@ -14,4 +15,5 @@ pub enum Node {
     Invitation(Invitation),
     JoinCode(JoinCode),
     SsoConnection(SsoConnection),
+    ScimDirectory(ScimDirectory),
 }

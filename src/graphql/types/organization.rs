@@ -16,8 +16,8 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::guards::PermissionGuard;
 use crate::graphql::loaders::{
     ApiTokensLoader, CountKey, CountLoader, DomainsLoader, InvitationsOfOrganization,
-    JoinCodesOfOrganization, MembersOfOrganization, SsoConnectionsLoader, TeamsOfOrganization,
-    ViewerMembershipLoader, columns_for,
+    JoinCodesOfOrganization, MembersOfOrganization, ScimDirectoriesLoader, SsoConnectionsLoader,
+    TeamsOfOrganization, ViewerMembershipLoader, columns_for,
 };
 use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
 use crate::graphql::types::billing::{TierUpgradeRequest, Usage};
@@ -361,6 +361,24 @@ impl Organization {
             .await?
             .unwrap_or_default();
         Ok(connections.into_iter().map(SsoConnection).collect())
+    }
+
+    /// The SCIM directories that provision the organization, oldest first
+    /// (directory:manage).
+    #[graphql(guard = "PermissionGuard::new(Permission::DirectoryManage, self.0.id)")]
+    async fn scim_directories(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::graphql::types::directory::ScimDirectory>> {
+        let directories = ctx
+            .data::<DataLoader<ScimDirectoriesLoader, HashMapCache>>()?
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(directories
+            .into_iter()
+            .map(crate::graphql::types::directory::ScimDirectory)
+            .collect())
     }
 
     /// The IP allowlist, oldest first (policies:manage).
