@@ -562,6 +562,42 @@ async fn every_mutation_writes_an_audit_entry() {
         )
         .await;
 
+    // Directory sync (issue #25), in an ENTERPRISE organization of its own.
+    let dora = app.sign_up("Dora").await;
+    let directory_org = app.create_org(&dora, "Directory").await;
+    app.set_tier(&directory_org, Tier::Enterprise).await;
+    let directory = story
+        .run(
+            "createScimDirectory",
+            "mutation($o: ID!) { createScimDirectory(input: { organizationId: $o, name: \"Okta\", defaultRole: MEMBER }) { directory { id } token } }",
+            json!({ "o": directory_org.id }),
+            Some(&dora.token),
+        )
+        .await;
+    let d = s(&directory, &["directory", "id"]);
+    for (name, mutation) in [
+        (
+            "updateScimDirectory",
+            "mutation($d: ID!) { updateScimDirectory(input: { directoryId: $d, name: \"Entra\" }) { directory { id } } }",
+        ),
+        (
+            "rotateScimDirectoryToken",
+            "mutation($d: ID!) { rotateScimDirectoryToken(input: { directoryId: $d }) { token } }",
+        ),
+        (
+            "revokeScimDirectoryToken",
+            "mutation($d: ID!) { revokeScimDirectoryToken(input: { directoryId: $d }) { directory { id } } }",
+        ),
+        (
+            "deleteScimDirectory",
+            "mutation($d: ID!) { deleteScimDirectory(input: { directoryId: $d }) { deletedDirectoryId } }",
+        ),
+    ] {
+        story
+            .run(name, mutation, json!({ "d": d }), Some(&dora.token))
+            .await;
+    }
+
     let missing: Vec<_> = schema_mutations()
         .await
         .difference(&story.covered)

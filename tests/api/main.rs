@@ -49,6 +49,7 @@ mod saml_not_built;
 #[cfg(feature = "saml")]
 mod saml_prescan;
 mod schema;
+mod scim;
 mod secrets_in_logs;
 mod serving;
 mod session_cache;
