@@ -10,6 +10,8 @@ pub struct Model {
     /// The team; unique (`uq_scim_groups_team`).
     pub team_id: Uuid,
     pub display_name: String,
+    /// `display_name` lower-cased, for `displayName eq` lookups.
+    pub display_name_key: String,
     pub external_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -11,7 +11,9 @@
 //!   the lower-cased `userName`, unique per directory; an account is one
 //!   SCIM User per directory. `attributes` keeps the rest of the resource
 //!   as the directory sent it (names, emails, …).
-//! - `scim_groups`: a SCIM Group, which is a team of the organization.
+//! - `scim_groups`: a SCIM Group, which is a team of the organization;
+//!   `display_name_key`, its lower-cased name, is what `displayName eq`
+//!   looks up (Entra finds groups by name).
 //! - `scim_group_members`: the directory's word on who is in a group; the
 //!   team's roster follows it for the users who are members.
 
@@ -161,6 +163,7 @@ impl MigrationTrait for Migration {
                     .col(uuid("directory_id"))
                     .col(uuid("team_id"))
                     .col(string_len("display_name", 200))
+                    .col(string_len("display_name_key", 200))
                     .col(string_len_null("external_id", 320))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
@@ -189,7 +192,7 @@ impl MigrationTrait for Migration {
             .create_index(index(
                 "ix_scim_groups_directory_display_name",
                 "scim_groups",
-                &["directory_id", "display_name"],
+                &["directory_id", "display_name_key"],
                 false,
             ))
             .await?;

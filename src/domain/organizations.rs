@@ -142,8 +142,7 @@ pub async fn create(
     let slug = match requested_slug {
         Some(slug) => slug,
         None => {
-            let base = Slug::derive(&name)
-                .unwrap_or_else(|| Slug::parse("slug", "org").expect("a static slug is valid"));
+            let base = Slug::derive_or(&name, "org");
             available_slug(write.txn(), base).await?
         }
     };

@@ -46,6 +46,20 @@ pub fn limit(tier: Tier, resource: Resource) -> Option<u64> {
     }
 }
 
+/// Refuses a feature that only ENTERPRISE has (SSO, directory sync):
+/// TIER_LIMIT_EXCEEDED naming `resource`, with a limit of 0.
+pub fn ensure_enterprise(tier: Tier, resource: &'static str) -> AppResult<()> {
+    if tier == Tier::Enterprise {
+        Ok(())
+    } else {
+        Err(AppError::TierLimitExceeded {
+            resource,
+            limit: 0,
+            used: 0,
+        })
+    }
+}
+
 /// Days of audit log a tier keeps.
 pub fn audit_retention_days(tier: Tier) -> u32 {
     match tier {

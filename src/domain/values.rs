@@ -156,6 +156,12 @@ impl Slug {
         (slug.len() >= 2).then_some(Self(slug))
     }
 
+    /// [`Slug::derive`], or `fallback` (a valid slug, written in the code)
+    /// when the name holds too little to derive one.
+    pub fn derive_or(name: &str, fallback: &'static str) -> Self {
+        Self::derive(name).unwrap_or_else(|| Self(fallback.to_owned()))
+    }
+
     /// This slug if it is free, else the first free of `slug-2`,
     /// `slug-3`, …, given the taken ones (the caller reads those matching
     /// `slug` and `slug-%` in one query).
@@ -339,6 +345,12 @@ mod tests {
             assert!(Slug::parse("slug", bad).is_err(), "{bad}");
         }
         assert!(Slug::parse("slug", "acme-2").is_ok());
+        for fallback in ["org", "team"] {
+            assert_eq!(
+                Slug::derive_or("?!", fallback),
+                Slug::parse("slug", fallback).unwrap()
+            );
+        }
     }
 
     #[test]

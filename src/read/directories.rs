@@ -91,7 +91,7 @@ pub async fn users<C: ConnectionTrait>(
 #[derive(Debug, Clone)]
 pub enum GroupLookup {
     All,
-    /// `displayName eq`.
+    /// `displayName eq`, ignoring case.
     DisplayName(String),
     /// `externalId eq`.
     ExternalId(String),
@@ -108,7 +108,9 @@ pub async fn groups<C: ConnectionTrait>(
     let query = scim_group::Entity::find().filter(scim_group::Column::DirectoryId.eq(directory_id));
     let query = match lookup {
         GroupLookup::All => query,
-        GroupLookup::DisplayName(name) => query.filter(scim_group::Column::DisplayName.eq(name)),
+        GroupLookup::DisplayName(name) => {
+            query.filter(scim_group::Column::DisplayNameKey.eq(name.to_lowercase()))
+        }
         GroupLookup::ExternalId(id) => query.filter(scim_group::Column::ExternalId.eq(id)),
         GroupLookup::Id(id) => query.filter(scim_group::Column::Id.eq(id)),
     };

@@ -183,7 +183,15 @@ async fn a_directory_is_connected_by_owners_and_admins_on_enterprise_only() {
     let (member, _) = app
         .member_of(&org, entity::values::Role::Member, "Mem")
         .await;
-    assert_error(&create(member.token).await, "FORBIDDEN");
+    assert_error(&create(member.token.clone()).await, "FORBIDDEN");
+    let listed_by_member = app
+        .graphql(
+            "query($o: ID!) { organization(id: $o) { scimDirectories { id } } }",
+            json!({ "o": org.id }),
+            Some(&member.token),
+        )
+        .await;
+    assert_error(&listed_by_member, "FORBIDDEN");
     let stranger = app.sign_up("Stranger").await;
     assert_error(&create(stranger.token).await, "NOT_FOUND");
     let created = create(owner.token.clone()).await;
@@ -251,6 +259,16 @@ async fn a_token_works_only_for_its_own_directory_while_it_lives() {
         .call(&app, Method::DELETE, &format!("/Users/{b_user}"), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Nor can A put B's user into one of its groups.
+    let (status, body) = a
+        .call(
+            &app,
+            Method::POST,
+            "/Groups",
+            Some(json!({ "displayName": "Mixed", "members": [{ "value": b_user }] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
     let rotated = app
         .graphql(
@@ -647,6 +665,9 @@ async fn what_is_not_scim_is_a_400_never_a_500() {
         json!({ "userName": 7 }),
         json!({ "name": { "givenName": "x" } }),
         json!([1, 2]),
+        json!({ "userName": dir.address("a"), "externalId": "x".repeat(321) }),
+        json!({ "userName": dir.address("a"), "title": "x".repeat(20_000) }),
+        json!({ "userName": format!("{}@{}", "İ".repeat(200), dir.domain) }),
     ];
     for body in cases {
         let (status, answer) = dir

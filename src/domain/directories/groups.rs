@@ -18,13 +18,14 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{apply_mapped_roles, begin_provisioning, join_team, leave_team, memberships};
+use super::{
+    apply_mapped_roles, begin_provisioning, external_id, join_team, leave_team, memberships,
+    name_and_key,
+};
 use crate::domain::audit::{AuditAction, Entry};
 use crate::domain::authz::Actor;
 use crate::domain::ids::new_id;
 use crate::domain::teams;
-use crate::domain::tiers::{self, Resource};
-use crate::domain::values::{self, Slug};
 use crate::domain::write::OrgWrite;
 use crate::error::{AppError, AppResult};
 
@@ -49,6 +50,21 @@ async fn find<C: sea_orm::ConnectionTrait>(
         .ok_or(AppError::NotFound)
 }
 
+/// The users in a group.
+async fn users_of<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    group_id: Uuid,
+) -> AppResult<Vec<scim_user::Model>> {
+    Ok(scim_group_member::Entity::find()
+        .filter(scim_group_member::Column::GroupId.eq(group_id))
+        .find_also_related(scim_user::Entity)
+        .all(txn)
+        .await?
+        .into_iter()
+        .filter_map(|(_, user)| user)
+        .collect())
+}
+
 /// Creates a group and its team (under the tier's team limit).
 #[tracing::instrument(skip_all)]
 pub async fn create(
@@ -56,36 +72,28 @@ pub async fn create(
     actor: &Actor,
     record: GroupRecord,
 ) -> AppResult<scim_group::Model> {
-    let name = values::text("displayName", &record.display_name, 200)?;
+    let (name, key) = name_and_key("displayName", &record.display_name, 200)?;
+    let external_id = external_id(record.external_id)?;
     let (write, directory) = begin_provisioning(db, actor).await?;
-    let organization_id = write.organization_id();
-    let used = team::Entity::find()
-        .filter(team::Column::OrganizationId.eq(organization_id))
-        .count(write.txn())
-        .await?;
-    tiers::ensure_room(write.organization().tier, Resource::Teams, used, 1)?;
-    let base = Slug::derive(&name)
-        .unwrap_or_else(|| Slug::parse("slug", "team").expect("a static slug is valid"));
-    let slug = teams::available_slug(write.txn(), organization_id, base).await?;
-    let now = Utc::now();
-    let team = team::ActiveModel {
-        id: Set(new_id()),
-        organization_id: Set(organization_id),
-        parent_team_id: Set(None),
-        name: Set(name.clone()),
-        slug: Set(slug.into_string()),
-        description: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(write.txn())
+    let team = teams::insert(
+        write.txn(),
+        write.organization(),
+        teams::TeamRow {
+            name: name.clone(),
+            slug: None,
+            description: None,
+            parent_team_id: None,
+        },
+    )
     .await?;
+    let now = Utc::now();
     let group = scim_group::ActiveModel {
         id: Set(new_id()),
         directory_id: Set(directory.id),
         team_id: Set(team.id),
+        display_name_key: Set(key),
         display_name: Set(name),
-        external_id: Set(record.external_id),
+        external_id: Set(external_id),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -113,20 +121,22 @@ pub async fn replace(
     group_id: Uuid,
     record: GroupRecord,
 ) -> AppResult<scim_group::Model> {
-    let name = values::text("displayName", &record.display_name, 200)?;
+    let (name, key) = name_and_key("displayName", &record.display_name, 200)?;
+    let external_id = external_id(record.external_id)?;
     let (write, directory) = begin_provisioning(db, actor).await?;
     let group = find(write.txn(), directory.id, group_id).await?;
     let mut entries = Vec::new();
-    if group.display_name != name {
+    let renamed = group.display_name != name;
+    if renamed {
         let team = team::Entity::find_by_id(group.team_id)
             .one(write.txn())
             .await?
             .ok_or(AppError::NotFound)?;
         let before = team.name.clone();
-        let mut renamed: team::ActiveModel = team.into();
-        renamed.name = Set(name.clone());
-        renamed.updated_at = Set(Utc::now());
-        let team = renamed.update(write.txn()).await?;
+        let mut team: team::ActiveModel = team.into();
+        team.name = Set(name.clone());
+        team.updated_at = Set(Utc::now());
+        let team = team.update(write.txn()).await?;
         entries.push(Entry::new(
             AuditAction::TeamUpdated,
             team.id,
@@ -139,22 +149,18 @@ pub async fn replace(
         ));
     }
     let mut active: scim_group::ActiveModel = group.into();
+    active.display_name_key = Set(key);
     active.display_name = Set(name);
-    active.external_id = Set(record.external_id);
+    active.external_id = Set(external_id);
     active.updated_at = Set(Utc::now());
     let group = active.update(write.txn()).await?;
     set_members(&write, &directory, &group, &record.members, &mut entries).await?;
-    // The group's new name may be mapped to a role: its members' roles
-    // follow.
-    let members: Vec<scim_user::Model> = scim_group_member::Entity::find()
-        .filter(scim_group_member::Column::GroupId.eq(group.id))
-        .find_also_related(scim_user::Entity)
-        .all(write.txn())
-        .await?
-        .into_iter()
-        .filter_map(|(_, user)| user)
-        .collect();
-    apply_mapped_roles(&write, &directory, &members, &mut entries).await?;
+    // A new name may be mapped to a role (or no longer be): every member's
+    // role follows. (`set_members` did it for those who came and went.)
+    if renamed {
+        let members = users_of(write.txn(), group.id).await?;
+        apply_mapped_roles(&write, &directory, &members, &mut entries).await?;
+    }
     if entries.is_empty() {
         entries.push(Entry::new(
             AuditAction::ScimGroupUpdated,
@@ -172,14 +178,7 @@ pub async fn replace(
 pub async fn delete(db: &DatabaseConnection, actor: &Actor, group_id: Uuid) -> AppResult<()> {
     let (write, directory) = begin_provisioning(db, actor).await?;
     let group = find(write.txn(), directory.id, group_id).await?;
-    let members: Vec<scim_user::Model> = scim_group_member::Entity::find()
-        .filter(scim_group_member::Column::GroupId.eq(group.id))
-        .find_also_related(scim_user::Entity)
-        .all(write.txn())
-        .await?
-        .into_iter()
-        .filter_map(|(_, user)| user)
-        .collect();
+    let members = users_of(write.txn(), group.id).await?;
     let children = team::Entity::find()
         .filter(team::Column::ParentTeamId.eq(group.team_id))
         .count(write.txn())

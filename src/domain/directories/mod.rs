@@ -42,6 +42,7 @@ use crate::domain::authz::{Actor, Permission, Principal, RequestMeta, Role};
 use crate::domain::ids::{OrganizationId, ScimDirectoryId, new_id};
 use crate::domain::values;
 use crate::domain::write::{OrgWrite, Write};
+use crate::domain::{teams, tiers};
 use crate::error::{AppError, AppResult};
 
 /// How many directories one organization may connect.
@@ -53,6 +54,36 @@ const MAX_GROUP_ROLES: usize = 50;
 /// What a directory token starts with, so that it is recognizable in a
 /// secret scanner.
 const TOKEN_PREFIX: &str = "scim_";
+
+/// The longest `externalId` kept (the column's width).
+const MAX_EXTERNAL_ID_CHARS: usize = 320;
+
+/// An `externalId` as the directory sent it, within
+/// [`MAX_EXTERNAL_ID_CHARS`] (BAD_USER_INPUT naming `externalId`).
+fn external_id(value: Option<String>) -> AppResult<Option<String>> {
+    match value {
+        Some(id) if id.chars().count() > MAX_EXTERNAL_ID_CHARS => Err(AppError::bad_input(
+            "externalId",
+            format!("externalId is at most {MAX_EXTERNAL_ID_CHARS} characters"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// A name checked like any (`values::text`), whose lower-cased form (the
+/// key it is looked up by, which may be longer in a few scripts) fits
+/// the same width.
+fn name_and_key(field: &str, value: &str, max_chars: usize) -> AppResult<(String, String)> {
+    let name = values::text(field, value, max_chars)?;
+    let key = name.to_lowercase();
+    if key.chars().count() > max_chars {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} is at most {max_chars} characters"),
+        ));
+    }
+    Ok((name, key))
+}
 
 /// A group whose members hold a role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,7 +200,7 @@ pub async fn create(
     )?;
     let organization_id = Uuid::from(input.organization_id);
     let write = OrgWrite::begin(db, actor, organization_id, Permission::DirectoryManage).await?;
-    ensure_enterprise(write.organization().tier)?;
+    tiers::ensure_enterprise(write.organization().tier, "scimDirectories")?;
     ensure_may_give(&write, default_role, "defaultRole")?;
     let group_roles = checked_group_roles(&write, input.group_roles)?;
     let existing = scim_directory::Entity::find()
@@ -206,19 +237,6 @@ pub async fn create(
         ))
         .await?;
     Ok((directory, token))
-}
-
-/// Directory sync is an ENTERPRISE feature, like SSO.
-fn ensure_enterprise(tier: entity::values::Tier) -> AppResult<()> {
-    if tier == entity::values::Tier::Enterprise {
-        Ok(())
-    } else {
-        Err(AppError::TierLimitExceeded {
-            resource: "scimDirectories",
-            limit: 0,
-            used: 0,
-        })
-    }
 }
 
 /// Opens a write on a directory's organization (directory:manage): a
@@ -520,6 +538,8 @@ async fn join_team<C: ConnectionTrait>(
     member: &member::Model,
     directory_id: Uuid,
 ) -> AppResult<Option<Entry>> {
+    // Looked up first: on PostgreSQL a refused insert would end the
+    // transaction.
     let present = team_member::Entity::find()
         .filter(team_member::Column::TeamId.eq(team_id))
         .filter(team_member::Column::MemberId.eq(member.id))
@@ -530,15 +550,7 @@ async fn join_team<C: ConnectionTrait>(
         return Ok(None);
     }
     let role = entity::values::TeamRole::Member;
-    team_member::ActiveModel {
-        id: Set(new_id()),
-        team_id: Set(team_id),
-        member_id: Set(member.id),
-        role: Set(role),
-        added_at: Set(Utc::now()),
-    }
-    .insert(txn)
-    .await?;
+    teams::insert_member(txn, team_id, member.id, role).await?;
     Ok(Some(Entry::new(
         AuditAction::TeamMemberAdded,
         team_id,
@@ -559,16 +571,10 @@ async fn leave_team<C: ConnectionTrait>(
     member: &member::Model,
     directory_id: Uuid,
 ) -> AppResult<Option<Entry>> {
-    let Some(place) = team_member::Entity::find()
-        .filter(team_member::Column::TeamId.eq(team_id))
-        .filter(team_member::Column::MemberId.eq(member.id))
-        .one(txn)
-        .await?
-    else {
+    let Some(place) = teams::remove_member_from(txn, team_id, member.id).await? else {
         return Ok(None);
     };
     let role = place.role;
-    place.delete(txn).await?;
     Ok(Some(Entry::new(
         AuditAction::TeamMemberRemoved,
         team_id,

@@ -25,7 +25,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    apply_mapped_roles, begin_provisioning, find_user, groups_of, join_team, refused, role_for,
+    apply_mapped_roles, begin_provisioning, external_id, find_user, groups_of, join_team,
+    name_and_key, refused, role_for,
 };
 use crate::domain::audit::{AuditAction, Entry};
 use crate::domain::authz::Actor;
@@ -43,12 +44,43 @@ pub struct UserRecord {
     pub user_name: String,
     pub external_id: Option<String>,
     pub active: bool,
-    /// Its email addresses, the primary first, then work ones.
-    pub emails: Vec<String>,
+    /// Its email addresses, as sent.
+    pub emails: Vec<EmailRecord>,
     /// A name for a new account (`displayName`, or the formatted name).
     pub display_name: Option<String>,
     /// The rest of the resource, kept as sent.
     pub attributes: Value,
+}
+
+/// One of a SCIM User's `emails`.
+#[derive(Debug, Clone)]
+pub struct EmailRecord {
+    pub value: String,
+    /// `type: work`.
+    pub work: bool,
+    pub primary: bool,
+}
+
+/// The most a SCIM User's other attributes (names, emails, addresses, …)
+/// may take, as JSON: a directory is another party, and what it sends is
+/// stored and served back.
+const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
+
+/// The record's `userName`, `externalId` and attributes, within bounds.
+fn checked(record: UserRecord) -> AppResult<UserRecord> {
+    let (user_name, _) = name_and_key("userName", &record.user_name, 320)?;
+    let external_id = external_id(record.external_id)?;
+    if record.attributes.to_string().len() > MAX_ATTRIBUTES_BYTES {
+        return Err(AppError::bad_input(
+            "attributes",
+            format!("a user's attributes take at most {MAX_ATTRIBUTES_BYTES} bytes of JSON"),
+        ));
+    }
+    Ok(UserRecord {
+        user_name,
+        external_id,
+        ..record
+    })
 }
 
 /// A userName names one SCIM User of a directory, ignoring case.
@@ -65,10 +97,13 @@ fn user_name_taken() -> AppError {
 }
 
 /// The address that names the account: `userName` when it is one, else
-/// the first email; BAD_USER_INPUT when the directory gave none.
+/// the primary email, else a work one, else any; BAD_USER_INPUT when the
+/// directory gave none.
 fn address_of(record: &UserRecord) -> AppResult<Email> {
+    let mut emails: Vec<&EmailRecord> = record.emails.iter().collect();
+    emails.sort_by_key(|email| (!email.primary, !email.work));
     std::iter::once(record.user_name.as_str())
-        .chain(record.emails.iter().map(String::as_str))
+        .chain(emails.into_iter().map(|email| email.value.as_str()))
         .find_map(|candidate| Email::parse("userName", candidate).ok())
         .ok_or_else(|| {
             AppError::bad_input(
@@ -87,7 +122,8 @@ pub async fn create(
     actor: &Actor,
     record: UserRecord,
 ) -> AppResult<scim_user::Model> {
-    let user_name = values::text("userName", &record.user_name, 320)?;
+    let record = checked(record)?;
+    let user_name = record.user_name.clone();
     let address = address_of(&record)?;
     let (write, directory) = begin_provisioning(db, actor).await?;
     let organization_id = write.organization_id();
@@ -188,7 +224,8 @@ pub async fn replace(
     scim_user_id: Uuid,
     record: UserRecord,
 ) -> AppResult<scim_user::Model> {
-    let user_name = values::text("userName", &record.user_name, 320)?;
+    let record = checked(record)?;
+    let user_name = record.user_name.clone();
     let attempt = async {
         let (write, directory) = begin_provisioning(db, actor).await?;
         let current = find_user(write.txn(), directory.id, scim_user_id).await?;

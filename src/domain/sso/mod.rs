@@ -188,13 +188,5 @@ pub fn ensure_built(protocol: SsoProtocol) -> AppResult<()> {
 
 /// SSO is an ENTERPRISE feature (DESIGN §6).
 pub fn ensure_tier(tier: Tier) -> AppResult<()> {
-    if tier == Tier::Enterprise {
-        Ok(())
-    } else {
-        Err(AppError::TierLimitExceeded {
-            resource: "ssoConnections",
-            limit: 0,
-            used: 0,
-        })
-    }
+    crate::domain::tiers::ensure_enterprise(tier, "ssoConnections")
 }

@@ -12,6 +12,7 @@ mod roster;
 pub mod tree;
 
 pub use roster::{add_member, change_member_role, remove_member};
+pub(crate) use roster::{insert as insert_member, remove as remove_member_from};
 
 use chrono::Utc;
 use entity::{team, team_member, values::TeamRole};
@@ -137,8 +138,7 @@ async fn begin_administering<'a>(
     Ok((write, team))
 }
 
-/// A free slug in the organization: `base`, or `base-2`, `base-3`, ….
-pub(crate) async fn available_slug<C: ConnectionTrait>(
+async fn available_slug<C: ConnectionTrait>(
     db: &C,
     organization_id: Uuid,
     base: Slug,
@@ -158,6 +158,50 @@ pub(crate) async fn available_slug<C: ConnectionTrait>(
         .into_iter()
         .collect();
     Ok(base.first_free(&taken))
+}
+
+/// A new team's row, its values checked.
+pub(crate) struct TeamRow {
+    pub name: String,
+    /// None: derived from the name, the first free one.
+    pub slug: Option<Slug>,
+    pub description: Option<String>,
+    pub parent_team_id: Option<Uuid>,
+}
+
+/// Inserts a team into `organization` under its tier's team limit. Call
+/// with the organization locked (the write path), the parent checked.
+pub(crate) async fn insert<C: ConnectionTrait>(
+    txn: &C,
+    organization: &entity::organization::Model,
+    row: TeamRow,
+) -> AppResult<team::Model> {
+    let used = team::Entity::find()
+        .filter(team::Column::OrganizationId.eq(organization.id))
+        .count(txn)
+        .await?;
+    tiers::ensure_room(organization.tier, Resource::Teams, used, 1)?;
+    let slug = match row.slug {
+        Some(slug) => slug,
+        None => {
+            let base = Slug::derive_or(&row.name, "team");
+            available_slug(txn, organization.id, base).await?
+        }
+    };
+    let now = Utc::now();
+    team::ActiveModel {
+        id: Set(new_id()),
+        organization_id: Set(organization.id),
+        parent_team_id: Set(row.parent_team_id),
+        name: Set(row.name),
+        slug: Set(slug.into_string()),
+        description: Set(row.description),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await
+    .on_unique(SLUG_UNIQUE, slug_taken)
 }
 
 /// Creates a team (teams:create); the creator becomes its MAINTAINER.
@@ -186,48 +230,24 @@ pub async fn create(
     // A person becomes the team's first maintainer; an API token's team
     // starts empty.
     let creator = write.access().membership.clone();
-    let used = team::Entity::find()
-        .filter(team::Column::OrganizationId.eq(organization_id))
-        .count(write.txn())
-        .await?;
-    tiers::ensure_room(write.organization().tier, Resource::Teams, used, 1)?;
     if let Some(parent) = parent_team_id {
         tree::check_parent(write.txn(), organization_id, None, parent).await?;
     }
-    let slug = match slug {
-        Some(slug) => slug,
-        None => {
-            let base = Slug::derive(&name)
-                .unwrap_or_else(|| Slug::parse("slug", "team").expect("a static slug is valid"));
-            available_slug(write.txn(), organization_id, base).await?
-        }
-    };
-    let now = Utc::now();
-    let team = team::ActiveModel {
-        id: Set(new_id()),
-        organization_id: Set(organization_id),
-        parent_team_id: Set(parent_team_id),
-        name: Set(name),
-        slug: Set(slug.into_string()),
-        description: Set(description),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(write.txn())
-    .await
-    .on_unique(SLUG_UNIQUE, slug_taken)?;
+    let team = insert(
+        write.txn(),
+        write.organization(),
+        TeamRow {
+            name,
+            slug,
+            description,
+            parent_team_id,
+        },
+    )
+    .await?;
     let maintainer = match creator {
-        Some(creator) => Some(
-            team_member::ActiveModel {
-                id: Set(new_id()),
-                team_id: Set(team.id),
-                member_id: Set(creator.id),
-                role: Set(TeamRole::Maintainer),
-                added_at: Set(now),
-            }
-            .insert(write.txn())
-            .await?,
-        ),
+        Some(creator) => {
+            Some(roster::insert(write.txn(), team.id, creator.id, TeamRole::Maintainer).await?)
+        }
         None => None,
     };
     write

@@ -38,6 +38,46 @@ const MEMBER_UNIQUE: Constraint = Constraint {
     sqlite: "team_members.team_id, team_members.member_id",
 };
 
+/// Inserts a member's place in a team (CONFLICT naming `memberId` when
+/// they are in it). Call inside a write on the team's organization.
+pub(crate) async fn insert<C: ConnectionTrait>(
+    txn: &C,
+    team_id: Uuid,
+    member_id: Uuid,
+    role: TeamRole,
+) -> AppResult<team_member::Model> {
+    team_member::ActiveModel {
+        id: Set(new_id()),
+        team_id: Set(team_id),
+        member_id: Set(member_id),
+        role: Set(role),
+        added_at: Set(Utc::now()),
+    }
+    .insert(txn)
+    .await
+    .on_unique(MEMBER_UNIQUE, || {
+        AppError::taken("memberId", "already a member of this team")
+    })
+}
+
+/// Takes a member's place in a team away, if they have one: the place
+/// they had. Call inside a write on the team's organization.
+pub(crate) async fn remove<C: ConnectionTrait>(
+    txn: &C,
+    team_id: Uuid,
+    member_id: Uuid,
+) -> AppResult<Option<team_member::Model>> {
+    let place = team_member::Entity::find()
+        .filter(team_member::Column::TeamId.eq(team_id))
+        .filter(team_member::Column::MemberId.eq(member_id))
+        .one(txn)
+        .await?;
+    if let Some(place) = &place {
+        place.clone().delete(txn).await?;
+    }
+    Ok(place)
+}
+
 /// Puts an organization member into a team.
 #[tracing::instrument(skip_all, fields(%team_id, %member_id, ?role))]
 pub async fn add_member(
@@ -49,18 +89,7 @@ pub async fn add_member(
 ) -> AppResult<team_member::Model> {
     let (write, team) = begin_administering(db, actor, team_id).await?;
     let member = member_of_org(write.txn(), team.organization_id, member_id).await?;
-    let added = team_member::ActiveModel {
-        id: Set(new_id()),
-        team_id: Set(team.id),
-        member_id: Set(member.id),
-        role: Set(role),
-        added_at: Set(Utc::now()),
-    }
-    .insert(write.txn())
-    .await
-    .on_unique(MEMBER_UNIQUE, || {
-        AppError::taken("memberId", "already a member of this team")
-    })?;
+    let added = insert(write.txn(), team.id, member.id, role).await?;
     write
         .commit(Entry::new(
             AuditAction::TeamMemberAdded,
@@ -126,8 +155,9 @@ pub async fn remove_member(
     if !leaving {
         ensure_may_administer(&write, &team).await?;
     }
-    let current = team_membership(write.txn(), team.id, member_id).await?;
-    current.clone().delete(write.txn()).await?;
+    let current = remove(write.txn(), team.id, member_id.into())
+        .await?
+        .ok_or(AppError::NotFound)?;
     write
         .commit(Entry::new(
             AuditAction::TeamMemberRemoved,

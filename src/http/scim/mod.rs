@@ -28,7 +28,9 @@ use uuid::Uuid;
 
 use super::AppState;
 use crate::domain::authz::Actor;
-use crate::domain::directories::{self, groups::GroupRecord, users::UserRecord};
+use crate::domain::directories;
+use crate::domain::directories::groups::GroupRecord;
+use crate::domain::directories::users::{EmailRecord, UserRecord};
 use crate::domain::ids::{self, IdKind, ScimDirectoryId};
 use crate::error::AppError;
 use crate::graphql::rate_limits::{Budgets, Limited, RateLimits};
@@ -680,24 +682,19 @@ fn user_record(body: Value) -> Result<UserRecord, ScimError> {
         .get("active")
         .and_then(Value::as_bool)
         .unwrap_or(true);
-    let mut emails: Vec<(u8, String)> = attributes
+    let emails = attributes
         .get("emails")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|email| {
-            let value = email.get("value")?.as_str()?.to_owned();
-            let rank = if email.get("primary") == Some(&Value::Bool(true)) {
-                0
-            } else if email.get("type").and_then(Value::as_str) == Some("work") {
-                1
-            } else {
-                2
-            };
-            Some((rank, value))
+            Some(EmailRecord {
+                value: email.get("value")?.as_str()?.to_owned(),
+                work: email.get("type").and_then(Value::as_str) == Some("work"),
+                primary: email.get("primary") == Some(&Value::Bool(true)),
+            })
         })
         .collect();
-    emails.sort_by_key(|(rank, _)| *rank);
     let name = attributes.get("name");
     let display_name = attributes
         .get("displayName")
@@ -719,7 +716,7 @@ fn user_record(body: Value) -> Result<UserRecord, ScimError> {
         user_name,
         external_id,
         active,
-        emails: emails.into_iter().map(|(_, e)| e).collect(),
+        emails,
         display_name,
         attributes: Value::Object(attributes),
     })
@@ -793,19 +790,13 @@ async fn replace_user(request: &Request<'_>, caller: &Caller, id: Uuid) -> Answe
 async fn patch_user(request: &Request<'_>, caller: &Caller, id: Uuid) -> Answer {
     let operations = patch::operations(body_json(request)?)?;
     let current = find_user(request, caller, id).await?;
-    let Value::Object(mut resource) = user_resource(caller, &current) else {
-        return Err(ScimError::not_found());
-    };
-    resource.remove("meta");
     let schemas = patch::Schemas {
         core_urn: schema::USER,
         core: schema::USER_ATTRIBUTES,
         extensions: USER_EXTENSIONS,
     };
-    for (op, path, value) in operations {
-        patch::apply(&schemas, &mut resource, op, path.as_deref(), value)?;
-    }
-    let record = user_record(Value::Object(resource))?;
+    let patched = patch::apply_all(&schemas, user_resource(caller, &current), operations)?;
+    let record = user_record(patched)?;
     let user = directories::users::replace(&request.state.db, &caller.actor, id, record).await?;
     Ok(scim_json(StatusCode::OK, &user_resource(caller, &user)))
 }
@@ -931,27 +922,12 @@ async fn list_groups(request: &Request<'_>, caller: &Caller) -> Answer {
     };
     let groups =
         crate::read::directories::groups(&request.state.db, caller.directory.id, lookup).await?;
-    // A display name compares ignoring case: what the index read exactly
-    // is checked again below, and a case-different name found by a scan.
-    let groups = if groups.is_empty() && matches!(lookup_kind(&filter), Some("displayName")) {
-        crate::read::directories::groups(&request.state.db, caller.directory.id, GroupLookup::All)
-            .await?
-    } else {
-        groups
-    };
     let matching = group_resources(request, caller, &groups)
         .await?
         .into_iter()
         .filter(|r| filter.as_ref().is_none_or(|f| filter::matches(f, r)))
         .collect();
     paged(&request.query, matching)
-}
-
-fn lookup_kind(filter: &Option<scim_v2::filter::Filter>) -> Option<&'static str> {
-    filter
-        .as_ref()
-        .and_then(|f| filter::indexed(f, &["displayName", "externalId", "id"]))
-        .map(|(name, _)| name)
 }
 
 async fn find_group(
@@ -1009,19 +985,13 @@ async fn replace_group(request: &Request<'_>, caller: &Caller, id: Uuid) -> Answ
 async fn patch_group(request: &Request<'_>, caller: &Caller, id: Uuid) -> Answer {
     let operations = patch::operations(body_json(request)?)?;
     let current = find_group(request, caller, id).await?;
-    let Value::Object(mut resource) = served_group(request, caller, &current).await? else {
-        return Err(ScimError::not_found());
-    };
-    resource.remove("meta");
     let schemas = patch::Schemas {
         core_urn: schema::GROUP,
         core: schema::GROUP_ATTRIBUTES,
         extensions: &[],
     };
-    for (op, path, value) in operations {
-        patch::apply(&schemas, &mut resource, op, path.as_deref(), value)?;
-    }
-    let record = group_record(Value::Object(resource))?;
+    let served = served_group(request, caller, &current).await?;
+    let record = group_record(patch::apply_all(&schemas, served, operations)?)?;
     let group = directories::groups::replace(&request.state.db, &caller.actor, id, record).await?;
     Ok(scim_json(
         StatusCode::OK,

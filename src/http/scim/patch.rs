@@ -76,6 +76,25 @@ pub struct Schemas<'a> {
     pub extensions: &'a [(&'a str, &'a [Attribute])],
 }
 
+/// A served resource as `operations` leave it, without its `meta`.
+pub fn apply_all(
+    schemas: &Schemas<'_>,
+    served: Value,
+    operations: Vec<Operation>,
+) -> Result<Value, ScimError> {
+    let Value::Object(mut resource) = served else {
+        return Err(ScimError::bad_request(
+            "invalidSyntax",
+            "a resource is an object".into(),
+        ));
+    };
+    resource.remove("meta");
+    for (op, path, value) in operations {
+        apply(schemas, &mut resource, op, path.as_deref(), value)?;
+    }
+    Ok(Value::Object(resource))
+}
+
 /// Applies one operation to `resource` (a served resource's attributes).
 pub fn apply(
     schemas: &Schemas<'_>,
