@@ -30,6 +30,7 @@ use tracing::Level;
 
 use crate::auth::{AuthConfig, PasswordHasher, Sealer, TokenIssuer, secrets};
 use crate::config::Config;
+use crate::domain::clock::Clock;
 use crate::graphql::extensions::{Limits, ParsedDocuments};
 use crate::graphql::{SchemaDeps, build_schema};
 use crate::http::persisted::PersistedQueries;
@@ -465,6 +466,8 @@ pub struct Application {
     /// application is dropped unserved.
     background: TaskTracker,
     stop_background: DropGuard,
+    /// What the webhook sender schedules by; tests move it.
+    clock: Clock,
 }
 
 impl Application {
@@ -482,6 +485,8 @@ impl Application {
         let statements = StatementCounter::default();
         statements.attach(&mut db);
         let outbox = Outbox::new(&config.public_url);
+        // The webhook sender's: it mails owners and opens endpoint secrets.
+        let (sender_outbox, sender_sealer) = (outbox.clone(), auth.sealer.clone());
         let mailer = Mailer::new(
             background.clone(),
             outbox.clone(),
@@ -520,6 +525,7 @@ impl Application {
             ),
             None => PersistedQueries::Off,
         };
+        let webhook_outcomes = metrics.webhook_deliveries();
         let state = AppState {
             schema,
             db: db.clone(),
@@ -566,7 +572,18 @@ impl Application {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         purge_audit_log(&background).await;
+        let clock = Clock::default();
+        let webhook_sender = crate::domain::webhooks::sender::Sender {
+            db: background.clone(),
+            sealer: sender_sealer,
+            clock: clock.clone(),
+            targets: config.webhook_targets(),
+            timeout: Duration::from_secs(config.webhook_timeout_secs),
+            outbox: sender_outbox,
+            outcomes: webhook_outcomes,
+        };
         tasks.spawn(mailer.run(stop_background.clone()));
+        tasks.spawn(webhook_sender.run(stop_background.clone()));
         tasks.spawn(purge_audit_log_hourly(background, stop_background.clone()));
         tasks.close();
         Ok(Self {
@@ -578,6 +595,7 @@ impl Application {
             statements,
             background: tasks,
             stop_background: stop_guard,
+            clock,
         })
     }
 
@@ -604,6 +622,13 @@ impl Application {
 
     pub fn statements(&self) -> StatementCounter {
         self.statements.clone()
+    }
+
+    /// The clock background work schedules by (webhook retries, the day
+    /// after which a failing endpoint is disabled): tests move it forward,
+    /// then call `domain::webhooks::wake_senders`.
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
     }
 
     /// Serves until `shutdown` completes: then stops accepting, answers

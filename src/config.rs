@@ -401,6 +401,28 @@ pub struct Config {
     #[arg(long, env = "ORGQL_SSO_ALLOW_HTTP_ISSUERS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub sso_allow_http_issuers: bool,
 
+    /// Accept plain `http://` webhook endpoint URLs. For development and
+    /// tests only: deliveries carry an organization's events.
+    #[arg(long, env = "ORGQL_WEBHOOK_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub webhook_allow_http: bool,
+
+    /// Let webhook endpoints be on private, loopback and link-local
+    /// addresses. For development and tests only: otherwise an
+    /// organization could make the server reach its own network.
+    #[arg(long, env = "ORGQL_WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub webhook_allow_private_targets: bool,
+
+    /// How long one webhook delivery may take, connecting included, before
+    /// it counts as failed and is retried.
+    #[arg(
+        long,
+        env = "ORGQL_WEBHOOK_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=60),
+        global = true
+    )]
+    pub webhook_timeout_secs: u64,
+
     /// Skip migrations at start-up and in `seed` (run `orgql migrate`
     /// yourself).
     #[arg(long, env = "ORGQL_NO_MIGRATE", global = true)]
@@ -469,6 +491,14 @@ fn parse_proxy(value: &str) -> Result<IpNet, String> {
 }
 
 impl Config {
+    /// Which webhook targets the server may post to.
+    pub fn webhook_targets(&self) -> crate::domain::webhooks::Targets {
+        crate::domain::webhooks::Targets {
+            allow_http: self.webhook_allow_http,
+            allow_private: self.webhook_allow_private_targets,
+        }
+    }
+
     /// `ORGQL_MAIL_DIR`, or `mail` beside the SQLite database file, or
     /// `./mail` (PostgreSQL, in-memory SQLite).
     pub fn mail_dir(&self) -> PathBuf {

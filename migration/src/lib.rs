@@ -29,6 +29,7 @@ mod m20261204_000029_sso_login_browser;
 mod m20261204_000030_sso_test_ticket;
 mod m20261204_000031_drop_organization_session_cutoff;
 mod m20261204_000032_scim_directories;
+mod m20261204_000033_events_and_webhooks;
 
 pub struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000030_sso_test_ticket::Migration),
             Box::new(m20261204_000031_drop_organization_session_cutoff::Migration),
             Box::new(m20261204_000032_scim_directories::Migration),
+            Box::new(m20261204_000033_events_and_webhooks::Migration),
         ]
     }
 }

@@ -22,6 +22,9 @@
 //! | `src/mail/outbox.rs` | `mark_sent` | delivery state: the sender's own |
 //! | `src/mail/outbox.rs` | `mark_failed` | delivery state: the sender's own |
 //! | `src/mail/outbox.rs` | `enqueue` | queues mail: in a write's transaction (its `send`), or on its own for `send_mail` |
+//! | `src/domain/webhooks/deliveries.rs` | `claim` | delivery state: the webhook sender claims a due delivery with a conditional update, so two instances never make one attempt twice |
+//! | `src/domain/webhooks/deliveries.rs` | `record` | delivery state: an attempt's outcome and the endpoint's failure clock (disabling the endpoint is a change, written through `domain::write`) |
+//! | `src/domain/webhooks/deliveries.rs` | `release` | delivery state: gives back an attempt whose endpoint was disabled meanwhile |
 //! | `src/domain/bookkeeping.rs` | `send_mail` | mail that belongs to no change (see below) |
 //! | `src/domain/sessions/authenticate.rs` | `touch` | a session's `last_used_at`, at most once a minute: nobody's change |
 //! | `src/domain/api_tokens.rs` | `authenticate` | a token's `last_used_at`: nobody's change |

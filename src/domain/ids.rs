@@ -91,6 +91,12 @@ id_types! {
     AuditEntryId = AuditEntry;
     /// A SCIM directory (issue #25).
     ScimDirectoryId = ScimDirectory;
+    /// An event (issue #24).
+    EventId = Event;
+    /// A webhook endpoint (issue #24).
+    WebhookEndpointId = WebhookEndpoint;
+    /// One event's delivery to one webhook endpoint.
+    WebhookDeliveryId = WebhookDelivery;
 }
 
 /// A kind of object with a public id.
@@ -110,12 +116,18 @@ pub enum IdKind {
     IpAllowlistEntry,
     SsoConnection,
     ScimDirectory,
+    Event,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 14] = [
+    pub const ALL: [IdKind; 17] = [
         IdKind::SsoConnection,
         IdKind::ScimDirectory,
+        IdKind::Event,
+        IdKind::WebhookEndpoint,
+        IdKind::WebhookDelivery,
         IdKind::IpAllowlistEntry,
         IdKind::OwnershipTransfer,
         IdKind::TierUpgradeRequest,
@@ -146,6 +158,9 @@ impl IdKind {
             IdKind::IpAllowlistEntry => "ip",
             IdKind::SsoConnection => "sso",
             IdKind::ScimDirectory => "dir",
+            IdKind::Event => "evt",
+            IdKind::WebhookEndpoint => "whe",
+            IdKind::WebhookDelivery => "whd",
         }
     }
 }

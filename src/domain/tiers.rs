@@ -16,6 +16,7 @@ pub enum Resource {
     ApiTokens,
     JoinCodes,
     IpAllowlistEntries,
+    WebhookEndpoints,
 }
 
 impl Resource {
@@ -37,12 +38,15 @@ pub fn limit(tier: Tier, resource: Resource) -> Option<u64> {
         (Free, ApiTokens) => Some(3),
         (Free, JoinCodes) => Some(1),
         (Free, IpAllowlistEntries) => Some(5),
+        (Free, WebhookEndpoints) => Some(3),
         (Starter, Members | Teams | ApiTokens) => Some(10),
         (Starter, JoinCodes) => Some(5),
         (Starter, IpAllowlistEntries) => Some(25),
+        (Starter, WebhookEndpoints) => Some(10),
         (Team, Members | Teams | ApiTokens) => Some(50),
         (Team, JoinCodes) => Some(20),
         (Team, IpAllowlistEntries) => Some(100),
+        (Team, WebhookEndpoints) => Some(50),
     }
 }
 

@@ -45,6 +45,7 @@ use uuid::Uuid;
 use crate::domain::audit::{self, AuditActor, Entry};
 use crate::domain::authz::access::{self, Gate, OrgAccess};
 use crate::domain::authz::{Actor, Permission, Policy, RequestMeta, Role};
+use crate::domain::{events, webhooks};
 use crate::error::{AppError, AppResult};
 use crate::mail::outbox::{Mail, Outbox};
 
@@ -75,12 +76,30 @@ impl Transaction {
         if entries.is_empty() {
             return Ok(());
         }
+        let mut recorded = Vec::with_capacity(entries.len());
         for entry in entries {
-            audit::record(&self.txn, who, meta, organization_id, entry).await?;
+            recorded.push(audit::record(&self.txn, who, meta, organization_id, entry).await?);
+        }
+        // Events take their organizations' counters in one order (by id),
+        // so two writes that each touch several organizations cannot
+        // deadlock on them.
+        let mut in_order: Vec<_> = recorded
+            .iter()
+            .zip(entries)
+            .filter_map(|(row, entry)| Some((row.organization_id?, row, entry)))
+            .collect();
+        in_order.sort_by_key(|(organization, ..)| *organization);
+        let mut deliveries = false;
+        for (organization, row, entry) in in_order {
+            deliveries |=
+                events::record(&self.txn, row.id, who, organization, entry, row.at).await?;
         }
         self.txn.commit().await?;
         if let Some(outbox) = self.mail {
             outbox.wake();
+        }
+        if deliveries {
+            webhooks::wake_senders();
         }
         Ok(())
     }

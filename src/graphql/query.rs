@@ -265,10 +265,16 @@ async fn resolve_node(
         IdKind::ScimDirectory => crate::read::directories::visible_by_id(db, actor, uuid)
             .await?
             .map(|d| Node::ScimDirectory(crate::graphql::types::directory::ScimDirectory(d))),
+        IdKind::WebhookEndpoint => crate::read::webhooks::visible_by_id(db, actor, uuid)
+            .await?
+            .map(|e| Node::WebhookEndpoint(crate::graphql::types::webhook::WebhookEndpoint(e))),
         // Sessions are listed under `viewer`; tokens under their
-        // organization; audit entries in its log.
+        // organization; audit entries in its log, events in its events,
+        // deliveries under their endpoint.
         IdKind::Session
         | IdKind::AuditEntry
+        | IdKind::Event
+        | IdKind::WebhookDelivery
         | IdKind::ApiToken
         | IdKind::OwnershipTransfer
         | IdKind::TierUpgradeRequest

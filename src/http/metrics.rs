@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use crate::domain::webhooks::sender::OutcomeLabels;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -60,6 +61,8 @@ pub struct Metrics {
     outbox_backlog: Gauge,
     /// Counted by the APQ cache itself ([`super::persisted::Cache`]).
     persisted_query_evictions: Counter,
+    /// Counted by the webhook sender (`domain::webhooks::sender`).
+    webhook_deliveries: Family<OutcomeLabels, Counter>,
     /// Whether operations are labelled by their trusted document's name
     /// (a manifest the server holds) rather than by their root field.
     trusted_documents: bool,
@@ -119,6 +122,17 @@ impl Metrics {
             "Automatic persisted queries forgotten, least recently used first, to keep the cache within ORGQL_PERSISTED_QUERIES_CACHE_BYTES",
             persisted_query_evictions.clone(),
         );
+        let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered, retrying (failed, another attempt is due) or failed (no attempt left)",
+            webhook_deliveries.clone(),
+        );
+        for outcome in ["delivered", "retrying", "failed"] {
+            webhook_deliveries
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc_by(0);
+        }
         Self {
             registry,
             operations,
@@ -128,8 +142,14 @@ impl Metrics {
             pool_idle,
             outbox_backlog,
             persisted_query_evictions,
+            webhook_deliveries,
             trusted_documents,
         }
+    }
+
+    /// The counters the webhook sender increments, one per outcome.
+    pub fn webhook_deliveries(&self) -> Family<OutcomeLabels, Counter> {
+        self.webhook_deliveries.clone()
     }
 
     /// The counter the APQ cache increments for each query it evicts.

@@ -16,6 +16,7 @@ pub mod sessions;
 pub mod sso;
 pub mod teams;
 pub mod users;
+pub mod webhooks;
 
 /// How much of a row a read selects: every column, or the brief a
 /// client's selection needs (`MemberBrief`, `UserBrief`, `TeamBrief`).

@@ -598,6 +598,65 @@ async fn every_mutation_writes_an_audit_entry() {
             .await;
     }
 
+    // Webhooks (issue #24), in the same organization: `.invalid` never
+    // resolves, so the one delivery fails quietly and stays to redeliver.
+    let endpoint = story
+        .run(
+            "createWebhookEndpoint",
+            "mutation($o: ID!) { createWebhookEndpoint(input: { organizationId: $o, url: \"https://receiver.invalid/orgql\", types: [TEAM_CREATED] }) { endpoint { id } secret } }",
+            json!({ "o": directory_org.id }),
+            Some(&dora.token),
+        )
+        .await;
+    let e = s(&endpoint, &["endpoint", "id"]);
+    app.create_team(&dora, &directory_org, "Hooked", None).await;
+    let listed = app
+        .graphql(
+            "query($o: ID!) { organization(id: $o) { webhookEndpoints { deliveries { edges { node { id } } } } } }",
+            json!({ "o": directory_org.id }),
+            Some(&dora.token),
+        )
+        .await;
+    let delivery = listed["data"]["organization"]["webhookEndpoints"][0]["deliveries"]["edges"][0]
+        ["node"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no delivery in {listed}"))
+        .to_owned();
+    story
+        .run(
+            "redeliverWebhook",
+            "mutation($d: ID!) { redeliverWebhook(input: { deliveryId: $d }) { delivery { status attempts } } }",
+            json!({ "d": delivery }),
+            Some(&dora.token),
+        )
+        .await;
+    for (name, mutation) in [
+        (
+            "updateWebhookEndpoint",
+            "mutation($e: ID!) { updateWebhookEndpoint(input: { endpointId: $e, description: \"CRM sync\" }) { endpoint { id } } }",
+        ),
+        (
+            "rotateWebhookEndpointSecret",
+            "mutation($e: ID!) { rotateWebhookEndpointSecret(input: { endpointId: $e }) { secret } }",
+        ),
+        (
+            "disableWebhookEndpoint",
+            "mutation($e: ID!) { disableWebhookEndpoint(input: { endpointId: $e }) { endpoint { enabled } } }",
+        ),
+    ] {
+        story
+            .run(name, mutation, json!({ "e": e }), Some(&dora.token))
+            .await;
+    }
+    story
+        .run(
+            "deleteWebhookEndpoint",
+            "mutation($e: ID!) { deleteWebhookEndpoint(input: { endpointId: $e }) { deletedEndpointId } }",
+            json!({ "e": e }),
+            Some(&dora.token),
+        )
+        .await;
+
     let missing: Vec<_> = schema_mutations()
         .await
         .difference(&story.covered)

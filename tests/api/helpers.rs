@@ -21,6 +21,8 @@ pub struct TestApp {
     pub mail_dir: tempfile::TempDir,
     /// The database's URL, for a second instance on it.
     pub database_url: String,
+    /// The clock the server's background work schedules by.
+    pub clock: orgql::domain::clock::Clock,
     _database: TestDatabase,
 }
 
@@ -133,6 +135,7 @@ async fn start(
     let base = format!("http://{}", app.local_addr());
     let db = app.db().clone();
     let statements = app.statements();
+    let clock = app.clock();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         base,
@@ -141,6 +144,7 @@ async fn start(
         client: reqwest::Client::new(),
         mail_dir,
         database_url: url,
+        clock,
         _database: database,
     }
 }

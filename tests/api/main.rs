@@ -63,3 +63,5 @@ mod sso_trust;
 mod statements;
 mod teams;
 mod verification;
+mod webhook_receiver;
+mod webhooks;

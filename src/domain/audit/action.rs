@@ -4,6 +4,8 @@
 
 use async_graphql::Enum;
 
+use crate::domain::ids::IdKind;
+
 /// An audited action. Its stored form is dotted and past tense
 /// (`member.role_updated`); clients see the enum value.
 #[derive(
@@ -304,6 +306,25 @@ pub enum AuditAction {
     /// DELETE); their sessions there ended with it.
     #[strum(serialize = "member.deprovisioned")]
     MemberDeprovisioned,
+    /// A webhook endpoint was added (issue #24); its secret was shown once.
+    #[strum(serialize = "webhook_endpoint.created")]
+    WebhookEndpointCreated,
+    /// A webhook endpoint's URL, types, description or state changed.
+    #[strum(serialize = "webhook_endpoint.updated")]
+    WebhookEndpointUpdated,
+    /// A webhook endpoint got a new signing secret.
+    #[strum(serialize = "webhook_endpoint.secret_rotated")]
+    WebhookEndpointSecretRotated,
+    /// A webhook endpoint was disabled: by a person, or by the server
+    /// after its deliveries failed for a day (`metadata.reason`).
+    #[strum(serialize = "webhook_endpoint.disabled")]
+    WebhookEndpointDisabled,
+    /// A webhook endpoint was deleted with its deliveries.
+    #[strum(serialize = "webhook_endpoint.deleted")]
+    WebhookEndpointDeleted,
+    /// A delivery was queued again by hand.
+    #[strum(serialize = "webhook_endpoint.redelivery_requested")]
+    WebhookRedeliveryRequested,
 }
 
 impl AuditAction {
@@ -394,7 +415,35 @@ impl AuditAction {
             | ScimUserDeleted
             | ScimGroupUpdated
             | ScimChangeRefused => "scim_directory",
+            WebhookEndpointCreated
+            | WebhookEndpointUpdated
+            | WebhookEndpointSecretRotated
+            | WebhookEndpointDisabled
+            | WebhookEndpointDeleted
+            | WebhookRedeliveryRequested => "webhook_endpoint",
         }
+    }
+
+    /// The kind of public id the resource has (none for a domain, which is
+    /// named by itself).
+    pub fn resource_kind(self) -> Option<IdKind> {
+        Some(match self.resource_type() {
+            "organization" => IdKind::Organization,
+            "user" => IdKind::User,
+            "session" => IdKind::Session,
+            "member" => IdKind::Member,
+            "invitation" => IdKind::Invitation,
+            "join_code" => IdKind::JoinCode,
+            "team" => IdKind::Team,
+            "ip_allowlist_entry" => IdKind::IpAllowlistEntry,
+            "sso_connection" => IdKind::SsoConnection,
+            "api_token" => IdKind::ApiToken,
+            "ownership_transfer" => IdKind::OwnershipTransfer,
+            "tier_upgrade_request" => IdKind::TierUpgradeRequest,
+            "scim_directory" => IdKind::ScimDirectory,
+            "webhook_endpoint" => IdKind::WebhookEndpoint,
+            _ => return None,
+        })
     }
 }
 

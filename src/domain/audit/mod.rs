@@ -5,7 +5,7 @@
 pub mod action;
 pub mod retention;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{audit_entry, values::ActorKind};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use serde_json::Value;
@@ -15,7 +15,7 @@ pub use action::AuditAction;
 pub use retention::purge;
 
 use crate::domain::authz::{Actor, Principal, RequestMeta};
-use crate::domain::ids::new_id;
+use crate::domain::ids::{IdKind, new_id};
 use crate::error::AppResult;
 
 /// Who an entry names as the actor.
@@ -66,6 +66,16 @@ impl AuditActor {
             id: None,
             email: None,
         }
+    }
+}
+
+/// The kind of public id an actor of `kind` has: a token's, a
+/// directory's, else a person's.
+pub fn actor_id_kind(kind: ActorKind) -> IdKind {
+    match kind {
+        ActorKind::ApiToken => IdKind::ApiToken,
+        ActorKind::Directory => IdKind::ScimDirectory,
+        _ => IdKind::User,
     }
 }
 
@@ -131,6 +141,13 @@ impl Entry {
     }
 }
 
+/// An entry as written: its id, trail and time, which its event shares.
+pub(crate) struct Recorded {
+    pub id: Uuid,
+    pub organization_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
 /// Writes one entry inside the caller's transaction, in the trail the
 /// entry names (`write_organization` is the write's own). Only
 /// `domain::write` calls this, right before it commits.
@@ -140,10 +157,15 @@ pub(crate) async fn record<C: ConnectionTrait>(
     meta: &RequestMeta,
     write_organization: Option<Uuid>,
     entry: &Entry,
-) -> AppResult<()> {
+) -> AppResult<Recorded> {
+    let recorded = Recorded {
+        id: new_id(),
+        organization_id: entry.organization(write_organization),
+        at: Utc::now(),
+    };
     audit_entry::ActiveModel {
-        id: Set(new_id()),
-        organization_id: Set(entry.organization(write_organization)),
+        id: Set(recorded.id),
+        organization_id: Set(recorded.organization_id),
         actor_kind: Set(who.kind),
         actor_id: Set(who.id),
         actor_email: Set(who.email.clone()),
@@ -154,9 +176,9 @@ pub(crate) async fn record<C: ConnectionTrait>(
         ip_address: Set(meta.client_ip.map(|ip| ip.to_string())),
         user_agent: Set(meta.user_agent.clone()),
         request_id: Set(meta.request_id.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(recorded.at),
     }
     .insert(txn)
     .await?;
-    Ok(())
+    Ok(recorded)
 }

@@ -52,6 +52,8 @@ pub enum Permission {
     SsoManage,
     #[strum(serialize = "directory:manage")]
     DirectoryManage,
+    #[strum(serialize = "webhooks:manage")]
+    WebhooksManage,
     #[strum(serialize = "audit:view")]
     AuditView,
     #[strum(serialize = "billing:view")]
@@ -117,6 +119,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             PoliciesManage,
             SsoManage,
             DirectoryManage,
+            WebhooksManage,
             AuditView,
             BillingView,
             BillingManage,
@@ -136,6 +139,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             PoliciesManage,
             SsoManage,
             DirectoryManage,
+            WebhooksManage,
             AuditView,
             BillingView,
             TokensManage,

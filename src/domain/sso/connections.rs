@@ -166,7 +166,8 @@ fn issuer_url(settings: &SsoSettings, value: &str) -> AppResult<String> {
     const FIELD: &str = "issuerUrl";
     let issuer = idp_url(settings, FIELD, value)?;
     if !settings.allow_http_issuers
-        && !url::Url::parse(&issuer).is_ok_and(|parsed| oidc::public_host(&parsed))
+        && !url::Url::parse(&issuer)
+            .is_ok_and(|parsed| crate::domain::outbound::public_host(&parsed))
     {
         return Err(AppError::bad_input(
             FIELD,

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::read::Columns;
+use crate::read::webhooks::DeliveriesOfEndpoint;
 
 /// The loaders of one request.
 pub struct Loaders {
@@ -48,6 +49,10 @@ pub struct Loaders {
     pub domains: DataLoader<DomainsLoader, HashMapCache>,
     pub sso_connections: DataLoader<SsoConnectionsLoader, HashMapCache>,
     pub scim_directories: DataLoader<ScimDirectoriesLoader, HashMapCache>,
+    pub webhook_endpoints: DataLoader<WebhookEndpointsLoader, HashMapCache>,
+    pub webhook_delivery_pages: DataLoader<PageLoader<DeliveriesOfEndpoint>, HashMapCache>,
+    pub webhook_delivery_totals: DataLoader<CountLoader<DeliveriesOfEndpoint>, HashMapCache>,
+    pub events: DataLoader<EventLoader, HashMapCache>,
 }
 
 /// A loader with a cache that lives as long as the request: each key is
@@ -118,6 +123,16 @@ impl Loaders {
             domains: cached(DomainsLoader { db: db() }),
             sso_connections: cached(SsoConnectionsLoader { db: db() }),
             scim_directories: cached(ScimDirectoriesLoader { db: db() }),
+            webhook_endpoints: cached(WebhookEndpointsLoader { db: db() }),
+            webhook_delivery_pages: cached(PageLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            webhook_delivery_totals: cached(CountLoader {
+                db: db(),
+                relation: PhantomData,
+            }),
+            events: cached(EventLoader { db: db() }),
         }
     }
 
@@ -147,6 +162,10 @@ impl Loaders {
             .data(self.domains)
             .data(self.sso_connections)
             .data(self.scim_directories)
+            .data(self.webhook_endpoints)
+            .data(self.webhook_delivery_pages)
+            .data(self.webhook_delivery_totals)
+            .data(self.events)
     }
 }
 

@@ -327,3 +327,35 @@ impl Loader<Uuid> for IpAllowlistLoader {
         Ok(networks)
     }
 }
+
+/// Each organization's webhook endpoints, by organization id.
+pub struct WebhookEndpointsLoader {
+    pub(super) db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for WebhookEndpointsLoader {
+    type Value = Vec<entity::webhook_endpoint::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        crate::read::webhooks::endpoints_of_organizations(&self.db, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
+/// Events by id: the events of the deliveries a request lists.
+pub struct EventLoader {
+    pub(super) db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for EventLoader {
+    type Value = entity::event::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        crate::read::webhooks::events_by_id(&self.db, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}

@@ -16,6 +16,7 @@ mod policy;
 mod sessions;
 mod sso;
 mod teams;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -37,4 +38,5 @@ pub struct MutationRoot(
     sso::SsoMutations,
     directories::DirectoryMutations,
     teams::TeamMutations,
+    webhooks::WebhookMutations,
 );

@@ -72,11 +72,7 @@ impl AuditEntry {
 
     /// Who did it.
     async fn actor(&self) -> AuditActor {
-        let kind = match self.0.actor_kind {
-            entity::values::ActorKind::ApiToken => IdKind::ApiToken,
-            entity::values::ActorKind::Directory => IdKind::ScimDirectory,
-            _ => IdKind::User,
-        };
+        let kind = crate::domain::audit::actor_id_kind(self.0.actor_kind);
         AuditActor {
             id: self.0.actor_id.map(|id| ID(ids::encode(kind, id))),
             email: self.0.actor_email.clone(),
@@ -91,17 +87,12 @@ impl AuditEntry {
 
     /// The changed thing's id (prefixed like its type's ids).
     async fn resource_id(&self) -> Option<ID> {
-        let kind = match self.0.resource_type.as_str() {
-            "organization" => IdKind::Organization,
-            "member" => IdKind::Member,
-            "team" => IdKind::Team,
-            "invitation" => IdKind::Invitation,
-            "join_code" => IdKind::JoinCode,
-            "api_token" => IdKind::ApiToken,
-            "session" => IdKind::Session,
-            "scim_directory" => IdKind::ScimDirectory,
-            _ => IdKind::User,
-        };
+        let kind = self
+            .0
+            .action
+            .parse::<crate::domain::audit::AuditAction>()
+            .ok()?
+            .resource_kind()?;
         self.0.resource_id.map(|id| ID(ids::encode(kind, id)))
     }
 

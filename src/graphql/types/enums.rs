@@ -100,6 +100,10 @@ pub enum Permission {
     /// `directory:manage`: SCIM directories (directory sync): connect,
     /// configure, rotate or revoke their tokens, disconnect, list them.
     DirectoryManage,
+    /// `webhooks:manage`: webhook endpoints: add, change, rotate their
+    /// secrets, disable, delete, list them with their deliveries, and
+    /// redeliver.
+    WebhooksManage,
     /// `audit:view`: read the audit log.
     AuditView,
     /// `billing:view`: see usage and the tier.

@@ -22,6 +22,7 @@ pub mod sso;
 pub mod team;
 pub mod user;
 pub mod viewer;
+pub mod webhook;
 
 pub use api_token::ApiToken;
 pub use invitation::Invitation;

@@ -2,6 +2,7 @@ use async_graphql::{ID, Interface};
 
 use crate::graphql::types::directory::ScimDirectory;
 use crate::graphql::types::sso::SsoConnection;
+use crate::graphql::types::webhook::WebhookEndpoint;
 use crate::graphql::types::{Invitation, JoinCode, Member, Organization, Team, User};
 
 /// Any object with a global id; `node(id:)` fetches one by id.
@@ -16,4 +17,5 @@ pub enum Node {
     JoinCode(JoinCode),
     SsoConnection(SsoConnection),
     ScimDirectory(ScimDirectory),
+    WebhookEndpoint(WebhookEndpoint),
 }

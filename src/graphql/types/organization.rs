@@ -381,6 +381,53 @@ impl Organization {
             .collect())
     }
 
+    /// The webhook endpoints that receive the organization's events,
+    /// oldest first (webhooks:manage).
+    #[graphql(guard = "PermissionGuard::new(Permission::WebhooksManage, self.0.id)")]
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::graphql::types::webhook::WebhookEndpoint>> {
+        crate::graphql::types::webhook::endpoints_of(ctx, self.0.id).await
+    }
+
+    /// The organization's events in the order they were committed, oldest
+    /// first (audit:view): the events API. A consumer keeps the `cursor`
+    /// of the last event it handled and asks for what follows; since
+    /// events commit in this order, nothing can appear behind a cursor
+    /// later. Events are kept as long as the tier keeps its audit log.
+    #[graphql(
+        guard = "PermissionGuard::new(Permission::AuditView, self.0.id)",
+        complexity = "first.unwrap_or(20).max(1) as usize * child_complexity"
+    )]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: 20 when absent, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "The `cursor` of the last event already handled.")] after: Option<String>,
+        #[graphql(desc = "Only events of these types (all when absent or empty).")] types: Option<
+            Vec<crate::domain::events::EventType>,
+        >,
+    ) -> async_graphql::Result<crate::graphql::types::webhook::EventConnection> {
+        let after = after
+            .as_deref()
+            .map(crate::graphql::types::webhook::decode_event_cursor)
+            .transpose()?;
+        let (rows, has_next_page) = crate::read::webhooks::events_page(
+            ctx.db()?,
+            self.0.id,
+            &types.unwrap_or_default(),
+            after,
+            first,
+        )
+        .await?;
+        Ok(crate::graphql::types::webhook::event_connection(
+            rows,
+            after.is_some(),
+            has_next_page,
+        ))
+    }
+
     /// The IP allowlist, oldest first (policies:manage).
     #[graphql(guard = "PermissionGuard::new(Permission::PoliciesManage, self.0.id)")]
     async fn ip_allowlist(
