@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use entity::{event, webhook_delivery, webhook_endpoint};
+use chrono::{Duration, Utc};
+use entity::{event, organization, webhook_delivery, webhook_endpoint};
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
@@ -13,6 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::authz::{Actor, Permission, access};
 use crate::domain::events::EventType;
+use crate::domain::tiers;
 use crate::error::{AppError, AppResult};
 use crate::read::paging::PerParent;
 
@@ -99,12 +101,13 @@ impl PerParent for DeliveriesOfEndpoint {
 const MAX_EVENTS_PAGE: u64 = 100;
 
 /// One page of an organization's events in commit order, after the event
-/// numbered `after` (the cursor), of `types` if any are given; and whether
-/// more follow. Served by `uq_events_organization_sequence`, or
+/// numbered `after` (the cursor), of `types` if any are given, within its
+/// tier's audit retention; and whether more follow. Served by
+/// `uq_events_organization_sequence`, or
 /// `ix_events_organization_type_sequence` with types.
 pub async fn events_page<C: ConnectionTrait>(
     db: &C,
-    organization_id: Uuid,
+    organization: &organization::Model,
     types: &[EventType],
     after: Option<i64>,
     first: Option<i32>,
@@ -118,8 +121,10 @@ pub async fn events_page<C: ConnectionTrait>(
                 format!("first must be between 0 and {MAX_EVENTS_PAGE}"),
             )
         })?;
-    let mut select =
-        event::Entity::find().filter(event::Column::OrganizationId.eq(organization_id));
+    let retention = Duration::days(i64::from(tiers::audit_retention_days(organization.tier)));
+    let mut select = event::Entity::find()
+        .filter(event::Column::OrganizationId.eq(organization.id))
+        .filter(event::Column::OccurredAt.gte(Utc::now() - retention));
     if !types.is_empty() {
         select = select.filter(event::Column::EventType.is_in(types.iter().map(|t| t.as_str())));
     }

@@ -648,3 +648,36 @@ async fn a_name_that_resolves_to_a_private_address_is_refused_at_connect_time() 
     );
     assert!(receiver.received().await.is_empty());
 }
+
+#[tokio::test]
+async fn events_past_retention_are_neither_returned_nor_kept() {
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    let app = spawn_app().await;
+    let owner = app.sign_up("Olga").await;
+    let org = app.create_org(&owner, "Acme").await;
+    app.create_team(&owner, &org, "Platform", None).await;
+    entity::event::Entity::update_many()
+        .col_expr(
+            entity::event::Column::OccurredAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::days(8)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let events = app
+        .graphql(EVENTS, json!({ "o": org.id }), Some(&owner.token))
+        .await;
+    assert_eq!(
+        events["data"]["organization"]["events"]["edges"],
+        json!([]),
+        "FREE keeps 7 days: {events}"
+    );
+    orgql::domain::audit::purge(&app.db).await.unwrap();
+    assert!(
+        entity::event::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

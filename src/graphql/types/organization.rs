@@ -415,7 +415,7 @@ impl Organization {
             .transpose()?;
         let (rows, has_next_page) = crate::read::webhooks::events_page(
             ctx.db()?,
-            self.0.id,
+            &self.0,
             &types.unwrap_or_default(),
             after,
             first,
