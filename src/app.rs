@@ -274,7 +274,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let mut routes = Router::new()
         .route(
             "/graphql",
-            get(http::graphql::graphql_get).post(http::graphql::graphql_post),
+            get(http::subscriptions::graphql_get).post(http::graphql::graphql_post),
         )
         .route("/sso/{slug}/start", get(http::sso::start))
         .route("/sso/oidc/callback", get(http::sso::oidc_callback))
@@ -526,6 +526,20 @@ impl Application {
             None => PersistedQueries::Off,
         };
         let webhook_outcomes = metrics.webhook_deliveries();
+        // One event bus per server: its listener on PostgreSQL, the write
+        // path's notices on SQLite.
+        let bus = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            crate::domain::events::bus::EventBus::listening(
+                config.database_url.clone(),
+                &tasks,
+                stop_background.clone(),
+            )
+        } else {
+            crate::domain::events::bus::EventBus::in_process()
+        };
+        // Tells clients to close their connections once shutdown begins
+        // (`http::drain`), WebSockets included.
+        let closing = CancellationToken::new();
         let state = AppState {
             schema,
             db: db.clone(),
@@ -547,6 +561,13 @@ impl Application {
             sessions: session_cache(&db, &config, &tasks, &stop_background).await,
             sso,
             scim: Arc::new(http::scim::Settings::new(config.scim_requests_per_minute)),
+            subscriptions: Arc::new(http::subscriptions::Subscriptions::new(
+                bus,
+                config.sockets_per_user as usize,
+                config.subscriptions_per_socket as usize,
+                Duration::from_secs(config.subscription_recheck_secs),
+            )),
+            closing: closing.clone(),
         };
         // `/metrics` on an address of its own, when one is set.
         let metrics = match config.metrics_listen.filter(|_| config.metrics) {
@@ -561,9 +582,6 @@ impl Application {
             }
             None => None,
         };
-        // Tells clients to close their connections once shutdown begins
-        // (`http::drain`).
-        let closing = CancellationToken::new();
         let router = router(state, &config).layer(middleware::from_fn_with_state(
             closing.clone(),
             http::drain::close_after_response,

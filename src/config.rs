@@ -401,6 +401,40 @@ pub struct Config {
     #[arg(long, env = "ORGQL_SSO_ALLOW_HTTP_ISSUERS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub sso_allow_http_issuers: bool,
 
+    /// Most WebSockets (subscriptions) one person or API token may hold
+    /// open on one server; past it, a new one closes with 4429.
+    #[arg(
+        long,
+        env = "ORGQL_SOCKETS_PER_USER",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub sockets_per_user: u32,
+
+    /// Most subscriptions running at once on one WebSocket; past it, a new
+    /// one is refused (RATE_LIMITED).
+    #[arg(
+        long,
+        env = "ORGQL_SUBSCRIPTIONS_PER_SOCKET",
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub subscriptions_per_socket: u32,
+
+    /// How often a quiet subscription checks its follower again (session,
+    /// membership, policy), in seconds. On PostgreSQL a revoked session
+    /// ends its streams at once; on SQLite this is how it is noticed.
+    #[arg(
+        long,
+        env = "ORGQL_SUBSCRIPTION_RECHECK_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        global = true
+    )]
+    pub subscription_recheck_secs: u64,
+
     /// Accept plain `http://` webhook endpoint URLs. For development and
     /// tests only: deliveries carry an organization's events.
     #[arg(long, env = "ORGQL_WEBHOOK_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set, global = true)]

@@ -18,6 +18,11 @@ pub struct Model {
     pub actor_kind: ActorKind,
     pub actor_id: Option<Uuid>,
     pub actor_email: Option<String>,
+    /// The account the event is about, if it is about a person (a member
+    /// added, changed or removed): for `viewerEvents`.
+    pub subject_user_id: Option<Uuid>,
+    /// The address the event is about (an invitation's), lower-cased.
+    pub subject_email: Option<String>,
     /// The resource as the API shows it; never a secret.
     pub data: Json,
     pub occurred_at: DateTimeUtc,

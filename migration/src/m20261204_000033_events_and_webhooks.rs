@@ -5,6 +5,12 @@
 //!   so that each has its own retention. `sequence` numbers an
 //!   organization's events in commit order: it is the cursor a consumer
 //!   catches up from.
+//!   `subject_user_id` and `subject_email` name the person an event is
+//!   about (a member's account, an invitation's address), for
+//!   `viewerEvents`.
+//! - On PostgreSQL, a trigger notifies the channel `orgql_events` with the
+//!   organization's id for every event, at its commit, so every instance's
+//!   subscriptions hear of it (SQLite's are told in-process).
 //! - `event_sequences`: the last sequence number given per organization.
 //!   Taking the next one updates this row, which holds its lock until the
 //!   commit, so an organization's events commit in sequence order and a
@@ -15,7 +21,23 @@
 //!   written in the event's transaction; `claimed_until` keeps an attempt
 //!   to one sender at a time across instances.
 
+use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
+
+/// Every event tells the instances' listeners which organization has news;
+/// a notice is delivered at the commit, and not at all on a rollback.
+const NOTIFY_EVENTS: &str = r#"
+CREATE FUNCTION orgql_notify_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('orgql_events', NEW.organization_id::text);
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER events_committed AFTER INSERT ON events FOR EACH ROW
+  EXECUTE FUNCTION orgql_notify_event();
+"#;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -78,6 +100,8 @@ impl MigrationTrait for Migration {
                     .col(string_len("actor_kind", 16))
                     .col(uuid_null("actor_id"))
                     .col(string_len_null("actor_email", 320))
+                    .col(uuid_null("subject_user_id"))
+                    .col(string_len_null("subject_email", 320))
                     .col(json("data"))
                     .col(timestamp_with_time_zone("occurred_at"))
                     .foreign_key(&mut cascade(
@@ -104,6 +128,28 @@ impl MigrationTrait for Migration {
                 false,
             ))
             .await?;
+        manager
+            .create_index(index(
+                "ix_events_subject_user",
+                "events",
+                &["subject_user_id"],
+                false,
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "ix_events_subject_email",
+                "events",
+                &["subject_email"],
+                false,
+            ))
+            .await?;
+        if manager.get_database_backend() == DbBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(NOTIFY_EVENTS)
+                .await?;
+        }
         manager
             .create_table(
                 Table::create()
@@ -196,6 +242,15 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == DbBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "DROP TRIGGER IF EXISTS events_committed ON events; \
+                     DROP FUNCTION IF EXISTS orgql_notify_event();",
+                )
+                .await?;
+        }
         for table in [
             "webhook_deliveries",
             "webhook_endpoints",

@@ -37,8 +37,8 @@
 
 use entity::{organization, values::ActorKind};
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -90,16 +90,30 @@ impl Transaction {
             .collect();
         in_order.sort_by_key(|(organization, ..)| *organization);
         let mut deliveries = false;
+        let mut with_events = Vec::new();
         for (organization, row, entry) in in_order {
-            deliveries |=
-                events::record(&self.txn, row.id, who, organization, entry, row.at).await?;
+            if let Some(queued) =
+                events::record(&self.txn, row.id, who, organization, entry, row.at).await?
+            {
+                deliveries |= queued;
+                with_events.push(organization);
+            }
         }
+        // PostgreSQL tells every instance through a trigger; SQLite's
+        // subscriptions are told here.
+        let told_here = self.txn.get_database_backend() == DbBackend::Sqlite;
         self.txn.commit().await?;
         if let Some(outbox) = self.mail {
             outbox.wake();
         }
         if deliveries {
             webhooks::wake_senders();
+        }
+        if told_here {
+            with_events.dedup();
+            with_events
+                .into_iter()
+                .for_each(events::bus::committed_here);
         }
         Ok(())
     }

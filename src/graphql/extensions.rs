@@ -194,14 +194,34 @@ pub fn prepare(
     limits: Limits,
     parsed: &ParsedDocuments,
 ) -> Result<Selected, ServerError> {
+    prepare_for(request, limits, parsed, false)
+}
+
+/// [`prepare`] for a WebSocket, where only subscriptions run.
+pub fn prepare_subscription(
+    request: &mut Request,
+    limits: Limits,
+    parsed: &ParsedDocuments,
+) -> Result<Selected, ServerError> {
+    prepare_for(request, limits, parsed, true)
+}
+
+fn prepare_for(
+    request: &mut Request,
+    limits: Limits,
+    parsed: &ParsedDocuments,
+    over_websocket: bool,
+) -> Result<Selected, ServerError> {
     let document = parsed.parse(&request.query, limits)?;
     let operation = selected_operation(&document, request.operation_name.as_deref())?;
-    if operation.ty == OperationType::Subscription {
-        return Err(coded(
-            ErrorCode::BadUserInput,
-            "this server has no subscriptions",
-            None,
-        ));
+    let is_subscription = operation.ty == OperationType::Subscription;
+    if is_subscription != over_websocket {
+        let message = if over_websocket {
+            "only subscriptions run over WebSocket: send queries and mutations over HTTP"
+        } else {
+            "subscriptions run over WebSocket (graphql-transport-ws) at /graphql"
+        };
+        return Err(coded(ErrorCode::BadUserInput, message, None));
     }
     check_limits(&document, limits)?;
     request.set_parsed_query(document);

@@ -11,9 +11,10 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod rate_limits;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use async_graphql::{MergedObject, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthConfig;
@@ -30,7 +31,7 @@ pub use query::QueryRoot;
 #[graphql(name = "Query")]
 pub struct Query(QueryRoot, error_codes::ErrorCodesQuery);
 
-pub type AppSchema = Schema<Query, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<Query, MutationRoot, subscription::SubscriptionRoot>;
 
 /// What resolvers reach through the schema's data. Per-request values (the
 /// actor, the loaders) are added to each request instead: see
@@ -56,10 +57,14 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
     // Depth, aliases and directives are checked at the HTTP edge, where
     // introspection can be measured by its own rule (`extensions::prepare`);
     // complexity needs the schema's costs, so async-graphql checks it.
-    let mut builder = Schema::build(Query::default(), MutationRoot::default(), EmptySubscription)
-        .limit_complexity(config.max_complexity)
-        .limit_recursive_depth(64)
-        .disable_suggestions();
+    let mut builder = Schema::build(
+        Query::default(),
+        MutationRoot::default(),
+        subscription::SubscriptionRoot,
+    )
+    .limit_complexity(config.max_complexity)
+    .limit_recursive_depth(64)
+    .disable_suggestions();
     if !config.introspection {
         builder = builder.disable_introspection();
     }

@@ -15,6 +15,7 @@ pub mod playground;
 pub mod refusal;
 pub mod scim;
 pub mod sso;
+pub mod subscriptions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +49,10 @@ pub struct AppState {
     pub sso: Arc<crate::domain::sso::SsoSettings>,
     /// Directory sync's settings and per-directory rate limit.
     pub scim: Arc<scim::Settings>,
+    /// Subscriptions' event bus and socket limits.
+    pub subscriptions: Arc<subscriptions::Subscriptions>,
+    /// Cancelled when shutdown begins: open WebSockets close (1001).
+    pub closing: tokio_util::sync::CancellationToken,
 }
 
 pub(crate) fn request_meta(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {
@@ -83,7 +88,19 @@ pub(crate) async fn authenticate(
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(AppError::Unauthenticated)?;
-    let token = token.trim();
+    authenticate_token(state, token.trim(), meta, reads_only)
+        .await
+        .map(Some)
+}
+
+/// Resolves a bearer credential (an access JWT or an API token), from a
+/// header or a WebSocket's `connection_init`.
+pub(crate) async fn authenticate_token(
+    state: &AppState,
+    token: &str,
+    meta: &RequestMeta,
+    reads_only: bool,
+) -> Result<Actor, AppError> {
     if api_tokens::looks_like_token(token) {
         return api_tokens::authenticate(
             &state.db,
@@ -91,8 +108,7 @@ pub(crate) async fn authenticate(
             token,
             meta.clone(),
         )
-        .await
-        .map(Some);
+        .await;
     }
     let claims = state.auth.tokens.verify(token)?;
     sessions::authenticate(
@@ -103,7 +119,6 @@ pub(crate) async fn authenticate(
         state.sessions.as_deref().filter(|_| reads_only),
     )
     .await
-    .map(Some)
 }
 
 /// `GET /healthz`: the process is up.

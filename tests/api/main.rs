@@ -61,6 +61,8 @@ mod sso_csrf;
 mod sso_discovery;
 mod sso_trust;
 mod statements;
+mod subscriber;
+mod subscriptions;
 mod teams;
 mod verification;
 mod webhook_receiver;

@@ -259,3 +259,74 @@ async fn sigterm_under_load_answers_every_request_it_accepted_five_times_over() 
         );
     }
 }
+
+#[tokio::test]
+async fn sigterm_during_a_webhook_delivery_lets_it_finish() {
+    use crate::binary::{call, sign_up_and_in};
+    use crate::webhook_receiver::Receiver;
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("ORGQL_WEBHOOK_ALLOW_HTTP", "true"),
+            ("ORGQL_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+        ],
+    )
+    .await;
+    let url = server.url();
+    let ann = sign_up_and_in(
+        &url,
+        &dir.path().join("mail"),
+        "ann@example.com",
+        "violet tractor umbrella 42",
+    )
+    .await;
+    let token = Some(ann.access_token.as_str());
+    let org = call(
+        &url,
+        "mutation { createOrganization(input: { name: \"Acme\" }) { organization { id } } }",
+        json!({}),
+        token,
+    )
+    .await["createOrganization"]["organization"]["id"]
+        .clone();
+    let created = call(
+        &url,
+        "mutation($o: ID!, $u: String!) { createWebhookEndpoint(input: { organizationId: $o, url: $u }) { secret } }",
+        json!({ "o": org, "u": receiver.url }),
+        token,
+    )
+    .await;
+    receiver
+        .set_secret(created["createWebhookEndpoint"]["secret"].as_str().unwrap())
+        .await;
+    // The receiver takes 2 s to answer the delivery.
+    receiver.hang_next(1, 2_000).await;
+    call(
+        &url,
+        "mutation($o: ID!) { createTeam(input: { organizationId: $o, name: \"Core\" }) { team { id } } }",
+        json!({ "o": org }),
+        token,
+    )
+    .await;
+    let arrived = receiver
+        .wait_until(Duration::from_secs(10), |r| !r.is_empty())
+        .await;
+    assert_eq!(arrived.len(), 1);
+    server.terminate().await;
+    let (status, logs) = server.wait(Duration::from_secs(20)).await;
+    assert_eq!(status.code(), Some(0), "{logs}");
+
+    // Finished, not abandoned: the delivery is recorded as made.
+    let db = sea_orm::Database::connect(format!("sqlite://{}/orgql.db", dir.path().display()))
+        .await
+        .unwrap();
+    let deliveries = entity::webhook_delivery::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].status, "DELIVERED", "{deliveries:?}");
+    assert_eq!(deliveries[0].attempts, 1);
+}

@@ -1,5 +1,5 @@
 //! A webhook receiver for the webhook tests, run with Node from
-//! `tests/webhooks` (`receiver.mjs`): it checks every delivery's Standard
+//! `tests/events` (`receiver.mjs`): it checks every delivery's Standard
 //! Webhooks signature with the specification's reference library
 //! (`standardwebhooks` on npm) rather than with crypto of our own, so a
 //! delivery counts as signed only if a real consumer would accept it. The
@@ -12,7 +12,7 @@
 //! so a delivery signed at a server's fake time far from now arrives with
 //! `verified == false`.
 //!
-//! `npm ci` runs in `tests/webhooks` on first use when `node_modules` is
+//! `npm ci` runs in `tests/events` on first use when `node_modules` is
 //! missing, under a file lock, so a plain `cargo test` works on a fresh
 //! machine and concurrent tests install once.
 
@@ -26,24 +26,29 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
-fn receiver_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/webhooks")
+pub fn receiver_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/events")
 }
 
-fn ensure_installed() {
+/// Installs `tests/events`' packages once (the receiver's and the
+/// subscriber's).
+pub fn ensure_installed() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let dir = receiver_dir();
-        let lock = std::fs::File::create(std::env::temp_dir().join("orgql-test-webhooks.lock"))
+        let lock = std::fs::File::create(std::env::temp_dir().join("orgql-test-events.lock"))
             .expect("create the npm lock file");
         lock.lock().expect("take the npm lock");
-        if !dir.join("node_modules/standardwebhooks").exists() {
+        let installed = ["standardwebhooks", "graphql-ws", "ws"]
+            .iter()
+            .all(|package| dir.join("node_modules").join(package).exists());
+        if !installed {
             let status = std::process::Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
                 .current_dir(&dir)
                 .status()
                 .expect("npm (Node.js 20 or later) must be installed for the webhook tests");
-            assert!(status.success(), "npm ci in tests/webhooks failed");
+            assert!(status.success(), "npm ci in tests/events failed");
         }
         lock.unlock().ok();
     });

@@ -13,9 +13,12 @@
 //! endpoint of the organization that listens to its type
 //! (`domain::webhooks`).
 
+pub mod bus;
 mod data;
+pub mod watch;
 
 use chrono::{DateTime, Utc};
+use entity::values::ActorKind;
 use entity::{event, event_sequence};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
@@ -213,8 +216,9 @@ impl EventType {
 /// Records the event of the audit entry `audit_id`, if its action is one,
 /// in `organization_id`'s sequence, and queues it for that organization's
 /// webhook endpoints. Only `domain::write` calls this, after the entries
-/// are recorded and before the commit. Returns whether a delivery was
-/// queued (the sender is woken after the commit).
+/// are recorded and before the commit. Returns `None` when the entry is no
+/// event, else whether a delivery was queued (the sender is woken after
+/// the commit).
 pub(crate) async fn record<C: ConnectionTrait>(
     txn: &C,
     audit_id: Uuid,
@@ -222,9 +226,9 @@ pub(crate) async fn record<C: ConnectionTrait>(
     organization_id: Uuid,
     entry: &Entry,
     occurred_at: DateTime<Utc>,
-) -> AppResult<bool> {
+) -> AppResult<Option<bool>> {
     let Some(event_type) = EventType::of(entry) else {
-        return Ok(false);
+        return Ok(None);
     };
     let sequence = next_sequence(txn, organization_id).await?;
     let row = event::ActiveModel {
@@ -235,12 +239,38 @@ pub(crate) async fn record<C: ConnectionTrait>(
         actor_kind: Set(who.kind),
         actor_id: Set(who.id),
         actor_email: Set(who.email.clone()),
+        subject_user_id: Set(subject_user(entry, who)),
+        subject_email: Set(entry.metadata["email"].as_str().map(str::to_lowercase)),
         data: Set(public_data(event_type, entry)),
         occurred_at: Set(occurred_at),
     }
     .insert(txn)
     .await?;
-    webhooks::enqueue(txn, &row, event_type).await
+    webhooks::enqueue(txn, &row, event_type).await.map(Some)
+}
+
+/// The account an event is about: the member's (`userId` in the entry),
+/// the person who joined or answered an invitation themselves, or the
+/// person an SSO sign-in added.
+fn subject_user(entry: &Entry, who: &AuditActor) -> Option<Uuid> {
+    if let Some(user) = entry.metadata["userId"]
+        .as_str()
+        .and_then(|id| Uuid::parse_str(id).ok())
+    {
+        return Some(user);
+    }
+    match entry.action {
+        AuditAction::UserSsoSignedIn => entry.resource_id,
+        AuditAction::JoinCodeUsed
+        | AuditAction::InvitationAccepted
+        | AuditAction::InvitationDeclined
+        | AuditAction::MemberLeft
+            if who.kind == ActorKind::User =>
+        {
+            who.id
+        }
+        _ => None,
+    }
 }
 
 /// Takes the organization's next event number. The upsert locks the
