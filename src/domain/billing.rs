@@ -40,6 +40,7 @@ pub struct Usage {
     pub api_tokens: Used,
     pub join_codes: Used,
     pub ip_allowlist_entries: Used,
+    pub webhook_endpoints: Used,
     pub audit_retention_days: u32,
 }
 
@@ -87,6 +88,13 @@ pub async fn usage<C: ConnectionTrait>(
             Resource::IpAllowlistEntries,
             entity::ip_allowlist_entry::Entity::find()
                 .filter(entity::ip_allowlist_entry::Column::OrganizationId.eq(organization.id))
+                .count(db)
+                .await?,
+        ),
+        webhook_endpoints: of(
+            Resource::WebhookEndpoints,
+            entity::webhook_endpoint::Entity::find()
+                .filter(entity::webhook_endpoint::Column::OrganizationId.eq(organization.id))
                 .count(db)
                 .await?,
         ),

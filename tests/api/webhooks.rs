@@ -459,6 +459,17 @@ async fn endpoints_are_managed_by_owners_and_admins_within_the_tier() {
         )
         .await;
     assert_error(&over, "TIER_LIMIT_EXCEEDED");
+    let usage = app
+        .graphql(
+            "query($o: ID!) { organization(id: $o) { usage { webhookEndpoints { used limit } } } }",
+            json!({ "o": org.id }),
+            Some(&owner.token),
+        )
+        .await;
+    assert_eq!(
+        usage["data"]["organization"]["usage"]["webhookEndpoints"],
+        json!({ "used": 3, "limit": 3 })
+    );
 
     // The secret is shown once: never again, in no entry.
     let listed = app

@@ -77,6 +77,9 @@ fn type_name(resource_type: &str) -> &'static str {
         "sso_connection" => "SsoConnection",
         "api_token" => "ApiToken",
         "ownership_transfer" => "OwnershipTransfer",
+        "tier_upgrade_request" => "TierUpgradeRequest",
+        "scim_directory" => "ScimDirectory",
+        "webhook_endpoint" => "WebhookEndpoint",
         "user" => "User",
         _ => "Unknown",
     }
@@ -173,5 +176,17 @@ mod tests {
         assert_eq!(data["object"], "Member");
         assert_eq!(data["id"], ids::encode(IdKind::Member, member));
         assert_eq!(data["via"], "JOIN_CODE");
+    }
+
+    #[test]
+    fn every_event_names_a_known_object() {
+        use strum::IntoEnumIterator;
+        for action in AuditAction::iter() {
+            let entry = Entry::new(action, Uuid::now_v7(), json!({ "joinedAs": "MEMBER" }));
+            if let Some(event_type) = EventType::of(&entry) {
+                let data = public_data(event_type, &entry);
+                assert_ne!(data["object"], "Unknown", "{action:?}");
+            }
+        }
     }
 }

@@ -77,6 +77,8 @@ pub struct Usage {
     pub join_codes: UsageCount,
     /// IP allowlist entries.
     pub ip_allowlist_entries: UsageCount,
+    /// Webhook endpoints, enabled or not.
+    pub webhook_endpoints: UsageCount,
     /// Days of audit log kept.
     pub audit_retention_days: u32,
 }
@@ -89,6 +91,7 @@ impl From<billing::Usage> for Usage {
             api_tokens: usage.api_tokens.into(),
             join_codes: usage.join_codes.into(),
             ip_allowlist_entries: usage.ip_allowlist_entries.into(),
+            webhook_endpoints: usage.webhook_endpoints.into(),
             audit_retention_days: usage.audit_retention_days,
         }
     }
