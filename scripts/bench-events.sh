@@ -23,7 +23,8 @@
 #   RESULT subscribers=… events=… deliveries=… lost=… dup=… fanout_per_s=…
 #          p50_ms=… p99_ms=… max_ms=… …
 # (with ROUNDS > 1: each figure the median over the rounds, on one server).
-# Exits 0 when no round lost or duplicated a delivery, 1 otherwise.
+# Exits 0 when every round had every subscriber live and every delivery made
+# once (no loss, no duplicate, no error), 1 otherwise, 2 on a setup error.
 #
 # Env: ORGQL_BIN, DATABASE_URL (unset: SQLite), SUBSCRIBERS (1000),
 #      EVENTS (200), RATE (20 mutations/s; 0: back to back), ROUNDS (1),
@@ -180,6 +181,14 @@ ORG=$(gql 'mutation { createOrganization(input: { name: "Fanout Bench" }) { orga
   field createOrganization.organization.id)
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat" 2>/dev/null || echo 0; }
+# PostgreSQL's CPU, when it runs on this machine: all its processes'.
+pg_ticks() {
+  local total=0 pid
+  for pid in $(pgrep -x postgres 2>/dev/null || true); do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
 TICKS=$(getconf CLK_TCK)
 
 echo "bench-events: $BACKEND, orgql $("$ORGQL_BIN" --version 2>/dev/null | awk '{print $NF}'), $SUBSCRIBERS subscribers," \
@@ -188,15 +197,21 @@ status=0
 : >"$OUT/results.txt"
 for round in $(seq 1 "$ROUNDS"); do
   [ "$ROUNDS" = 1 ] || echo "== round $round/$ROUNDS"
-  before=$(cpu_ticks) started=$(date +%s.%N)
+  before=$(cpu_ticks) pg_before=$(pg_ticks) started=$(date +%s.%N)
   URL="$BASE/graphql" TOKEN="$TOKEN" ORG="$ORG" SUBSCRIBERS=$SUBSCRIBERS EVENTS=$EVENTS RATE=$RATE \
     node "$BENCH_DIR/fanout.mjs" | tee "$OUT/fanout-$round.log" || status=1
-  after=$(cpu_ticks) ended=$(date +%s.%N)
+  after=$(cpu_ticks) pg_after=$(pg_ticks) ended=$(date +%s.%N)
   server_cpu=$(python3 -c "print(f'{($after - $before) / $TICKS:.2f}')")
-  echo "bench-events: server CPU ${server_cpu} s over $(python3 -c "print(f'{$ended - $started:.2f}')") s"
+  extra=""
+  if [ "$BACKEND" = postgres ] && [ "$pg_after" -gt 0 ]; then
+    pg_cpu=$(python3 -c "print(f'{($pg_after - $pg_before) / $TICKS:.2f}')")
+    extra=" pg_cpu_s=$pg_cpu"
+  fi
+  echo "bench-events: server CPU ${server_cpu} s${extra:+, PostgreSQL CPU ${pg_cpu} s} over" \
+    "$(python3 -c "print(f'{$ended - $started:.2f}')") s ($(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg))"
   line=$(grep '^RESULT ' "$OUT/fanout-$round.log" || true)
   [ -n "$line" ] || { status=1; continue; }
-  echo "$line server_cpu_s=$server_cpu" >>"$OUT/results.txt"
+  echo "$line server_cpu_s=$server_cpu$extra" >>"$OUT/results.txt"
 done
 
 # The server's complaints, if any.
