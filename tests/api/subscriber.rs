@@ -39,6 +39,28 @@ impl Subscriber {
         variables: Value,
         times: usize,
     ) -> Subscriber {
+        Self::spawn(app, token, query, variables, times, Value::Null).await
+    }
+
+    /// Like [`Subscriber::start`], with `headers` on the upgrade request.
+    pub async fn start_with_headers(
+        app: &TestApp,
+        token: &str,
+        query: &str,
+        variables: Value,
+        headers: Value,
+    ) -> Subscriber {
+        Self::spawn(app, token, query, variables, 1, headers).await
+    }
+
+    async fn spawn(
+        app: &TestApp,
+        token: &str,
+        query: &str,
+        variables: Value,
+        times: usize,
+        headers: Value,
+    ) -> Subscriber {
         ensure_installed();
         let url = format!("{}/graphql", app.base.replacen("http://", "ws://", 1));
         let mut child = Command::new("node")
@@ -49,6 +71,14 @@ impl Subscriber {
             .env("QUERY", query)
             .env("VARIABLES", variables.to_string())
             .env("REPEAT", times.to_string())
+            .env(
+                "HEADERS",
+                if headers.is_null() {
+                    "{}".to_owned()
+                } else {
+                    headers.to_string()
+                },
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(if std::env::var("TEST_LOG").is_ok() {

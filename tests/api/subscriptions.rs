@@ -363,3 +363,118 @@ async fn subscriptions_are_not_run_over_http_nor_queries_over_websocket() {
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn an_allowlist_that_no_longer_admits_the_address_ends_the_stream() {
+    let app = spawn_app_with(|config| {
+        config.subscription_recheck_secs = 1;
+        config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let owner = app.sign_up("Olga").await;
+    let org = app.create_org(&owner, "Acme").await;
+    app.set_tier(&org, Tier::Team).await;
+    let add = "mutation($o: ID!, $c: String!) { addIpAllowlistEntry(input: { organizationId: $o, cidr: $c, description: \"net\" }) { entry { id } } }";
+    for cidr in ["127.0.0.1/32"] {
+        assert_ok(
+            &app.graphql(add, json!({ "o": org.id, "c": cidr }), Some(&owner.token))
+                .await,
+        );
+    }
+    let branch = app
+        .graphql(
+            add,
+            json!({ "o": org.id, "c": "203.0.113.0/24" }),
+            Some(&owner.token),
+        )
+        .await;
+    assert_ok(&branch);
+    let branch = branch["data"]["addIpAllowlistEntry"]["entry"]["id"].clone();
+    let on = app
+        .graphql(
+            "mutation($o: ID!) { updatePolicy(input: { organizationId: $o, ipAllowlistEnabled: true }) { policy { ipAllowlistEnabled } } }",
+            json!({ "o": org.id }),
+            Some(&owner.token),
+        )
+        .await;
+    assert_ok(&on);
+    // The subscriber is at the branch office, through the trusted proxy.
+    let mut subscriber = Subscriber::start_with_headers(
+        &app,
+        &owner.token,
+        ORGANIZATION_EVENTS,
+        json!({ "o": org.id }),
+        json!({ "X-Forwarded-For": "203.0.113.7" }),
+    )
+    .await;
+    subscriber.connected().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.create_team(&owner, &org, "Platform", None).await;
+    assert_eq!(event_of(&subscriber.expect().await)["type"], "TEAM_CREATED");
+    let removed = app
+        .graphql(
+            "mutation($e: ID!) { removeIpAllowlistEntry(input: { entryId: $e }) { removedEntryId } }",
+            json!({ "e": branch }),
+            Some(&owner.token),
+        )
+        .await;
+    assert!(removed.get("errors").is_none(), "{removed}");
+    let line = subscriber.expect().await;
+    assert_eq!(ended_with(&line), Some("IP_NOT_ALLOWED"), "{line}");
+}
+
+#[tokio::test]
+async fn an_access_token_that_expires_closes_its_socket_with_4401() {
+    let app = spawn_app_with(|config| config.access_token_ttl_secs = 2).await;
+    let owner = app.sign_up("Olga").await;
+    let mut subscriber = Subscriber::start(
+        &app,
+        &owner.token,
+        "subscription { viewerEvents { type } }",
+        json!({}),
+    )
+    .await;
+    subscriber.connected().await;
+    let line = subscriber.expect().await;
+    assert_eq!(line["closed"]["code"], 4401, "{line}");
+}
+
+/// PostgreSQL only: the instance's listener loses its connection, and a
+/// change committed before it listens again still reaches the stream.
+#[tokio::test]
+async fn events_committed_while_the_listener_reconnects_are_not_lost() {
+    use sea_orm::ConnectionTrait;
+    if !std::env::var("ORGQL_TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+        return;
+    }
+    // No recheck within the test: only the listener can wake the stream.
+    let app = spawn_app_with(|config| config.subscription_recheck_secs = 3600).await;
+    let owner = app.sign_up("Olga").await;
+    let org = app.create_org(&owner, "Acme").await;
+    app.set_tier(&org, Tier::Team).await;
+    let mut subscriber = Subscriber::start(
+        &app,
+        &owner.token,
+        ORGANIZATION_EVENTS,
+        json!({ "o": org.id }),
+    )
+    .await;
+    subscriber.connected().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Cut every LISTEN connection of the test's database, then change.
+    app.db
+        .execute_unprepared(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND query LIKE 'LISTEN%'",
+        )
+        .await
+        .unwrap();
+    app.create_team(&owner, &org, "While away", None).await;
+    let line = subscriber.expect().await;
+    assert_eq!(
+        event_of(&line)["data"]["after"]["name"],
+        "While away",
+        "{line}"
+    );
+}

@@ -187,6 +187,21 @@ async fn a_change_is_delivered_signed_and_read_back_from_the_events_api() {
     assert_eq!(first["attempts"], 1);
     assert_eq!(first["lastResponseStatus"], 200);
     assert_eq!(first["event"]["type"], "TEAM_CREATED");
+
+    // Counted by outcome.
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("orgql_webhook_deliveries_total{outcome=\"delivered\"} 3"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 //
 // Environment: URL (ws://host:port/graphql), TOKEN (sent in
 // connection_init as {"Authorization": "Bearer <TOKEN>"}), QUERY and
-// VARIABLES (JSON); REPEAT (default 1) subscribes that many times on the
+// VARIABLES (JSON); HEADERS (JSON, on the upgrade request: an
+// X-Forwarded-For through a trusted proxy, say); REPEAT (default 1) subscribes that many times on the
 // one socket, each line then carrying its subscription's index as `n`. Writes one JSON line per happening to stdout:
 // {"connected":true}, {"next":<result>}, {"error":...},
 // {"complete":true}, {"closed":{"code":..,"reason":".."}}. Exits when
@@ -14,9 +15,16 @@ import WebSocket from "ws";
 
 const print = (value) => process.stdout.write(JSON.stringify(value) + "\n");
 
+const headers = JSON.parse(process.env.HEADERS || "{}");
+class WithHeaders extends WebSocket {
+  constructor(url, protocols) {
+    super(url, protocols, { headers });
+  }
+}
+
 const client = createClient({
   url: process.env.URL,
-  webSocketImpl: WebSocket,
+  webSocketImpl: WithHeaders,
   lazy: false,
   retryAttempts: 0,
   connectionParams: { Authorization: `Bearer ${process.env.TOKEN}` },
