@@ -36,8 +36,9 @@ pub fn public_data(event_type: EventType, entry: &Entry) -> Value {
 fn subject(event_type: EventType, entry: &Entry) -> (&'static str, Option<String>) {
     if event_type == EventType::MemberAdded {
         let member = match entry.action {
-            AuditAction::JoinCodeUsed => uuid_at(&entry.metadata, "memberId"),
-            AuditAction::UserSsoSignedIn => None,
+            AuditAction::JoinCodeUsed | AuditAction::UserSsoSignedIn => {
+                uuid_at(&entry.metadata, "memberId")
+            }
             _ => entry.resource_id,
         };
         return ("Member", member.map(|id| ids::encode(IdKind::Member, id)));

@@ -634,6 +634,7 @@ async fn provision(
     };
 
     let mut joined_as: Option<Role> = None;
+    let mut joined_member = None;
     if access::membership(write.txn(), user.id, organization.id)
         .await?
         .is_none()
@@ -650,7 +651,10 @@ async fn provision(
         )
         .await
         {
-            Ok(_) => joined_as = Some(connection.default_role),
+            Ok(member) => {
+                joined_as = Some(connection.default_role);
+                joined_member = Some(member.id);
+            }
             Err(AppError::TierLimitExceeded { .. }) => return Ok(Err(Refusal::SeatLimit)),
             Err(e) => return Err(e),
         }
@@ -681,6 +685,7 @@ async fn provision(
                     "createdAccount": created_user,
                     "linkedAccount": linked_account,
                     "joinedAs": joined_as,
+                    "memberId": joined_member,
                 }),
             )
             .in_organization(organization.id),
