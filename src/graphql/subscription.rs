@@ -182,22 +182,26 @@ impl SubscriptionRoot {
             };
             let mut first = catch_up;
             'stream: while std::mem::take(&mut first) || woken(&mut wakes, &mut recheck, concerns).await {
-                let checked = async {
-                    let actor = socket.credentials.actor().await?;
-                    watch::follow(&socket.db, &actor, organization).await
-                };
-                let audience = match checked.await {
-                    Ok(audience) => audience,
-                    Err(refused) => {
-                        yield Err(refused.into());
-                        break;
-                    }
-                };
                 loop {
                     let batch = match watch::after(&socket.db, organization, last).await {
                         Ok(batch) => batch,
                         Err(e) => {
                             yield Err(e.into());
+                            break 'stream;
+                        }
+                    };
+                    // Checked after the read: every event of the batch was
+                    // committed before the check, so a follower who may
+                    // still see now may see them all, and one removed by
+                    // an event of the batch gets none of it.
+                    let checked = async {
+                        let actor = socket.credentials.actor().await?;
+                        watch::follow(&socket.db, &actor, organization).await
+                    };
+                    let audience = match checked.await {
+                        Ok(audience) => audience,
+                        Err(refused) => {
+                            yield Err(refused.into());
                             break 'stream;
                         }
                     };
@@ -256,6 +260,9 @@ impl SubscriptionRoot {
                     wake = wakes.recv() => wake,
                     _ = recheck.tick() => Ok(Wake::User(viewer.user_id)),
                 };
+                // The session is checked on its own notices and the
+                // recheck, and before anything is sent.
+                let mut check = !matches!(woke, Ok(Wake::Organization(_)));
                 match woke {
                     Ok(Wake::Organization(id)) => pending.push(id),
                     Ok(Wake::User(id)) if id != viewer.user_id => continue,
@@ -265,12 +272,9 @@ impl SubscriptionRoot {
                     }
                     Err(RecvError::Closed) => break,
                 }
-                if let Err(refused) = socket.credentials.actor().await {
-                    yield Err(refused.into());
-                    break;
-                }
                 pending.sort();
                 pending.dedup();
+                let mut found = Vec::new();
                 for organization in std::mem::take(&mut pending) {
                     loop {
                         let after = last.get(&organization).copied();
@@ -289,13 +293,19 @@ impl SubscriptionRoot {
                         if let Some(newest) = batch.last() {
                             last.insert(organization, newest.sequence);
                         }
-                        for row in batch {
-                            yield Ok(Event(row));
-                        }
+                        found.extend(batch);
                         if !full {
                             break;
                         }
                     }
+                }
+                check |= !found.is_empty();
+                if check && let Err(refused) = socket.credentials.actor().await {
+                    yield Err(refused.into());
+                    break;
+                }
+                for row in found {
+                    yield Ok(Event(row));
                 }
             }
         })
