@@ -35,6 +35,17 @@ async fn end_cursor(app: &TestApp, org: &TestOrg, owner: &TestUser) -> Option<St
         .map(str::to_owned)
 }
 
+/// A cursor to subscribe after: a first event ("Seed") is made and the
+/// stream starts behind it, so nothing made after this is missed however
+/// late the server starts the subscription (a stream without `after`
+/// starts at whatever is last when it starts).
+async fn seeded_cursor(app: &TestApp, org: &TestOrg, owner: &TestUser) -> String {
+    app.create_team(owner, org, "Seed", None).await;
+    end_cursor(app, org, owner)
+        .await
+        .expect("the seed team made an event")
+}
+
 fn event_of(line: &Value) -> &Value {
     &line["next"]["data"]["organizationEvents"]
 }
@@ -50,7 +61,7 @@ async fn a_change_on_one_instance_reaches_a_subscriber_on_another_once() {
     let b = a.another_instance().await;
     let owner = a.sign_up("Olga").await;
     let org = a.create_org(&owner, "Acme").await;
-    let after = end_cursor(&a, &org, &owner).await;
+    let after = seeded_cursor(&a, &org, &owner).await;
     let mut subscriber = Subscriber::start(
         &a,
         &owner.token,
@@ -59,7 +70,8 @@ async fn a_change_on_one_instance_reaches_a_subscriber_on_another_once() {
     )
     .await;
     subscriber.connected().await;
-    // Let the subscription start before the change is made.
+    // Let the subscription start before the change is made, so that the
+    // time measured is the delivery's (a late start would not lose it).
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let made = Instant::now();
@@ -119,7 +131,7 @@ async fn a_removed_members_stream_ends_with_not_found() {
     let org = app.create_org(&owner, "Acme").await;
     app.set_tier(&org, Tier::Team).await;
     let (member, member_id) = app.member_of(&org, Role::Member, "Mo").await;
-    let after = end_cursor(&app, &org, &owner).await;
+    let after = seeded_cursor(&app, &org, &owner).await;
     let mut subscriber = Subscriber::start(
         &app,
         &member.token,
@@ -214,7 +226,6 @@ async fn a_viewer_hears_of_their_own_membership_and_invitations() {
     let org = app.create_org(&owner, "Acme").await;
     let (member, member_id) = app.member_of(&org, Role::Member, "Mo").await;
     let invitee = app.sign_up("Ivy").await;
-    let other = app.create_org(&owner, "Elsewhere").await;
     let mut mo = Subscriber::start(
         &app,
         &member.token,
@@ -231,19 +242,34 @@ async fn a_viewer_hears_of_their_own_membership_and_invitations() {
     )
     .await;
     ivy.connected().await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
-    // Someone else's change is not theirs.
-    app.create_team(&owner, &org, "Platform", None).await;
-    let changed = app
-        .graphql(
-            "mutation($m: ID!) { updateMemberRole(input: { memberId: $m, role: ADMIN }) { member { id } } }",
-            json!({ "m": member_id }),
-            Some(&owner.token),
-        )
-        .await;
-    assert_ok(&changed);
-    let line = mo.expect().await;
+    // The protocol does not say when a subscription is running: change
+    // Mo's role until a change reaches the stream (a stream that started
+    // after a change does not send it).
+    let mut roles = ["ADMIN", "MEMBER"].iter().cycle();
+    let mut toggle = || {
+        let role = *roles.next().unwrap();
+        let (app, owner, member_id) = (&app, &owner, &member_id);
+        async move {
+            let changed = app
+                .graphql(
+                    "mutation($m: ID!, $r: Role!) { updateMemberRole(input: { memberId: $m, role: $r }) { member { id } } }",
+                    json!({ "m": member_id, "r": role }),
+                    Some(&owner.token),
+                )
+                .await;
+            assert_ok(&changed);
+        }
+    };
+    let mut first = None;
+    for _ in 0..20 {
+        toggle().await;
+        first = mo.next(Duration::from_millis(700)).await;
+        if first.is_some() {
+            break;
+        }
+    }
+    let line = first.expect("a role change reached Mo's stream");
     assert_eq!(
         line["next"]["data"]["viewerEvents"]["type"], "MEMBER_ROLE_CHANGED",
         "{line}"
@@ -252,22 +278,46 @@ async fn a_viewer_hears_of_their_own_membership_and_invitations() {
         line["next"]["data"]["viewerEvents"]["data"]["id"],
         member_id
     );
+    // Someone else's change is not theirs: the next line is the next
+    // change of Mo's role.
+    app.create_team(&owner, &org, "Platform", None).await;
+    toggle().await;
+    let line = mo.expect().await;
+    assert_eq!(
+        line["next"]["data"]["viewerEvents"]["type"], "MEMBER_ROLE_CHANGED",
+        "{line}"
+    );
 
-    // An invitation from an organization Ivy is not in yet.
-    let invited = app
-        .graphql(
-            "mutation($o: ID!, $e: String!) { createInvitation(input: { organizationId: $o, email: $e }) { invitation { id } } }",
-            json!({ "o": other.id, "e": invitee.email }),
-            Some(&owner.token),
-        )
-        .await;
-    assert_ok(&invited);
-    let line = ivy.expect().await;
+    // An invitation from an organization Ivy is not in yet (a new one each
+    // time, until the stream is running).
+    let mut invited = None;
+    for i in 0..10 {
+        let other = app.create_org(&owner, &format!("Elsewhere {i}")).await;
+        let made = app
+            .graphql(
+                "mutation($o: ID!, $e: String!) { createInvitation(input: { organizationId: $o, email: $e }) { invitation { id } } }",
+                json!({ "o": other.id, "e": invitee.email }),
+                Some(&owner.token),
+            )
+            .await;
+        assert_ok(&made);
+        invited = ivy.next(Duration::from_millis(700)).await;
+        if invited.is_some() {
+            break;
+        }
+    }
+    let line = invited.expect("an invitation reached Ivy's stream");
     assert_eq!(
         line["next"]["data"]["viewerEvents"]["type"], "INVITATION_CREATED",
         "{line}"
     );
-    assert_eq!(mo.next(Duration::from_millis(500)).await, None);
+    // Ivy's invitation is not Mo's (what Mo still gets are role changes).
+    while let Some(line) = mo.next(Duration::from_millis(500)).await {
+        assert_eq!(
+            line["next"]["data"]["viewerEvents"]["type"], "MEMBER_ROLE_CHANGED",
+            "{line}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -289,11 +339,12 @@ async fn sockets_per_user_and_subscriptions_per_socket_are_bounded() {
     let app = spawn_app_with(|config| config.sockets_per_user = 1).await;
     let owner = app.sign_up("Olga").await;
     let org = app.create_org(&owner, "Acme").await;
+    let after = seeded_cursor(&app, &org, &owner).await;
     let mut first = Subscriber::start(
         &app,
         &owner.token,
         ORGANIZATION_EVENTS,
-        json!({ "o": org.id }),
+        json!({ "o": org.id, "after": after }),
     )
     .await;
     first.connected().await;
@@ -314,11 +365,12 @@ async fn sockets_per_user_and_subscriptions_per_socket_are_bounded() {
     let app = spawn_app_with(|config| config.subscriptions_per_socket = 2).await;
     let owner = app.sign_up("Olga").await;
     let org = app.create_org(&owner, "Acme").await;
+    let after = seeded_cursor(&app, &org, &owner).await;
     let mut three = Subscriber::start_many(
         &app,
         &owner.token,
         ORGANIZATION_EVENTS,
-        json!({ "o": org.id }),
+        json!({ "o": org.id, "after": after }),
         3,
     )
     .await;
@@ -399,11 +451,12 @@ async fn an_allowlist_that_no_longer_admits_the_address_ends_the_stream() {
         .await;
     assert_ok(&on);
     // The subscriber is at the branch office, through the trusted proxy.
+    let after = seeded_cursor(&app, &org, &owner).await;
     let mut subscriber = Subscriber::start_with_headers(
         &app,
         &owner.token,
         ORGANIZATION_EVENTS,
-        json!({ "o": org.id }),
+        json!({ "o": org.id, "after": after }),
         json!({ "X-Forwarded-For": "203.0.113.7" }),
     )
     .await;
@@ -452,15 +505,18 @@ async fn events_committed_while_the_listener_reconnects_are_not_lost() {
     let owner = app.sign_up("Olga").await;
     let org = app.create_org(&owner, "Acme").await;
     app.set_tier(&org, Tier::Team).await;
+    let after = seeded_cursor(&app, &org, &owner).await;
     let mut subscriber = Subscriber::start(
         &app,
         &owner.token,
         ORGANIZATION_EVENTS,
-        json!({ "o": org.id }),
+        json!({ "o": org.id, "after": after }),
     )
     .await;
     subscriber.connected().await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The stream must be waiting (its catch-up read done) before the
+    // listener is cut, or that read would find the change itself.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     // Cut every LISTEN connection of the test's database, then change.
     app.db
         .execute_unprepared(
