@@ -55,12 +55,20 @@ pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 /// `domain::begin_write`); with no busy timeout, 50 concurrent writes
 /// fail with "database is locked" (tests/api/reliability.rs).
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    connect_pool(config, config.db_max_connections.unwrap_or(cores * 4)).await
+}
+
+/// A pool of at most `max_connections` on the configured database.
+async fn connect_pool(
+    config: &Config,
+    max_connections: u32,
+) -> Result<DatabaseConnection, StartError> {
     const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
     const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
     let mut options = ConnectOptions::new(config.database_url.clone());
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
     options
-        .max_connections(config.db_max_connections.unwrap_or(cores * 4))
+        .max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         // A connection idle for a while may have been cut (a restart, a
@@ -562,6 +570,9 @@ impl Application {
             sso,
             scim: Arc::new(http::scim::Settings::new(config.scim_requests_per_minute)),
             subscriptions: Arc::new(http::subscriptions::Subscriptions::new(
+                // Streams read through a pool of their own, so that many
+                // subscribers cannot make requests wait for a connection.
+                connect_pool(&config, config.subscription_db_connections).await?,
                 bus,
                 config.sockets_per_user as usize,
                 config.subscriptions_per_socket as usize,

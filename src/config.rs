@@ -423,6 +423,18 @@ pub struct Config {
     )]
     pub subscriptions_per_socket: u32,
 
+    /// Database connections that live subscriptions read through, apart
+    /// from the requests' pool: many subscribers then cannot make requests
+    /// wait for a connection.
+    #[arg(
+        long,
+        env = "ORGQL_SUBSCRIPTION_DB_CONNECTIONS",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(1..=100),
+        global = true
+    )]
+    pub subscription_db_connections: u32,
+
     /// How often a quiet subscription checks its follower again (session,
     /// membership, policy), in seconds. On PostgreSQL a revoked session
     /// ends its streams at once; on SQLite this is how it is noticed.

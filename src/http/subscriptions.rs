@@ -58,6 +58,8 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// What the sockets of one server share.
 pub struct Subscriptions {
+    /// The pool streams read through (`ORGQL_SUBSCRIPTION_DB_CONNECTIONS`).
+    pub db: sea_orm::DatabaseConnection,
     pub bus: Arc<EventBus>,
     pub sockets_per_user: usize,
     pub subscriptions_per_socket: usize,
@@ -68,12 +70,14 @@ pub struct Subscriptions {
 
 impl Subscriptions {
     pub fn new(
+        db: sea_orm::DatabaseConnection,
         bus: Arc<EventBus>,
         sockets_per_user: usize,
         subscriptions_per_socket: usize,
         recheck: Duration,
     ) -> Self {
         Self {
+            db,
             bus,
             sockets_per_user,
             subscriptions_per_socket,
@@ -225,11 +229,16 @@ async fn serve(state: AppState, meta: RequestMeta, socket: WebSocket) {
                 _hold: Some(hold),
                 expires_at,
             };
+            // The socket's checks read through the streams' pool too.
+            let streams = AppState {
+                db: state.subscriptions.db.clone(),
+                ..state.clone()
+            };
             let socket = Socket::new(
-                state.db.clone(),
+                state.subscriptions.db.clone(),
                 state.subscriptions.bus.clone(),
                 Arc::new(Bearer {
-                    state: state.clone(),
+                    state: streams,
                     token,
                     meta,
                 }),
