@@ -236,6 +236,7 @@ async fn rotate_keys(config: &Config, batch_size: u64) -> Result<(), app::StartE
     for (what, tally) in [
         ("TOTP secrets", &done.totp_secrets),
         ("OIDC client secrets", &done.oidc_client_secrets),
+        ("webhook secrets", &done.webhook_secrets),
     ] {
         println!(
             "{what}: {} re-sealed, {} replaced meanwhile (left as they are), {} that no key opens",
@@ -255,13 +256,15 @@ async fn rotate_keys(config: &Config, batch_size: u64) -> Result<(), app::StartE
         };
         return Err(format!(
             "some sealed secrets open with neither ORGQL_MFA_ENCRYPTION_KEY nor \
-             ORGQL_MFA_ENCRYPTION_KEY_FALLBACK (users: [{}]; SSO connections: [{}]). \
-             Make the key that sealed them ORGQL_MFA_ENCRYPTION_KEY_FALLBACK and run this \
-             again; if that key is lost, those people sign in with a recovery code and enroll \
-             again, and those connections need their client secret set again \
-             (updateSsoConnection).",
+             ORGQL_MFA_ENCRYPTION_KEY_FALLBACK (users: [{}]; SSO connections: [{}]; \
+             webhook endpoints: [{}]). Make the key that sealed them \
+             ORGQL_MFA_ENCRYPTION_KEY_FALLBACK and run this again; if that key is lost, those \
+             people sign in with a recovery code and enroll again, those connections need \
+             their client secret set again (updateSsoConnection), and those endpoints a new \
+             secret (rotateWebhookEndpointSecret).",
             owners(ids::IdKind::User, &done.totp_secrets),
             owners(ids::IdKind::SsoConnection, &done.oidc_client_secrets),
+            owners(ids::IdKind::WebhookEndpoint, &done.webhook_secrets),
         )
         .into());
     }

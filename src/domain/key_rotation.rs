@@ -1,6 +1,7 @@
 //! Re-sealing every sealed secret under the current key: what
 //! `orgql admin rotate-keys` does, the second half of rotating the key
-//! that seals TOTP secrets and OIDC client secrets (`auth::sealing`). Once
+//! that seals TOTP secrets, OIDC client secrets and webhook signing
+//! secrets (`auth::sealing`). Once
 //! it has run with nothing left it could not open, no value needs the old
 //! key, and the old key can leave `ORGQL_MFA_ENCRYPTION_KEY_FALLBACK`.
 //!
@@ -22,7 +23,7 @@
 //! row would bury every organization's trail and every person's history
 //! under entries nobody acted for. The command prints what it did.
 
-use entity::{sso_connection, totp_authenticator};
+use entity::{sso_connection, totp_authenticator, webhook_endpoint};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select, sea_query::Expr,
@@ -55,13 +56,17 @@ pub struct Resealed {
     pub totp_secrets: Tally,
     /// OIDC connections' client secrets (owner: the connection).
     pub oidc_client_secrets: Tally,
+    /// Webhook endpoints' signing secrets (owner: the endpoint).
+    pub webhook_secrets: Tally,
 }
 
 impl Resealed {
     /// Whether every value found is now under the current key (or was
     /// replaced by someone who sealed it anew).
     pub fn complete(&self) -> bool {
-        self.totp_secrets.unopened.is_empty() && self.oidc_client_secrets.unopened.is_empty()
+        self.totp_secrets.unopened.is_empty()
+            && self.oidc_client_secrets.unopened.is_empty()
+            && self.webhook_secrets.unopened.is_empty()
     }
 }
 
@@ -77,7 +82,11 @@ pub async fn pending(db: &DatabaseConnection, sealer: &Sealer) -> AppResult<u64>
         not_current::<sso_connection::Entity>(sso_connection::Column::ClientSecretSealed, sealer)
             .count(db)
             .await?;
-    Ok(totp + oidc)
+    let webhooks =
+        not_current::<webhook_endpoint::Entity>(webhook_endpoint::Column::SecretSealed, sealer)
+            .count(db)
+            .await?;
+    Ok(totp + oidc + webhooks)
 }
 
 /// Re-seals every sealed value under `sealer`'s current key, `batch` rows
@@ -106,6 +115,15 @@ pub async fn reseal_all(
             batch,
             sso_connection::Column::Id,
             sso_connection::Column::ClientSecretSealed,
+            &mut progress,
+        )
+        .await?,
+        webhook_secrets: reseal::<webhook_endpoint::Entity>(
+            db,
+            sealer,
+            batch,
+            webhook_endpoint::Column::Id,
+            webhook_endpoint::Column::SecretSealed,
             &mut progress,
         )
         .await?,

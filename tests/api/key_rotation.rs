@@ -344,3 +344,43 @@ async fn the_rotate_keys_command_fails_naming_whose_secret_no_configured_key_ope
     assert!(with_c.status.success(), "{out}{}", text(&with_c.stderr));
     assert!(out.contains("TOTP secrets: 1 re-sealed"), "{out}");
 }
+
+/// A webhook endpoint's signing secret (issue #24) is sealed like the
+/// others, and rotate-keys moves it under the current key: the same secret.
+#[tokio::test]
+async fn rotate_keys_moves_webhook_secrets_under_the_current_key() {
+    let app = spawn_app_with(sealing(KEY_A, None)).await;
+    let owner = app.sign_up("Olga").await;
+    let org = app.create_org(&owner, "Acme").await;
+    let created = app
+        .graphql(
+            "mutation($o: ID!) { createWebhookEndpoint(input: { organizationId: $o, url: \"https://hooks.example.com/orgql\" }) { secret } }",
+            json!({ "o": org.id }),
+            Some(&owner.token),
+        )
+        .await;
+    assert_ok(&created);
+    let secret = created["data"]["createWebhookEndpoint"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = key_rotation::reseal_all(
+        &app.db,
+        &Sealer::with_fallbacks(KEY_B.as_bytes(), [KEY_A.as_bytes()]),
+        500,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.webhook_secrets.resealed, 1);
+    assert!(done.complete());
+    let endpoint = entity::webhook_endpoint::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let opened = Sealer::new(KEY_B.as_bytes())
+        .open(&endpoint.secret_sealed, endpoint.id.as_bytes())
+        .expect("the current key opens the re-sealed secret");
+    assert_eq!(String::from_utf8(opened).unwrap(), secret);
+}
