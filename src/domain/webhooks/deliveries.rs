@@ -212,8 +212,8 @@ pub async fn release<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The endpoint ids among `ids` that are failing since before `cutoff`
-/// and still enabled.
+/// Whether the endpoint is still enabled and has been failing since
+/// before `cutoff`.
 pub async fn failing_since_before<C: ConnectionTrait>(
     db: &C,
     endpoint_id: Uuid,
