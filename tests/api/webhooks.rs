@@ -202,6 +202,31 @@ async fn a_change_is_delivered_signed_and_read_back_from_the_events_api() {
         metrics.contains("orgql_webhook_deliveries_total{outcome=\"delivered\"} 3"),
         "{metrics}"
     );
+
+    // Redelivery is for webhooks:manage: a viewer is refused, a stranger
+    // finds nothing, the owner gets the same event sent again.
+    let redeliver = "mutation($d: ID!) { redeliverWebhook(input: { deliveryId: $d }) { delivery { status attempts } } }";
+    let delivery = json!({ "d": first["id"] });
+    let (viewer, _) = app.member_of(&org, Role::Viewer, "Vi").await;
+    let stranger = app.sign_up("Stan").await;
+    assert_error(
+        &app.graphql(redeliver, delivery.clone(), Some(&viewer.token))
+            .await,
+        "FORBIDDEN",
+    );
+    assert_error(
+        &app.graphql(redeliver, delivery.clone(), Some(&stranger.token))
+            .await,
+        "NOT_FOUND",
+    );
+    let again = app.graphql(redeliver, delivery, Some(&owner.token)).await;
+    assert_ok(&again);
+    let received = receiver
+        .wait_until(Duration::from_secs(10), |r| r.len() >= 4)
+        .await;
+    assert_eq!(received.len(), 4, "{received:?}");
+    assert!(received[3].verified);
+    assert_eq!(received[3].webhook_id, received[0].webhook_id);
 }
 
 #[tokio::test]
