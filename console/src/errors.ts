@@ -30,16 +30,19 @@ export function errorCode(error: CombinedError | undefined): string | undefined 
 }
 
 /**
- * What to tell a person about `error`: the plain words for its code; for
+ * What to tell a person about `error`: the page's own `words` for its code,
+ * else the plain words for it; for
  * malformed input, the server's own message (it names the field and the
  * rule); for a network failure, that the server could not be reached.
  */
-export function describeError(error: CombinedError): string {
+export function describeError(error: CombinedError, words: Partial<Record<string, string>> = {}): string {
   if (error.networkError && error.graphQLErrors.length === 0) {
     return 'The server could not be reached. Check your connection and try again.';
   }
   const first = error.graphQLErrors[0];
   const code = errorCode(error);
+  const own = code === undefined ? undefined : words[code];
+  if (own) return own;
   // These messages name the field, the rule or the clash ("you may not
   // assign a role above your own"): more use than a generic sentence.
   if (code === undefined || SPECIFIC_MESSAGES.has(code)) {

@@ -67,3 +67,23 @@ export function useSession(): Session | null {
 export function useSignedIn(): boolean {
   return useSyncExternalStore(subscribe, () => current !== null);
 }
+
+const NEXT_KEY = 'orgql.console.next';
+
+/**
+ * Remembers where a person was going when they signed up (an invitation's
+ * page): signing up leads through the mailed confirmation link, which
+ * carries no `?next=`, before the sign-in that goes there.
+ */
+export function rememberNextPath(path: string): void {
+  if (path !== '/') sessionStorage.setItem(NEXT_KEY, path);
+}
+
+/** Where the remembered path leads, else the console's start. */
+export function rememberedNextPath(): string {
+  return sessionStorage.getItem(NEXT_KEY) ?? '/';
+}
+
+export function forgetNextPath(): void {
+  sessionStorage.removeItem(NEXT_KEY);
+}

@@ -20,12 +20,21 @@ export function Page({ title, actions, children }: { title: string; actions?: Re
   );
 }
 
-/** A refusal or failure, in plain words; announced to screen readers. */
-export function ErrorNote({ error }: { error: CombinedError | undefined }) {
+/**
+ * A refusal or failure, in plain words (`words` overrides them by error
+ * code where the page knows better); announced to screen readers.
+ */
+export function ErrorNote({
+  error,
+  words,
+}: {
+  error: CombinedError | undefined;
+  words?: Partial<Record<string, string>>;
+}) {
   if (!error) return null;
   return (
     <p className="note note-error" role="alert">
-      {describeError(error)}
+      {describeError(error, words)}
     </p>
   );
 }
@@ -107,16 +116,25 @@ export function ConfirmButton({
   confirmLabel,
   onConfirm,
   disabled,
+  'aria-label': ariaLabel,
 }: {
   children: ReactNode;
   confirmLabel: string;
   onConfirm: () => void;
   disabled?: boolean;
+  /** Names the row the action is for (e.g. `Remove Val`). */
+  'aria-label'?: string;
 }) {
   const [asking, setAsking] = useState(false);
   if (!asking) {
     return (
-      <button type="button" className="button button-danger" disabled={disabled} onClick={() => setAsking(true)}>
+      <button
+        type="button"
+        className="button button-danger"
+        disabled={disabled}
+        aria-label={ariaLabel}
+        onClick={() => setAsking(true)}
+      >
         {children}
       </button>
     );

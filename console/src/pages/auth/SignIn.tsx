@@ -6,7 +6,7 @@ import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useMutation } from 'urql';
 import { graphql } from '../../gql';
-import { keepTokens } from '../../session';
+import { forgetNextPath, keepTokens } from '../../session';
 import { ErrorNote, Field } from '../../ui/kit';
 
 const LogIn = graphql(`
@@ -33,6 +33,12 @@ const VerifyMfa = graphql(`
   }
 `);
 
+/** orgql answers a wrong password and an unconfirmed address alike. */
+const LOG_IN_WORDS = {
+  UNAUTHENTICATED:
+    'The email or password is not right, or the address is not confirmed yet: open the link we mailed when you signed up.',
+};
+
 /** Where to go after signing in: `?next=` when it is a path of the console's own. */
 export function useNextPath(): string {
   const [params] = useSearchParams();
@@ -49,6 +55,10 @@ export function SignIn() {
   const [verifyResult, verifyMfa] = useMutation(VerifyMfa);
   const navigate = useNavigate();
   const next = useNextPath();
+  const signedIn = () => {
+    forgetNextPath();
+    void navigate(next);
+  };
 
   if (challenge) {
     return (
@@ -61,7 +71,7 @@ export function SignIn() {
           onSubmit={(event) => {
             event.preventDefault();
             void verifyMfa({ input: { challenge, code: code.trim() } }).then((result) => {
-              if (result.data && keepTokens(result.data.verifyMfa)) void navigate(next);
+              if (result.data && keepTokens(result.data.verifyMfa)) signedIn();
             });
           }}
         >
@@ -75,7 +85,10 @@ export function SignIn() {
             value={code}
             onChange={(event) => setCode(event.target.value)}
           />
-          <ErrorNote error={verifyResult.error} />
+          <ErrorNote
+            error={verifyResult.error}
+            words={{ UNAUTHENTICATED: 'That code is not right, or the challenge expired. Try the next code, or start again.' }}
+          />
           <button type="submit" className="button button-primary" disabled={verifyResult.fetching}>
             Verify
           </button>
@@ -101,7 +114,7 @@ export function SignIn() {
             const payload = result.data?.logIn;
             if (!payload) return;
             if (payload.mfaChallenge) setChallenge(payload.mfaChallenge.challenge);
-            else if (keepTokens(payload)) void navigate(next);
+            else if (keepTokens(payload)) signedIn();
           });
         }}
       >
@@ -123,7 +136,7 @@ export function SignIn() {
           value={password}
           onChange={(event) => setPassword(event.target.value)}
         />
-        <ErrorNote error={logInResult.error} />
+        <ErrorNote error={logInResult.error} words={LOG_IN_WORDS} />
         <button type="submit" className="button button-primary" disabled={logInResult.fetching}>
           Sign in
         </button>

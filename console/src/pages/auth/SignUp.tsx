@@ -1,19 +1,21 @@
-// Create an account: the server mails a verification link to the address
-// and signs the person in at once.
+// Create an account. orgql signs nobody in here: it mails a link that
+// confirms the address, and the account signs in once it is confirmed. The
+// answer is the same for an address that already has an account (so the
+// form tells no one which addresses do).
 import { useState } from 'react';
-import { Link, useNavigate } from 'react-router';
+import { Link } from 'react-router';
 import { useMutation } from 'urql';
 import { graphql } from '../../gql';
-import { keepTokens } from '../../session';
+import { rememberNextPath } from '../../session';
 import { ErrorNote, Field } from '../../ui/kit';
 import { useNextPath } from './SignIn';
 
 const SignUpMutation = graphql(`
   mutation SignUp($input: SignUpInput!) {
     signUp(input: $input) {
-      accessToken
-      accessTokenExpiresAt
-      refreshToken
+      user {
+        id
+      }
     }
   }
 `);
@@ -22,9 +24,26 @@ export function SignUp() {
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  const [sentTo, setSentTo] = useState<string | null>(null);
   const [result, signUp] = useMutation(SignUpMutation);
-  const navigate = useNavigate();
   const next = useNextPath();
+  const signInPath = `/sign-in${next === '/' ? '' : `?next=${encodeURIComponent(next)}`}`;
+
+  if (sentTo) {
+    return (
+      <div className="auth-card">
+        <h1 id="page-title" tabIndex={-1}>
+          Check your email
+        </h1>
+        <p role="status">
+          We sent a link to <strong>{sentTo}</strong>. Open it to confirm your address, then sign in.
+        </p>
+        <p>
+          <Link to={signInPath}>Sign in</Link>
+        </p>
+      </div>
+    );
+  }
 
   return (
     <div className="auth-card">
@@ -35,7 +54,9 @@ export function SignUp() {
         onSubmit={(event) => {
           event.preventDefault();
           void signUp({ input: { name, email, password } }).then((outcome) => {
-            if (outcome.data && keepTokens(outcome.data.signUp)) void navigate(next);
+            if (!outcome.data) return;
+            rememberNextPath(next);
+            setSentTo(email);
           });
         }}
       >
@@ -66,7 +87,7 @@ export function SignUp() {
         </button>
       </form>
       <p>
-        Have an account? <Link to={`/sign-in${next === '/' ? '' : `?next=${encodeURIComponent(next)}`}`}>Sign in</Link>
+        Have an account? <Link to={signInPath}>Sign in</Link>
       </p>
     </div>
   );
