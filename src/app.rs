@@ -304,6 +304,15 @@ pub fn router(state: AppState, config: &Config) -> Router {
     if config.playground {
         routes = routes.route("/graphql/playground/{*path}", get(http::playground::asset));
     }
+    if config.console {
+        routes = routes
+            .route("/console", get(http::console::serve))
+            .route("/console/", get(http::console::serve))
+            .route("/console/{*path}", get(http::console::serve));
+        for path in http::console::MAILED_LINK_PATHS {
+            routes = routes.route(path, get(http::console::mailed_link));
+        }
+    }
     if config.metrics && config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(http::metrics::metrics));
     }

@@ -154,6 +154,13 @@ pub struct Config {
     #[arg(long, env = "ORGQL_PLAYGROUND", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub playground: bool,
 
+    /// Whether the server serves the reference web console at `/console`
+    /// (and sends the mailed links' paths, `/verify-email`,
+    /// `/reset-password` and `/invitations/accept`, to its pages). Turn it
+    /// off when your own app is the front end.
+    #[arg(long, env = "ORGQL_CONSOLE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub console: bool,
+
     /// Whether `GET /graphql?query=…` runs queries. Off: GET answers 405 and
     /// only POST runs operations.
     #[arg(long, env = "ORGQL_GET_QUERIES", default_value_t = true, action = clap::ArgAction::Set, global = true)]

@@ -11,6 +11,7 @@ pub mod input_guard;
 pub mod media;
 pub mod metrics;
 pub mod persisted;
+pub mod console;
 pub mod playground;
 pub mod refusal;
 pub mod scim;

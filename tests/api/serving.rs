@@ -38,6 +38,96 @@ async fn a_browser_gets_the_playground() {
     assert!(page.text().await.unwrap().contains("graphiql"));
 }
 
+/// The console (issue #27) is served at /console: its page for any of its
+/// routes, with a policy that lets it load only its own files; its built
+/// scripts, cached for good; nothing for a file it does not have.
+#[tokio::test]
+async fn the_console_is_served_at_console() {
+    let app = spawn_app().await;
+    for path in ["/console", "/console/", "/console/o/org_x/members"] {
+        let page = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        let policy = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(policy.contains("script-src 'self';"), "{policy}");
+        assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+        let html = page.text().await.unwrap();
+        assert!(html.contains(r#"<div id="root">"#), "{path}: {html}");
+        let script = html
+            .split(r#"src="/console/"#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the page loads its script from /console/")
+            .to_owned();
+        let asset = app
+            .client
+            .get(format!("{}/console/{script}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asset.status(), 200);
+        assert_eq!(
+            asset.headers()["content-type"],
+            "text/javascript; charset=utf-8"
+        );
+        assert!(
+            asset.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+    }
+    let missing = app
+        .client
+        .get(format!("{}/console/assets/nothing.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+/// The links orgql mails point at its public URL: with the console on,
+/// they lead to the console's pages for them, token kept; with it off,
+/// nothing is there (the app that sets ORGQL_PUBLIC_URL serves them).
+#[tokio::test]
+async fn mailed_links_lead_to_the_consoles_pages_unless_it_is_off() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in ["/verify-email", "/reset-password", "/invitations/accept"] {
+        let link = client
+            .get(format!("{}{path}?token=abc_123", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(link.status(), 303, "{path}");
+        assert_eq!(
+            link.headers()["location"],
+            format!("/console{path}?token=abc_123").as_str()
+        );
+        assert_eq!(link.headers()["referrer-policy"], "no-referrer");
+    }
+
+    let off = spawn_app_with(|c| c.console = false).await;
+    for path in ["/console/", "/verify-email?token=abc"] {
+        let answer = client
+            .get(format!("{}{path}", off.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 404, "{path}");
+    }
+}
+
 /// Runs operation `name` of an example document of the playground's.
 async fn run_example(
     app: &TestApp,
