@@ -2,9 +2,9 @@
 // account links and sign-out in the header; the organization's sections in
 // the navigation; the page in <main>. Moves focus to the page's heading
 // after each navigation, so keyboard and screen-reader users start there.
-import { useEffect } from 'react';
+import { useEffect, useReducer } from 'react';
 import { NavLink, Outlet, useLocation, useNavigate, useParams } from 'react-router';
-import { useMutation, useQuery } from 'urql';
+import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql';
 import { OrganizationContext } from '../organization';
 import { setSession } from '../session';
@@ -46,6 +46,21 @@ const OrganizationShell = graphql(`
   }
 `);
 
+/**
+ * Events about the viewer in every organization (memberships added,
+ * changed, ended): the switcher and the role the pages act on are read
+ * again when one arrives, so a role changed elsewhere shows at once.
+ */
+const ViewerShellEvents = graphql(`
+  subscription ViewerShellEvents {
+    viewerEvents {
+      id
+      type
+      organizationId
+    }
+  }
+`);
+
 const LogOut = graphql(`
   mutation LogOut {
     logOut {
@@ -73,7 +88,15 @@ function useFocusHeadingOnNavigation() {
 }
 
 export function Layout() {
-  const [{ data, error }] = useQuery({ query: ViewerShell });
+  const [{ data, error }, readViewerAgain] = useQuery({ query: ViewerShell });
+  const [viewerEventsSeen, sawViewerEvent] = useReducer((count: number) => count + 1, 0);
+  useSubscription({ query: ViewerShellEvents }, () => {
+    sawViewerEvent();
+    return null;
+  });
+  useEffect(() => {
+    if (viewerEventsSeen > 0) readViewerAgain({ requestPolicy: 'network-only' });
+  }, [viewerEventsSeen, readViewerAgain]);
   const [, logOut] = useMutation(LogOut);
   const navigate = useNavigate();
   const { organizationId } = useParams();
@@ -124,7 +147,11 @@ export function Layout() {
         </nav>
       </header>
       <ErrorNote error={error} />
-      {organizationId ? <OrganizationFrame id={organizationId} /> : <PlainFrame />}
+      {organizationId ? (
+        <OrganizationFrame id={organizationId} viewerEventsSeen={viewerEventsSeen} />
+      ) : (
+        <PlainFrame />
+      )}
     </div>
   );
 }
@@ -137,8 +164,11 @@ function PlainFrame() {
   );
 }
 
-function OrganizationFrame({ id }: { id: string }) {
-  const [{ data, fetching, error }] = useQuery({ query: OrganizationShell, variables: { id } });
+function OrganizationFrame({ id, viewerEventsSeen }: { id: string; viewerEventsSeen: number }) {
+  const [{ data, fetching, error }, readAgain] = useQuery({ query: OrganizationShell, variables: { id } });
+  useEffect(() => {
+    if (viewerEventsSeen > 0) readAgain({ requestPolicy: 'network-only' });
+  }, [viewerEventsSeen, readAgain]);
   const organization = data?.organization;
   return (
     <div className="frame">
