@@ -276,6 +276,17 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// an app's operations, many times over.
 const PARSED_DOCUMENTS_TEXT_BYTES: u64 = 2 * 1024 * 1024;
 
+/// Where SSO may send a browser back to: the configured list, and with the
+/// console on, its own page for a connection's test sign-in (on this
+/// server, so nothing outside the operator's list is let in).
+fn sso_redirect_uris(config: &Config) -> Vec<String> {
+    let mut uris = config.sso_redirect_uris.clone();
+    if config.console {
+        uris.push(http::console::sso_test_return_url(&config.public_url));
+    }
+    uris
+}
+
 /// The router with every layer: request ids, one log line per request,
 /// CORS, JSON bodies on every refusal, a body limit and a timeout.
 pub fn router(state: AppState, config: &Config) -> Router {
@@ -521,7 +532,7 @@ impl Application {
         // share one IdP client and one discovery cache.
         let sso = std::sync::Arc::new(crate::domain::sso::SsoSettings::new(
             &config.public_url,
-            config.sso_redirect_uris.clone(),
+            sso_redirect_uris(&config),
             config.sso_allow_http_issuers,
         ));
         let schema = build_schema(SchemaDeps {

@@ -394,7 +394,9 @@ pub struct Config {
 
     /// Comma-separated app addresses that single sign-on may send the browser
     /// back to with its one-time code (`redirect_uri`), compared exactly. With
-    /// none, SSO sign-in is refused.
+    /// none, SSO sign-in is refused. With the console on, its page for a
+    /// connection's test sign-in (`ORGQL_PUBLIC_URL/console/sso-test`) is
+    /// on the list too.
     #[arg(
         long,
         env = "ORGQL_SSO_REDIRECT_URIS",

@@ -50,6 +50,9 @@ export function describeError(error: CombinedError, words: Partial<Record<string
   }
   if (code === 'TIER_LIMIT_EXCEEDED') {
     const { resource, limit } = first?.extensions ?? {};
+    if (typeof resource === 'string' && limit === 0) {
+      return `Your plan does not include ${plainResource(resource)}. Upgrade the plan to use them.`;
+    }
     if (typeof resource === 'string' && typeof limit === 'number') {
       return `Your plan allows ${limit} ${plainResource(resource)}. Upgrade the plan or remove one first.`;
     }
@@ -69,6 +72,10 @@ function sentence(message: string | undefined): string | undefined {
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
+/** `ssoConnections` → "SSO connections", `apiTokens` → "API tokens". */
 function plainResource(resource: string): string {
-  return resource.replace(/([A-Z])/g, ' $1').toLowerCase();
+  return resource
+    .replace(/([A-Z])/g, ' $1')
+    .toLowerCase()
+    .replace(/\b(sso|api|ip|scim)\b/g, (word) => word.toUpperCase());
 }

@@ -15,7 +15,7 @@ import { Home } from './pages/Home';
 import { Invitations } from './pages/Invitations';
 import { Members } from './pages/Members';
 import { Policy } from './pages/Policy';
-import { Sso } from './pages/Sso';
+import { Sso, SsoTestReturn } from './pages/Sso';
 import { Teams } from './pages/Teams';
 import { Account } from './pages/account/Account';
 import { Sessions } from './pages/account/Sessions';
@@ -72,6 +72,9 @@ const router = createBrowserRouter(
         { path: 'reset-password', element: <ResetPassword /> },
         { path: 'verify-email', element: <VerifyEmail /> },
         { path: 'invitations/accept', element: <AcceptInvitation /> },
+        // Where a connection's test sign-in returns (a tab of its own,
+        // without the console's session): its outcome.
+        { path: 'sso-test', element: <SsoTestReturn /> },
       ],
     },
     {

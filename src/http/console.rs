@@ -29,6 +29,13 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
 pub const MAILED_LINK_PATHS: [&str; 3] =
     ["/verify-email", "/reset-password", "/invitations/accept"];
 
+/// The console's page a connection's test sign-in returns to
+/// (`testSsoConnection`'s `redirectUri`): on the allowlist whenever the
+/// console is served.
+pub fn sso_test_return_url(public_url: &str) -> String {
+    format!("{}/console/sso-test", public_url.trim_end_matches('/'))
+}
+
 /// `GET /console` and `GET /console/{*path}`: a built file when the path
 /// names one, else the app's page (its router shows the path's page, or
 /// "not found").

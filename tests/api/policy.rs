@@ -263,6 +263,20 @@ async fn the_allowlist_refuses_outside_addresses_through_a_trusted_proxy_and_nev
     assert_ok(&update(&app, &ann, &org, json!({ "ipAllowlistEnabled": true })).await);
 
     let via_proxy = |ip: &'static str| [("x-forwarded-for", ip)];
+    // The address the allowlist sees is the one the viewer is told.
+    let seen = app
+        .graphql_with(
+            "{ viewer { ipAddress } }",
+            json!({}),
+            Some(&ann.token),
+            &via_proxy("203.0.113.50"),
+        )
+        .await;
+    assert_eq!(seen["data"]["viewer"]["ipAddress"], "203.0.113.50");
+    let direct = app
+        .graphql("{ viewer { ipAddress } }", json!({}), Some(&ann.token))
+        .await;
+    assert_eq!(direct["data"]["viewer"]["ipAddress"], "127.0.0.1");
     assert_ok(
         &app.graphql_with(
             MEMBERS,

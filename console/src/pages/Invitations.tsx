@@ -315,7 +315,7 @@ function FeedbackNotes({ feedback }: { feedback: Feedback }) {
 
 function InvitationResults({ results }: { results: InvitationResult[] }) {
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="What happened to each address">
       <table className="invitations-results">
         <caption>What happened to each address</caption>
         <thead>
@@ -345,7 +345,7 @@ function InvitationsTable({
   onOutcome: (feedback: Feedback) => void;
 }) {
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Invitations">
       <table className="invitations-table">
         <thead>
           <tr>

@@ -190,7 +190,7 @@ function MembersTable({
   const organization = useOrganization();
   const viewerRole = organization.viewerMembership?.role;
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Members">
       <table className="members-table">
         <thead>
           <tr>

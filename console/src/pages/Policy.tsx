@@ -66,11 +66,7 @@ const PolicyIpAllowlist = graphql(`
 const PolicyYourAddress = graphql(`
   query PolicyYourAddress {
     viewer {
-      sessions {
-        id
-        current
-        ipAddress
-      }
+      ipAddress
     }
   }
 `);
@@ -404,10 +400,10 @@ function Checkbox({
   );
 }
 
-/** The caller's address as the server saw it: the current session's. */
+/** This request's address as the allowlist sees it (`viewer.ipAddress`). */
 function useYourAddress(): string | null {
   const [{ data }] = useQuery({ query: PolicyYourAddress });
-  return data?.viewer?.sessions.find((session) => session.current)?.ipAddress ?? null;
+  return data?.viewer?.ipAddress ?? null;
 }
 
 /** A single-address network: /128 for IPv6, /32 for IPv4. */
@@ -433,7 +429,7 @@ function IpAllowlist({ organizationId }: { organizationId: string }) {
       ) : entries.length === 0 ? (
         <Empty>No networks on the allowlist.</Empty>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="IP allowlist">
           <table>
             <thead>
               <tr>

@@ -25,6 +25,14 @@ impl Viewer {
         Ok(User::from(user))
     }
 
+    /// The address this request came from, as the organizations' IP
+    /// allowlists see it (behind `ORGQL_TRUSTED_PROXIES`, the forwarded
+    /// client's address): what an allowlist entry must cover to admit you.
+    /// Null when the server cannot tell (no peer address).
+    async fn ip_address(&self, ctx: &Context<'_>) -> Option<String> {
+        ctx.meta().client_ip.map(|ip| ip.to_string())
+    }
+
     /// How the current session was authenticated (RFC 8176 `amr`):
     /// `["pwd"]`, or `["pwd", "otp"]` after a second factor. Organizations
     /// that require MFA admit only the latter.
