@@ -345,7 +345,7 @@ function InvitationsTable({
   onOutcome: (feedback: Feedback) => void;
 }) {
   return (
-    <div className="table-wrap" tabIndex={0} role="region" aria-label="Invitations">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Invitations table">
       <table className="invitations-table">
         <thead>
           <tr>

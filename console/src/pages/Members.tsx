@@ -190,7 +190,7 @@ function MembersTable({
   const organization = useOrganization();
   const viewerRole = organization.viewerMembership?.role;
   return (
-    <div className="table-wrap" tabIndex={0} role="region" aria-label="Members">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Members table">
       <table className="members-table">
         <thead>
           <tr>

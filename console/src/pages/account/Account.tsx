@@ -257,15 +257,11 @@ function Enroll({
         <p>
           <strong>Secret key</strong>, for typing into the app. It is shown only now.
         </p>
-        <code className="secret-value" aria-label="TOTP secret">
-          {enrollment.secret}
-        </code>
+        <input className="secret-value" readOnly aria-label="TOTP secret" value={enrollment.secret} />
         <p>
           <strong>Setup link</strong>, for apps that import one:
         </p>
-        <code className="secret-value" aria-label="otpauth URI">
-          {enrollment.otpauthUri}
-        </code>
+        <input className="secret-value" readOnly aria-label="otpauth URI" value={enrollment.otpauthUri} />
       </div>
       <form
         className="form-narrow"

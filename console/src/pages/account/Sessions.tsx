@@ -83,7 +83,7 @@ export function Sessions() {
         sessions.length === 0 ? (
           <Empty>No live sessions.</Empty>
         ) : (
-          <div className="table-wrap" tabIndex={0} role="region" aria-label="Sessions">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label="Sessions table">
             <table>
               <caption className="visually-hidden">Your sessions, newest first</caption>
               <thead>
