@@ -124,15 +124,18 @@ export function Policy() {
       ) : fetching ? (
         <Loading rows={8} label="Loading the policy" />
       ) : null}
-      <h2>IP allowlist</h2>
+      {/* Below the policy, once it is there: nothing above it moves. */}
       {policy ? (
-        <p>
-          {policy.ipAllowlistEnabled
-            ? 'Enforced: requests touching the organization must come from an address on the list.'
-            : 'Not enforced: requests may come from any address.'}
-        </p>
+        <>
+          <h2>IP allowlist</h2>
+          <p>
+            {policy.ipAllowlistEnabled
+              ? 'Enforced: requests touching the organization must come from an address on the list.'
+              : 'Not enforced: requests may come from any address.'}
+          </p>
+          {canManage ? <IpAllowlist organizationId={organization.id} /> : null}
+        </>
       ) : null}
-      {canManage ? <IpAllowlist organizationId={organization.id} /> : null}
     </Page>
   );
 }

@@ -131,7 +131,8 @@ export function Layout() {
           </select>
         </label>
         <nav className="account-links" aria-label="Account">
-          <NavLink to="/account">{data?.viewer?.user.name ?? 'Account'}</NavLink>
+          {/* "Account", not the person's name: the header keeps its shape while loading. */}
+          <NavLink to="/account">Account</NavLink>
           <button
             type="button"
             className="button button-quiet"

@@ -183,6 +183,13 @@ const BLOCKING = new Set(['serious', 'critical']);
 export async function audit(page: Page, name: string, testInfo: TestInfo): Promise<void> {
   const original = page.viewportSize();
   const findings: unknown[] = [];
+  await settled(page);
+  // Layout shift while the page loaded its data (CLS; 0.1 is the usual bar
+  // for "good"): loading placeholders hold the content's place.
+  const layoutShift = await cumulativeLayoutShift(page);
+  expect
+    .soft(layoutShift.total, `${name}: layout shifted while loading (moved: ${layoutShift.moved.join(', ')})`)
+    .toBeLessThan(0.1);
   for (const size of WIDTHS) {
     await page.setViewportSize(size);
     await settled(page);
@@ -209,11 +216,45 @@ export async function audit(page: Page, name: string, testInfo: TestInfo): Promi
       .toBe(0);
     const file = path.join(stack().screenshotsDir, `${name}-${size.width}x${size.height}.png`);
     await page.screenshot({ path: file, fullPage: true });
+    expect.soft(findings.at(-1), `${label}: the page scrolls sideways`).toMatchObject({ overflow: null });
   }
+  // Dark mode, from the system setting: axe again (contrast) and a look.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const dark = await new AxeBuilder({ page }).analyze();
+  const blockingInDark = dark.violations.filter((violation) => BLOCKING.has(violation.impact ?? ''));
+  expect
+    .soft(blockingInDark.length, `serious or critical axe violations on ${name} in dark mode:\n${blockingInDark.map(describeViolation).join('\n')}`)
+    .toBe(0);
+  await page.screenshot({ path: path.join(stack().screenshotsDir, `${name}-dark-360x740.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: null });
+  findings.push({ colorScheme: 'dark', violations: dark.violations, layoutShift });
   const axeDir = path.join(testInfo.project.outputDir, 'axe');
   fs.mkdirSync(axeDir, { recursive: true });
   fs.writeFileSync(path.join(axeDir, `${name}.json`), JSON.stringify(findings, null, 2));
   if (original) await page.setViewportSize(original);
+}
+
+/** The page's cumulative layout shift so far (shifts right after input excluded). */
+async function cumulativeLayoutShift(page: Page): Promise<{ total: number; moved: string[] }> {
+  return page.evaluate(
+    () =>
+      new Promise<{ total: number; moved: string[] }>((resolve) => {
+        let total = 0;
+        const moved = new Set<string>();
+        type Shift = { value: number; hadRecentInput: boolean; sources?: { node?: Node | null }[] };
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries() as unknown as Shift[]) {
+            if (entry.hadRecentInput) continue;
+            total += entry.value;
+            for (const source of entry.sources ?? []) {
+              const node = source.node;
+              if (node instanceof Element) moved.add(`${node.tagName.toLowerCase()}.${[...node.classList].join('.')}`);
+            }
+          }
+        }).observe({ type: 'layout-shift', buffered: true });
+        setTimeout(() => resolve({ total, moved: [...moved] }), 100);
+      }),
+  );
 }
 
 /**
