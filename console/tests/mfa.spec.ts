@@ -66,9 +66,10 @@ test('enroll TOTP on the Account page, then sign in with password and code', asy
 
     await page.getByLabel('Code', { exact: true }).fill(totpAfter(secret, confirmedStep).code);
     await page.getByRole('button', { name: 'Verify' }).click();
-    // Signed in: back where they signed out, with their name in the header.
-    await expect(page.getByRole('navigation', { name: 'Account' }).getByRole('link', { name: person.name })).toBeVisible();
+    // Signed in: back where they signed out, as themselves.
     await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
     await expect(page).not.toHaveURL(/\/sign-in/);
+    await page.getByRole('navigation', { name: 'Account' }).getByRole('link', { name: 'Account' }).click();
+    await expect(page.getByText(person.email)).toBeVisible();
   });
 });
