@@ -65,7 +65,7 @@ test('sign up, create an organization, invite a colleague who joins, manage role
   // The founder keeps the Members page open, following its live updates.
   await openSection(page, 'Members');
   await expect
-    .poll(() => sentOverWebSockets.some((frame) => frame.includes('"subscribe"') && frame.includes('MembersLive')))
+    .poll(() => sentOverWebSockets.some((frame) => frame.includes('"subscribe"') && frame.includes('LiveOrganizationEvents') && frame.includes('MEMBER_ADDED')))
     .toBe(true);
   let reloads = 0;
   page.on('load', () => (reloads += 1));

@@ -3,8 +3,8 @@
 // status, where pending ones are sent again or withdrawn. The table
 // follows the organization's invitation events live. Admins and owners
 // only (members:manage).
-import { useEffect, useEffectEvent, useId, useState } from 'react';
-import { useMutation, useQuery, useSubscription, type CombinedError } from 'urql';
+import { useId, useState } from 'react';
+import { useMutation, useQuery, type CombinedError } from 'urql';
 import { graphql } from '../gql';
 import type {
   EventType,
@@ -15,6 +15,8 @@ import type {
   Role,
 } from '../gql/graphql';
 import { hasRole, useOrganization } from '../organization';
+import { LiveStatus, useOrganizationEvents } from '../ui/live';
+import { PageControls, useCursorPages } from '../ui/paging';
 import { Empty, ErrorNote, Loading, Notice, Page, SecretOnce, SelectField, When } from '../ui/kit';
 import './Invitations.css';
 
@@ -97,18 +99,10 @@ const InvitationsRevoke = graphql(`
   }
 `);
 
-const InvitationsLive = graphql(`
-  subscription InvitationsLive($organizationId: ID!, $types: [EventType!]) {
-    organizationEvents(organizationId: $organizationId, types: $types) {
-      id
-      type
-    }
-  }
-`);
-
 type InvitationRow = NonNullable<InvitationsPageQuery['organization']>['invitations']['nodes'][number];
 type InvitationResult = InvitationsSendManyMutation['createInvitations']['results'][number];
 
+const NOUN = ['invitation', 'invitations'] as const;
 const PAGE_SIZE = 20;
 
 const INVITATION_EVENTS: EventType[] = [
@@ -184,7 +178,7 @@ function ManageInvitations() {
   const invitations = result.data?.organization?.invitations;
   // Answered, but without the list (refused, or no longer a member): nothing to follow.
   const unavailable = !invitations && (result.data !== undefined || result.error !== undefined);
-  const live = useInvitationEvents(organization.id, refetchFromServer, unavailable);
+  const live = useOrganizationEvents(organization.id, INVITATION_EVENTS, refetchFromServer, unavailable);
 
   return (
     <Page title="Invitations" actions={<LiveStatus {...live} />}>
@@ -215,13 +209,12 @@ function ManageInvitations() {
         <>
           <InvitationsTable invitations={invitations.nodes} onOutcome={setFeedback} />
           <PageControls
+            noun={NOUN}
+            pageSize={PAGE_SIZE}
+            pages={pages}
             shown={invitations.nodes.length}
             total={invitations.totalCount}
-            firstIndex={pages.index * PAGE_SIZE}
-            hasPrevious={pages.index > 0}
-            hasNext={invitations.pageInfo.hasNextPage}
-            onPrevious={pages.previous}
-            onNext={() => pages.next(invitations.pageInfo.endCursor)}
+            pageInfo={invitations.pageInfo}
           />
         </>
       )}
@@ -435,97 +428,6 @@ function InvitationTableRow({
       </td>
     </tr>
   );
-}
-
-function PageControls({
-  shown,
-  total,
-  firstIndex,
-  hasPrevious,
-  hasNext,
-  onPrevious,
-  onNext,
-}: {
-  shown: number;
-  total: number;
-  firstIndex: number;
-  hasPrevious: boolean;
-  hasNext: boolean;
-  onPrevious: () => void;
-  onNext: () => void;
-}) {
-  return (
-    <nav className="invitations-paging" aria-label="Invitations pages">
-      <p>
-        {firstIndex + 1}–{firstIndex + shown} of {total} {total === 1 ? 'invitation' : 'invitations'}
-      </p>
-      {hasPrevious || hasNext ? (
-        <div className="invitations-paging-buttons">
-          <button type="button" className="button" disabled={!hasPrevious} onClick={onPrevious}>
-            Previous page
-          </button>
-          <button type="button" className="button" disabled={!hasNext} onClick={onNext}>
-            Next page
-          </button>
-        </div>
-      ) : null}
-    </nav>
-  );
-}
-
-/** Whether the page follows its events: "Live", or stopped with a way to start again. */
-function LiveStatus({ state, restart }: { state: LiveState; restart: () => void }) {
-  if (state === 'off') return null;
-  return (
-    <span className="invitations-live">
-      <span role="status" className="badge">
-        {state === 'live' ? 'Live' : 'Live updates stopped'}
-      </span>
-      {state === 'live' ? null : (
-        <button type="button" className="button button-quiet" onClick={restart}>
-          Reconnect
-        </button>
-      )}
-    </span>
-  );
-}
-
-/** 'live' while following, 'stopped' once the stream ended with an error, 'off' while paused. */
-type LiveState = 'live' | 'stopped' | 'off';
-
-/**
- * Follows the organization's invitation events and calls `onEvent` for each,
- * and once more when the stream ends with an error (the viewer may no
- * longer see them: the list, read again, then says why).
- */
-function useInvitationEvents(organizationId: string, onEvent: () => void, pause: boolean) {
-  const [events, restart] = useSubscription({
-    query: InvitationsLive,
-    variables: { organizationId, types: INVITATION_EVENTS },
-    pause,
-  });
-  const lastEventId = events.data?.organizationEvents.id;
-  const stopped = Boolean(events.error);
-  const handleEvent = useEffectEvent(onEvent);
-  useEffect(() => {
-    if (lastEventId || stopped) handleEvent();
-  }, [lastEventId, stopped]);
-  const state: LiveState = pause ? 'off' : stopped ? 'stopped' : 'live';
-  return { state, restart: () => restart() };
-}
-
-/** Forward paging by cursor; a new `key` (another filter) starts at the first page. */
-function useCursorPages(key: string) {
-  const [state, setState] = useState<{ key: string; afters: string[] }>({ key, afters: [] });
-  const afters = state.key === key ? state.afters : [];
-  return {
-    after: afters.at(-1) ?? null,
-    index: afters.length,
-    next: (endCursor: string | null | undefined) => {
-      if (endCursor) setState({ key, afters: [...afters, endCursor] });
-    },
-    previous: () => setState({ key, afters: afters.slice(0, -1) }),
-  };
 }
 
 /** The distinct addresses of a textarea: one per line, or separated by commas, semicolons or spaces. */

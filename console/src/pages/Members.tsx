@@ -4,11 +4,13 @@
 // show above the table. The table follows the organization's member
 // events live, so joins, departures and role changes made elsewhere
 // appear without a reload.
-import { useEffect, useEffectEvent, useRef, useState } from 'react';
-import { useMutation, useQuery, useSubscription, type CombinedError } from 'urql';
+import { useEffect, useRef, useState } from 'react';
+import { useMutation, useQuery, type CombinedError } from 'urql';
 import { graphql } from '../gql';
 import type { EventType, MembersPageQuery, Role } from '../gql/graphql';
 import { hasRole, useOrganization } from '../organization';
+import { LiveStatus, useOrganizationEvents } from '../ui/live';
+import { PageControls, useCursorPages } from '../ui/paging';
 import { Empty, ErrorNote, Field, Loading, Notice, Page, SelectField, When } from '../ui/kit';
 import './Members.css';
 
@@ -64,17 +66,9 @@ const MembersRemove = graphql(`
   }
 `);
 
-const MembersLive = graphql(`
-  subscription MembersLive($organizationId: ID!, $types: [EventType!]) {
-    organizationEvents(organizationId: $organizationId, types: $types) {
-      id
-      type
-    }
-  }
-`);
-
 type MemberRow = NonNullable<MembersPageQuery['organization']>['members']['nodes'][number];
 
+const NOUN = ['member', 'members'] as const;
 const PAGE_SIZE = 20;
 const SEARCH_DELAY_MS = 300;
 
@@ -122,7 +116,7 @@ export function Members() {
   const members = result.data?.organization?.members;
   // Answered, but without the list (refused, or no longer a member): nothing to follow.
   const unavailable = !members && (result.data !== undefined || result.error !== undefined);
-  const live = useMemberEvents(organization.id, refetchFromServer, unavailable);
+  const live = useOrganizationEvents(organization.id, MEMBER_EVENTS, refetchFromServer, unavailable);
 
   return (
     <Page title="Members" actions={<LiveStatus {...live} />}>
@@ -164,13 +158,12 @@ export function Members() {
             }}
           />
           <PageControls
+            noun={NOUN}
+            pageSize={PAGE_SIZE}
+            pages={pages}
             shown={members.nodes.length}
             total={members.totalCount}
-            firstIndex={pages.index * PAGE_SIZE}
-            hasPrevious={pages.index > 0}
-            hasNext={members.pageInfo.hasNextPage}
-            onPrevious={pages.previous}
-            onNext={() => pages.next(members.pageInfo.endCursor)}
+            pageInfo={members.pageInfo}
           />
         </>
       )}
@@ -377,101 +370,6 @@ function RemoveMemberButton({ member, onOutcome }: { member: MemberRow; onOutcom
       </button>
     </span>
   );
-}
-
-function PageControls({
-  shown,
-  total,
-  firstIndex,
-  hasPrevious,
-  hasNext,
-  onPrevious,
-  onNext,
-}: {
-  shown: number;
-  total: number;
-  firstIndex: number;
-  hasPrevious: boolean;
-  hasNext: boolean;
-  onPrevious: () => void;
-  onNext: () => void;
-}) {
-  return (
-    <nav className="members-paging" aria-label="Members pages">
-      <p>
-        {firstIndex + 1}–{firstIndex + shown} of {total} {total === 1 ? 'member' : 'members'}
-      </p>
-      {hasPrevious || hasNext ? (
-        <div className="members-paging-buttons">
-          <button type="button" className="button" disabled={!hasPrevious} onClick={onPrevious}>
-            Previous page
-          </button>
-          <button type="button" className="button" disabled={!hasNext} onClick={onNext}>
-            Next page
-          </button>
-        </div>
-      ) : null}
-    </nav>
-  );
-}
-
-/** Whether the page follows its events: "Live", or stopped with a way to start again. */
-function LiveStatus({ state, restart }: { state: LiveState; restart: () => void }) {
-  if (state === 'off') return null;
-  return (
-    <span className="members-live">
-      <span role="status" className="badge">
-        {state === 'live' ? 'Live' : 'Live updates stopped'}
-      </span>
-      {state === 'live' ? null : (
-        <button type="button" className="button button-quiet" onClick={restart}>
-          Reconnect
-        </button>
-      )}
-    </span>
-  );
-}
-
-/** 'live' while following, 'stopped' once the stream ended with an error, 'off' while paused. */
-type LiveState = 'live' | 'stopped' | 'off';
-
-/**
- * Follows the organization's member events and calls `onEvent` for each,
- * and once more when the stream ends with an error (the viewer may no
- * longer see them: the list, read again, then says why).
- */
-function useMemberEvents(organizationId: string, onEvent: () => void, pause: boolean) {
-  const [events, restart] = useSubscription({
-    query: MembersLive,
-    variables: { organizationId, types: MEMBER_EVENTS },
-    pause,
-  });
-  const lastEventId = events.data?.organizationEvents.id;
-  const stopped = Boolean(events.error);
-  const handleEvent = useEffectEvent(onEvent);
-  useEffect(() => {
-    if (lastEventId || stopped) handleEvent();
-  }, [lastEventId, stopped]);
-  const state: LiveState = pause ? 'off' : stopped ? 'stopped' : 'live';
-  return { state, restart: () => restart() };
-}
-
-/**
- * Forward paging by cursor: the `after` of each page seen so far, so
- * "Previous" goes back one. A new `key` (another filter) starts again at
- * the first page.
- */
-function useCursorPages(key: string) {
-  const [state, setState] = useState<{ key: string; afters: string[] }>({ key, afters: [] });
-  const afters = state.key === key ? state.afters : [];
-  return {
-    after: afters.at(-1) ?? null,
-    index: afters.length,
-    next: (endCursor: string | null | undefined) => {
-      if (endCursor) setState({ key, afters: [...afters, endCursor] });
-    },
-    previous: () => setState({ key, afters: afters.slice(0, -1) }),
-  };
 }
 
 /** `value`, once it stopped changing for `delay` ms. */
