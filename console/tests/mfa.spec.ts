@@ -52,11 +52,18 @@ test('enroll TOTP on the Account page, then sign in with password and code', asy
     await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
   });
 
-  await test.step('sign in: the password, then a code', async () => {
-    await page.getByLabel('Email').fill(person.email);
-    await page.getByLabel('Password').fill(person.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+  await test.step('sign in: the password, then a code, by keyboard alone', async () => {
+    // Tab order from the top of the page: the email, the password, then Enter submits.
+    await page.keyboard.press('Tab');
+    await expect(page.getByLabel('Email')).toBeFocused();
+    await page.keyboard.type(person.email);
+    await page.keyboard.press('Tab');
+    await expect(page.getByLabel('Password')).toBeFocused();
+    await page.keyboard.type(person.password);
+    await page.keyboard.press('Enter');
     await expect(page.getByRole('heading', { name: 'Two-factor authentication' })).toBeVisible();
+    // The code field has the focus: type and Enter.
+    await expect(page.getByLabel('Code', { exact: true })).toBeFocused();
     await audit(page, 'sign-in-code', testInfo);
 
     // A code from far outside the allowed skew is refused, in plain words.
