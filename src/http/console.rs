@@ -66,8 +66,14 @@ fn page() -> Response {
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             // The mailed links' tokens are in the URL: never send it on.
-            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         index.contents(),
     )
@@ -107,7 +113,10 @@ pub async fn mailed_link(OriginalUri(uri): OriginalUri) -> Response {
         StatusCode::SEE_OTHER,
         [
             (header::LOCATION, location),
-            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
     )

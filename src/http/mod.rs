@@ -4,6 +4,7 @@
 //! shares: the client's address, the bearer credential, and JSON bodies on
 //! every refusal ([`refusal`]).
 
+pub mod console;
 pub mod drain;
 pub mod forwarded;
 pub mod graphql;
@@ -11,7 +12,6 @@ pub mod input_guard;
 pub mod media;
 pub mod metrics;
 pub mod persisted;
-pub mod console;
 pub mod playground;
 pub mod refusal;
 pub mod scim;
