@@ -28,7 +28,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::auth::{AuthConfig, PasswordHasher, Sealer, TokenIssuer, secrets};
+use crate::auth::{AuthConfig, PasswordHasher, Sealer, TokenIssuer, password, secrets};
 use crate::config::Config;
 use crate::domain::clock::Clock;
 use crate::graphql::extensions::{Limits, ParsedDocuments};
@@ -230,7 +230,12 @@ pub async fn auth_config(
         "keys in use"
     );
     Ok(AuthConfig {
-        passwords: PasswordHasher::new(config.insecure_fast_password_hashing),
+        passwords: PasswordHasher::new(
+            config.insecure_fast_password_hashing,
+            config
+                .password_hashing_concurrency
+                .map_or_else(password::default_concurrency, usize::from),
+        ),
         tokens,
         refresh_ttl: chrono::Duration::days(config.refresh_token_ttl_days),
         session_max_age: chrono::Duration::days(config.session_max_age_days),
@@ -496,6 +501,8 @@ pub struct Application {
     stop_background: DropGuard,
     /// What the webhook sender schedules by; tests move it.
     clock: Clock,
+    /// The requests' password hasher: tests hold its permits.
+    passwords: PasswordHasher,
 }
 
 impl Application {
@@ -568,6 +575,7 @@ impl Application {
         // Tells clients to close their connections once shutdown begins
         // (`http::drain`), WebSockets included.
         let closing = CancellationToken::new();
+        let passwords = auth.passwords.clone();
         let state = AppState {
             schema,
             db: db.clone(),
@@ -632,6 +640,14 @@ impl Application {
             outcomes: webhook_outcomes,
         };
         tasks.spawn(mailer.run(stop_background.clone()));
+        // Now rather than at the first log-in for an unknown address, which
+        // would spend two hashes and so tell itself apart.
+        let dummy = passwords.clone();
+        tasks.spawn(async move {
+            if let Err(e) = dummy.make_dummy_hash().await {
+                tracing::error!(error = ?e, "the dummy password hash could not be made");
+            }
+        });
         tasks.spawn(webhook_sender.run(stop_background.clone()));
         tasks.spawn(purge_audit_log_hourly(background, stop_background.clone()));
         tasks.close();
@@ -645,6 +661,7 @@ impl Application {
             background: tasks,
             stop_background: stop_guard,
             clock,
+            passwords,
         })
     }
 
@@ -678,6 +695,12 @@ impl Application {
     /// then call `domain::webhooks::wake_senders`.
     pub fn clock(&self) -> Clock {
         self.clock.clone()
+    }
+
+    /// The password hasher requests use (the same permits): tests hold its
+    /// permits to show that a flood of log-ins stalls nothing else.
+    pub fn passwords(&self) -> PasswordHasher {
+        self.passwords.clone()
     }
 
     /// Serves until `shutdown` completes: then stops accepting, answers

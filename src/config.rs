@@ -495,6 +495,19 @@ pub struct Config {
     )]
     pub log_format: LogFormat,
 
+    /// How many password hashes (sign-up, log-in, password and email changes)
+    /// may run at once. Each takes tens of milliseconds of one core and 19 MiB
+    /// of memory, on threads apart from those that serve requests; more wait
+    /// their turn. Unset: one fewer than the CPU cores (at least 1), so that a
+    /// flood of log-ins leaves a core to every other request.
+    #[arg(
+        long,
+        env = "ORGQL_PASSWORD_HASHING_CONCURRENCY",
+        value_parser = clap::value_parser!(u16).range(1..),
+        global = true
+    )]
+    pub password_hashing_concurrency: Option<u16>,
+
     /// Cheap password hashing, for tests and demos only: never in
     /// production.
     #[arg(

@@ -49,7 +49,7 @@ pub async fn seed(
             "this database is already seeded; point ORGQL_DATABASE_URL at a fresh one",
         ));
     }
-    let password_hash = PasswordHasher::new(false).hash(DEMO_PASSWORD)?;
+    let password_hash = PasswordHasher::new(false, 1).hash(DEMO_PASSWORD).await?;
     let now = Utc::now();
     let new_user = |email: String, name: String| user::ActiveModel {
         id: Set(new_id()),

@@ -142,13 +142,13 @@ mod tests {
     use super::*;
     use crate::auth::PasswordHasher;
 
-    #[test]
-    fn no_password_verifies_against_an_account_without_one() {
-        let passwords = PasswordHasher::new(true);
+    #[tokio::test]
+    async fn no_password_verifies_against_an_account_without_one() {
+        let passwords = PasswordHasher::new(true, 1);
         for stored in [GUEST_NO_PASSWORD, SSO_NO_PASSWORD] {
             for tried in ["", stored, "!", "guest", "sso", "$argon2id$"] {
                 assert!(
-                    !passwords.verify(tried, stored),
+                    !passwords.verify(tried, stored).await.unwrap(),
                     "{tried:?} against {stored:?}"
                 );
             }

@@ -92,7 +92,7 @@ pub fn offline_schema() -> AppSchema {
     let deps = SchemaDeps {
         db: DatabaseConnection::default(),
         auth: AuthConfig {
-            passwords: crate::auth::PasswordHasher::new(true),
+            passwords: crate::auth::PasswordHasher::new(true, 1),
             tokens: crate::auth::TokenIssuer::new(b"schema-printing-only", "orgql", 60),
             refresh_ttl: chrono::Duration::days(1),
             session_max_age: chrono::Duration::days(1),

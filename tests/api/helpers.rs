@@ -23,6 +23,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The clock the server's background work schedules by.
     pub clock: orgql::domain::clock::Clock,
+    /// The server's password hasher: its permits are the requests'.
+    pub passwords: orgql::auth::PasswordHasher,
     _database: TestDatabase,
 }
 
@@ -136,6 +138,7 @@ async fn start(
     let db = app.db().clone();
     let statements = app.statements();
     let clock = app.clock();
+    let passwords = app.passwords();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         base,
@@ -145,6 +148,7 @@ async fn start(
         mail_dir,
         database_url: url,
         clock,
+        passwords,
         _database: database,
     }
 }
@@ -514,7 +518,6 @@ impl TestApp {
     }
 }
 
-/// The `extensions.code` of the first error, if any.
 /// The password test accounts use: long and unguessable enough for the
 /// password policy.
 pub const PASSWORD: &str = "violet tractor umbrella 42";

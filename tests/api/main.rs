@@ -36,6 +36,7 @@ mod mfa;
 mod names;
 mod organizations;
 mod outage;
+mod password_hashing;
 mod passwords;
 mod policy;
 mod refusals;

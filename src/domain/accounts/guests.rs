@@ -456,7 +456,7 @@ pub async fn convert(
     }
     let name = name.map(|n| values::text("name", n, 200)).transpose()?;
     values::password("password", password, &[person.email.as_str()])?;
-    let password_hash = auth.passwords.hash(password)?;
+    let password_hash = auth.passwords.hash(password).await?;
     let write = Write::begin(db).await?;
     let found = user::Entity::find_by_id(person.user_id)
         .one(write.txn())

@@ -214,6 +214,26 @@ pub async fn disable(
     proof: Proof<'_>,
 ) -> AppResult<()> {
     let person = actor.require_person()?;
+    let wrong_password = || AppError::bad_input("password", "this password is not right");
+    // A password is checked before the write opens: the slow hash (and the
+    // wait for a turn at hashing) then holds no connection, nor SQLite's
+    // write lock.
+    let checked_hash = match proof {
+        Proof::Password(password) => {
+            let user = user::Entity::find_by_id(person.user_id)
+                .one(db)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            if !user.mfa_enabled {
+                return Err(AppError::conflict("multi-factor authentication is not on"));
+            }
+            if !auth.passwords.verify(password, &user.password_hash).await? {
+                return Err(wrong_password());
+            }
+            Some(user.password_hash)
+        }
+        Proof::Code(_) => None,
+    };
     let write = Write::begin(db).await?;
     let user = user::Entity::find_by_id(person.user_id)
         .one(write.txn())
@@ -223,12 +243,11 @@ pub async fn disable(
         return Err(AppError::conflict("multi-factor authentication is not on"));
     }
     let method = match proof {
-        Proof::Password(password) => {
-            if !auth.passwords.verify(password, &user.password_hash) {
-                return Err(AppError::bad_input(
-                    "password",
-                    "this password is not right",
-                ));
+        Proof::Password(_) => {
+            // A password changed meanwhile: the one checked is no longer
+            // the account's.
+            if checked_hash.as_deref() != Some(user.password_hash.as_str()) {
+                return Err(wrong_password());
             }
             "password"
         }

@@ -75,7 +75,7 @@ pub async fn sign_up(
     let account = NewUser {
         email: email.as_str(),
         name,
-        credential: Credential::Password(auth.passwords.hash(input.password)?),
+        credential: Credential::Password(auth.passwords.hash(input.password).await?),
         verified: false,
     };
 
@@ -164,17 +164,17 @@ pub async fn log_in(
     // before the hash are the same (issue #22, L4).
     let Some(user) = found.filter(|u| !u.is_guest) else {
         lockout::standing(db, Uuid::nil(), &address).await?;
-        auth.passwords.verify_dummy(password);
+        auth.passwords.verify_dummy(password).await?;
         return Err(AppError::Unauthenticated);
     };
     let standing = lockout::standing(db, user.id, &address).await?;
     if standing.refuses() {
         // The same work and the same answer as a wrong password.
-        auth.passwords.verify_dummy(password);
+        auth.passwords.verify_dummy(password).await?;
         tracing::debug!(target: "orgql::auth", user_id = %user.id, ?standing, "log-in refused: locked out");
         return Err(AppError::Unauthenticated);
     }
-    if !auth.passwords.verify(password, &user.password_hash) {
+    if !auth.passwords.verify(password, &user.password_hash).await? {
         lockout::record_failure(db, guard.outbox, guard.lockout, &user, &address, meta).await?;
         return Err(AppError::Unauthenticated);
     }

@@ -29,9 +29,9 @@ use crate::error::{AppError, AppResult};
 use crate::mail::outbox::{Mail, Outbox};
 
 /// Checks `new_password` against the policy for this account and hashes it.
-fn hash_new(auth: &AuthConfig, user: &user::Model, new_password: &str) -> AppResult<String> {
+async fn hash_new(auth: &AuthConfig, user: &user::Model, new_password: &str) -> AppResult<String> {
     values::password("newPassword", new_password, &[&user.email, &user.name])?;
-    auth.passwords.hash(new_password)
+    auth.passwords.hash(new_password).await
 }
 
 /// Sets a new password after checking the current one; every other session
@@ -51,13 +51,17 @@ pub async fn change_password(
         .await?
         .ok_or(AppError::Unauthenticated)?;
     // The slow hashes run before the write opens, so they hold no lock.
-    if !auth.passwords.verify(current_password, &user.password_hash) {
+    if !auth
+        .passwords
+        .verify(current_password, &user.password_hash)
+        .await?
+    {
         return Err(AppError::bad_input(
             "currentPassword",
             "the current password is wrong",
         ));
     }
-    let password_hash = hash_new(auth, &user, new_password)?;
+    let password_hash = hash_new(auth, &user, new_password).await?;
     let write = Write::begin(db).await?;
     set_password(write.txn(), user.id, password_hash).await?;
     // A reset link mailed before the change must not undo it.
@@ -164,7 +168,7 @@ pub async fn reset_password(
         return Err(AppError::bad_input("token", "this link is invalid"));
     }
     // A refused password leaves the link usable for a better one.
-    let password_hash = hash_new(auth, &user, new_password)?;
+    let password_hash = hash_new(auth, &user, new_password).await?;
     let write = Write::begin(db).await?;
     one_time::consume(write.txn(), &found, "token").await?;
     set_password(write.txn(), user.id, password_hash).await?;

@@ -175,7 +175,7 @@ pub async fn change_email(
         .await?
         .ok_or(AppError::Unauthenticated)?;
     // Checked before the write opens, so the slow hash holds no lock.
-    if !auth.passwords.verify(password, &user.password_hash) {
+    if !auth.passwords.verify(password, &user.password_hash).await? {
         return Err(AppError::bad_input("password", "the password is wrong"));
     }
     if new_email.as_str() == user.email {
