@@ -53,30 +53,36 @@ export function createClient(): Client {
       cacheExchange,
       authExchange((utils) =>
         Promise.resolve({
-        addAuthToOperation(operation) {
-          const session = currentSession();
-          if (!session) return operation;
-          return utils.appendHeaders(operation, { Authorization: `Bearer ${session.accessToken}` });
-        },
-        willAuthError() {
-          const session = currentSession();
-          return session !== null && Date.parse(session.accessTokenExpiresAt) - Date.now() < EXPIRY_MARGIN_MS;
-        },
-        // Only a signed-in request's refusal means the token went stale: a
-        // wrong password or code is UNAUTHENTICATED too, and is not retried.
-        didAuthError(error) {
-          return (
-            currentSession() !== null &&
-            error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')
-          );
-        },
-        async refreshAuth() {
-          const session = currentSession();
-          if (!session) return;
-          const result = await utils.mutate(RefreshSession, { input: { refreshToken: session.refreshToken } });
-          if (!result.data || !keepTokens(result.data.refreshSession)) setSession(null);
-        },
-      }),
+          addAuthToOperation(operation) {
+            const session = currentSession();
+            if (!session) return operation;
+            return utils.appendHeaders(operation, { Authorization: `Bearer ${session.accessToken}` });
+          },
+          willAuthError() {
+            const session = currentSession();
+            return session !== null && Date.parse(session.accessTokenExpiresAt) - Date.now() < EXPIRY_MARGIN_MS;
+          },
+          // Only a signed-in request's refusal means the token went stale: a
+          // wrong password or code is UNAUTHENTICATED too, and is not retried.
+          didAuthError(error) {
+            return (
+              currentSession() !== null &&
+              error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')
+            );
+          },
+          // A refused refresh (the session ended, or was revoked) signs out;
+          // a network failure keeps the session for the next try.
+          async refreshAuth() {
+            const session = currentSession();
+            if (!session) return;
+            const result = await utils.mutate(RefreshSession, { input: { refreshToken: session.refreshToken } });
+            if (result.data) {
+              if (!keepTokens(result.data.refreshSession)) setSession(null);
+            } else if (result.error?.graphQLErrors.length) {
+              setSession(null);
+            }
+          },
+        }),
       ),
       fetchExchange,
       subscriptionExchange({
