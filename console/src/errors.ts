@@ -20,7 +20,7 @@ const PLAIN_WORDS: Record<string, string> = {
   RATE_LIMITED: 'Too many attempts. Wait a moment and try again.',
   QUERY_TOO_COMPLEX: 'The request was too large.',
   UNAVAILABLE: 'The server is briefly unavailable. Try again in a few seconds.',
-  INTERNAL_SERVER_ERROR: 'Something went wrong on the server.',
+  INTERNAL: 'Something went wrong on the server.',
 };
 
 /** The first error's code, if the server gave one. */

@@ -3,7 +3,7 @@
 // viewer's role there (pages hide what the role cannot do; the server
 // decides regardless).
 import { createContext, useContext } from 'react';
-import type { OrganizationShellQuery } from './gql/graphql';
+import type { OrganizationShellQuery, Role } from './gql/graphql';
 
 export type CurrentOrganization = NonNullable<OrganizationShellQuery['organization']>;
 
@@ -15,10 +15,11 @@ export function useOrganization(): CurrentOrganization {
   return organization;
 }
 
-const RANK: Record<string, number> = { OWNER: 4, ADMIN: 3, MEMBER: 2, VIEWER: 1, BILLING: 1 };
+/** Roles by rank, as the server ranks them: BILLING is a side role ranked with VIEWER. */
+export const ROLE_RANK: Record<Role, number> = { OWNER: 4, ADMIN: 3, MEMBER: 2, VIEWER: 1, BILLING: 1 };
 
 /** Whether the viewer's role is at least `role` (OWNER > ADMIN > MEMBER > VIEWER). */
 export function hasRole(organization: CurrentOrganization, role: 'OWNER' | 'ADMIN' | 'MEMBER'): boolean {
   const own = organization.viewerMembership?.role;
-  return own !== undefined && (RANK[own] ?? 0) >= (RANK[role] ?? 0);
+  return own !== undefined && ROLE_RANK[own] >= ROLE_RANK[role];
 }

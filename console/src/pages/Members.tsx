@@ -8,7 +8,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { graphql } from '../gql';
 import type { EventType, MembersPageQuery, Role } from '../gql/graphql';
-import { hasRole, useOrganization } from '../organization';
+import { ROLE_RANK, hasRole, useOrganization } from '../organization';
 import { LiveStatus, useOrganizationEvents } from '../ui/live';
 import { PageControls, useCursorPages } from '../ui/paging';
 import { Empty, ErrorNote, Field, Loading, Notice, Page, SelectField, When } from '../ui/kit';
@@ -382,18 +382,16 @@ function useDebounced<T>(value: T, delay: number): T {
   return settled;
 }
 
-const RANK: Record<Role, number> = { OWNER: 4, ADMIN: 3, MEMBER: 2, VIEWER: 1, BILLING: 1 };
-
 /** Whether a viewer with `viewerRole` may change or remove a `role` (OWNER: anyone; ADMIN: below ADMIN). */
 function outranks(viewerRole: Role | undefined, role: Role): boolean {
   if (viewerRole === 'OWNER') return true;
-  return viewerRole === 'ADMIN' && RANK[role] < RANK.ADMIN;
+  return viewerRole === 'ADMIN' && ROLE_RANK[role] < ROLE_RANK.ADMIN;
 }
 
 /** The roles a viewer may give: at most their own, OWNER only by an OWNER; always the current one. */
 function assignableRoles(viewerRole: Role | undefined, current: Role): Role[] {
-  const own = viewerRole ? RANK[viewerRole] : 0;
+  const own = viewerRole ? ROLE_RANK[viewerRole] : 0;
   return (Object.keys(ROLE_NAMES) as Role[]).filter(
-    (role) => role === current || (role === 'OWNER' ? viewerRole === 'OWNER' : RANK[role] <= own),
+    (role) => role === current || (role === 'OWNER' ? viewerRole === 'OWNER' : ROLE_RANK[role] <= own),
   );
 }
