@@ -48,16 +48,9 @@ async fn setup() -> Bench {
             .unwrap();
     }
     app::migrate(&db).await.unwrap();
-    seed::seed(
-        &db,
-        seed::SeedSize {
-            organizations: ORGANIZATIONS,
-            members: MEMBERS,
-        },
-        |_| {},
-    )
-    .await
-    .unwrap();
+    seed::seed(&db, seed::SeedSize::new(ORGANIZATIONS, MEMBERS), |_| {})
+        .await
+        .unwrap();
 
     let auth: AuthConfig = app::auth_config(&config, &db).await.unwrap();
     let statements = StatementCounter::default();

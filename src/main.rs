@@ -46,6 +46,21 @@ enum Command {
         /// Members per organization, the demo owner included.
         #[arg(long, default_value_t = 5)]
         members: usize,
+        /// Teams per organization; every member is in one of them.
+        #[arg(long, default_value_t = 5)]
+        teams: usize,
+        /// Audit entries per organization, each with its event, over the
+        /// last 30 days.
+        #[arg(long, default_value_t = 0)]
+        audit_entries: usize,
+        /// Further organizations with the demo owner alone.
+        #[arg(long, default_value_t = 0)]
+        owner_only_orgs: usize,
+        /// An enterprise's size, in place of the options above: one
+        /// organization of 100,000 members in 2,000 teams with 1,000,000
+        /// audit entries, and its owner in 5,000 organizations.
+        #[arg(long, conflicts_with_all = ["orgs", "members", "teams", "audit_entries", "owner_only_orgs"])]
+        enterprise: bool,
     },
     /// Platform administration.
     Admin {
@@ -146,33 +161,58 @@ async fn run(cli: Cli) -> Result<(), app::StartError> {
             );
         }
         Command::Schema => print!("{}", graphql::sdl()),
-        Command::Seed { orgs, members } => {
-            if members == 0 {
-                return Err("--members counts the demo owner, so it must be at least 1".into());
+        Command::Seed {
+            orgs,
+            members,
+            teams,
+            audit_entries,
+            owner_only_orgs,
+            enterprise,
+        } => {
+            let size = if enterprise {
+                seed::SeedSize::ENTERPRISE
+            } else {
+                seed::SeedSize {
+                    organizations: orgs,
+                    members,
+                    teams,
+                    audit_entries,
+                    owner_only_organizations: owner_only_orgs,
+                }
+            };
+            if size.members == 0 || size.teams == 0 {
+                return Err(
+                    "--members counts the demo owner and --teams holds every member, so each must be at least 1"
+                        .into(),
+                );
             }
             let db = app::connect(&config).await?;
             if !config.no_migrate {
                 app::migrate(&db).await?;
             }
-            let bar = ProgressBar::new(orgs as u64).with_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} organizations ({elapsed})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            seed::seed(
-                &db,
-                seed::SeedSize {
-                    organizations: orgs,
-                    members,
-                },
-                |done| bar.set_position(done as u64),
-            )
-            .await
-            .map_err(|e| format!("seeding failed: {e}"))?;
+            let bar = ProgressBar::new((size.organizations + size.owner_only_organizations) as u64)
+                .with_style(
+                    ProgressStyle::with_template("{bar:40} {pos}/{len} organizations ({elapsed})")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+            seed::seed(&db, size, |done| bar.set_position(done as u64))
+                .await
+                .map_err(|e| format!("seeding failed: {e}"))?;
             bar.finish();
             println!(
-                "seeded {orgs} organizations with {members} members each.\n\
+                "seeded {} organizations with {} members each{}.\n\
                  Sign in in the playground with:\n\n  mutation {{ logIn(input: {{ email: \"{}\", password: \"{}\" }}) {{ accessToken }} }}\n\n\
                  then send the token as the header  Authorization: Bearer <accessToken>",
+                size.organizations,
+                size.members,
+                if size.owner_only_organizations > 0 {
+                    format!(
+                        ", and {} with the demo owner alone",
+                        size.owner_only_organizations
+                    )
+                } else {
+                    String::new()
+                },
                 seed::DEMO_EMAIL,
                 seed::DEMO_PASSWORD
             );

@@ -1,17 +1,21 @@
 //! Demo data for the playground and for benchmarks: organizations, users,
-//! memberships and teams, inserted in large batches.
+//! memberships, teams and an audit trail with its events, inserted in
+//! large batches.
 
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 use entity::{
-    member, organization, team, team_member, user,
-    values::{OrganizationStatus, Role, TeamRole, Tier},
+    audit_entry, event, member, organization, team, team_member, user,
+    values::{ActorKind, OrganizationStatus, Role, TeamRole, Tier},
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
 };
-use uuid::Uuid;
+use serde_json::json;
+use uuid::{Timestamp, Uuid};
 
 use crate::auth::PasswordHasher;
+use crate::domain::audit::{AuditAction, Entry};
+use crate::domain::events::{EventType, public_data};
 use crate::domain::ids::new_id;
 use crate::error::{AppError, AppResult};
 
@@ -23,10 +27,43 @@ pub struct SeedSize {
     pub organizations: usize,
     /// Members per organization, the demo owner included.
     pub members: usize,
+    /// Teams per organization (at least 1); every member is in one of
+    /// them, in turn.
+    pub teams: usize,
+    /// Audit entries per organization, each with its event, spread over
+    /// the last 30 days (within every tier's retention but FREE's).
+    pub audit_entries: usize,
+    /// Further organizations with the demo owner alone, so that one person
+    /// belongs to many.
+    pub owner_only_organizations: usize,
 }
 
-/// Teams per seeded organization; every member is in one of them.
-const TEAMS_PER_ORGANIZATION: usize = 5;
+impl SeedSize {
+    /// `organizations` of `members` each in five teams, no audit trail.
+    pub const fn new(organizations: usize, members: usize) -> Self {
+        Self {
+            organizations,
+            members,
+            teams: 5,
+            audit_entries: 0,
+            owner_only_organizations: 0,
+        }
+    }
+
+    /// An enterprise's size (issue #26): one organization of 100,000
+    /// members in 2,000 teams with 1,000,000 audit entries and events, and
+    /// its owner in 5,000 organizations.
+    pub const ENTERPRISE: SeedSize = SeedSize {
+        organizations: 1,
+        members: 100_000,
+        teams: 2_000,
+        audit_entries: 1_000_000,
+        owner_only_organizations: 4_999,
+    };
+}
+
+/// How far back the seeded audit trail reaches.
+const AUDIT_SPAN_DAYS: i64 = 30;
 
 /// Rows per INSERT: well under SQLite's 32,766 bound variables.
 const BATCH: usize = 2_000;
@@ -71,6 +108,7 @@ pub async fn seed(
     demo.id = Set(demo_id);
     user::Entity::insert(demo).exec(db).await?;
 
+    let teams_per_organization = size.teams.max(1);
     let orgs_per_txn = (BATCH / size.members.max(1)).max(1);
     let mut done = 0;
     while done < size.organizations {
@@ -79,7 +117,8 @@ pub async fn seed(
         let mut orgs = Vec::with_capacity(chunk);
         let mut users = Vec::with_capacity(chunk * size.members);
         let mut members = Vec::with_capacity(chunk * size.members);
-        let mut teams = Vec::with_capacity(chunk * TEAMS_PER_ORGANIZATION);
+        let mut teams = Vec::with_capacity(chunk * teams_per_organization);
+        let mut trails = Vec::with_capacity(chunk);
         let mut placements = Vec::with_capacity(chunk * size.members);
         for i in done..done + chunk {
             let org_id = new_id();
@@ -100,7 +139,7 @@ pub async fn seed(
                 updated_at: Set(now),
             });
             let owner = membership(org_id, demo_id, Role::Owner, now);
-            let team_ids: Vec<Uuid> = (0..TEAMS_PER_ORGANIZATION).map(|_| new_id()).collect();
+            let team_ids: Vec<Uuid> = (0..teams_per_organization).map(|_| new_id()).collect();
             for (t, team_id) in team_ids.iter().enumerate() {
                 teams.push(team::ActiveModel {
                     id: Set(*team_id),
@@ -119,6 +158,7 @@ pub async fn seed(
                 TeamRole::Maintainer,
                 now,
             ));
+            trails.push((org_id, *owner.id.as_ref()));
             members.push(owner);
             for j in 1..size.members {
                 let user_id = new_id();
@@ -135,7 +175,7 @@ pub async fn seed(
                 };
                 let member = membership(org_id, user_id, role, now);
                 placements.push(placement(
-                    team_ids[j % TEAMS_PER_ORGANIZATION],
+                    team_ids[j % teams_per_organization],
                     *member.id.as_ref(),
                     TeamRole::Member,
                     now,
@@ -152,17 +192,162 @@ pub async fn seed(
                 .exec(&txn)
                 .await?;
         }
-        team::Entity::insert_many(teams).exec(&txn).await?;
+        for batch in teams.chunks(BATCH) {
+            team::Entity::insert_many(batch.to_vec()).exec(&txn).await?;
+        }
         for batch in placements.chunks(BATCH) {
             team_member::Entity::insert_many(batch.to_vec())
                 .exec(&txn)
                 .await?;
         }
         txn.commit().await?;
+        for (org_id, owner_member_id) in trails {
+            let owner = (demo_id, DEMO_EMAIL, owner_member_id);
+            audit_trail(db, org_id, owner, size.audit_entries).await?;
+        }
         done += chunk;
         progress(done);
     }
+    owner_only_organizations(db, demo_id, size.owner_only_organizations, now).await?;
+    progress(done + size.owner_only_organizations);
     Ok(())
+}
+
+/// `count` organizations with the demo owner alone, named after the
+/// seeded ones.
+async fn owner_only_organizations(
+    db: &DatabaseConnection,
+    demo_id: Uuid,
+    count: usize,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut orgs = Vec::with_capacity(count);
+    let mut members = Vec::with_capacity(count);
+    for i in 0..count {
+        let org_id = new_id();
+        orgs.push(organization::ActiveModel {
+            id: Set(org_id),
+            name: Set(format!("Solo Organization {:05}", i + 1)),
+            slug: Set(format!("solo-{:05}", i + 1)),
+            domain: Set(None),
+            website: Set(None),
+            industry: Set(None),
+            description: Set(None),
+            avatar_url: Set(None),
+            status: Set(OrganizationStatus::Active),
+            tier: Set(Tier::Free),
+            jwt_expiry_secs: Set(900),
+            policy: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+        members.push(membership(org_id, demo_id, Role::Owner, now));
+    }
+    let txn = db.begin().await?;
+    for batch in orgs.chunks(BATCH) {
+        organization::Entity::insert_many(batch.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    for batch in members.chunks(BATCH) {
+        member::Entity::insert_many(batch.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// `count` audit entries of `org_id`, oldest first over the last
+/// [`AUDIT_SPAN_DAYS`] days, each by the owner (user id, email, member id)
+/// about the organization or the owner's membership, with the event each
+/// would have (same id, numbered in order from 1): the shape the write
+/// path leaves, in bulk, for an organization that has no events yet.
+pub async fn audit_trail(
+    db: &DatabaseConnection,
+    org_id: Uuid,
+    owner: (Uuid, &str, Uuid),
+    count: usize,
+) -> AppResult<()> {
+    let (owner_id, owner_email, owner_member_id) = owner;
+    const ACTIONS: [AuditAction; 3] = [
+        AuditAction::MemberRoleUpdated,
+        AuditAction::MemberRoleUpdated,
+        AuditAction::OrganizationUpdated,
+    ];
+    let end = Utc::now();
+    let step = Duration::days(AUDIT_SPAN_DAYS) / i32::try_from(count.max(1)).unwrap_or(i32::MAX);
+    let mut sequence = 0;
+    for start in (0..count).step_by(BATCH) {
+        let mut entries = Vec::with_capacity(BATCH);
+        let mut events = Vec::with_capacity(BATCH);
+        for i in start..(start + BATCH).min(count) {
+            let at = end - Duration::days(AUDIT_SPAN_DAYS) + step * i32::try_from(i).unwrap_or(0);
+            let id = id_at(at);
+            let action = ACTIONS[i % ACTIONS.len()];
+            let (resource, metadata) = match action {
+                AuditAction::OrganizationUpdated => (
+                    org_id,
+                    json!({ "before": { "description": "Seeded" }, "after": { "description": "Seeded demo data" } }),
+                ),
+                _ => (
+                    owner_member_id,
+                    json!({ "userId": owner_id, "before": { "role": "MEMBER" }, "after": { "role": "ADMIN" } }),
+                ),
+            };
+            let entry = Entry::new(action, resource, metadata.clone());
+            entries.push(audit_entry::ActiveModel {
+                id: Set(id),
+                organization_id: Set(Some(org_id)),
+                actor_kind: Set(ActorKind::User),
+                actor_id: Set(Some(owner_id)),
+                actor_email: Set(Some(owner_email.to_owned())),
+                action: Set(action.as_str().to_owned()),
+                resource_type: Set(action.resource_type().to_owned()),
+                resource_id: Set(Some(resource)),
+                metadata: Set(metadata),
+                ip_address: Set(Some("192.0.2.1".to_owned())),
+                user_agent: Set(Some("orgql seed".to_owned())),
+                request_id: Set(None),
+                created_at: Set(at),
+            });
+            if let Some(event_type) = EventType::of(&entry) {
+                sequence += 1;
+                events.push(event::ActiveModel {
+                    id: Set(id),
+                    organization_id: Set(org_id),
+                    sequence: Set(sequence),
+                    event_type: Set(event_type.as_str().to_owned()),
+                    actor_kind: Set(ActorKind::User),
+                    actor_id: Set(Some(owner_id)),
+                    actor_email: Set(Some(owner_email.to_owned())),
+                    subject_user_id: Set(
+                        matches!(action, AuditAction::MemberRoleUpdated).then_some(owner_id)
+                    ),
+                    subject_email: Set(None),
+                    data: Set(public_data(event_type, &entry)),
+                    occurred_at: Set(at),
+                });
+            }
+        }
+        let txn = db.begin().await?;
+        audit_entry::Entity::insert_many(entries).exec(&txn).await?;
+        if !events.is_empty() {
+            event::Entity::insert_many(events).exec(&txn).await?;
+        }
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+/// A UUIDv7 of the moment `at`, as the write path's ids are of theirs.
+fn id_at(at: DateTime<Utc>) -> Uuid {
+    let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
+    Uuid::new_v7(Timestamp::from_unix(
+        uuid::NoContext,
+        seconds,
+        at.timestamp_subsec_nanos(),
+    ))
 }
 
 fn placement(

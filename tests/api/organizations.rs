@@ -368,13 +368,16 @@ async fn a_platform_admin_reads_any_organization_and_its_members_but_changes_not
 }
 
 #[tokio::test]
-async fn seeding_builds_organizations_with_members_and_teams() {
+async fn seeding_builds_organizations_with_members_teams_and_their_trail() {
     let app = spawn_app().await;
     orgql::cli::seed::seed(
         &app.db,
         orgql::cli::seed::SeedSize {
             organizations: 3,
             members: 10,
+            teams: 4,
+            audit_entries: 7,
+            owner_only_organizations: 2,
         },
         |_| {},
     )
@@ -386,15 +389,22 @@ async fn seeding_builds_organizations_with_members_and_teams() {
             .count(&app.db)
             .await
             .unwrap(),
-        3
+        5
     );
     assert_eq!(
         entity::member::Entity::find().count(&app.db).await.unwrap(),
-        30
+        32
     );
     assert_eq!(
         entity::team::Entity::find().count(&app.db).await.unwrap(),
-        15
+        12
+    );
+    assert_eq!(
+        entity::audit_entry::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        21
     );
     assert_eq!(
         entity::team_member::Entity::find()
@@ -403,15 +413,43 @@ async fn seeding_builds_organizations_with_members_and_teams() {
             .unwrap(),
         30
     );
-    let again = orgql::cli::seed::seed(
-        &app.db,
-        orgql::cli::seed::SeedSize {
-            organizations: 1,
-            members: 1,
-        },
-        |_| {},
-    )
-    .await;
+    // The demo owner reads a seeded organization's trail over the API,
+    // newest first, and its events in order, numbered from 1.
+    let logged_in = app
+        .graphql(
+            "mutation($email: String!, $password: String!) { logIn(input: { email: $email, password: $password }) { accessToken } }",
+            json!({ "email": orgql::cli::seed::DEMO_EMAIL, "password": orgql::cli::seed::DEMO_PASSWORD }),
+            None,
+        )
+        .await;
+    let demo = logged_in["data"]["logIn"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the demo owner logs in: {logged_in}"));
+    let trail = app
+        .graphql(
+            r#"{ organization(slug: "demo-0001") {
+                auditLog(first: 10) { totalCount nodes { action createdAt } }
+                events(first: 10) { edges { cursor node { type } } } } }"#,
+            json!({}),
+            Some(demo),
+        )
+        .await;
+    assert_ok(&trail);
+    let org = &trail["data"]["organization"];
+    assert_eq!(org["auditLog"]["totalCount"], 7);
+    let times: Vec<&str> = org["auditLog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["createdAt"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] > w[1]), "{times:?}");
+    let events = org["events"]["edges"].as_array().unwrap();
+    assert_eq!(events.len(), 7);
+    assert_eq!(events[0]["node"]["type"], "MEMBER_ROLE_CHANGED");
+
+    let again =
+        orgql::cli::seed::seed(&app.db, orgql::cli::seed::SeedSize::new(1, 1), |_| {}).await;
     assert!(again.is_err(), "a seeded database is refused");
 }
 
