@@ -30,6 +30,7 @@ mod m20261204_000030_sso_test_ticket;
 mod m20261204_000031_drop_organization_session_cutoff;
 mod m20261204_000032_scim_directories;
 mod m20261204_000033_events_and_webhooks;
+mod m20261205_000034_enterprise_size_indexes;
 
 pub struct Migrator;
 
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000031_drop_organization_session_cutoff::Migration),
             Box::new(m20261204_000032_scim_directories::Migration),
             Box::new(m20261204_000033_events_and_webhooks::Migration),
+            Box::new(m20261205_000034_enterprise_size_indexes::Migration),
         ]
     }
 }

@@ -26,8 +26,10 @@ pub struct AuditFilter {
 }
 
 /// An organization's entries, newest first, within its tier's retention:
-/// the index `ix_audit_entries_org_id (organization_id, id)` serves both the
-/// filter and the order, since UUIDv7 ids grow with time.
+/// `ix_audit_entries_organization_page (organization_id, id, created_at)`
+/// serves the order (UUIDv7 ids grow with time) and the count (from the
+/// index alone); with actions or an actor, the index of that column in
+/// front of the same three.
 fn listable(
     organization: &organization::Model,
     filter: &AuditFilter,

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Order, Query, QueryStatementBuilder, SelectStatement,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QueryResult, QuerySelect, Select,
@@ -231,8 +233,10 @@ pub async fn counts<R: PerParent, C: ConnectionTrait>(
 /// kept. This is how a list of teams shows each team's first members
 /// without a query per team. A single parent's page is a plain
 /// `ORDER BY id LIMIT first + 1`. A first page read [`Counted::WithTotal`]
-/// also counts each parent's rows (`COUNT(*) OVER (PARTITION BY parent)`),
-/// so `totalCount` needs no statement of its own.
+/// also counts each parent's rows, so `totalCount` needs no statement of
+/// its own: a single parent's by a scalar subquery of the same filter
+/// (counted once, from an index where the filter's columns are in one),
+/// several parents' by `COUNT(*) OVER (PARTITION BY parent)`.
 fn page_statement(
     mut select: SelectStatement,
     shape: &PageShape,
@@ -244,13 +248,20 @@ fn page_statement(
         select.and_where(id_column().gt(after));
     }
     if shape.counted.reads_total(page) {
-        select.expr_as(
+        let total = if shape.single_parent {
+            // Its own statement, inside this one: PostgreSQL counts once
+            // (an InitPlan) from an index alone where the filter allows,
+            // not from the rows of every member a window would read.
+            let mut count = select.clone();
+            count.clear_selects().expr(Expr::cust("COUNT(*)"));
+            Expr::SubQuery(None, Box::new(count.into_sub_query_statement()))
+        } else {
             Expr::cust(format!(
                 r#"COUNT(*) OVER (PARTITION BY "{}"."{}")"#,
                 parent.0, parent.1
-            )),
-            Alias::new("parent_total"),
-        );
+            ))
+        };
+        select.expr_as(total, Alias::new("parent_total"));
     }
     if shape.single_parent {
         select

@@ -1,13 +1,15 @@
 use async_graphql::{
-    Context, Object,
+    Context, ID, Object,
     dataloader::{DataLoader, HashMapCache},
 };
 
 use crate::domain::authz::Person;
+use crate::domain::ids::{self, MemberId};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{OrganizationLoader, UserLoader, ViewerMembershipLoader, prefetch};
 use crate::graphql::types::{Invitation, Member, Organization, User, session::Session};
+use crate::read::paging::PageRequest;
 
 /// The signed-in person and what they belong to.
 pub struct Viewer(pub Person);
@@ -40,10 +42,31 @@ impl Viewer {
         self.0.authentication.amr()
     }
 
-    /// Every membership of the viewer, oldest first.
-    async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Member>> {
+    /// The viewer's memberships, oldest first, leaving out organizations
+    /// whose IP allowlist refuses this request's address. Every one when
+    /// `first` is absent (as before paging); a person in many
+    /// organizations pages with `first` and `after`, each page costing the
+    /// same however many there are.
+    #[graphql(
+        complexity = "first.map_or(child_complexity, |first| first.max(1) as usize * child_complexity)"
+    )]
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100: every membership when absent.")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "The `id` of the last membership already seen.")] after: Option<ID>,
+    ) -> async_graphql::Result<Vec<Member>> {
+        let after = after
+            .map(|id| ids::parse_uuid::<MemberId>(&id, "after"))
+            .transpose()?;
+        let limit = first
+            .map(|first| PageRequest::new(Some(first), after).map(|page| page.first))
+            .transpose()?;
         let rows =
-            crate::read::members::of_person(ctx.db()?, &self.0, ctx.meta().client_ip).await?;
+            crate::read::members::of_person(ctx.db()?, &self.0, ctx.meta().client_ip, after, limit)
+                .await?;
         prefetch::<OrganizationLoader, _>(
             ctx,
             &["organization"],
