@@ -25,6 +25,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+BENCH=bench-enterprise
+# shellcheck source=scripts/bench-common.sh
+source "$ROOT/scripts/bench-common.sh"
 
 ADMIN_URL=${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=${ORGQL_ENTERPRISE_DB:-orgql_enterprise}
@@ -43,7 +46,7 @@ if [ ! -x "$ORGQL_BIN" ]; then
 fi
 
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/orgql-bench-enterprise.XXXXXX")
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(bench_free_port)
 BASE="http://127.0.0.1:$PORT"
 server=""
 cleanup() {
@@ -79,15 +82,9 @@ env ORGQL_DATABASE_URL="$DB_URL" ORGQL_LISTEN="127.0.0.1:$PORT" ORGQL_PUBLIC_URL
   ORGQL_MAIL_DIR="$OUT/mail" ORGQL_ACCESS_TOKEN_TTL_SECS=86400 RUST_LOG=warn ORGQL_LOG_FORMAT=text \
   "$ORGQL_BIN" serve >"$OUT/server.log" 2>&1 &
 server=$!
-for _ in $(seq 1 150); do
-  curl -fs "$BASE/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { echo "bench-enterprise: the server stopped:" >&2; tail -20 "$OUT/server.log" >&2; exit 2; }
-  sleep 0.2
-done
-TOKEN=$(curl -fsS "$BASE/graphql" -H 'content-type: application/json' \
-  -d '{"query":"mutation { logIn(input: { email: \"demo@orgql.dev\", password: \"orgql-demo-password\" }) { accessToken } }"}' |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["logIn"]["accessToken"])') ||
-  { echo "bench-enterprise: the demo owner could not log in" >&2; exit 2; }
+bench_wait_ready "$BASE" "$server" "$OUT/server.log"
+# The seed's owner of every organization (src/cli/seed.rs).
+TOKEN=$(bench_log_in "$BASE" demo@orgql.dev orgql-demo-password)
 
 echo "bench-enterprise: orgql $("$ORGQL_BIN" --version | awk '{print $NF}'), $(nproc) cores," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -37,6 +37,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+BENCH=bench-events
+# shellcheck source=scripts/bench-common.sh
+source "$ROOT/scripts/bench-common.sh"
 BENCH_DIR=$ROOT/benches/events
 
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
@@ -69,7 +72,7 @@ if [ ! -d "$BENCH_DIR/node_modules/graphql-ws" ] ||
 fi
 
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/orgql-bench-events.XXXXXX")
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(bench_free_port)
 BASE="http://127.0.0.1:$PORT"
 
 # The database: a fresh one either way.
@@ -129,12 +132,7 @@ env ORGQL_DATABASE_URL="$DB_URL" ORGQL_LISTEN="127.0.0.1:$PORT" ORGQL_PUBLIC_URL
   RUST_LOG=${RUST_LOG:-warn} ORGQL_LOG_FORMAT=text \
   "$ORGQL_BIN" serve >"$OUT/server.log" 2>&1 &
 server=$!
-for _ in $(seq 1 150); do
-  curl -fs "$BASE/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { echo "bench-events: the server stopped:" >&2; tail -20 "$OUT/server.log" >&2; exit 2; }
-  sleep 0.2
-done
-curl -fs "$BASE/readyz" >/dev/null || { echo "bench-events: the server is not ready" >&2; tail -20 "$OUT/server.log" >&2; exit 2; }
+bench_wait_ready "$BASE" "$server" "$OUT/server.log"
 
 # gql QUERY VARIABLES_JSON [TOKEN] -> the response's data, or exits.
 gql() {

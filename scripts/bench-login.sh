@@ -40,6 +40,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+BENCH=bench-login
+# shellcheck source=scripts/bench-common.sh
+source "$ROOT/scripts/bench-common.sh"
 
 ROUNDS=${ROUNDS:-3}
 ORGS=${ORGS:-20}
@@ -60,7 +63,7 @@ if [ ! -x "$ORGQL_BIN" ]; then
 fi
 
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/orgql-bench-login.XXXXXX")
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(bench_free_port)
 BASE="http://127.0.0.1:$PORT"
 
 # The database: a fresh one either way.
@@ -123,21 +126,13 @@ env ORGQL_DATABASE_URL="$DB_URL" ORGQL_LISTEN="127.0.0.1:$PORT" ORGQL_PUBLIC_URL
   RUST_LOG=${RUST_LOG:-warn} ORGQL_LOG_FORMAT=text \
   "$ORGQL_BIN" serve >"$OUT/server.log" 2>&1 &
 server=$!
-for _ in $(seq 1 150); do
-  curl -fs "$BASE/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { echo "bench-login: the server stopped:" >&2; tail -20 "$OUT/server.log" >&2; exit 2; }
-  sleep 0.2
-done
-curl -fs "$BASE/readyz" >/dev/null || { echo "bench-login: the server is not ready" >&2; tail -20 "$OUT/server.log" >&2; exit 2; }
+bench_wait_ready "$BASE" "$server" "$OUT/server.log"
 
 # The seed's accounts and password (src/cli/seed.rs).
 DEMO_EMAIL=demo@orgql.dev
 PASSWORD=orgql-demo-password
 USERS=$(python3 -c "import sys; print(','.join(f'user0001-{j:03}@seed.orgql.dev' for j in range(1, int(sys.argv[1]) + 1)))" "$LOGIN_USERS")
-TOKEN=$(curl -fsS "$BASE/graphql" -H 'content-type: application/json' \
-  -d "{\"query\":\"mutation { logIn(input: { email: \\\"$DEMO_EMAIL\\\", password: \\\"$PASSWORD\\\" }) { accessToken } }\"}" |
-  python3 -c 'import json, sys; r = json.load(sys.stdin); print(r["data"]["logIn"]["accessToken"])') ||
-  { echo "bench-login: the demo owner could not log in" >&2; exit 2; }
+TOKEN=$(bench_log_in "$BASE" "$DEMO_EMAIL" "$PASSWORD")
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat" 2>/dev/null || echo 0; }
 TICKS=$(getconf CLK_TCK)

@@ -27,6 +27,8 @@ async function graphql(query) {
 const members = (args, count) =>
   `{ organization(slug: "${slug}") { members(first: 20${args}) { ${count ? "totalCount " : ""}` +
   `edges { cursor node { role user { name email } } } } } }`;
+const teams = () =>
+  `{ organization(slug: "${slug}") { teams(first: 20) { totalCount edges { cursor node { name slug membersCount } } } } }`;
 const audit = (args, count) =>
   `{ organization(slug: "${slug}") { auditLog(first: 20${args}) { ${count ? "totalCount " : ""}` +
   `edges { cursor node { action actor { kind email } resourceType createdAt } } } } }`;
@@ -45,6 +47,7 @@ const queries = [
   ["members, totalCount", members("", true), true],
   ["members by role, totalCount", members(", filter: { role: VIEWER }", true), true],
   ["members by search, totalCount", members(', filter: { search: "user 0001-5" }', true), false],
+  ["teams with membersCount, totalCount", teams(), true],
   ["audit log", audit("", false), true],
   ["audit log by action", audit(", filter: { actions: [ORGANIZATION_UPDATED] }", false), true],
   ["audit log, totalCount", audit("", true), false],
