@@ -122,22 +122,16 @@ pub async fn seed(
         let mut placements = Vec::with_capacity(chunk * size.members);
         for i in done..done + chunk {
             let org_id = new_id();
-            orgs.push(organization::ActiveModel {
-                id: Set(org_id),
-                name: Set(format!("Demo Organization {:04}", i + 1)),
-                slug: Set(format!("demo-{:04}", i + 1)),
-                domain: Set(None),
-                website: Set(None),
-                industry: Set(Some("Software".to_owned())),
-                description: Set(Some("Seeded demo data".to_owned())),
-                avatar_url: Set(None),
-                status: Set(OrganizationStatus::Active),
-                tier: Set(Tier::Enterprise),
-                jwt_expiry_secs: Set(900),
-                policy: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
+            let mut org = organization(
+                org_id,
+                format!("Demo Organization {:04}", i + 1),
+                format!("demo-{:04}", i + 1),
+                Tier::Enterprise,
+                now,
+            );
+            org.industry = Set(Some("Software".to_owned()));
+            org.description = Set(Some("Seeded demo data".to_owned()));
+            orgs.push(org);
             let owner = membership(org_id, demo_id, Role::Owner, now);
             let team_ids: Vec<Uuid> = (0..teams_per_organization).map(|_| new_id()).collect();
             for (t, team_id) in team_ids.iter().enumerate() {
@@ -225,22 +219,13 @@ async fn owner_only_organizations(
     let mut members = Vec::with_capacity(count);
     for i in 0..count {
         let org_id = new_id();
-        orgs.push(organization::ActiveModel {
-            id: Set(org_id),
-            name: Set(format!("Solo Organization {:05}", i + 1)),
-            slug: Set(format!("solo-{:05}", i + 1)),
-            domain: Set(None),
-            website: Set(None),
-            industry: Set(None),
-            description: Set(None),
-            avatar_url: Set(None),
-            status: Set(OrganizationStatus::Active),
-            tier: Set(Tier::Free),
-            jwt_expiry_secs: Set(900),
-            policy: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        orgs.push(organization(
+            org_id,
+            format!("Solo Organization {:05}", i + 1),
+            format!("solo-{:05}", i + 1),
+            Tier::Free,
+            now,
+        ));
         members.push(membership(org_id, demo_id, Role::Owner, now));
     }
     let txn = db.begin().await?;
@@ -350,11 +335,37 @@ fn id_at(at: DateTime<Utc>) -> Uuid {
     ))
 }
 
+/// An active organization with nothing but its name, slug and tier.
+fn organization(
+    id: Uuid,
+    name: String,
+    slug: String,
+    tier: Tier,
+    now: DateTime<Utc>,
+) -> organization::ActiveModel {
+    organization::ActiveModel {
+        id: Set(id),
+        name: Set(name),
+        slug: Set(slug),
+        domain: Set(None),
+        website: Set(None),
+        industry: Set(None),
+        description: Set(None),
+        avatar_url: Set(None),
+        status: Set(OrganizationStatus::Active),
+        tier: Set(tier),
+        jwt_expiry_secs: Set(900),
+        policy: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
 fn placement(
     team_id: Uuid,
     member_id: Uuid,
     role: TeamRole,
-    now: chrono::DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> team_member::ActiveModel {
     team_member::ActiveModel {
         id: Set(new_id()),
@@ -365,12 +376,7 @@ fn placement(
     }
 }
 
-fn membership(
-    org_id: Uuid,
-    user_id: Uuid,
-    role: Role,
-    now: chrono::DateTime<Utc>,
-) -> member::ActiveModel {
+fn membership(org_id: Uuid, user_id: Uuid, role: Role, now: DateTime<Utc>) -> member::ActiveModel {
     member::ActiveModel {
         id: Set(new_id()),
         organization_id: Set(org_id),
