@@ -481,7 +481,7 @@ async fn a_members_page_costs_the_same_at_any_size_and_counts_from_an_index() {
             } else {
                 format!("'{0}', 'MEMBER', '{0}', 'MEMBER', 21", org.uuid)
             };
-            let plan = generic_plan(&app, page, &arguments).await;
+            let plan = full_page(&app, page, &arguments).await;
             let counts = init_plans(&plan);
             assert_eq!(counts.len(), 1, "one count: {plan:#}");
             assert_counts_from_an_index(counts[0]);
@@ -557,14 +557,14 @@ async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
                     format!("'{}', {since}, '{action}'", org.uuid),
                 ),
             };
-            read.push(buffers(&generic_plan(&app, page, &page_arguments).await));
+            read.push(buffers(&full_page(&app, page, &page_arguments).await));
             assert_counts_from_an_index(&generic_plan(&app, count, &count_arguments).await);
         }
         assert_flat(read[0], read[1], &format!("the audit log page{filter}"));
     }
 
-    // The events page, first and deep (after the 100th event).
-    for after in [None, Some(100)] {
+    // The events page: first, deep (after the 100th event), of one type.
+    for (after, of_type) in [(None, false), (Some(100), false), (None, true)] {
         let mut read = Vec::new();
         for org in &orgs {
             let cursor = after
@@ -576,8 +576,13 @@ async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
                     )
                 })
                 .unwrap_or_default();
+            let types = if of_type {
+                ", types: [ORGANIZATION_UPDATED]"
+            } else {
+                ""
+            };
             let query = format!(
-                r#"{{ organization(slug: "{}") {{ events(first: 20{cursor}) {{ edges {{ cursor node {{ type }} }} }} }} }}"#,
+                r#"{{ organization(slug: "{}") {{ events(first: 20{cursor}{types}) {{ edges {{ cursor node {{ type }} }} }} }} }}"#,
                 org.slug
             );
             let (response, statements) = recorded(&app, &query, &ann.token).await;
@@ -585,19 +590,44 @@ async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
                 .as_array()
                 .unwrap();
             assert_eq!(edges.len(), 20);
+            if of_type {
+                assert!(
+                    edges
+                        .iter()
+                        .all(|e| e["node"]["type"] == "ORGANIZATION_UPDATED")
+                );
+            }
             let page = statements
                 .iter()
                 .find(|sql| sql.contains(r#"FROM "events""#) && sql.contains("LIMIT"))
                 .expect("the events page statement");
             let since = "now() - interval '365 days'";
-            let arguments = match after {
-                None => format!("'{}', {since}, 21", org.uuid),
-                Some(n) => format!("'{}', {since}, {n}, 21", org.uuid),
+            let arguments = match (after, of_type) {
+                (Some(n), _) => format!("'{}', {since}, {n}, 21", org.uuid),
+                (None, true) => format!("'{}', {since}, 'organization.updated', 21", org.uuid),
+                (None, false) => format!("'{}', {since}, 21", org.uuid),
             };
-            read.push(buffers(&generic_plan(&app, page, &arguments).await));
+            read.push(buffers(&full_page(&app, page, &arguments).await));
         }
-        assert_flat(read[0], read[1], "the events page");
+        let which = match (after, of_type) {
+            (Some(_), _) => " after a cursor",
+            (None, true) => " of one type",
+            (None, false) => "",
+        };
+        assert_flat(read[0], read[1], &format!("the events page{which}"));
     }
+}
+
+/// The generic plan of a page statement, which must have found a whole
+/// page of 21 rows (the arguments match the data): a page that found
+/// nothing would read few blocks at any size.
+async fn full_page(app: &TestApp, sql: &str, arguments: &str) -> serde_json::Value {
+    let plan = generic_plan(app, sql, arguments).await;
+    assert_eq!(
+        plan["Actual Rows"], 21.0,
+        "{sql} with {arguments}: {plan:#}"
+    );
+    plan
 }
 
 /// The member id of `user`'s membership of `org`.
