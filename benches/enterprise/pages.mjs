@@ -46,7 +46,8 @@ const eventsCursor = Buffer.from("evt:500000").toString("base64url");
 const queries = [
   ["members, totalCount", members("", true), true],
   ["members by role, totalCount", members(", filter: { role: VIEWER }", true), true],
-  ["members by search, totalCount", members(', filter: { search: "user 0001-5" }', true), false],
+  ["members by search (1 match), totalCount", members(', filter: { search: "0001-54321" }', true), true],
+  ["members by search (11,100), totalCount", members(', filter: { search: "user 0001-5" }', true), false],
   ["teams with membersCount, totalCount", teams(), true],
   ["audit log", audit("", false), true],
   ["audit log by action", audit(", filter: { actions: [ORGANIZATION_UPDATED] }", false), true],

@@ -31,6 +31,7 @@ mod m20261204_000031_drop_organization_session_cutoff;
 mod m20261204_000032_scim_directories;
 mod m20261204_000033_events_and_webhooks;
 mod m20261205_000034_enterprise_size_indexes;
+mod m20261205_000035_member_search_index;
 
 pub struct Migrator;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000032_scim_directories::Migration),
             Box::new(m20261204_000033_events_and_webhooks::Migration),
             Box::new(m20261205_000034_enterprise_size_indexes::Migration),
+            Box::new(m20261205_000035_member_search_index::Migration),
         ]
     }
 }

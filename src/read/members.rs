@@ -252,6 +252,12 @@ impl PerParent for MembersOfOrganization {
         ))
     }
 
+    /// A search: its plan depends on how many people the text matches
+    /// (`ix_users_search`, a trigram index, where PostgreSQL has one).
+    fn planned_per_execution(filter: &Self::Filter) -> bool {
+        filter.search.is_some()
+    }
+
     fn absorb(
         item: &mut Self::Item,
         row: &QueryResult,

@@ -8,8 +8,8 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Order, Query, QueryStatementBuilder, SelectStatement,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, Select, Statement, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -161,10 +161,40 @@ pub trait PerParent: Send + Sync + 'static {
     ) -> Result<bool, DbErr> {
         Ok(false)
     }
+
+    /// Whether statements of `filter` are planned for their values rather
+    /// than on PostgreSQL's generic plan: where the best plan depends on
+    /// how many rows the values match (a text search in an organization
+    /// of any size), the generic plan, made before the values are known,
+    /// assumes an average parent. By default no.
+    fn planned_per_execution(_filter: &Self::Filter) -> bool {
+        false
+    }
+}
+
+/// Runs `statement`, on PostgreSQL planned for its values when `per_execution`
+/// (`plan_cache_mode = force_custom_plan` for its transaction alone).
+async fn query_all<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    statement: &SelectStatement,
+    per_execution: bool,
+) -> Result<Vec<QueryResult>, DbErr> {
+    if !per_execution || db.get_database_backend() != DbBackend::Postgres {
+        return db.query_all(statement).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_string(
+        DbBackend::Postgres,
+        "SET LOCAL plan_cache_mode = force_custom_plan",
+    ))
+    .await?;
+    let rows = txn.query_all(statement).await?;
+    txn.commit().await?;
+    Ok(rows)
 }
 
 /// One page of `R` per parent, in one statement.
-pub async fn pages<R: PerParent, C: ConnectionTrait>(
+pub async fn pages<R: PerParent, C: ConnectionTrait + TransactionTrait>(
     db: &C,
     parents: &[Uuid],
     filter: &R::Filter,
@@ -182,7 +212,7 @@ pub async fn pages<R: PerParent, C: ConnectionTrait>(
     let counted = shape.counted.reads_total(page);
     let mut rows: HashMap<Uuid, (Vec<R::Item>, Option<u64>)> = HashMap::new();
     let mut last_parent = None;
-    for row in db.query_all(&statement).await? {
+    for row in query_all(db, &statement, R::planned_per_execution(filter)).await? {
         if let Some(items) = last_parent.and_then(|p| rows.get_mut(&p)).map(|e| &mut e.0)
             && let Some(item) = items.last_mut()
             && R::absorb(item, &row, filter)?
@@ -218,12 +248,13 @@ struct PageShape {
 }
 
 /// How many of `R` each parent has, in one statement.
-pub async fn counts<R: PerParent, C: ConnectionTrait>(
+pub async fn counts<R: PerParent, C: ConnectionTrait + TransactionTrait>(
     db: &C,
     parents: &[Uuid],
     filter: &R::Filter,
 ) -> AppResult<HashMap<Uuid, u64>> {
-    counts_per_parent(db, R::select(parents, filter)?, R::PARENT).await
+    let per_execution = R::planned_per_execution(filter);
+    counts_per_parent(db, R::select(parents, filter)?, R::PARENT, per_execution).await
 }
 
 /// The statement of one page per parent: the rows of `select` (already
@@ -286,10 +317,11 @@ fn page_statement(
 }
 
 /// How many rows of `select` each parent has, in one grouped statement.
-async fn counts_per_parent<C: ConnectionTrait>(
+async fn counts_per_parent<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     select: SelectStatement,
     parent: (&str, &str),
+    per_execution: bool,
 ) -> AppResult<HashMap<Uuid, u64>> {
     let mut select = select;
     select
@@ -301,7 +333,7 @@ async fn counts_per_parent<C: ConnectionTrait>(
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("total"))
         .group_by_col((Alias::new(parent.0), Alias::new(parent.1)));
     let mut counts = HashMap::new();
-    for row in db.query_all(&select).await? {
+    for row in query_all(db, &select, per_execution).await? {
         let parent: Uuid = row.try_get("", "parent")?;
         let total: i64 = row.try_get("", "total")?;
         counts.insert(parent, u64::try_from(total).unwrap_or(0));
