@@ -62,7 +62,7 @@ const queries = [
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 console.log(`${membersCount} members, the viewer in ${all.length} organizations; ${n} requests each after ${warmup} to warm up`);
-console.log(`${"query".padEnd(34)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)}`);
+console.log(`${"query".padEnd(42)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)}`);
 const results = [];
 let failed = false;
 for (const [name, query, pinned] of queries) {
@@ -78,7 +78,7 @@ for (const [name, query, pinned] of queries) {
   const over = pinned && p99 > maxP99;
   failed ||= over;
   console.log(
-    `${name.padEnd(34)} ${p50.toFixed(2).padStart(8)} ${p99.toFixed(2).padStart(8)} ${max.toFixed(2).padStart(8)}` +
+    `${name.padEnd(42)} ${p50.toFixed(2).padStart(8)} ${p99.toFixed(2).padStart(8)} ${max.toFixed(2).padStart(8)}` +
       (pinned ? (over ? `  over ${maxP99} ms` : "") : "  (not pinned)"),
   );
   results.push(`${name.replaceAll(/[^a-z0-9]+/gi, "_").replace(/_$/, "")}_p99=${p99.toFixed(2)}`);
