@@ -771,7 +771,10 @@ async fn a_members_search_is_planned_for_its_text_and_reads_what_it_matches() {
             .iter()
             .find(|sql| sql.contains("parent_total"))
             .expect("the members page statement");
-        let arguments = format!("'{0}', '%annab%', '%annab%', '{0}', '%annab%', '%annab%', 21", org.uuid);
+        let arguments = format!(
+            "'{0}', '%annab%', '%annab%', '{0}', '%annab%', '%annab%', 21",
+            org.uuid
+        );
         let plan = plan_in_mode(&app, page, &arguments, "force_custom_plan").await;
         assert!(
             scans(&plan)
