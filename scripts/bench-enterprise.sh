@@ -48,17 +48,8 @@ fi
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/orgql-bench-enterprise.XXXXXX")
 PORT=$(bench_free_port)
 BASE="http://127.0.0.1:$PORT"
-server=""
-cleanup() {
-  local status=$?
-  if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
-    kill -TERM "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
-  if [ "${KEEP:-0}" = 1 ]; then echo "bench-enterprise: logs kept in $OUT" >&2; else rm -rf "$OUT"; fi
-  exit "$status"
-}
-trap cleanup EXIT
+server="" PG_DB=""
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ "${RESEED:-1}" = 1 ]; then

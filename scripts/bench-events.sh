@@ -75,47 +75,9 @@ OUT=$(mktemp -d "${TMPDIR:-/tmp}/orgql-bench-events.XXXXXX")
 PORT=$(bench_free_port)
 BASE="http://127.0.0.1:$PORT"
 
-# The database: a fresh one either way.
-PG_ADMIN="" PG_DB=""
-if [ -n "${DATABASE_URL:-}" ]; then
-  command -v psql >/dev/null || { echo "bench-events: needs psql for PostgreSQL" >&2; exit 2; }
-  if [[ ! $DATABASE_URL =~ ^(postgres(ql)?://[^/?]+)(/[^?]*)?(\?.*)?$ ]]; then
-    echo "bench-events: DATABASE_URL is not postgres://USER@HOST[:PORT][/DB][?…]" >&2
-    exit 2
-  fi
-  PG_SERVER=${BASH_REMATCH[1]} PG_QUERY=${BASH_REMATCH[4]}
-  PG_ADMIN="$PG_SERVER/postgres$PG_QUERY"
-  PG_DB="orgql_bench_events_$$"
-  PGOPTIONS="-c client_min_messages=warning" psql -q -v ON_ERROR_STOP=1 "$PG_ADMIN" \
-    -c "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DATABASE $PG_DB"
-  DB_URL="$PG_SERVER/$PG_DB$PG_QUERY"
-  BACKEND=postgres
-else
-  DB_URL="sqlite://$OUT/orgql.db?mode=rwc"
-  BACKEND=sqlite
-fi
-
+bench_fresh_database
 server=""
-cleanup() {
-  local status=$?
-  if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
-    kill -TERM "$server" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
-  if [ -n "$PG_DB" ]; then
-    psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
-  fi
-  rm -f "$OUT"/orgql.db*
-  if [ "${KEEP:-0}" = 1 ]; then
-    echo "bench-events: logs kept in $OUT" >&2
-  else
-    rm -rf "$OUT"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # The settings raised for the bench: sockets per person (all subscribers
