@@ -515,7 +515,7 @@ async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
         let owner = (
             ann.uuid,
             ann.email.as_str(),
-            org_owner_member(&app, &org, &ann).await,
+            ids::parse_uuid::<ids::MemberId>(&app.member_id(&org, &ann).await, "id").unwrap(),
         );
         orgql::cli::seed::audit_trail(&app.db, org.uuid, owner, entries)
             .await
@@ -634,19 +634,6 @@ async fn full_page(app: &TestApp, sql: &str, arguments: &str) -> serde_json::Val
         "{sql} with {arguments}: {plan:#}"
     );
     plan
-}
-
-/// The member id of `user`'s membership of `org`.
-async fn org_owner_member(app: &TestApp, org: &TestOrg, user: &TestUser) -> uuid::Uuid {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    entity::member::Entity::find()
-        .filter(entity::member::Column::OrganizationId.eq(org.uuid))
-        .filter(entity::member::Column::UserId.eq(user.uuid))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .expect("a membership")
-        .id
 }
 
 /// Issue #26: `viewer.memberships` pages, and a page of a person in 60
