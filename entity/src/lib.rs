@@ -7,6 +7,7 @@ pub mod account_lockout;
 pub mod account_token;
 pub mod api_token;
 pub mod audit_entry;
+pub mod audit_entry_count;
 pub mod event;
 pub mod event_sequence;
 pub mod guest_sign_up;

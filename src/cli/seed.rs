@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
-    audit_entry, event, member, organization, team, team_member, user,
+    audit_entry, event, event_sequence, member, organization, team, team_member, user,
     values::{ActorKind, OrganizationStatus, Role, TeamRole, Tier},
 };
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
 };
@@ -14,7 +15,7 @@ use serde_json::json;
 use uuid::{Timestamp, Uuid};
 
 use crate::auth::PasswordHasher;
-use crate::domain::audit::{AuditAction, Entry};
+use crate::domain::audit::{AuditAction, Entry, counts};
 use crate::domain::events::{EventType, public_data};
 use crate::domain::ids::new_id;
 use crate::error::{AppError, AppResult};
@@ -246,8 +247,8 @@ async fn owner_only_organizations(
 /// `count` audit entries of `org_id`, oldest first over the last
 /// [`AUDIT_SPAN_DAYS`] days, each by the owner (user id, email, member id)
 /// about the organization or the owner's membership, with the event each
-/// would have (same id, numbered in order from 1): the shape the write
-/// path leaves, in bulk, for an organization that has no events yet.
+/// would have (same id, numbered in order after the organization's last)
+/// and the daily counts: the shape the write path leaves, in bulk.
 pub async fn audit_trail(
     db: &DatabaseConnection,
     org_id: Uuid,
@@ -262,10 +263,14 @@ pub async fn audit_trail(
     ];
     let end = Utc::now();
     let step = Duration::days(AUDIT_SPAN_DAYS) / i32::try_from(count.max(1)).unwrap_or(i32::MAX);
-    let mut sequence = 0;
+    let mut sequence = event_sequence::Entity::find_by_id(org_id)
+        .one(db)
+        .await?
+        .map_or(0, |counter| counter.last_sequence);
     for start in (0..count).step_by(BATCH) {
         let mut entries = Vec::with_capacity(BATCH);
         let mut events = Vec::with_capacity(BATCH);
+        let mut counted = Vec::with_capacity(BATCH);
         for i in start..(start + BATCH).min(count) {
             let at = end - Duration::days(AUDIT_SPAN_DAYS) + step * i32::try_from(i).unwrap_or(0);
             let id = id_at(at);
@@ -281,6 +286,7 @@ pub async fn audit_trail(
                 ),
             };
             let entry = Entry::new(action, resource, metadata.clone());
+            counted.push((org_id, at, action.as_str()));
             entries.push(audit_entry::ActiveModel {
                 id: Set(id),
                 organization_id: Set(Some(org_id)),
@@ -317,8 +323,21 @@ pub async fn audit_trail(
         }
         let txn = db.begin().await?;
         audit_entry::Entity::insert_many(entries).exec(&txn).await?;
+        counts::add(&txn, counted).await?;
         if !events.is_empty() {
             event::Entity::insert_many(events).exec(&txn).await?;
+            let counter = event_sequence::ActiveModel {
+                organization_id: Set(org_id),
+                last_sequence: Set(sequence),
+            };
+            event_sequence::Entity::insert(counter)
+                .on_conflict(
+                    OnConflict::column(event_sequence::Column::OrganizationId)
+                        .update_column(event_sequence::Column::LastSequence)
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
         }
         txn.commit().await?;
     }

@@ -80,6 +80,13 @@ impl Transaction {
         for entry in entries {
             recorded.push(audit::record(&self.txn, who, meta, organization_id, entry).await?);
         }
+        audit::counts::add(
+            &self.txn,
+            recorded.iter().zip(entries).filter_map(|(row, entry)| {
+                Some((row.organization_id?, row.at, entry.action.as_str()))
+            }),
+        )
+        .await?;
         // Events take their organizations' counters in one order (by id),
         // so two writes that each touch several organizations cannot
         // deadlock on them.

@@ -59,6 +59,20 @@ impl TotalCount {
         }
     }
 
+    /// Counts with `count`, which reads its own statement.
+    pub fn later<F, Counting>(count: F) -> Self
+    where
+        F: Fn() -> Counting + Send + Sync + 'static,
+        Counting: Future<Output = AppResult<u64>> + Send + 'static,
+    {
+        Self {
+            counter: Box::new(move |_| {
+                let counting = count();
+                Box::pin(async move { Ok(counting.await?) })
+            }),
+        }
+    }
+
     /// A count already known (read with the page).
     pub fn known(total: u64) -> Self {
         Self {

@@ -1,14 +1,19 @@
 //! The read side of the audit trail: an organization's entries, newest
-//! first, within its tier's retention.
+//! first, within its tier's retention, and how many there are.
 
-use chrono::{DateTime, Duration, Utc};
-use entity::{audit_entry, organization};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use entity::{audit_entry, audit_entry_count, organization};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Func, Query, QueryStatementBuilder, SelectStatement,
+};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Select,
 };
 use uuid::Uuid;
 
 use crate::domain::audit::AuditAction;
+use crate::domain::audit::counts::{day_of, start_of};
 use crate::domain::tiers;
 use crate::error::{AppError, AppResult};
 use crate::read::paging::{self, Page, PageRequest};
@@ -37,10 +42,9 @@ fn listable(
     if filter.actions.len() > 50 {
         return Err(AppError::bad_input("filter.actions", "at most 50 actions"));
     }
-    let retention = Duration::days(i64::from(tiers::audit_retention_days(organization.tier)));
     let mut select = audit_entry::Entity::find()
         .filter(audit_entry::Column::OrganizationId.eq(organization.id))
-        .filter(audit_entry::Column::CreatedAt.gte(Utc::now() - retention));
+        .filter(audit_entry::Column::CreatedAt.gte(retained_since(organization)));
     if !filter.actions.is_empty() {
         select = select
             .filter(audit_entry::Column::Action.is_in(filter.actions.iter().map(|a| a.as_str())));
@@ -63,15 +67,19 @@ fn listable(
     Ok(select)
 }
 
+/// The oldest moment whose entries the organization's tier still keeps.
+fn retained_since(organization: &organization::Model) -> DateTime<Utc> {
+    Utc::now() - Duration::days(i64::from(tiers::audit_retention_days(organization.tier)))
+}
+
 /// One page of the log, newest first; `page.after` is the last id seen.
 pub async fn page<C: ConnectionTrait>(
     db: &C,
     organization: &organization::Model,
     filter: &AuditFilter,
     page: PageRequest,
-) -> AppResult<(Page<audit_entry::Model>, Select<audit_entry::Entity>)> {
-    let select = listable(organization, filter)?;
-    let mut query = select.clone();
+) -> AppResult<Page<audit_entry::Model>> {
+    let mut query = listable(organization, filter)?;
     if let Some(after) = page.after {
         query = query.filter(audit_entry::Column::Id.lt(after));
     }
@@ -80,5 +88,190 @@ pub async fn page<C: ConnectionTrait>(
         .limit(page.first + 1)
         .all(db)
         .await?;
-    Ok((paging::into_page(rows, page), select))
+    Ok(paging::into_page(rows, page))
+}
+
+/// How many entries the log lists for `filter` (its `totalCount`), in one
+/// statement. Narrowed by time and actions only, whole UTC days are added
+/// from the daily counts (`domain::audit::counts`) and the parts of days at
+/// the range's ends are counted from the index by (organization,
+/// created_at, action): the cost grows with the days kept, not with the
+/// entries. Narrowed by actor or resource, the entries are counted one by
+/// one (an actor's from the index by actor).
+pub async fn count<C: ConnectionTrait>(
+    db: &C,
+    organization: &organization::Model,
+    filter: &AuditFilter,
+) -> AppResult<u64> {
+    if filter.actor_id.is_some() || filter.resource_type.is_some() || filter.resource_id.is_some() {
+        return paging::count(db, listable(organization, filter)?).await;
+    }
+    let retained = retained_since(organization);
+    let from = filter
+        .since
+        .map_or(retained, |since| Ord::max(since, retained));
+    let span = CountedSpan::of(from, filter.until);
+    let actions: Vec<&str> = filter.actions.iter().map(|a| a.as_str()).collect();
+    let mut parts: Vec<Expr> = Vec::new();
+    if let Some((first, end)) = span.whole_days {
+        let mut days = audit_entry_count::Entity::find()
+            .select_only()
+            .expr(Func::coalesce([
+                Expr::col(audit_entry_count::Column::Entries).sum(),
+                Expr::cust("0"),
+            ]))
+            .filter(audit_entry_count::Column::OrganizationId.eq(organization.id))
+            .filter(audit_entry_count::Column::Day.gte(first));
+        if let Some(end) = end {
+            days = days.filter(audit_entry_count::Column::Day.lt(end));
+        }
+        if !actions.is_empty() {
+            days = days.filter(audit_entry_count::Column::Action.is_in(actions.clone()));
+        }
+        parts.push(subquery(days.into_query()));
+    }
+    for (start, end) in span.by_entry {
+        let mut entries = audit_entry::Entity::find()
+            .select_only()
+            .expr(Expr::cust("COUNT(*)"))
+            .filter(audit_entry::Column::OrganizationId.eq(organization.id))
+            .filter(audit_entry::Column::CreatedAt.gte(start))
+            .filter(audit_entry::Column::CreatedAt.lt(end));
+        if !actions.is_empty() {
+            entries = entries.filter(audit_entry::Column::Action.is_in(actions.clone()));
+        }
+        parts.push(subquery(entries.into_query()));
+    }
+    let Some(total) = parts.into_iter().reduce(|sum, part| sum.add(part)) else {
+        return Ok(0);
+    };
+    let statement = Query::select()
+        .expr_as(
+            Func::cast_as(total, Alias::new("BIGINT")),
+            Alias::new("total"),
+        )
+        .to_owned();
+    let total: i64 = match db.query_one(&statement).await? {
+        Some(row) => row.try_get("", "total")?,
+        None => 0,
+    };
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
+fn subquery(select: SelectStatement) -> Expr {
+    Expr::SubQuery(None, Box::new(select.into_sub_query_statement()))
+}
+
+/// How a log's range of time, from `from` up to `until` (or now), is
+/// counted: the whole UTC days in it from the daily counts, and the parts
+/// of days at its ends entry by entry.
+#[derive(Debug, PartialEq, Eq)]
+struct CountedSpan {
+    /// The first whole day and the day the whole days end before (none:
+    /// every day on, up to today).
+    whole_days: Option<(NaiveDate, Option<NaiveDate>)>,
+    /// Ranges of `created_at`, each `[start, end)`, counted entry by entry.
+    by_entry: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl CountedSpan {
+    fn of(from: DateTime<Utc>, until: Option<DateTime<Utc>>) -> Self {
+        let first_whole = if start_of(day_of(from)) == from {
+            day_of(from)
+        } else {
+            day_of(from).succ_opt().unwrap_or(NaiveDate::MAX)
+        };
+        let head = (from, start_of(first_whole));
+        let non_empty = |(start, end): (DateTime<Utc>, DateTime<Utc>)| start < end;
+        match until {
+            None => Self {
+                whole_days: Some((first_whole, None)),
+                by_entry: [head].into_iter().filter(|r| non_empty(*r)).collect(),
+            },
+            Some(until) if first_whole < day_of(until) => Self {
+                whole_days: Some((first_whole, Some(day_of(until)))),
+                by_entry: [head, (start_of(day_of(until)), until)]
+                    .into_iter()
+                    .filter(|r| non_empty(*r))
+                    .collect(),
+            },
+            Some(until) => Self {
+                whole_days: None,
+                by_entry: [(from, until)]
+                    .into_iter()
+                    .filter(|r| non_empty(*r))
+                    .collect(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_open_range_counts_the_rest_of_its_first_day_by_entry_and_whole_days_after() {
+        assert_eq!(
+            CountedSpan::of(at("2026-11-05T13:30:00Z"), None),
+            CountedSpan {
+                whole_days: Some((day("2026-11-06"), None)),
+                by_entry: vec![(at("2026-11-05T13:30:00Z"), at("2026-11-06T00:00:00Z"))],
+            }
+        );
+        assert_eq!(
+            CountedSpan::of(at("2026-11-05T00:00:00Z"), None),
+            CountedSpan {
+                whole_days: Some((day("2026-11-05"), None)),
+                by_entry: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn a_closed_range_counts_both_ends_by_entry() {
+        assert_eq!(
+            CountedSpan::of(at("2026-11-05T13:30:00Z"), Some(at("2026-11-09T08:00:00Z"))),
+            CountedSpan {
+                whole_days: Some((day("2026-11-06"), Some(day("2026-11-09")))),
+                by_entry: vec![
+                    (at("2026-11-05T13:30:00Z"), at("2026-11-06T00:00:00Z")),
+                    (at("2026-11-09T00:00:00Z"), at("2026-11-09T08:00:00Z")),
+                ],
+            }
+        );
+        assert_eq!(
+            CountedSpan::of(at("2026-11-05T00:00:00Z"), Some(at("2026-11-07T00:00:00Z"))),
+            CountedSpan {
+                whole_days: Some((day("2026-11-05"), Some(day("2026-11-07")))),
+                by_entry: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn a_range_within_one_day_or_spanning_no_whole_day_is_counted_by_entry() {
+        assert_eq!(
+            CountedSpan::of(at("2026-11-05T13:30:00Z"), Some(at("2026-11-06T08:00:00Z"))),
+            CountedSpan {
+                whole_days: None,
+                by_entry: vec![(at("2026-11-05T13:30:00Z"), at("2026-11-06T08:00:00Z"))],
+            }
+        );
+        assert_eq!(
+            CountedSpan::of(at("2026-11-05T13:30:00Z"), Some(at("2026-11-05T13:00:00Z"))),
+            CountedSpan {
+                whole_days: None,
+                by_entry: vec![],
+            }
+        );
+    }
 }

@@ -112,10 +112,21 @@ async fn entries_past_retention_are_neither_returned_nor_kept() {
     let app = spawn_app().await;
     let ann = app.sign_up("Ann").await;
     let org = app.create_org(&ann, "Acme").await;
+    // Nothing in the server moves an entry: the test moves the trail back
+    // eight days, its entries and their daily counts alike.
+    let back_then = chrono::Utc::now() - chrono::Duration::days(8);
     entity::audit_entry::Entity::update_many()
         .col_expr(
             entity::audit_entry::Column::CreatedAt,
-            Expr::value(chrono::Utc::now() - chrono::Duration::days(8)),
+            Expr::value(back_then),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    entity::audit_entry_count::Entity::update_many()
+        .col_expr(
+            entity::audit_entry_count::Column::Day,
+            Expr::value(back_then.date_naive()),
         )
         .exec(&app.db)
         .await
@@ -138,6 +149,105 @@ async fn entries_past_retention_are_neither_returned_nor_kept() {
         left.iter().all(|e| e.organization_id != Some(org.uuid)),
         "{left:?}"
     );
+    let counts = entity::audit_entry_count::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        counts.iter().all(|c| c.organization_id != org.uuid),
+        "the daily counts of days past retention go with their entries: {counts:?}"
+    );
+}
+
+/// Issue #26: the log's `totalCount` adds the daily counts of whole days
+/// and counts the parts of days at its range's ends entry by entry. Over a
+/// trail spread across 30 days (retention ending mid-day), through the
+/// write path today, under every kind of filter, before and after the
+/// purge and a change of tier, it is the number of entries the log lists.
+#[tokio::test]
+async fn the_audit_log_counts_what_it_lists_over_days_and_filters() {
+    use chrono::{Duration, Utc};
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    app.set_tier(&org, Tier::Enterprise).await;
+    let member = app.member_id(&org, &ann).await;
+    let owner = (
+        ann.uuid,
+        ann.email.as_str(),
+        orgql::domain::ids::parse_uuid::<orgql::domain::ids::MemberId>(&member, "id").unwrap(),
+    );
+    // One entry every 1.8 hours over the last 30 days.
+    orgql::cli::seed::audit_trail(&app.db, org.uuid, owner, 400)
+        .await
+        .unwrap();
+    app.create_team(&ann, &org, "Core", None).await;
+    app.create_team(&ann, &org, "Ops", None).await;
+
+    let now = Utc::now();
+    let ago =
+        |days: i64, hours: i64| (now - Duration::days(days) - Duration::hours(hours)).to_rfc3339();
+    let midnight = now.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let filters = [
+        json!({}),
+        json!({ "actions": ["ORGANIZATION_UPDATED"] }),
+        json!({ "actions": ["MEMBER_ROLE_UPDATED", "TEAM_CREATED"] }),
+        json!({ "since": ago(3, 12) }),
+        json!({ "since": ago(5, 5), "until": ago(2, 3), "actions": ["MEMBER_ROLE_UPDATED"] }),
+        json!({ "since": ago(4, 7), "until": ago(4, 2) }),
+        json!({ "until": ago(1, 0) }),
+        json!({ "since": ago(20, 0) }),
+        json!({ "since": (midnight - Duration::days(2)).to_rfc3339(), "until": midnight.to_rfc3339() }),
+        json!({ "since": ago(1, 0), "until": ago(3, 0) }),
+        json!({ "actorId": ann.id }),
+        json!({ "resourceType": "organization", "since": ago(6, 0) }),
+    ];
+    let check = |stage: &'static str, at_least: usize| {
+        let (app, ann, org, filters) = (&app, &ann, &org, &filters);
+        async move {
+            for filter in filters {
+                let (total, listed) = count_and_list(app, ann, org, filter).await;
+                assert_eq!(total, listed, "{stage}, filter {filter}");
+            }
+            let (total, _) = count_and_list(app, ann, org, &json!({})).await;
+            assert!(total >= at_least, "{stage}: {total} entries");
+        }
+    };
+    check("Enterprise keeps all", 400).await;
+    app.set_tier(&org, Tier::Free).await;
+    check("Free keeps 7 days", 90).await;
+    orgql::domain::audit::purge(&app.db).await.unwrap();
+    check("after the purge", 90).await;
+    app.set_tier(&org, Tier::Enterprise).await;
+    check("what the purge left", 90).await;
+}
+
+/// The log's `totalCount` under `filter`, and how many entries paging
+/// through it lists.
+async fn count_and_list(
+    app: &TestApp,
+    user: &TestUser,
+    org: &TestOrg,
+    filter: &Value,
+) -> (usize, usize) {
+    let (mut total, mut listed, mut after) = (None, 0, Value::Null);
+    loop {
+        let page = app
+            .graphql(
+                LOG,
+                json!({ "id": org.id, "f": filter, "n": 100, "after": after }),
+                Some(&user.token),
+            )
+            .await;
+        assert_ok(&page);
+        let log = &page["data"]["organization"]["auditLog"];
+        total.get_or_insert(log["totalCount"].as_u64().unwrap() as usize);
+        listed += log["edges"].as_array().unwrap().len();
+        if log["pageInfo"]["hasNextPage"] != true {
+            return (total.unwrap_or(0), listed);
+        }
+        after = log["pageInfo"]["endCursor"].clone();
+    }
 }
 
 #[tokio::test]

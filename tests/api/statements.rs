@@ -444,6 +444,29 @@ fn assert_counts_from_an_index(plan: &serde_json::Value) {
     }
 }
 
+/// The audit log's count: the daily counts (by their key, or the whole
+/// table while it is a few blocks), and the entries of the part of a day
+/// from the index by time alone.
+fn assert_adds_daily_counts(plan: &serde_json::Value) {
+    let scans = scans(plan);
+    let of_daily_counts = |on: &str| on == "audit_entry_counts" || on == "audit_entry_counts_pkey";
+    assert!(
+        scans.iter().any(|(_, on, _)| of_daily_counts(on)),
+        "the count adds daily counts: {plan:#}"
+    );
+    for (node, on, fetches) in scans {
+        if of_daily_counts(&on) {
+            continue;
+        }
+        assert_eq!(
+            (node.as_str(), on.as_str()),
+            ("Index Only Scan", "ix_audit_entries_organization_time"),
+            "{plan:#}"
+        );
+        assert!(fetches <= 5.0, "{fetches} heap fetches on {on}: {plan:#}");
+    }
+}
+
 /// The blocks a page reads at two sizes: the larger may not read more but
 /// for a B-tree that grew a level.
 fn assert_flat(small: f64, large: f64, what: &str) {
@@ -500,7 +523,9 @@ async fn a_members_page_costs_the_same_at_any_size_and_counts_from_an_index() {
 /// PostgreSQL only (issue #26). An organization's audit log and its
 /// events, newest and oldest first, on their generic plans: a page reads
 /// the same blocks with 2,000 entries as with 200, filtered by action or
-/// not, and the log's `totalCount` reads an index alone.
+/// not, and so does the log's `totalCount`, which adds the daily counts of
+/// whole days and counts the part of a day at its start from an index
+/// alone.
 #[tokio::test]
 async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
     let app = spawn_app_with(|c| c.session_cache = false).await;
@@ -537,7 +562,7 @@ async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
             Some("organization.updated"),
         ),
     ] {
-        let mut read = Vec::new();
+        let (mut read, mut counted) = (Vec::new(), Vec::new());
         for org in &orgs {
             let (response, statements) = recorded(&app, &log(&org.slug, filter), &ann.token).await;
             let nodes = response["data"]["organization"]["auditLog"]["nodes"]
@@ -550,23 +575,41 @@ async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
                 .expect("the audit page statement");
             let count = statements
                 .iter()
-                .find(|sql| sql.contains("COUNT(*)") && sql.contains("audit_entries"))
+                .find(|sql| sql.contains(r#"FROM "audit_entry_counts""#))
                 .expect("the audit count statement");
             let since = "now() - interval '365 days'";
+            // The count's range: retention (730 days) to now, its first
+            // day in part, then whole days.
+            let from = chrono::Utc::now() - chrono::Duration::days(730);
+            let first_whole = from.date_naive().succ_opt().unwrap();
+            let whole_from = first_whole.and_hms_opt(0, 0, 0).unwrap().and_utc();
             let (page_arguments, count_arguments) = match action {
                 None => (
                     format!("'{}', {since}, 21", org.uuid),
-                    format!("'{}', {since}", org.uuid),
+                    format!(
+                        "'{0}', '{first_whole}', '{0}', '{from:?}', '{whole_from:?}'",
+                        org.uuid
+                    ),
                 ),
                 Some(action) => (
                     format!("'{}', {since}, '{action}', 21", org.uuid),
-                    format!("'{}', {since}, '{action}'", org.uuid),
+                    format!(
+                        "'{0}', '{first_whole}', '{action}', '{0}', '{from:?}', '{whole_from:?}', '{action}'",
+                        org.uuid
+                    ),
                 ),
             };
             read.push(buffers(&full_page(&app, page, &page_arguments).await));
-            assert_counts_from_an_index(&generic_plan(&app, count, &count_arguments).await);
+            let plan = generic_plan(&app, count, &count_arguments).await;
+            assert_adds_daily_counts(&plan);
+            counted.push(buffers(&plan));
         }
         assert_flat(read[0], read[1], &format!("the audit log page{filter}"));
+        assert_flat(
+            counted[0],
+            counted[1],
+            &format!("the audit log's count{filter}"),
+        );
     }
 
     // The events page: first, deep (after the 100th event), of one type.

@@ -3,6 +3,7 @@
 //! entry and no entry without its change.
 
 pub mod action;
+pub mod counts;
 pub mod retention;
 
 use chrono::{DateTime, Utc};

@@ -1,12 +1,17 @@
 //! Retention: entries are immutable, nothing updates one, and only this
 //! deletes them, once past their organization's tier's retention. An
 //! organization's events (and their webhook deliveries) go with them: the
-//! events API reaches back as far as the audit log.
+//! events API reaches back as far as the audit log. The daily counts of
+//! days wholly past retention go too, and those of the day retention ends
+//! in are counted again from the entries left: a log counts that day entry
+//! by entry, but after an upgrade to a longer retention it is a whole day.
 
 use chrono::{Duration, Utc};
-use entity::{audit_entry, event, organization, values::Tier};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Query};
+use entity::{audit_entry, audit_entry_count, event, organization, values::Tier};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
+use crate::domain::audit::counts;
 use crate::domain::tiers;
 use crate::error::AppResult;
 
@@ -31,7 +36,40 @@ pub async fn purge<C: ConnectionTrait>(db: &C) -> AppResult<u64> {
             .rows_affected;
         event::Entity::delete_many()
             .filter(event::Column::OccurredAt.lt(cutoff))
-            .filter(event::Column::OrganizationId.in_subquery(on_tier))
+            .filter(event::Column::OrganizationId.in_subquery(on_tier.clone()))
+            .exec(db)
+            .await?;
+        let cutoff_day = counts::day_of(cutoff);
+        audit_entry_count::Entity::delete_many()
+            .filter(audit_entry_count::Column::Day.lt(cutoff_day))
+            .filter(audit_entry_count::Column::OrganizationId.in_subquery(on_tier.clone()))
+            .exec(db)
+            .await?;
+        let left_that_day = audit_entry::Entity::find()
+            .select_only()
+            .expr(Expr::cust("COUNT(*)"))
+            .filter(
+                Expr::col((audit_entry::Entity, audit_entry::Column::OrganizationId)).equals((
+                    audit_entry_count::Entity,
+                    audit_entry_count::Column::OrganizationId,
+                )),
+            )
+            .filter(
+                Expr::col((audit_entry::Entity, audit_entry::Column::Action))
+                    .equals((audit_entry_count::Entity, audit_entry_count::Column::Action)),
+            )
+            .filter(audit_entry::Column::CreatedAt.gte(counts::start_of(cutoff_day)))
+            .filter(
+                audit_entry::Column::CreatedAt.lt(counts::start_of(cutoff_day) + Duration::days(1)),
+            )
+            .into_query();
+        audit_entry_count::Entity::update_many()
+            .col_expr(
+                audit_entry_count::Column::Entries,
+                Expr::SubQuery(None, Box::new(left_that_day.into_sub_query_statement())),
+            )
+            .filter(audit_entry_count::Column::Day.eq(cutoff_day))
+            .filter(audit_entry_count::Column::OrganizationId.in_subquery(on_tier))
             .exec(db)
             .await?;
     }

@@ -320,11 +320,16 @@ impl Organization {
         };
         let request = connection::page_request(first, after.as_deref())?;
         let db = ctx.db()?.clone();
-        let (page, select) = crate::read::audit::page(&db, &self.0, &filter, request).await?;
+        let page = crate::read::audit::page(&db, &self.0, &filter, request).await?;
+        let organization = self.0.clone();
+        let total = TotalCount::later(move || {
+            let (db, organization, filter) = (db.clone(), organization.clone(), filter.clone());
+            async move { crate::read::audit::count(&db, &organization, &filter).await }
+        });
         Ok(connection::build(
             page,
             request,
-            TotalCount::of(db, select),
+            total,
             |e| e.id,
             AuditEntry,
         ))
