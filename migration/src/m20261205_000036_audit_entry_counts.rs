@@ -6,6 +6,9 @@
 //! by (organization, created_at, action), so a million entries count as a
 //! few hundred rows and a day's worth of index.
 //!
+//! Entries by (organization, resource, id, created_at) too: a page about
+//! one resource is one range, and its count reads the index alone.
+//!
 //! The counts of the entries already kept are filled in here, in the same
 //! transaction as the table.
 
@@ -16,7 +19,17 @@ use sea_orm_migration::{prelude::*, schema::*};
 pub struct Migration;
 
 const TABLE: &str = "audit_entry_counts";
-const INDEX: &str = "ix_audit_entries_organization_time";
+/// (index, columns) on `audit_entries`.
+const INDEXES: &[(&str, &[&str])] = &[
+    (
+        "ix_audit_entries_organization_time",
+        &["organization_id", "created_at", "action"],
+    ),
+    (
+        "ix_audit_entries_organization_resource",
+        &["organization_id", "resource_id", "id", "created_at"],
+    ),
+];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -45,17 +58,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name(INDEX)
-                    .table("audit_entries")
-                    .col("organization_id")
-                    .col("created_at")
-                    .col("action")
-                    .to_owned(),
-            )
-            .await?;
+        for (name, columns) in INDEXES {
+            let mut index = Index::create();
+            index.name(*name).table("audit_entries");
+            for column in *columns {
+                index.col(*column);
+            }
+            manager.create_index(index).await?;
+        }
         // The day of an entry is the UTC date of its `created_at`, as
         // `domain::audit::counts::day_of` computes it.
         let day = match manager.get_database_backend() {
@@ -75,9 +85,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(Index::drop().name(INDEX).table("audit_entries").to_owned())
-            .await?;
+        for (name, _) in INDEXES {
+            manager
+                .drop_index(Index::drop().name(*name).table("audit_entries").to_owned())
+                .await?;
+        }
         manager
             .drop_table(Table::drop().table(TABLE).to_owned())
             .await?;

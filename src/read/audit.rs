@@ -30,10 +30,32 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
+impl AuditFilter {
+    /// The actions an entry must have: `actions` (any when empty) narrowed
+    /// to those about `resource_type` when it names one, since an entry's
+    /// type follows from its action; `None` when any will do. A filter by
+    /// type is then read like one by actions (their index, their daily
+    /// counts); a type no action is about matches nothing.
+    fn actions(&self) -> Option<Vec<&'static str>> {
+        let listed =
+            |action: &AuditAction| self.actions.is_empty() || self.actions.contains(action);
+        match &self.resource_type {
+            Some(kind) => Some(
+                AuditAction::about(kind)
+                    .filter(listed)
+                    .map(AuditAction::as_str)
+                    .collect(),
+            ),
+            None if self.actions.is_empty() => None,
+            None => Some(self.actions.iter().map(|a| a.as_str()).collect()),
+        }
+    }
+}
+
 /// An organization's entries, newest first, within its tier's retention:
 /// `ix_audit_entries_organization_page (organization_id, id, created_at)`
-/// serves the order (UUIDv7 ids grow with time) and the count (from the
-/// index alone); with actions or an actor, the index of that column in
+/// serves the order (UUIDv7 ids grow with time); with actions (or a
+/// resource type), an actor or a resource, the index of that column in
 /// front of the same three.
 fn listable(
     organization: &organization::Model,
@@ -45,15 +67,11 @@ fn listable(
     let mut select = audit_entry::Entity::find()
         .filter(audit_entry::Column::OrganizationId.eq(organization.id))
         .filter(audit_entry::Column::CreatedAt.gte(retained_since(organization)));
-    if !filter.actions.is_empty() {
-        select = select
-            .filter(audit_entry::Column::Action.is_in(filter.actions.iter().map(|a| a.as_str())));
+    if let Some(actions) = filter.actions() {
+        select = select.filter(audit_entry::Column::Action.is_in(actions));
     }
     if let Some(actor) = filter.actor_id {
         select = select.filter(audit_entry::Column::ActorId.eq(actor));
-    }
-    if let Some(kind) = &filter.resource_type {
-        select = select.filter(audit_entry::Column::ResourceType.eq(kind.as_str()));
     }
     if let Some(resource) = filter.resource_id {
         select = select.filter(audit_entry::Column::ResourceId.eq(resource));
@@ -92,18 +110,18 @@ pub async fn page<C: ConnectionTrait>(
 }
 
 /// How many entries the log lists for `filter` (its `totalCount`), in one
-/// statement. Narrowed by time and actions only, whole UTC days are added
-/// from the daily counts (`domain::audit::counts`) and the parts of days at
-/// the range's ends are counted from the index by (organization,
-/// created_at, action): the cost grows with the days kept, not with the
-/// entries. Narrowed by actor or resource, the entries are counted one by
-/// one (an actor's from the index by actor).
+/// statement. Narrowed by time, actions and resource type only, whole UTC
+/// days are added from the daily counts (`domain::audit::counts`) and the
+/// parts of days at the range's ends are counted from the index by
+/// (organization, created_at, action): the cost grows with the days kept,
+/// not with the entries. Narrowed by actor or resource, the entries that
+/// match are counted from the index by actor or resource.
 pub async fn count<C: ConnectionTrait>(
     db: &C,
     organization: &organization::Model,
     filter: &AuditFilter,
 ) -> AppResult<u64> {
-    if filter.actor_id.is_some() || filter.resource_type.is_some() || filter.resource_id.is_some() {
+    if filter.actor_id.is_some() || filter.resource_id.is_some() {
         return paging::count(db, listable(organization, filter)?).await;
     }
     let retained = retained_since(organization);
@@ -111,7 +129,7 @@ pub async fn count<C: ConnectionTrait>(
         .since
         .map_or(retained, |since| Ord::max(since, retained));
     let span = CountedSpan::of(from, filter.until);
-    let actions: Vec<&str> = filter.actions.iter().map(|a| a.as_str()).collect();
+    let actions = filter.actions();
     let mut parts: Vec<Expr> = Vec::new();
     if let Some((first, end)) = span.whole_days {
         let mut days = audit_entry_count::Entity::find()
@@ -125,7 +143,7 @@ pub async fn count<C: ConnectionTrait>(
         if let Some(end) = end {
             days = days.filter(audit_entry_count::Column::Day.lt(end));
         }
-        if !actions.is_empty() {
+        if let Some(actions) = &actions {
             days = days.filter(audit_entry_count::Column::Action.is_in(actions.clone()));
         }
         parts.push(subquery(days.into_query()));
@@ -137,7 +155,7 @@ pub async fn count<C: ConnectionTrait>(
             .filter(audit_entry::Column::OrganizationId.eq(organization.id))
             .filter(audit_entry::Column::CreatedAt.gte(start))
             .filter(audit_entry::Column::CreatedAt.lt(end));
-        if !actions.is_empty() {
+        if let Some(actions) = &actions {
             entries = entries.filter(audit_entry::Column::Action.is_in(actions.clone()));
         }
         parts.push(subquery(entries.into_query()));

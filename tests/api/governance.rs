@@ -201,6 +201,11 @@ async fn the_audit_log_counts_what_it_lists_over_days_and_filters() {
         json!({ "since": ago(1, 0), "until": ago(3, 0) }),
         json!({ "actorId": ann.id }),
         json!({ "resourceType": "organization", "since": ago(6, 0) }),
+        json!({ "resourceType": "team" }),
+        json!({ "resourceType": "member", "actions": ["MEMBER_ROLE_UPDATED", "TEAM_CREATED"] }),
+        json!({ "resourceType": "no such type" }),
+        json!({ "resourceId": org.id, "until": ago(2, 0) }),
+        json!({ "resourceId": member }),
     ];
     let check = |stage: &'static str, at_least: usize| {
         let (app, ann, org, filters) = (&app, &ann, &org, &filters);
@@ -211,6 +216,11 @@ async fn the_audit_log_counts_what_it_lists_over_days_and_filters() {
             }
             let (total, _) = count_and_list(app, ann, org, &json!({})).await;
             assert!(total >= at_least, "{stage}: {total} entries");
+            let by_type = |kind: &str| json!({ "resourceType": kind });
+            let (teams, _) = count_and_list(app, ann, org, &by_type("team")).await;
+            assert_eq!(teams, 2, "{stage}: the teams created today");
+            let (none, _) = count_and_list(app, ann, org, &by_type("no such type")).await;
+            assert_eq!(none, 0, "{stage}");
         }
     };
     check("Enterprise keeps all", 400).await;

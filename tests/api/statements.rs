@@ -545,7 +545,7 @@ async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
         orgql::cli::seed::audit_trail(&app.db, org.uuid, owner, entries)
             .await
             .unwrap();
-        orgs.push(org);
+        orgs.push((org, owner.2));
     }
     vacuum(&app, "audit_entries, events").await;
 
@@ -563,7 +563,7 @@ async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
         ),
     ] {
         let (mut read, mut counted) = (Vec::new(), Vec::new());
-        for org in &orgs {
+        for (org, _) in &orgs {
             let (response, statements) = recorded(&app, &log(&org.slug, filter), &ann.token).await;
             let nodes = response["data"]["organization"]["auditLog"]["nodes"]
                 .as_array()
@@ -612,10 +612,55 @@ async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
         );
     }
 
+    // About one resource (the owner's membership, two entries in three):
+    // the page is one range of the index by resource, and the count reads
+    // that index alone.
+    let mut read = Vec::new();
+    for (org, owner_member) in &orgs {
+        let resource = ids::encode(ids::IdKind::Member, *owner_member);
+        let filter = format!(r#", filter: {{ resourceId: "{resource}" }}"#);
+        let (response, statements) = recorded(&app, &log(&org.slug, &filter), &ann.token).await;
+        let nodes = response["data"]["organization"]["auditLog"]["nodes"]
+            .as_array()
+            .unwrap();
+        assert_eq!(nodes.len(), 20, "{response}");
+        let page = statements
+            .iter()
+            .find(|sql| sql.contains(r#"FROM "audit_entries""#) && sql.contains("LIMIT"))
+            .expect("the audit page statement");
+        let count = statements
+            .iter()
+            .find(|sql| sql.contains("COUNT(*)") && sql.contains("audit_entries"))
+            .expect("the audit count statement");
+        let since = "now() - interval '365 days'";
+        let page_plan = full_page(
+            &app,
+            page,
+            &format!("'{}', {since}, '{owner_member}', 21", org.uuid),
+        )
+        .await;
+        assert!(
+            scans(&page_plan)
+                .iter()
+                .any(|(_, on, _)| on == "ix_audit_entries_organization_resource"),
+            "{page_plan:#}"
+        );
+        read.push(buffers(&page_plan));
+        assert_counts_from_an_index(
+            &generic_plan(
+                &app,
+                count,
+                &format!("'{}', {since}, '{owner_member}'", org.uuid),
+            )
+            .await,
+        );
+    }
+    assert_flat(read[0], read[1], "the audit log page about one resource");
+
     // The events page: first, deep (after the 100th event), of one type.
     for (after, of_type) in [(None, false), (Some(100), false), (None, true)] {
         let mut read = Vec::new();
-        for org in &orgs {
+        for (org, _) in &orgs {
             let cursor = after
                 .map(|n: i64| {
                     use base64::Engine;

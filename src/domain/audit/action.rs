@@ -333,6 +333,13 @@ impl AuditAction {
         self.into()
     }
 
+    /// The actions about `resource_type`: an entry's resource type follows
+    /// from its action, so a filter by type is a filter by these actions.
+    pub fn about(resource_type: &str) -> impl Iterator<Item = AuditAction> + '_ {
+        <Self as strum::IntoEnumIterator>::iter()
+            .filter(move |action| action.resource_type() == resource_type)
+    }
+
     /// The kind of object the action is about, as stored in
     /// `resource_type`.
     pub fn resource_type(self) -> &'static str {
