@@ -6,6 +6,7 @@
 pub mod account_lockout;
 pub mod account_token;
 pub mod api_token;
+pub mod audit_actor_count;
 pub mod audit_entry;
 pub mod audit_entry_count;
 pub mod event;

@@ -286,7 +286,12 @@ pub async fn audit_trail(
                 ),
             };
             let entry = Entry::new(action, resource, metadata.clone());
-            counted.push((org_id, at, action.as_str()));
+            counted.push(counts::Counted {
+                organization_id: org_id,
+                actor_id: Some(owner_id),
+                at,
+                action: action.as_str(),
+            });
             entries.push(audit_entry::ActiveModel {
                 id: Set(id),
                 organization_id: Set(Some(org_id)),

@@ -80,13 +80,15 @@ impl Transaction {
         for entry in entries {
             recorded.push(audit::record(&self.txn, who, meta, organization_id, entry).await?);
         }
-        audit::counts::add(
-            &self.txn,
-            recorded.iter().zip(entries).filter_map(|(row, entry)| {
-                Some((row.organization_id?, row.at, entry.action.as_str()))
-            }),
-        )
-        .await?;
+        let counted = recorded.iter().zip(entries).filter_map(|(row, entry)| {
+            Some(audit::counts::Counted {
+                organization_id: row.organization_id?,
+                actor_id: who.id,
+                at: row.at,
+                action: entry.action.as_str(),
+            })
+        });
+        audit::counts::add(&self.txn, counted).await?;
         // Events take their organizations' counters in one order (by id),
         // so two writes that each touch several organizations cannot
         // deadlock on them.

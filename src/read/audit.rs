@@ -2,7 +2,7 @@
 //! first, within its tier's retention, and how many there are.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use entity::{audit_entry, audit_entry_count, organization};
+use entity::{audit_actor_count, audit_entry, audit_entry_count, organization};
 use sea_orm::sea_query::{
     Alias, Expr, ExprTrait, Func, Query, QueryStatementBuilder, SelectStatement,
 };
@@ -110,18 +110,19 @@ pub async fn page<C: ConnectionTrait>(
 }
 
 /// How many entries the log lists for `filter` (its `totalCount`), in one
-/// statement. Narrowed by time, actions and resource type only, whole UTC
-/// days are added from the daily counts (`domain::audit::counts`) and the
-/// parts of days at the range's ends are counted from the index by
-/// (organization, created_at, action): the cost grows with the days kept,
-/// not with the entries. Narrowed by actor or resource, the entries that
-/// match are counted from the index by actor or resource.
+/// statement. Narrowed by time, actions, resource type or actor, whole UTC
+/// days are added from the daily counts (`domain::audit::counts`: the
+/// organization's, or the actor's) and the parts of days at the range's
+/// ends are counted from the index by (organization, created_at, action,
+/// actor): the cost grows with the days kept, not with the entries.
+/// Narrowed by resource, the entries about it are counted from the index
+/// by resource.
 pub async fn count<C: ConnectionTrait>(
     db: &C,
     organization: &organization::Model,
     filter: &AuditFilter,
 ) -> AppResult<u64> {
-    if filter.actor_id.is_some() || filter.resource_id.is_some() {
+    if filter.resource_id.is_some() {
         return paging::count(db, listable(organization, filter)?).await;
     }
     let retained = retained_since(organization);
@@ -132,21 +133,25 @@ pub async fn count<C: ConnectionTrait>(
     let actions = filter.actions();
     let mut parts: Vec<Expr> = Vec::new();
     if let Some((first, end)) = span.whole_days {
-        let mut days = audit_entry_count::Entity::find()
-            .select_only()
-            .expr(Func::coalesce([
-                Expr::col(audit_entry_count::Column::Entries).sum(),
-                Expr::cust("0"),
-            ]))
-            .filter(audit_entry_count::Column::OrganizationId.eq(organization.id))
-            .filter(audit_entry_count::Column::Day.gte(first));
+        // Both tables of daily counts have these columns.
+        use audit_entry_count::Column::{Action, Day, Entries, OrganizationId};
+        let mut days = Query::select();
+        days.expr(Func::coalesce([Expr::col(Entries).sum(), Expr::cust("0")]))
+            .and_where(Expr::col(OrganizationId).eq(organization.id))
+            .and_where(Expr::col(Day).gte(first));
+        match filter.actor_id {
+            None => days.from(audit_entry_count::Entity),
+            Some(actor) => days
+                .from(audit_actor_count::Entity)
+                .and_where(Expr::col(audit_actor_count::Column::ActorId).eq(actor)),
+        };
         if let Some(end) = end {
-            days = days.filter(audit_entry_count::Column::Day.lt(end));
+            days.and_where(Expr::col(Day).lt(end));
         }
         if let Some(actions) = &actions {
-            days = days.filter(audit_entry_count::Column::Action.is_in(actions.clone()));
+            days.and_where(Expr::col(Action).is_in(actions.clone()));
         }
-        parts.push(subquery(days.into_query()));
+        parts.push(subquery(days));
     }
     for (start, end) in span.by_entry {
         let mut entries = audit_entry::Entity::find()
@@ -157,6 +162,9 @@ pub async fn count<C: ConnectionTrait>(
             .filter(audit_entry::Column::CreatedAt.lt(end));
         if let Some(actions) = &actions {
             entries = entries.filter(audit_entry::Column::Action.is_in(actions.clone()));
+        }
+        if let Some(actor) = filter.actor_id {
+            entries = entries.filter(audit_entry::Column::ActorId.eq(actor));
         }
         parts.push(subquery(entries.into_query()));
     }

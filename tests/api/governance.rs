@@ -131,6 +131,14 @@ async fn entries_past_retention_are_neither_returned_nor_kept() {
         .exec(&app.db)
         .await
         .unwrap();
+    entity::audit_actor_count::Entity::update_many()
+        .col_expr(
+            entity::audit_actor_count::Column::Day,
+            Expr::value(back_then.date_naive()),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
     let log = app
         .graphql(LOG, json!({ "id": org.id }), Some(&ann.token))
         .await;
@@ -157,6 +165,14 @@ async fn entries_past_retention_are_neither_returned_nor_kept() {
         counts.iter().all(|c| c.organization_id != org.uuid),
         "the daily counts of days past retention go with their entries: {counts:?}"
     );
+    let by_actor = entity::audit_actor_count::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        by_actor.iter().all(|c| c.organization_id != org.uuid),
+        "{by_actor:?}"
+    );
 }
 
 /// Issue #26: the log's `totalCount` adds the daily counts of whole days
@@ -182,7 +198,8 @@ async fn the_audit_log_counts_what_it_lists_over_days_and_filters() {
         .await
         .unwrap();
     app.create_team(&ann, &org, "Core", None).await;
-    app.create_team(&ann, &org, "Ops", None).await;
+    let (max, _) = app.member_of(&org, Role::Admin, "Max").await;
+    app.create_team(&max, &org, "Ops", None).await;
 
     let now = Utc::now();
     let ago =
@@ -200,6 +217,9 @@ async fn the_audit_log_counts_what_it_lists_over_days_and_filters() {
         json!({ "since": (midnight - Duration::days(2)).to_rfc3339(), "until": midnight.to_rfc3339() }),
         json!({ "since": ago(1, 0), "until": ago(3, 0) }),
         json!({ "actorId": ann.id }),
+        json!({ "actorId": ann.id, "actions": ["ORGANIZATION_UPDATED"], "since": ago(3, 5) }),
+        json!({ "actorId": max.id }),
+        json!({ "actorId": max.id, "resourceType": "team", "until": ago(0, 1) }),
         json!({ "resourceType": "organization", "since": ago(6, 0) }),
         json!({ "resourceType": "team" }),
         json!({ "resourceType": "member", "actions": ["MEMBER_ROLE_UPDATED", "TEAM_CREATED"] }),

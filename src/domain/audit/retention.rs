@@ -7,9 +7,9 @@
 //! by entry, but after an upgrade to a longer retention it is a whole day.
 
 use chrono::{Duration, Utc};
-use entity::{audit_entry, audit_entry_count, event, organization, values::Tier};
-use sea_orm::sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use entity::{audit_entry, event, organization, values::Tier};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::domain::audit::counts;
 use crate::domain::tiers;
@@ -39,39 +39,7 @@ pub async fn purge<C: ConnectionTrait>(db: &C) -> AppResult<u64> {
             .filter(event::Column::OrganizationId.in_subquery(on_tier.clone()))
             .exec(db)
             .await?;
-        let cutoff_day = counts::day_of(cutoff);
-        audit_entry_count::Entity::delete_many()
-            .filter(audit_entry_count::Column::Day.lt(cutoff_day))
-            .filter(audit_entry_count::Column::OrganizationId.in_subquery(on_tier.clone()))
-            .exec(db)
-            .await?;
-        let left_that_day = audit_entry::Entity::find()
-            .select_only()
-            .expr(Expr::cust("COUNT(*)"))
-            .filter(
-                Expr::col((audit_entry::Entity, audit_entry::Column::OrganizationId)).equals((
-                    audit_entry_count::Entity,
-                    audit_entry_count::Column::OrganizationId,
-                )),
-            )
-            .filter(
-                Expr::col((audit_entry::Entity, audit_entry::Column::Action))
-                    .equals((audit_entry_count::Entity, audit_entry_count::Column::Action)),
-            )
-            .filter(audit_entry::Column::CreatedAt.gte(counts::start_of(cutoff_day)))
-            .filter(
-                audit_entry::Column::CreatedAt.lt(counts::start_of(cutoff_day) + Duration::days(1)),
-            )
-            .into_query();
-        audit_entry_count::Entity::update_many()
-            .col_expr(
-                audit_entry_count::Column::Entries,
-                Expr::SubQuery(None, Box::new(left_that_day.into_sub_query_statement())),
-            )
-            .filter(audit_entry_count::Column::Day.eq(cutoff_day))
-            .filter(audit_entry_count::Column::OrganizationId.in_subquery(on_tier))
-            .exec(db)
-            .await?;
+        counts::purged_before(db, cutoff, on_tier).await?;
     }
     let longest = now - Duration::days(i64::from(tiers::audit_retention_days(Tier::Enterprise)));
     purged += audit_entry::Entity::delete_many()
