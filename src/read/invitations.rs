@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::auth::secrets;
 use crate::domain::authz::{Actor, Permission, Person, access};
 use crate::error::AppResult;
-use crate::read::paging::PerParent;
+use crate::read::paging::{self, PerParent};
 
 /// What an accept page shows before sign-in.
 pub struct Preview {
@@ -129,7 +129,11 @@ impl PerParent for InvitationsOfOrganization {
         Ok(listable(parents, *status).into_query())
     }
 
-    fn parse(row: &QueryResult, _filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
+    fn parse(
+        row: &QueryResult,
+        _filter: &Self::Filter,
+        _at: &mut paging::Positions,
+    ) -> Result<(Uuid, Self::Item), DbErr> {
         let invitation = invitation::Model::from_query_result(row, "")?;
         Ok((invitation.organization_id, invitation))
     }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::domain::authz::{Actor, Permission, access};
 use crate::domain::join_codes::active_condition;
 use crate::error::AppResult;
-use crate::read::paging::PerParent;
+use crate::read::paging::{self, PerParent};
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{DbErr, QueryResult};
 
@@ -38,7 +38,11 @@ impl PerParent for JoinCodesOfOrganization {
         Ok(listable(parents, *active_only).into_query())
     }
 
-    fn parse(row: &QueryResult, _filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
+    fn parse(
+        row: &QueryResult,
+        _filter: &Self::Filter,
+        _at: &mut paging::Positions,
+    ) -> Result<(Uuid, Self::Item), DbErr> {
         let code = join_code::Model::from_query_result(row, "")?;
         Ok((code.organization_id, code))
     }

@@ -81,6 +81,21 @@ pub struct MemberBrief {
     pub role: Role,
 }
 
+impl MemberBrief {
+    /// Its columns, in the order of its fields.
+    pub const COLUMNS: [&'static str; 4] = ["id", "organization_id", "user_id", "role"];
+
+    /// Reads it from a row by the positions of [`Self::COLUMNS`].
+    pub fn read(row: &QueryResult, at: [usize; 4]) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: row.try_get_by_index(at[0])?,
+            organization_id: row.try_get_by_index(at[1])?,
+            user_id: row.try_get_by_index(at[2])?,
+            role: row.try_get_by_index(at[3])?,
+        })
+    }
+}
+
 /// A member as a read found it: every column, or only the brief (the rest
 /// is then loaded by id if a resolver needs it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,17 +244,28 @@ impl PerParent for MembersOfOrganization {
         widened
     }
 
-    fn parse(row: &QueryResult, filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
+    /// The brief columns, the common case, are read by position.
+    fn parse(
+        row: &QueryResult,
+        filter: &Self::Filter,
+        at: &mut paging::Positions,
+    ) -> Result<(Uuid, Self::Item), DbErr> {
         let member = match filter.members {
             Columns::All => MemberRow::Full(member::Model::from_query_result(row, MEMBER)?),
-            Columns::Brief => MemberRow::Brief(MemberBrief::from_query_result(row, MEMBER)?),
+            Columns::Brief => MemberRow::Brief(MemberBrief::read(
+                row,
+                at.of_columns(MEMBER, &MemberBrief::COLUMNS)?,
+            )?),
         };
         let user = match filter.users {
             Columns::All => Profile::from_query_result_optional(row, USER)?.map(UserRow::Profile),
-            Columns::Brief => UserBrief::from_query_result_optional(row, USER)?.map(UserRow::Brief),
+            Columns::Brief => {
+                UserBrief::read_optional(row, at.of_columns(USER, &UserBrief::COLUMNS)?)?
+                    .map(UserRow::Brief)
+            }
         };
         let teams = match filter.teams {
-            Some(columns) => Some(team_of(row, columns)?.into_iter().collect()),
+            Some(columns) => Some(team_of(row, columns, at)?.into_iter().collect()),
             None => None,
         };
         Ok((
@@ -262,24 +288,31 @@ impl PerParent for MembersOfOrganization {
         item: &mut Self::Item,
         row: &QueryResult,
         filter: &Self::Filter,
+        at: &mut paging::Positions,
     ) -> Result<bool, DbErr> {
         let (Some(teams), Some(columns)) = (&mut item.teams, filter.teams) else {
             return Ok(false);
         };
-        let member_id: Uuid = row.try_get(MEMBER, "id")?;
+        let [id] = at.of_columns(MEMBER, &["id"])?;
+        let member_id: Uuid = row.try_get_by_index(id)?;
         if member_id != item.member.id() {
             return Ok(false);
         }
-        teams.extend(team_of(row, columns)?);
+        teams.extend(team_of(row, columns, at)?);
         Ok(true)
     }
 }
 
 /// The team a members page row carries, if any, read with `columns`.
-fn team_of(row: &QueryResult, columns: Columns) -> Result<Option<TeamRow>, DbErr> {
+fn team_of(
+    row: &QueryResult,
+    columns: Columns,
+    at: &mut paging::Positions,
+) -> Result<Option<TeamRow>, DbErr> {
     Ok(match columns {
         Columns::All => team::Model::from_query_result_optional(row, TEAM)?.map(TeamRow::Full),
-        Columns::Brief => TeamBrief::from_query_result_optional(row, TEAM)?.map(TeamRow::Brief),
+        Columns::Brief => TeamBrief::read_optional(row, at.of_columns(TEAM, &TeamBrief::COLUMNS)?)?
+            .map(TeamRow::Brief),
     })
 }
 

@@ -27,6 +27,25 @@ pub struct TeamBrief {
     pub slug: String,
 }
 
+impl TeamBrief {
+    /// Its columns, in the order of its fields.
+    pub const COLUMNS: [&'static str; 4] = ["id", "organization_id", "name", "slug"];
+
+    /// Reads it from a row by the positions of [`Self::COLUMNS`]; none
+    /// when the row has no team (its id is null: a member in none).
+    pub fn read_optional(row: &QueryResult, at: [usize; 4]) -> Result<Option<Self>, DbErr> {
+        let Some(id) = row.try_get_by_index::<Option<Uuid>>(at[0])? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            id,
+            organization_id: row.try_get_by_index(at[1])?,
+            name: row.try_get_by_index(at[2])?,
+            slug: row.try_get_by_index(at[3])?,
+        }))
+    }
+}
+
 /// A team as a read found it: every column, or only the brief (the rest is
 /// then loaded by id if a resolver needs it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +129,11 @@ impl PerParent for TeamsOfOrganization {
         Ok(listable(parents, filter)?.into_query())
     }
 
-    fn parse(row: &QueryResult, _filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
+    fn parse(
+        row: &QueryResult,
+        _filter: &Self::Filter,
+        _at: &mut paging::Positions,
+    ) -> Result<(Uuid, Self::Item), DbErr> {
         let team = team::Model::from_query_result(row, "")?;
         Ok((team.organization_id, team))
     }
@@ -179,7 +202,11 @@ impl PerParent for MembersOfTeam {
             .into_query())
     }
 
-    fn parse(row: &QueryResult, _filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
+    fn parse(
+        row: &QueryResult,
+        _filter: &Self::Filter,
+        _at: &mut paging::Positions,
+    ) -> Result<(Uuid, Self::Item), DbErr> {
         let placement = team_member::Model::from_query_result(row, "A_")?;
         let member = member::Model::from_query_result_optional(row, "B_")?;
         Ok((placement.team_id, (placement, member)))

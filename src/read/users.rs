@@ -39,6 +39,27 @@ pub struct UserBrief {
     pub name: String,
 }
 
+impl UserBrief {
+    /// Its columns, in the order of its fields.
+    pub const COLUMNS: [&'static str; 3] = ["id", "email", "name"];
+
+    /// Reads it from a row by the positions of [`Self::COLUMNS`]; none
+    /// when the row has no user (its id is null).
+    pub fn read_optional(
+        row: &sea_orm::QueryResult,
+        at: [usize; 3],
+    ) -> Result<Option<Self>, sea_orm::DbErr> {
+        let Some(id) = row.try_get_by_index::<Option<Uuid>>(at[0])? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            id,
+            email: row.try_get_by_index(at[1])?,
+            name: row.try_get_by_index(at[2])?,
+        }))
+    }
+}
+
 /// A user as a read found them: the whole profile, or only the brief (the
 /// rest is then loaded by id if a resolver needs it).
 #[derive(Debug, Clone, PartialEq, Eq)]

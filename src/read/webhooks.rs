@@ -16,7 +16,7 @@ use crate::domain::authz::{Actor, Permission, access};
 use crate::domain::events::EventType;
 use crate::domain::tiers;
 use crate::error::{AppError, AppResult};
-use crate::read::paging::PerParent;
+use crate::read::paging::{self, PerParent};
 
 /// An endpoint by id, for those who may manage it (webhooks:manage);
 /// otherwise absent.
@@ -91,7 +91,11 @@ impl PerParent for DeliveriesOfEndpoint {
         Ok(select.into_query())
     }
 
-    fn parse(row: &QueryResult, _filter: &Self::Filter) -> Result<(Uuid, Self::Item), DbErr> {
+    fn parse(
+        row: &QueryResult,
+        _filter: &Self::Filter,
+        _at: &mut paging::Positions,
+    ) -> Result<(Uuid, Self::Item), DbErr> {
         let delivery = webhook_delivery::Model::from_query_result(row, "")?;
         Ok((delivery.endpoint_id, delivery))
     }
