@@ -6,6 +6,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{Context, Object, OutputType};
 use base64::Engine;
 use futures_util::future::BoxFuture;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use sea_orm::{DatabaseConnection, EntityTrait, Select};
@@ -129,7 +130,7 @@ pub async fn nested_page<R: PerParent>(
             counted,
         })
         .await?
-        .unwrap_or_else(Page::empty);
+        .map_or_else(Page::empty, Arc::unwrap_or_clone);
     let total = match page.total {
         Some(total) => TotalCount::known(total),
         None => TotalCount::per_parent::<R>(CountKey { parent, filter }),

@@ -44,14 +44,16 @@ pub use crate::read::members::MembersOfOrganization;
 pub use crate::read::teams::{MembersOfTeam, TeamsOfOrganization};
 
 /// Pages of a relation for many parents at once: keys asking for the same
-/// page size, cursor and filter share one statement.
+/// page size, cursor and filter share one statement. A page is shared
+/// (`Arc`): the loader's cache and the resolver that asked hold the same
+/// one, and only the resolver's copy of its items is made.
 pub struct PageLoader<R> {
     pub(super) db: DatabaseConnection,
     pub(super) relation: PhantomData<fn() -> R>,
 }
 
 impl<R: PerParent> Loader<PageKey<R::Filter>> for PageLoader<R> {
-    type Value = Page<R::Item>;
+    type Value = Arc<Page<R::Item>>;
     type Error = Arc<AppError>;
 
     async fn load(
@@ -85,7 +87,7 @@ impl<R: PerParent> Loader<PageKey<R::Filter>> for PageLoader<R> {
                         filter: filter.clone(),
                         counted,
                     },
-                    found,
+                    Arc::new(found),
                 );
             }
         }
