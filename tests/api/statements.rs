@@ -263,6 +263,29 @@ fn on_postgres(app: &TestApp) -> bool {
     app.db.get_database_backend() == sea_orm::DbBackend::Postgres
 }
 
+/// An app without the session cache (a request's statements are all its
+/// own) on PostgreSQL; none on SQLite, which has no plans to inspect.
+async fn postgres_app() -> Option<TestApp> {
+    let app = spawn_app_with(|c| c.session_cache = false).await;
+    on_postgres(&app).then_some(app)
+}
+
+/// Two organizations of `viewer` with `small` and `large` members, their
+/// tables vacuumed and analyzed: the sizes a flat-cost test compares.
+async fn at_two_sizes(
+    app: &TestApp,
+    viewer: &TestUser,
+    small: usize,
+    large: usize,
+) -> (TestOrg, TestOrg) {
+    let orgs = (
+        organization_with(app, viewer, small).await,
+        organization_with(app, viewer, large).await,
+    );
+    vacuum(app, "members, users").await;
+    orgs
+}
+
 /// PostgreSQL only (SQLite has no prepared plans to go wrong). A person in
 /// many organizations looks one up by slug: the viewer's membership is
 /// found by (organization, user), not by reading every membership of the
@@ -270,10 +293,9 @@ fn on_postgres(app: &TestApp) -> bool {
 /// settles on after five runs.
 #[tokio::test]
 async fn an_organization_by_slug_reads_one_membership_of_a_person_in_many() {
-    let app = spawn_app_with(|c| c.session_cache = false).await;
-    if !on_postgres(&app) {
+    let Some(app) = postgres_app().await else {
         return;
-    }
+    };
     let ann = app.sign_up("Ann").await;
     let mut orgs = Vec::new();
     for i in 0..30 {
@@ -312,10 +334,9 @@ async fn an_organization_by_slug_reads_one_membership_of_a_person_in_many() {
 /// every member of the organization to show ten).
 #[tokio::test]
 async fn a_counted_page_of_members_reads_only_its_own_users() {
-    let app = spawn_app_with(|c| c.session_cache = false).await;
-    if !on_postgres(&app) {
+    let Some(app) = postgres_app().await else {
         return;
-    }
+    };
     let ann = app.sign_up("Ann").await;
     let org = organization_with(&app, &ann, 60).await;
     let (response, statements) = app
@@ -444,6 +465,14 @@ fn assert_counts_from_an_index(plan: &serde_json::Value) {
     }
 }
 
+/// That a plan scans `relation` (a table or an index) somewhere.
+fn assert_scans(plan: &serde_json::Value, relation: &str) {
+    assert!(
+        scans(plan).iter().any(|(_, on, _)| on == relation),
+        "the plan reads {relation}: {plan:#}"
+    );
+}
+
 /// The audit log's count: the daily counts, the organization's or an
 /// actor's (by their key, or the whole table while it is a few blocks),
 /// and the entries of the part of a day from the index by time alone.
@@ -486,14 +515,11 @@ fn assert_flat(small: f64, large: f64, what: &str) {
 /// the only part that grows, reads an index alone.
 #[tokio::test]
 async fn a_members_page_costs_the_same_at_any_size_and_counts_from_an_index() {
-    let app = spawn_app_with(|c| c.session_cache = false).await;
-    if !on_postgres(&app) {
+    let Some(app) = postgres_app().await else {
         return;
-    }
+    };
     let ann = app.sign_up("Ann").await;
-    let small = organization_with(&app, &ann, 150).await;
-    let large = organization_with(&app, &ann, 1_500).await;
-    vacuum(&app, "members, users").await;
+    let (small, large) = at_two_sizes(&app, &ann, 150, 1_500).await;
     for filter in ["", r#", filter: { role: MEMBER }"#] {
         let mut read = Vec::new();
         for org in [&small, &large] {
@@ -532,10 +558,9 @@ async fn a_members_page_costs_the_same_at_any_size_and_counts_from_an_index() {
 /// alone. About one resource, the page is flat and the count index-only.
 #[tokio::test]
 async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
-    let app = spawn_app_with(|c| c.session_cache = false).await;
-    if !on_postgres(&app) {
+    let Some(app) = postgres_app().await else {
         return;
-    }
+    };
     let ann = app.sign_up("Ann").await;
     let mut orgs = Vec::new();
     for entries in [200, 2_000] {
@@ -646,12 +671,7 @@ async fn audit_log_and_events_pages_cost_the_same_at_any_size() {
             &format!("'{}', {since}, '{owner_member}', 21", org.uuid),
         )
         .await;
-        assert!(
-            scans(&page_plan)
-                .iter()
-                .any(|(_, on, _)| on == "ix_audit_entries_organization_resource"),
-            "{page_plan:#}"
-        );
+        assert_scans(&page_plan, "ix_audit_entries_organization_resource");
         read.push(buffers(&page_plan));
         assert_counts_from_an_index(
             &generic_plan(
@@ -824,14 +844,11 @@ fn membership_arguments(sql: &str, person: &TestUser) -> String {
 /// of 2,000 members as in one of 200, through the trigram index of users.
 #[tokio::test]
 async fn a_members_search_is_planned_for_its_text_and_reads_what_it_matches() {
-    let app = spawn_app_with(|c| c.session_cache = false).await;
-    if !on_postgres(&app) {
+    let Some(app) = postgres_app().await else {
         return;
-    }
+    };
     let ann = app.sign_up("Annabel").await;
-    let small = organization_with(&app, &ann, 200).await;
-    let large = organization_with(&app, &ann, 2_000).await;
-    vacuum(&app, "members, users").await;
+    let (small, large) = at_two_sizes(&app, &ann, 200, 2_000).await;
     let mut read = Vec::new();
     for org in [&small, &large] {
         let query = format!(
@@ -858,12 +875,7 @@ async fn a_members_search_is_planned_for_its_text_and_reads_what_it_matches() {
             org.uuid
         );
         let plan = plan_in_mode(&app, page, &arguments, "force_custom_plan").await;
-        assert!(
-            scans(&plan)
-                .iter()
-                .any(|(_, on, _)| on == "ix_users_search"),
-            "the search reads the trigram index: {plan:#}"
-        );
+        assert_scans(&plan, "ix_users_search");
         read.push(buffers(&plan));
     }
     assert_flat(read[0], read[1], "a members search");
