@@ -40,6 +40,7 @@
 //! | `src/domain/sso/sign_in.rs` | `purge_expired` | drops expired sign-ins in flight and replay entries |
 //! | `src/read/paging.rs` | `query_all` | nothing: a read in a transaction of its own, so that `SET LOCAL plan_cache_mode` (a search planned for its text) lasts for that one statement |
 //! | `src/domain/audit/retention.rs` | `purge` | audit retention: the only deleter of entries |
+//! | `src/domain/audit/counts.rs` | `purged_before` | audit retention: drops the daily counts of the days it emptied and recounts the day it cut into (called only by `purge`) |
 //! | `src/domain/key_rotation.rs` | `reseal` | re-seals secrets under the current key (`orgql admin rotate-keys`), a batch per `write::Bookkeeping` transaction, each row by a conditional update: nobody acted, and every secret reads the same afterwards |
 //! | `src/domain/rate_limits.rs` | `spend` | rate-limit buckets shared by every instance: a refused request must still spend |
 //! | `src/domain/rate_limits.rs` | `purge_refilled` | drops full rate-limit buckets |

@@ -86,6 +86,8 @@ fn writes_outside_the_write_path() -> Vec<(String, String)> {
         ".update(db)",
         ".save(db)",
         ".delete(db)",
+        "db.execute(",
+        "db.execute_raw(",
         "execute_unprepared(\"INSERT",
         "execute_unprepared(\"UPDATE",
         "execute_unprepared(\"DELETE",
