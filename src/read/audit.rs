@@ -3,9 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{audit_actor_count, audit_entry, audit_entry_count, organization};
-use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, Func, Query, QueryStatementBuilder, SelectStatement,
-};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     Select,
@@ -151,7 +149,7 @@ pub async fn count<C: ConnectionTrait>(
         if let Some(actions) = &actions {
             days.and_where(Expr::col(Action).is_in(actions.clone()));
         }
-        parts.push(subquery(days));
+        parts.push(paging::subquery(days));
     }
     for (start, end) in span.by_entry {
         let mut entries = audit_entry::Entity::find()
@@ -166,7 +164,7 @@ pub async fn count<C: ConnectionTrait>(
         if let Some(actor) = filter.actor_id {
             entries = entries.filter(audit_entry::Column::ActorId.eq(actor));
         }
-        parts.push(subquery(entries.into_query()));
+        parts.push(paging::subquery(entries.into_query()));
     }
     let Some(total) = parts.into_iter().reduce(|sum, part| sum.add(part)) else {
         return Ok(0);
@@ -182,10 +180,6 @@ pub async fn count<C: ConnectionTrait>(
         None => 0,
     };
     Ok(u64::try_from(total).unwrap_or(0))
-}
-
-fn subquery(select: SelectStatement) -> Expr {
-    Expr::SubQuery(None, Box::new(select.into_sub_query_statement()))
 }
 
 /// How a log's range of time, from `from` up to `until` (or now), is

@@ -361,7 +361,7 @@ fn page_statement(
             // not from the rows of every member a window would read.
             let mut count = select.clone();
             count.clear_selects().expr(Expr::cust("COUNT(*)"));
-            Expr::SubQuery(None, Box::new(count.into_sub_query_statement()))
+            subquery(count)
         } else {
             Expr::cust(format!(
                 r#"COUNT(*) OVER (PARTITION BY "{}"."{}")"#,
@@ -390,6 +390,11 @@ fn page_statement(
             .order_by(Alias::new("page_rank"), Order::Asc)
             .to_owned()
     }
+}
+
+/// `select` as a value inside another statement: `(SELECT …)`.
+pub fn subquery(select: SelectStatement) -> Expr {
+    Expr::SubQuery(None, Box::new(select.into_sub_query_statement()))
 }
 
 /// How many rows of `select` each parent has, in one grouped statement.
