@@ -18,6 +18,7 @@ use crate::read::Columns;
 use crate::read::paging::{self, PerParent};
 use crate::read::teams::{TeamBrief, TeamRow};
 use crate::read::users::{Profile, UserBrief, UserRow};
+use sea_orm::ActiveEnum;
 use sea_orm::PartialModelTrait;
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{DbErr, QueryResult};
@@ -88,10 +89,10 @@ impl MemberBrief {
     /// Reads it from a row by the positions of [`Self::COLUMNS`].
     pub fn read(row: &QueryResult, at: [usize; 4]) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(at[0])?,
-            organization_id: row.try_get_by_index(at[1])?,
-            user_id: row.try_get_by_index(at[2])?,
-            role: row.try_get_by_index(at[3])?,
+            id: paging::cell(row, at[0])?,
+            organization_id: paging::cell(row, at[1])?,
+            user_id: paging::cell(row, at[2])?,
+            role: Role::try_from_value(&paging::cell(row, at[3])?)?,
         })
     }
 }
@@ -294,7 +295,7 @@ impl PerParent for MembersOfOrganization {
             return Ok(false);
         };
         let [id] = at.of_columns(MEMBER, &["id"])?;
-        let member_id: Uuid = row.try_get_by_index(id)?;
+        let member_id: Uuid = paging::cell(row, id)?;
         if member_id != item.member.id() {
             return Ok(false);
         }

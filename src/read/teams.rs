@@ -34,14 +34,14 @@ impl TeamBrief {
     /// Reads it from a row by the positions of [`Self::COLUMNS`]; none
     /// when the row has no team (its id is null: a member in none).
     pub fn read_optional(row: &QueryResult, at: [usize; 4]) -> Result<Option<Self>, DbErr> {
-        let Some(id) = row.try_get_by_index::<Option<Uuid>>(at[0])? else {
+        let Some(id) = paging::cell::<Option<Uuid>>(row, at[0])? else {
             return Ok(None);
         };
         Ok(Some(Self {
             id,
-            organization_id: row.try_get_by_index(at[1])?,
-            name: row.try_get_by_index(at[2])?,
-            slug: row.try_get_by_index(at[3])?,
+            organization_id: paging::cell(row, at[1])?,
+            name: paging::cell(row, at[2])?,
+            slug: paging::cell(row, at[3])?,
         }))
     }
 }

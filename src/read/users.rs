@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::authz::{Actor, Permission, access};
 use crate::error::AppResult;
+use crate::read::paging;
 
 /// What the API shows of an account: the columns a `User` field can
 /// return, never the password hash. Reads of people for display select
@@ -49,13 +50,13 @@ impl UserBrief {
         row: &sea_orm::QueryResult,
         at: [usize; 3],
     ) -> Result<Option<Self>, sea_orm::DbErr> {
-        let Some(id) = row.try_get_by_index::<Option<Uuid>>(at[0])? else {
+        let Some(id) = paging::cell::<Option<Uuid>>(row, at[0])? else {
             return Ok(None);
         };
         Ok(Some(Self {
             id,
-            email: row.try_get_by_index(at[1])?,
-            name: row.try_get_by_index(at[2])?,
+            email: paging::cell(row, at[1])?,
+            name: paging::cell(row, at[2])?,
         }))
     }
 }
