@@ -2,7 +2,7 @@
 //! `pageInfo`, and a `totalCount` that costs a query only when asked for.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::dataloader::{DataLoader, HashMapCache};
+use async_graphql::dataloader::{DataLoader, HashMapCache, NoCache};
 use async_graphql::{Context, Object, OutputType};
 use base64::Engine;
 use futures_util::future::BoxFuture;
@@ -122,7 +122,7 @@ pub async fn nested_page<R: PerParent>(
         Counted::PageOnly
     };
     let page = ctx
-        .data::<DataLoader<PageLoader<R>, HashMapCache>>()?
+        .data::<DataLoader<PageLoader<R>, NoCache>>()?
         .load_one(PageKey {
             parent,
             page: request,

@@ -15,7 +15,7 @@ use std::marker::PhantomData;
 
 use async_graphql::{
     Lookahead,
-    dataloader::{DataLoader, HashMapCache, Loader},
+    dataloader::{DataLoader, HashMapCache, Loader, NoCache},
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -34,15 +34,15 @@ pub struct Loaders {
     pub child_teams: DataLoader<ChildTeamsLoader, HashMapCache>,
     pub teams_by_member: DataLoader<TeamsByMemberLoader, HashMapCache>,
     pub team_roles: DataLoader<TeamRoleLoader, HashMapCache>,
-    pub organization_member_pages: DataLoader<PageLoader<MembersOfOrganization>, HashMapCache>,
+    pub organization_member_pages: DataLoader<PageLoader<MembersOfOrganization>, NoCache>,
     pub organization_member_totals: DataLoader<CountLoader<MembersOfOrganization>, HashMapCache>,
-    pub organization_team_pages: DataLoader<PageLoader<TeamsOfOrganization>, HashMapCache>,
+    pub organization_team_pages: DataLoader<PageLoader<TeamsOfOrganization>, NoCache>,
     pub organization_team_totals: DataLoader<CountLoader<TeamsOfOrganization>, HashMapCache>,
-    pub team_member_pages: DataLoader<PageLoader<MembersOfTeam>, HashMapCache>,
+    pub team_member_pages: DataLoader<PageLoader<MembersOfTeam>, NoCache>,
     pub team_member_totals: DataLoader<CountLoader<MembersOfTeam>, HashMapCache>,
-    pub invitation_pages: DataLoader<PageLoader<InvitationsOfOrganization>, HashMapCache>,
+    pub invitation_pages: DataLoader<PageLoader<InvitationsOfOrganization>, NoCache>,
     pub invitation_totals: DataLoader<CountLoader<InvitationsOfOrganization>, HashMapCache>,
-    pub join_code_pages: DataLoader<PageLoader<JoinCodesOfOrganization>, HashMapCache>,
+    pub join_code_pages: DataLoader<PageLoader<JoinCodesOfOrganization>, NoCache>,
     pub join_code_totals: DataLoader<CountLoader<JoinCodesOfOrganization>, HashMapCache>,
     pub api_tokens: DataLoader<ApiTokensLoader, HashMapCache>,
     pub ip_allowlists: DataLoader<IpAllowlistLoader, HashMapCache>,
@@ -50,7 +50,7 @@ pub struct Loaders {
     pub sso_connections: DataLoader<SsoConnectionsLoader, HashMapCache>,
     pub scim_directories: DataLoader<ScimDirectoriesLoader, HashMapCache>,
     pub webhook_endpoints: DataLoader<WebhookEndpointsLoader, HashMapCache>,
-    pub webhook_delivery_pages: DataLoader<PageLoader<DeliveriesOfEndpoint>, HashMapCache>,
+    pub webhook_delivery_pages: DataLoader<PageLoader<DeliveriesOfEndpoint>, NoCache>,
     pub webhook_delivery_totals: DataLoader<CountLoader<DeliveriesOfEndpoint>, HashMapCache>,
     pub events: DataLoader<EventLoader, HashMapCache>,
 }
@@ -61,6 +61,14 @@ pub struct Loaders {
 /// fed in.
 fn cached<T: Send + Sync + 'static>(loader: T) -> DataLoader<T, HashMapCache> {
     DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+}
+
+/// A loader without a cache, for pages: each page is asked for by one
+/// field (fields asking in the same batch still share one read), and a
+/// page that no cache holds a second reference to is moved into its
+/// connection rather than copied row by row.
+fn uncached<T: Send + Sync + 'static>(loader: T) -> DataLoader<T, NoCache> {
+    DataLoader::with_cache(loader, tokio::spawn, NoCache)
 }
 
 impl Loaders {
@@ -78,7 +86,7 @@ impl Loaders {
             child_teams: cached(ChildTeamsLoader { db: db() }),
             teams_by_member: cached(TeamsByMemberLoader { db: db() }),
             team_roles: cached(TeamRoleLoader { db: db() }),
-            organization_member_pages: cached(PageLoader {
+            organization_member_pages: uncached(PageLoader {
                 db: db(),
                 relation: PhantomData,
             }),
@@ -86,7 +94,7 @@ impl Loaders {
                 db: db(),
                 relation: PhantomData,
             }),
-            organization_team_pages: cached(PageLoader {
+            organization_team_pages: uncached(PageLoader {
                 db: db(),
                 relation: PhantomData,
             }),
@@ -94,7 +102,7 @@ impl Loaders {
                 db: db(),
                 relation: PhantomData,
             }),
-            team_member_pages: cached(PageLoader {
+            team_member_pages: uncached(PageLoader {
                 db: db(),
                 relation: PhantomData,
             }),
@@ -102,7 +110,7 @@ impl Loaders {
                 db: db(),
                 relation: PhantomData,
             }),
-            invitation_pages: cached(PageLoader {
+            invitation_pages: uncached(PageLoader {
                 db: db(),
                 relation: PhantomData,
             }),
@@ -110,7 +118,7 @@ impl Loaders {
                 db: db(),
                 relation: PhantomData,
             }),
-            join_code_pages: cached(PageLoader {
+            join_code_pages: uncached(PageLoader {
                 db: db(),
                 relation: PhantomData,
             }),
@@ -124,7 +132,7 @@ impl Loaders {
             sso_connections: cached(SsoConnectionsLoader { db: db() }),
             scim_directories: cached(ScimDirectoriesLoader { db: db() }),
             webhook_endpoints: cached(WebhookEndpointsLoader { db: db() }),
-            webhook_delivery_pages: cached(PageLoader {
+            webhook_delivery_pages: uncached(PageLoader {
                 db: db(),
                 relation: PhantomData,
             }),

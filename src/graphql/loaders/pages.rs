@@ -44,9 +44,10 @@ pub use crate::read::members::MembersOfOrganization;
 pub use crate::read::teams::{MembersOfTeam, TeamsOfOrganization};
 
 /// Pages of a relation for many parents at once: keys asking for the same
-/// page size, cursor and filter share one statement. A page is shared
-/// (`Arc`): the loader's cache and the resolver that asked hold the same
-/// one, and only the resolver's copy of its items is made.
+/// page size, cursor and filter share one statement. Not cached (see
+/// `uncached`): the resolver that asked usually holds the only `Arc` of its
+/// page and takes the items without copying them; fields that asked for
+/// the same page share it and each copy theirs.
 pub struct PageLoader<R> {
     pub(super) db: DatabaseConnection,
     pub(super) relation: PhantomData<fn() -> R>,
