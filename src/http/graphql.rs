@@ -236,11 +236,14 @@ impl AppState {
         if let Some(variables) = params.variables {
             request.variables = Variables::from_json(serde_json::Value::Object(variables));
         }
+        let selected =
+            extensions::prepare(&mut request, self.graphql.limits, &self.graphql.parsed)?;
+        // After `prepare`, which leaves the document on the request (from
+        // the cache of parsed documents when it is there): checked before,
+        // every request was parsed once more, uncached, for this alone.
         if let Some(refused) = super::input_guard::refuse_nul(&mut request) {
             return Err(refused);
         }
-        let selected =
-            extensions::prepare(&mut request, self.graphql.limits, &self.graphql.parsed)?;
         Ok((request, selected))
     }
 

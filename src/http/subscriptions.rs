@@ -344,13 +344,14 @@ impl Executor for SocketExecutor {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        if let Some(refusal) = super::input_guard::refuse_nul(&mut request) {
-            return refused(refusal);
-        }
         let limits = self.state.graphql.limits;
         match extensions::prepare_subscription(&mut request, limits, &self.state.graphql.parsed) {
             Ok(_) => {}
             Err(error) => return refused(error),
+        }
+        // After `prepare_subscription`, which leaves the document parsed.
+        if let Some(refusal) = super::input_guard::refuse_nul(&mut request) {
+            return refused(refusal);
         }
         let request = request.data(self.meta.clone());
         let Some(session_data) = session_data else {
