@@ -8,7 +8,7 @@ use async_graphql::{
     Context, Guard,
     dataloader::{DataLoader, HashMapCache},
 };
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
@@ -35,8 +35,46 @@ impl PermissionGuard {
     }
 }
 
+/// The guards a request has passed, by organization and permission. A
+/// guard's answer depends only on the request's actor, the organization as
+/// the request first read it (the membership loader's cache) and the
+/// permission, so a field guarded on every row of a page (a member's
+/// `teams`) is decided once, not once per row. Refusals are not kept: they
+/// are errors, decided anew each time.
+#[derive(Default)]
+pub struct PassedGuards(Mutex<Vec<(Uuid, Permission)>>);
+
+impl PassedGuards {
+    fn contains(&self, key: (Uuid, Permission)) -> bool {
+        self.0.lock().is_ok_and(|passed| passed.contains(&key))
+    }
+
+    fn add(&self, key: (Uuid, Permission)) {
+        if let Ok(mut passed) = self.0.lock()
+            && !passed.contains(&key)
+        {
+            passed.push(key);
+        }
+    }
+}
+
 impl Guard for PermissionGuard {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let key = (self.organization_id, self.permission);
+        let passed = ctx.data_opt::<PassedGuards>();
+        if passed.is_some_and(|passed| passed.contains(key)) {
+            return Ok(());
+        }
+        self.decide(ctx).await?;
+        if let Some(passed) = passed {
+            passed.add(key);
+        }
+        Ok(())
+    }
+}
+
+impl PermissionGuard {
+    async fn decide(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         let actor = ctx.actor()?;
         let access = ctx
             .data::<DataLoader<ViewerMembershipLoader, HashMapCache>>()?
@@ -121,5 +159,20 @@ impl Guard for Person {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         ctx.actor()?.require_person()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_passed_guard_is_kept_for_its_organization_and_permission_only() {
+        let passed = PassedGuards::default();
+        let (here, elsewhere) = (Uuid::now_v7(), Uuid::now_v7());
+        passed.add((here, Permission::MembersView));
+        assert!(passed.contains((here, Permission::MembersView)));
+        assert!(!passed.contains((here, Permission::AuditView)));
+        assert!(!passed.contains((elsewhere, Permission::MembersView)));
     }
 }

@@ -44,6 +44,7 @@ use crate::error::ErrorCode;
 use crate::graphql::extensions::{
     self, Limits, ParsedDocuments, Selected, annotate, is_request_error,
 };
+use crate::graphql::guards::PassedGuards;
 use crate::graphql::loaders::Loaders;
 
 /// How the GraphQL endpoint behaves.
@@ -257,6 +258,7 @@ impl AppState {
         let viewer = caller.actor.as_ref().and_then(|a| a.user_id());
         let mut request = Loaders::for_request(&self.db, viewer)
             .attach(request)
+            .data(PassedGuards::default())
             .data(caller.meta.clone());
         // Only a platform administrator's request collects reads to audit.
         let staff = caller
