@@ -21,6 +21,7 @@ pub mod mfa_lockout;
 pub mod mfa_recovery_code;
 pub mod organization;
 pub mod organization_domain;
+pub mod organization_member_count;
 pub mod outbox_email;
 pub mod ownership_transfer;
 pub mod refresh_token;

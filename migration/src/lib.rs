@@ -33,6 +33,7 @@ mod m20261204_000033_events_and_webhooks;
 mod m20261205_000034_enterprise_size_indexes;
 mod m20261205_000035_member_search_index;
 mod m20261205_000036_audit_entry_counts;
+mod m20261205_000037_member_counts;
 
 pub struct Migrator;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000034_enterprise_size_indexes::Migration),
             Box::new(m20261205_000035_member_search_index::Migration),
             Box::new(m20261205_000036_audit_entry_counts::Migration),
+            Box::new(m20261205_000037_member_counts::Migration),
         ]
     }
 }

@@ -279,6 +279,16 @@ impl PerParent for MembersOfOrganization {
         ))
     }
 
+    /// Every member (no role, no search): `organization_member_counts`,
+    /// which triggers on `members` keep (migration 37).
+    fn kept_count(filter: &Self::Filter) -> Option<paging::KeptCount> {
+        (filter.role.is_none() && filter.search.is_none()).then_some((
+            "organization_member_counts",
+            "organization_id",
+            "members",
+        ))
+    }
+
     /// A search: its plan depends on how many people the text matches
     /// (`ix_users_search`, a trigram index, where PostgreSQL has one).
     fn planned_per_execution(filter: &Self::Filter) -> bool {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, Order, Query, QueryStatementBuilder, SelectStatement,
+    Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, QueryStatementBuilder, SelectStatement,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
@@ -170,6 +170,14 @@ pub trait PerParent: Send + Sync + 'static {
         Ok(false)
     }
 
+    /// Where the database keeps each parent's number of items matching
+    /// `filter`, if it does: (table, parent column, count column). A page's
+    /// `totalCount` and the counts then read that row instead of counting.
+    /// By default nowhere.
+    fn kept_count(_filter: &Self::Filter) -> Option<KeptCount> {
+        None
+    }
+
     /// Whether statements of `filter` are planned for their values rather
     /// than on PostgreSQL's generic plan: where the best plan depends on
     /// how many rows the values match (a text search in an organization
@@ -178,6 +186,44 @@ pub trait PerParent: Send + Sync + 'static {
     fn planned_per_execution(_filter: &Self::Filter) -> bool {
         false
     }
+}
+
+/// A count the database keeps per parent (see [`PerParent::kept_count`]):
+/// its table, the column naming the parent, the column holding the count.
+pub type KeptCount = (&'static str, &'static str, &'static str);
+
+/// The rows of `parents` in a kept count's table, nothing selected yet.
+fn kept_rows((table, parent, _): KeptCount, parents: &[Uuid]) -> SelectStatement {
+    Query::select()
+        .from(Alias::new(table))
+        .and_where(
+            Expr::col((Alias::new(table), Alias::new(parent))).is_in(parents.iter().copied()),
+        )
+        .to_owned()
+}
+
+/// The kept counts of `parents`, as rows of (`parent`, `total`).
+fn kept_counts_of(kept: KeptCount, parents: &[Uuid]) -> SelectStatement {
+    let (table, parent, count) = kept;
+    kept_rows(kept, parents)
+        .expr_as(
+            Expr::col((Alias::new(table), Alias::new(parent))),
+            Alias::new("parent"),
+        )
+        .expr_as(
+            Expr::col((Alias::new(table), Alias::new(count))),
+            Alias::new("total"),
+        )
+        .to_owned()
+}
+
+/// The kept count of one parent as a value: 0 when no row holds it.
+fn kept_total_of(kept: KeptCount, parent: &[Uuid]) -> Expr {
+    let (table, _, count) = kept;
+    let row = kept_rows(kept, parent)
+        .expr(Expr::col((Alias::new(table), Alias::new(count))))
+        .to_owned();
+    Func::coalesce([subquery(row), Expr::cust("0")]).into()
 }
 
 /// Runs `statement`, on PostgreSQL planned for its values when `per_execution`
@@ -215,6 +261,9 @@ pub async fn pages<R: PerParent, C: ConnectionTrait + TransactionTrait>(
         id: R::ID,
         single_parent: parents.len() == 1,
         counted,
+        kept_total: R::kept_count(filter)
+            .filter(|_| parents.len() == 1)
+            .map(|kept| kept_total_of(kept, parents)),
     };
     let statement = R::widen(page_statement(select, &shape, page), filter);
     let counted = shape.counted.reads_total(page);
@@ -340,6 +389,9 @@ struct PageShape {
     /// One parent needs no ranking: an ordered, limited scan is cheaper.
     single_parent: bool,
     counted: Counted,
+    /// A single parent's kept count, when the database keeps one for the
+    /// filter ([`PerParent::kept_count`]).
+    kept_total: Option<Expr>,
 }
 
 /// How many of `R` each parent has, in one statement.
@@ -348,6 +400,9 @@ pub async fn counts<R: PerParent, C: ConnectionTrait + TransactionTrait>(
     parents: &[Uuid],
     filter: &R::Filter,
 ) -> AppResult<HashMap<Uuid, u64>> {
+    if let Some(kept) = R::kept_count(filter) {
+        return totals_of(db, &kept_counts_of(kept, parents), false).await;
+    }
     let per_execution = R::planned_per_execution(filter);
     counts_per_parent(db, R::select(parents, filter)?, R::PARENT, per_execution).await
 }
@@ -374,7 +429,11 @@ fn page_statement(
         select.and_where(id_column().gt(after));
     }
     if shape.counted.reads_total(page) {
-        let total = if shape.single_parent {
+        let total = if let Some(kept) = &shape.kept_total {
+            // The count the database keeps: one row, read instead of
+            // counting.
+            kept.clone()
+        } else if shape.single_parent {
             // Its own statement, inside this one: PostgreSQL counts once
             // (an InitPlan) from an index alone where the filter allows,
             // not from the rows of every member a window would read.
@@ -432,8 +491,17 @@ async fn counts_per_parent<C: ConnectionTrait + TransactionTrait>(
         )
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("total"))
         .group_by_col((Alias::new(parent.0), Alias::new(parent.1)));
+    totals_of(db, &select, per_execution).await
+}
+
+/// Each parent's total from rows of (`parent`, `total`).
+async fn totals_of<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    select: &SelectStatement,
+    per_execution: bool,
+) -> AppResult<HashMap<Uuid, u64>> {
     let mut counts = HashMap::new();
-    for row in query_all(db, &select, per_execution).await? {
+    for row in query_all(db, select, per_execution).await? {
         let parent: Uuid = row.try_get("", "parent")?;
         let total: i64 = row.try_get("", "total")?;
         counts.insert(parent, u64::try_from(total).unwrap_or(0));

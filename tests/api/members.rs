@@ -363,3 +363,83 @@ async fn total_count_counts_every_matching_member_whatever_the_page() {
         vec![("Acme".to_owned(), 12, 2), ("Beta".to_owned(), 4, 2)]
     );
 }
+
+/// The member count the database keeps (migration 37: triggers on
+/// `members`) against the members themselves, through every way in and
+/// out: creating the organization, a member added, a hundred inserted in
+/// one statement, a removal, leaving, rows deleted in one statement by
+/// hand, and the organization deleted. A filtered count still counts.
+#[tokio::test]
+async fn the_kept_member_count_follows_every_way_in_and_out() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let app = spawn_app().await;
+    let ann = app.sign_up("Ann").await;
+    let org = app.create_org(&ann, "Acme").await;
+    let counts = "query($id: ID!) { organization(id: $id) { membersCount
+        members(first: 1) { totalCount } admins: members(first: 1, filter: { role: ADMIN }) { totalCount } } }";
+    let check = |expected: u64, admins: u64, moment: &'static str| {
+        let app = &app;
+        let org = &org;
+        let token = ann.token.clone();
+        async move {
+            let counted = entity::member::Entity::find()
+                .filter(entity::member::Column::OrganizationId.eq(org.uuid))
+                .count(&app.db)
+                .await
+                .unwrap();
+            assert_eq!(counted, expected, "{moment}: the members themselves");
+            let response = app
+                .graphql(counts, json!({ "id": org.id }), Some(&token))
+                .await;
+            let organization = &response["data"]["organization"];
+            assert_eq!(
+                organization["membersCount"], expected,
+                "{moment}: {response}"
+            );
+            assert_eq!(
+                organization["members"]["totalCount"], expected,
+                "{moment}: {response}"
+            );
+            assert_eq!(
+                organization["admins"]["totalCount"], admins,
+                "{moment}: {response}"
+            );
+        }
+    };
+    check(1, 0, "created").await;
+    let (bob, _) = app.member_of(&org, Role::Admin, "Bob").await;
+    let (_, cy_member) = app.member_of(&org, Role::Member, "Cy").await;
+    check(3, 1, "two added").await;
+    let bulk = app.bulk_members(&org, 100).await;
+    check(103, 1, "a hundred inserted in one statement").await;
+    assert_ok(
+        &app.graphql(REMOVE, json!({ "id": cy_member }), Some(&ann.token))
+            .await,
+    );
+    check(102, 1, "one removed").await;
+    assert_ok(
+        &app.graphql(LEAVE, json!({ "id": org.id }), Some(&bob.token))
+            .await,
+    );
+    check(101, 0, "one left").await;
+    entity::member::Entity::delete_many()
+        .filter(entity::member::Column::Id.is_in(bulk[..40].to_vec()))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    check(61, 0, "forty deleted in one statement").await;
+    let delete = "mutation($id: ID!, $slug: String!) { deleteOrganization(input: { organizationId: $id, confirmSlug: $slug }) { deletedOrganizationId } }";
+    assert_ok(
+        &app.graphql(
+            delete,
+            json!({ "id": org.id, "slug": org.slug }),
+            Some(&ann.token),
+        )
+        .await,
+    );
+    let kept = entity::organization_member_count::Entity::find_by_id(org.uuid)
+        .one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(kept, None, "a deleted organization's count stays behind");
+}
