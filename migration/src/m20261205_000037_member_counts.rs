@@ -8,10 +8,12 @@
 //! PostgreSQL once per statement, from its transition table (a bulk insert
 //! of 100,000 members updates the count once); on SQLite, which has no
 //! statement triggers, once per row. An insert adds under the count row's
-//! lock (`ON CONFLICT … DO UPDATE`), so concurrent joins each add theirs;
-//! every write that adds or removes a member has locked its organization's
-//! row before (`domain::authz::access::lock_organization`), so the count's
-//! row is always locked second and adds no deadlock. A membership never
+//! lock (`ON CONFLICT … DO UPDATE`), so concurrent joins each add theirs.
+//! A write that adds or removes a member in one organization has locked
+//! the organization's row before (`domain::authz::access::lock_organization`),
+//! so the count's row comes second; the one write that ends memberships in
+//! several organizations at once (a guest account becoming a full one)
+//! deletes them in organization order. Neither adds a deadlock. A membership never
 //! moves between organizations, so updates are not watched. A deleted
 //! organization's count goes with it (cascade).
 //!

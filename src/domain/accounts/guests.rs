@@ -39,7 +39,7 @@ use chrono::{Duration, Utc};
 use entity::{guest_sign_up, invitation, join_code, member, user, values::InvitationStatus};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, sea_query::Expr,
+    EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -506,8 +506,12 @@ async fn end_guest_memberships<C: ConnectionTrait>(
     txn: &C,
     user_id: Uuid,
 ) -> AppResult<Vec<Entry>> {
+    // In organization order: each deletion takes its organization's kept
+    // member count's row lock (migration 37), and two accounts ending
+    // memberships in the same organizations take them in the same order.
     let memberships = member::Entity::find()
         .filter(member::Column::UserId.eq(user_id))
+        .order_by_asc(member::Column::OrganizationId)
         .all(txn)
         .await?;
     let mut ended = Vec::with_capacity(memberships.len());
