@@ -181,7 +181,10 @@ impl PerParent for MembersOfOrganization {
     /// their teams: one row per (member, team), one for a member without
     /// teams, in member order. Joined once the page is cut, so a page of
     /// 100 probes 100 users however many members its total counts. Only
-    /// teams of the member's own organization are joined.
+    /// teams of the member's own organization are joined. The rows are
+    /// ordered by member alone, which the page's own order already gives
+    /// (ordered by team as well, PostgreSQL sorted every row again);
+    /// [`absorb`](Self::absorb) puts each member's teams in order.
     fn widen(page: SelectStatement, filter: &Self::Filter) -> SelectStatement {
         let member_id = || (Alias::new(PAGE), Alias::new(format!("{MEMBER}id")));
         let users = user::Entity::find().select_only();
@@ -222,10 +225,6 @@ impl PerParent for MembersOfOrganization {
                         Expr::col((team::Entity, team::Column::OrganizationId))
                             .equals(organization_id),
                     ),
-            )
-            .order_by(
-                (team_member::Entity, team_member::Column::TeamId),
-                Order::Asc,
             );
         let columns: Vec<team::Column> = match team_columns {
             Columns::All => team::Column::iter().collect(),
@@ -309,7 +308,10 @@ impl PerParent for MembersOfOrganization {
         if member_id != item.member.id() {
             return Ok(false);
         }
-        teams.extend(team_of(row, columns, at)?);
+        if let Some(team) = team_of(row, columns, at)? {
+            let at = teams.partition_point(|t| t.id() < team.id());
+            teams.insert(at, team);
+        }
         Ok(true)
     }
 }

@@ -419,8 +419,11 @@ async fn a_members_page_lists_each_members_own_teams() {
             let id = app.create_team(&ann, &org, team, None).await;
             teams.push(ids::parse_uuid::<orgql::domain::ids::TeamId>(&id, "id").unwrap());
         }
-        app.bulk_team_members(teams[0], &members[0..2]).await;
+        // The second team first: a member in both joined "Second" before
+        // "First", and is still listed with "First" first (team order,
+        // which the page puts its rows in after reading them).
         app.bulk_team_members(teams[1], &members[1..3]).await;
+        app.bulk_team_members(teams[0], &members[0..2]).await;
         organizations.push((org, members));
     }
     for (org, members) in &organizations {
