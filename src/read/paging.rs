@@ -267,26 +267,39 @@ pub async fn pages<R: PerParent, C: ConnectionTrait + TransactionTrait>(
     };
     let statement = R::widen(page_statement(select, &shape, page), filter);
     let counted = shape.counted.reads_total(page);
-    let mut rows: HashMap<Uuid, (Vec<R::Item>, Option<u64>)> = HashMap::new();
-    let mut last_parent = None;
+    // Each parent's items and total. The group the last row went to is
+    // held out of the map: a single parent's rows (and a member's rows,
+    // one per team) follow one another, and need no lookup each.
+    type Group<T> = (Vec<T>, Option<u64>);
+    let mut rows: HashMap<Uuid, Group<R::Item>> = HashMap::new();
+    let mut current: Option<(Uuid, Group<R::Item>)> = None;
     let found = query_all(db, &statement, R::planned_per_execution(filter)).await?;
     let mut at = Positions::of(found.first());
     for row in found {
-        if let Some(items) = last_parent.and_then(|p| rows.get_mut(&p)).map(|e| &mut e.0)
+        if let Some((_, (items, _))) = &mut current
             && let Some(item) = items.last_mut()
             && R::absorb(item, &row, filter, &mut at)?
         {
             continue;
         }
         let (parent, item) = R::parse(&row, filter, &mut at)?;
-        let entry = rows.entry(parent).or_default();
-        if counted && entry.1.is_none() {
-            let total: i64 = row.try_get("", "parent_total")?;
-            entry.1 = Some(u64::try_from(total).unwrap_or(0));
+        let (items, total) = match &mut current {
+            Some((last, group)) if *last == parent => group,
+            _ => {
+                if let Some((last, group)) = current.take() {
+                    rows.insert(last, group);
+                }
+                let group = rows.remove(&parent).unwrap_or_default();
+                &mut current.insert((parent, group)).1
+            }
+        };
+        if counted && total.is_none() {
+            let counted: i64 = row.try_get("", "parent_total")?;
+            *total = Some(u64::try_from(counted).unwrap_or(0));
         }
-        entry.0.push(item);
-        last_parent = Some(parent);
+        items.push(item);
     }
+    rows.extend(current);
     Ok(rows
         .into_iter()
         .map(|(parent, (items, total))| {
