@@ -1,7 +1,7 @@
 //! Relay connections over the domain's keyset pages: opaque cursors,
 //! `pageInfo`, and a `totalCount` that costs a query only when asked for.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::dataloader::{DataLoader, HashMapCache, NoCache};
 use async_graphql::{Context, Object, OutputType};
 use base64::Engine;
@@ -138,7 +138,24 @@ pub async fn nested_page<R: PerParent>(
     Ok((page, request, total))
 }
 
-pub type CountedConnection<N> = Connection<String, N, TotalCount>;
+pub type CountedConnection<N> = Connection<Cursor, N, TotalCount>;
+
+/// An edge's cursor: its row's id, encoded only when a client reads it
+/// (`cursor`, `pageInfo`). A page of 100 selected for its `nodes` encodes
+/// none.
+pub struct Cursor(Uuid);
+
+impl CursorType for Cursor {
+    type Error = AppError;
+
+    fn decode_cursor(cursor: &str) -> AppResult<Self> {
+        decode_cursor(cursor).map(Self)
+    }
+
+    fn encode_cursor(&self) -> String {
+        encode_cursor(self.0)
+    }
+}
 
 /// Builds a connection from one page.
 pub fn build<T, N: OutputType>(
@@ -153,7 +170,7 @@ pub fn build<T, N: OutputType>(
     connection.edges = page
         .items
         .into_iter()
-        .map(|item| Edge::new(encode_cursor(id_of(&item)), into_node(item)))
+        .map(|item| Edge::new(Cursor(id_of(&item)), into_node(item)))
         .collect();
     connection
 }
