@@ -171,10 +171,12 @@ impl IdKind {
 pub fn encode(kind: IdKind, id: Uuid) -> String {
     let prefix = kind.prefix();
     let suffix = TypeIdSuffix::from(id);
+    // Dereferenced once: each deref checks the suffix is UTF-8 again.
+    let suffix: &str = &suffix;
     let mut text = String::with_capacity(prefix.len() + 1 + suffix.len());
     text.push_str(prefix);
     text.push('_');
-    text.push_str(&suffix);
+    text.push_str(suffix);
     text
 }
 

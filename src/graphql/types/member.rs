@@ -16,17 +16,16 @@ use crate::graphql::loaders::{
 use crate::graphql::types::user::whole_profile;
 use crate::graphql::types::{Organization, Team, User, enums::Role};
 use crate::read::members::MemberRow;
-use crate::read::teams::TeamRow;
-use crate::read::users::{Profile, UserRow};
+use crate::read::users::Profile;
 
 /// A person's membership in one organization, with their role there.
 pub struct Member {
     pub row: MemberRow,
     /// The user, when the query that found the member already read it.
-    pub user: Option<UserRow>,
+    pub user: Option<User>,
     /// The member's teams, when the query that found the member already
     /// read them (a members page that selected them).
-    pub teams: Option<Vec<TeamRow>>,
+    pub teams: Option<Vec<Team>>,
 }
 
 impl From<member::Model> for Member {
@@ -51,7 +50,7 @@ impl Member {
 
     /// The user's whole profile: as the page read it, or loaded by id.
     async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Profile>> {
-        let read = self.user.as_ref().and_then(UserRow::as_profile);
+        let read = self.user.as_ref().and_then(|user| user.0.as_profile());
         whole_profile(ctx, read, self.row.user_id(), "a member's user").await
     }
 }
@@ -69,11 +68,13 @@ impl Member {
     }
 
     /// The person.
-    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, User>> {
         if let Some(user) = &self.user {
-            return Ok(User(user.clone()));
+            return Ok(Cow::Borrowed(user));
         }
-        Ok(User::from(self.profile(ctx).await?.into_owned()))
+        Ok(Cow::Owned(User::from(
+            self.profile(ctx).await?.into_owned(),
+        )))
     }
 
     /// The organization.
@@ -88,9 +89,9 @@ impl Member {
 
     /// The teams the member belongs to (teams:view).
     #[graphql(guard = "PermissionGuard::new(Permission::TeamsView, self.row.organization_id())")]
-    async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
+    async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Vec<Team>>> {
         if let Some(teams) = &self.teams {
-            return Ok(teams.iter().cloned().map(Team).collect());
+            return Ok(Cow::Borrowed(teams));
         }
         let teams = ctx
             .data::<DataLoader<TeamsByMemberLoader, HashMapCache>>()?
@@ -99,11 +100,13 @@ impl Member {
                 member_id: self.row.id(),
             })
             .await?;
-        Ok(teams
-            .unwrap_or_default()
-            .into_iter()
-            .map(Team::from)
-            .collect())
+        Ok(Cow::Owned(
+            teams
+                .unwrap_or_default()
+                .into_iter()
+                .map(Team::from)
+                .collect(),
+        ))
     }
 
     /// The member's role in the organization.

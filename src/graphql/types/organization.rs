@@ -164,8 +164,10 @@ impl Organization {
             |listed| listed.member.id(),
             |listed| Member {
                 row: listed.member,
-                user: listed.user,
-                teams: listed.teams,
+                user: listed.user.map(User),
+                teams: listed
+                    .teams
+                    .map(|teams| teams.into_iter().map(Team).collect()),
             },
         ))
     }

@@ -26,6 +26,7 @@ use crate::read::teams::{TeamMemberFilter, TeamRow};
 
 /// A group of members inside an organization; teams nest up to eight
 /// levels.
+#[derive(Clone)]
 pub struct Team(pub TeamRow);
 
 impl From<team::Model> for Team {

@@ -11,6 +11,7 @@ use crate::read::users::{Profile, UserRow};
 
 /// A person with an account. Visible to themselves and to the people who
 /// may view the members of an organization they share.
+#[derive(Clone)]
 pub struct User(pub UserRow);
 
 impl From<Profile> for User {
