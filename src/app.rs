@@ -579,7 +579,7 @@ impl Application {
         let state = AppState {
             schema,
             db: db.clone(),
-            auth,
+            auth: Arc::new(auth),
             graphql: Arc::new(http::graphql::Settings {
                 max_batch: config.max_batch,
                 limits: Limits {

@@ -38,7 +38,9 @@ use crate::graphql::AppSchema;
 pub struct AppState {
     pub schema: AppSchema,
     pub db: DatabaseConnection,
-    pub auth: AuthConfig,
+    /// Shared, not copied: axum clones the state for every request, about
+    /// ten times, and the token issuer's validation holds sets of strings.
+    pub auth: Arc<AuthConfig>,
     pub graphql: Arc<graphql::Settings>,
     pub persisted: Arc<persisted::PersistedQueries>,
     pub metrics: Arc<metrics::Metrics>,
