@@ -1,7 +1,9 @@
 //! The read side of members: lists with their users, pages and counts per
 //! organization, a user's memberships, visibility by id.
 
-use entity::{member, organization, team, team_member, user, values::Role};
+use entity::{
+    member, organization, organization_member_count, team, team_member, user, values::Role,
+};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DerivePartialModel, EntityTrait, FromQueryResult,
     IdenStatic, Iterable, QueryFilter, QuerySelect, QueryTrait, Select,
@@ -281,11 +283,15 @@ impl PerParent for MembersOfOrganization {
     /// Every member (no role, no search): `organization_member_counts`,
     /// which triggers on `members` keep (migration 37).
     fn kept_count(filter: &Self::Filter) -> Option<paging::KeptCount> {
-        (filter.role.is_none() && filter.search.is_none()).then_some((
-            "organization_member_counts",
-            "organization_id",
-            "members",
-        ))
+        use organization_member_count::{Column, Entity};
+        use sea_orm::EntityName;
+        (filter.role.is_none() && filter.search.is_none()).then(|| {
+            (
+                Entity.table_name(),
+                Column::OrganizationId.as_str(),
+                Column::Members.as_str(),
+            )
+        })
     }
 
     /// A search: its plan depends on how many people the text matches

@@ -294,8 +294,8 @@ pub async fn pages<R: PerParent, C: ConnectionTrait + TransactionTrait>(
             }
         };
         if counted && total.is_none() {
-            let counted: i64 = row.try_get("", "parent_total")?;
-            *total = Some(u64::try_from(counted).unwrap_or(0));
+            let read: i64 = row.try_get("", "parent_total")?;
+            *total = Some(u64::try_from(read).unwrap_or(0));
         }
         items.push(item);
     }
