@@ -5,7 +5,7 @@
 //! nothing themselves.
 
 use async_graphql::{
-    Context, Guard,
+    Context, ContextBase, Guard,
     dataloader::{DataLoader, HashMapCache},
 };
 use std::sync::{Arc, Mutex};
@@ -74,6 +74,14 @@ impl Guard for PermissionGuard {
 }
 
 impl PermissionGuard {
+    /// Whether this guard has already passed in this request: a field
+    /// answered without its resolver (`graphql::plain`) may be answered
+    /// only then, and is left to its resolver, guard and all, otherwise.
+    pub fn passed<T>(&self, ctx: &ContextBase<'_, T>) -> bool {
+        ctx.data_opt::<PassedGuards>()
+            .is_some_and(|passed| passed.contains((self.organization_id, self.permission)))
+    }
+
     async fn decide(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         let actor = ctx.actor()?;
         let access = ctx

@@ -9,6 +9,7 @@ pub mod extensions;
 pub mod guards;
 pub mod loaders;
 pub mod mutation;
+pub mod plain;
 pub mod query;
 pub mod rate_limits;
 pub mod subscription;
@@ -57,6 +58,8 @@ pub fn build_schema(deps: SchemaDeps) -> AppSchema {
     // Depth, aliases and directives are checked at the HTTP edge, where
     // introspection can be measured by its own rule (`extensions::prepare`);
     // complexity needs the schema's costs, so async-graphql checks it.
+    // No async-graphql extension: a plain answer (`plain`) skips their
+    // per-field hooks.
     let mut builder = Schema::build(
         Query::default(),
         MutationRoot::default(),

@@ -89,6 +89,23 @@ async fn a_guest_gets_in_by_link_as_viewer_and_sees_no_one_elses_address() {
             assert!(user["name"].is_string());
         }
     }
+    // Nor through a selection the page answers from its rows alone.
+    let plain = app
+        .graphql(
+            "query($id: ID!) { organization(id: $id) { members(first: 50) { nodes { user { email } } } } }",
+            json!({ "id": org.id }),
+            Some(&guest),
+        )
+        .await;
+    assert_ok(&plain);
+    let shown: Vec<&Value> = plain["data"]["organization"]["members"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| &node["user"]["email"])
+        .filter(|email| !email.is_null())
+        .collect();
+    assert_eq!(shown, [&json!("gus@partner.example")]);
     // Nor finds one by searching for it; a member does.
     let search = "query($id: ID!, $s: String!) { organization(id: $id) { members(filter: { search: $s }) { totalCount } } }";
     let probe = json!({ "id": org.id, "s": bob.email });

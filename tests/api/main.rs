@@ -38,6 +38,7 @@ mod organizations;
 mod outage;
 mod password_hashing;
 mod passwords;
+mod plain_answers;
 mod policy;
 mod refusals;
 mod reliability;

@@ -1,7 +1,9 @@
 use std::borrow::Cow;
 
+use async_graphql::parser::types::Field;
+use async_graphql::resolver_utils::enum_value;
 use async_graphql::{
-    Context, ID, Object,
+    Context, ContextSelectionSet, ID, Object, ScalarType, Value,
     dataloader::{DataLoader, HashMapCache},
 };
 use chrono::{DateTime, Utc};
@@ -13,6 +15,7 @@ use crate::graphql::guards::PermissionGuard;
 use crate::graphql::loaders::{
     MemberKey, MemberLoader, OrganizationLoader, TeamsByMemberLoader, load_existing,
 };
+use crate::graphql::plain::{self, PlainFields};
 use crate::graphql::types::user::whole_profile;
 use crate::graphql::types::{Organization, Team, User, enums::Role};
 use crate::read::members::MemberRow;
@@ -48,6 +51,14 @@ impl Member {
     /// `User::BEYOND_BRIEF`) reads only the user's brief.
     pub const BEYOND_USER_BRIEF: &[&str] = &["isGuest", "mfaEnabled"];
 
+    fn opaque_id(&self) -> ID {
+        ID(ids::encode(IdKind::Member, self.row.id()))
+    }
+
+    fn teams_guard(&self) -> PermissionGuard {
+        PermissionGuard::new(Permission::TeamsView, self.row.organization_id())
+    }
+
     /// The user's whole profile: as the page read it, or loaded by id.
     async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Profile>> {
         let read = self.user.as_ref().and_then(|user| user.0.as_profile());
@@ -64,7 +75,7 @@ impl Member {
 impl Member {
     /// Opaque id, prefixed `mem_`.
     pub async fn id(&self) -> ID {
-        ID(ids::encode(IdKind::Member, self.row.id()))
+        self.opaque_id()
     }
 
     /// The person.
@@ -88,7 +99,7 @@ impl Member {
     }
 
     /// The teams the member belongs to (teams:view).
-    #[graphql(guard = "PermissionGuard::new(Permission::TeamsView, self.row.organization_id())")]
+    #[graphql(guard = "self.teams_guard()")]
     async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Vec<Team>>> {
         if let Some(teams) = &self.teams {
             return Ok(Cow::Borrowed(teams));
@@ -141,5 +152,27 @@ impl Member {
     )]
     async fn mfa_enabled(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         Ok(self.profile(ctx).await?.mfa_enabled)
+    }
+}
+
+/// A listed member answers from the page's row, user and teams
+/// (`graphql::plain`); `teams` only once its guard has passed in this
+/// request.
+impl PlainFields for Member {
+    fn plain_field(&self, ctx: &ContextSelectionSet<'_>, field: &Field) -> Option<Value> {
+        let selection = &field.selection_set.node;
+        match field.name.node.as_str() {
+            "id" => Some(self.opaque_id().to_value()),
+            "role" => Some(enum_value(Role::from(self.row.role()))),
+            "joinedAt" => match &self.row {
+                MemberRow::Full(member) => Some(member.joined_at.to_value()),
+                MemberRow::Brief(_) => None,
+            },
+            "user" => plain::object(self.user.as_ref()?, ctx, selection),
+            "teams" if self.teams_guard().passed(ctx) => {
+                plain::list(self.teams.as_ref()?, ctx, selection)
+            }
+            _ => None,
+        }
     }
 }

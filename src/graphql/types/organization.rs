@@ -19,6 +19,7 @@ use crate::graphql::loaders::{
     JoinCodesOfOrganization, MembersOfOrganization, ScimDirectoriesLoader, SsoConnectionsLoader,
     TeamsOfOrganization, ViewerMembershipLoader, columns_for,
 };
+use crate::graphql::plain::Plain;
 use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
 use crate::graphql::types::billing::{TierUpgradeRequest, Usage};
 use crate::graphql::types::domain::OrganizationDomain;
@@ -126,7 +127,7 @@ impl Organization {
         #[graphql(desc = "Narrows the list by role or by name and email.")] filter: Option<
             MemberFilterInput,
         >,
-    ) -> async_graphql::Result<CountedConnection<Member>> {
+    ) -> async_graphql::Result<CountedConnection<Plain<Member>>> {
         let filter = filter.unwrap_or_default();
         let selection = ctx.look_ahead();
         let nodes = || {
@@ -162,12 +163,14 @@ impl Organization {
             request,
             total,
             |listed| listed.member.id(),
-            |listed| Member {
-                row: listed.member,
-                user: listed.user.map(User),
-                teams: listed
-                    .teams
-                    .map(|teams| teams.into_iter().map(Team).collect()),
+            |listed| {
+                Plain(Member {
+                    row: listed.member,
+                    user: listed.user.map(User),
+                    teams: listed
+                        .teams
+                        .map(|teams| teams.into_iter().map(Team).collect()),
+                })
             },
         ))
     }

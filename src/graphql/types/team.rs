@@ -1,8 +1,9 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+use async_graphql::parser::types::Field;
 use async_graphql::{
-    Context, ID, InputObject, Object,
+    Context, ContextSelectionSet, ID, InputObject, Object, ScalarType, Value,
     dataloader::{DataLoader, HashMapCache},
 };
 use chrono::{DateTime, Utc};
@@ -21,6 +22,7 @@ use crate::graphql::loaders::{
     OrganizationLoader, TeamLoader, TeamRoleLoader, TeamsByMemberLoader, UserLoader,
     ViewerMembershipLoader, load_existing, prefetch,
 };
+use crate::graphql::plain::PlainFields;
 use crate::graphql::types::{Member, Organization, enums::TeamRole};
 use crate::read::teams::{TeamMemberFilter, TeamRow};
 
@@ -39,6 +41,10 @@ impl Team {
     /// The fields a `TeamBrief` cannot answer: a members page whose client
     /// selects none of them under `teams` reads only the brief.
     pub const BEYOND_BRIEF: &[&str] = &["description", "parent", "createdAt", "updatedAt"];
+
+    fn opaque_id(&self) -> ID {
+        ID(ids::encode(IdKind::Team, self.0.id()))
+    }
 
     /// Every column: as read, or loaded by id when only the brief was.
     async fn full(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, team::Model>> {
@@ -65,7 +71,7 @@ pub struct TeamMemberFilterInput {
 impl Team {
     /// Opaque id, prefixed `team_`.
     pub async fn id(&self) -> ID {
-        ID(ids::encode(IdKind::Team, self.0.id()))
+        self.opaque_id()
     }
 
     /// Display name.
@@ -216,6 +222,19 @@ impl Team {
     /// When its settings last changed.
     async fn updated_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
         Ok(self.full(ctx).await?.updated_at)
+    }
+}
+
+/// A listed team answers its brief's fields from the row
+/// (`graphql::plain`).
+impl PlainFields for Team {
+    fn plain_field(&self, _: &ContextSelectionSet<'_>, field: &Field) -> Option<Value> {
+        match field.name.node.as_str() {
+            "id" => Some(self.opaque_id().to_value()),
+            "name" => Some(Value::String(self.0.name().to_owned())),
+            "slug" => Some(Value::String(self.0.slug().to_owned())),
+            _ => None,
+        }
     }
 }
 

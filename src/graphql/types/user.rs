@@ -1,12 +1,15 @@
 use std::borrow::Cow;
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::parser::types::Field;
+use async_graphql::{Context, ContextSelectionSet, ID, Object, ScalarType, Value};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::authz::Actor;
 use crate::domain::ids::{self, IdKind};
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{UserLoader, load_existing};
+use crate::graphql::plain::PlainFields;
 use crate::read::users::{Profile, UserRow};
 
 /// A person with an account. Visible to themselves and to the people who
@@ -53,6 +56,19 @@ impl User {
         "createdAt",
     ];
 
+    fn opaque_id(&self) -> ID {
+        ID(ids::encode(IdKind::User, self.0.id()))
+    }
+
+    /// The email address as `actor` may see it: a guest sees only their
+    /// own (`Actor::sees_email_of`). Without a credential, the only user a
+    /// request sees is the one it signs in (signUp, logIn): their own.
+    fn email_seen_by(&self, actor: Option<&Actor>) -> Option<&str> {
+        actor
+            .is_none_or(|actor| actor.sees_email_of(self.0.id()))
+            .then_some(self.0.email())
+    }
+
     /// Whether the caller may read this user's private account facts
     /// (`Actor::sees_account_of`).
     fn shows_private(&self, ctx: &Context<'_>) -> bool {
@@ -85,17 +101,13 @@ impl User {
 impl User {
     /// Opaque id, prefixed `usr_`.
     pub async fn id(&self) -> ID {
-        ID(ids::encode(IdKind::User, self.0.id()))
+        self.opaque_id()
     }
 
     /// The email the person signs in with, lower-cased; null to a guest,
     /// who sees only their own (`Actor::sees_email_of`).
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        // Without a credential, the only user a request sees is the one
-        // it signs in (signUp, logIn): their own address.
-        ctx.actor_opt()
-            .is_none_or(|actor| actor.sees_email_of(self.0.id()))
-            .then_some(self.0.email())
+        self.email_seen_by(ctx.actor_opt())
     }
 
     /// Display name.
@@ -128,5 +140,21 @@ impl User {
     /// When the account was created.
     async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
         Ok(self.profile(ctx).await?.created_at)
+    }
+}
+
+/// A listed user answers its brief's fields from the row
+/// (`graphql::plain`).
+impl PlainFields for User {
+    fn plain_field(&self, ctx: &ContextSelectionSet<'_>, field: &Field) -> Option<Value> {
+        match field.name.node.as_str() {
+            "id" => Some(self.opaque_id().to_value()),
+            "email" => Some(
+                self.email_seen_by(ctx.data_opt::<Actor>())
+                    .map_or(Value::Null, |email| Value::String(email.to_owned())),
+            ),
+            "name" => Some(Value::String(self.0.name().to_owned())),
+            _ => None,
+        }
     }
 }
