@@ -34,6 +34,7 @@ mod m20261205_000034_enterprise_size_indexes;
 mod m20261205_000035_member_search_index;
 mod m20261205_000036_audit_entry_counts;
 mod m20261205_000037_member_counts;
+mod m20261205_000038_members_page_covering_indexes;
 
 pub struct Migrator;
 
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000035_member_search_index::Migration),
             Box::new(m20261205_000036_audit_entry_counts::Migration),
             Box::new(m20261205_000037_member_counts::Migration),
+            Box::new(m20261205_000038_members_page_covering_indexes::Migration),
         ]
     }
 }

@@ -571,6 +571,68 @@ async fn a_members_page_costs_the_same_at_any_size_and_counts_from_an_index_or_t
     }
 }
 
+/// PostgreSQL only (issue #26). A members page probes each member's user,
+/// team memberships and teams; at scale PostgreSQL answers each probe from
+/// an index alone (migration 38) because each index holds the columns the
+/// page's briefs read. Pinned here by the indexes' definitions: at a test
+/// database's size PostgreSQL rightly hashes whole tables instead, so a
+/// plan would show nothing. A column added to a brief without its index
+/// fails here rather than in a benchmark.
+#[tokio::test]
+async fn the_members_pages_briefs_are_covered_by_their_indexes() {
+    let Some(app) = postgres_app().await else {
+        return;
+    };
+    for (index, key, brief) in [
+        (
+            "ix_users_brief",
+            "id",
+            &orgql::read::users::UserBrief::COLUMNS[..],
+        ),
+        (
+            "ix_teams_brief",
+            "id",
+            &orgql::read::teams::TeamBrief::COLUMNS[..],
+        ),
+        ("ix_team_members_member", "member_id", &["team_id"][..]),
+    ] {
+        let covered: Vec<String> = brief
+            .iter()
+            .filter(|column| **column != key)
+            .map(|column| column.to_string())
+            .collect();
+        assert_eq!(
+            included_columns(&app, index).await,
+            covered,
+            "{index} covers the brief"
+        );
+    }
+}
+
+/// The columns index `index` includes beyond its key, in order.
+async fn included_columns(app: &TestApp, index: &str) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let row = app
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT indexdef FROM pg_indexes WHERE indexname = $1",
+            [index.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no index {index}"));
+    let definition: String = row.try_get("", "indexdef").unwrap();
+    let included = definition
+        .split_once(" INCLUDE (")
+        .map_or("", |(_, rest)| rest.trim_end_matches(')'));
+    included
+        .split(", ")
+        .filter(|column| !column.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// PostgreSQL only (issue #26). An organization's audit log and its
 /// events, newest and oldest first, on their generic plans: a page reads
 /// the same blocks with 2,000 entries as with 200, whole or by action or
