@@ -1,6 +1,6 @@
 //! Typed access to what a resolver finds in its context.
 
-use async_graphql::Context;
+use async_graphql::ContextBase;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::AuthConfig;
@@ -28,7 +28,9 @@ pub trait ContextExt {
     ) -> impl Future<Output = async_graphql::Result<()>> + Send + 'a;
 }
 
-impl ContextExt for Context<'_> {
+// Every context, a field's or a selection's (`graphql::plain` answers from
+// the latter).
+impl<T: Send + Sync> ContextExt for ContextBase<'_, T> {
     fn db(&self) -> async_graphql::Result<&DatabaseConnection> {
         self.data::<DatabaseConnection>()
     }

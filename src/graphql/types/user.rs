@@ -150,7 +150,7 @@ impl PlainFields for User {
         match field.name.node.as_str() {
             "id" => Some(self.opaque_id().to_value()),
             "email" => Some(
-                self.email_seen_by(ctx.data_opt::<Actor>())
+                self.email_seen_by(ctx.actor_opt())
                     .map_or(Value::Null, |email| Value::String(email.to_owned())),
             ),
             "name" => Some(Value::String(self.0.name().to_owned())),
