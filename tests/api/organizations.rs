@@ -448,6 +448,28 @@ async fn seeding_builds_organizations_with_members_teams_and_their_trail() {
     assert_eq!(events.len(), 7);
     assert_eq!(events[0]["node"]["type"], "MEMBER_ROLE_CHANGED");
 
+    // On PostgreSQL the seeded tables are left vacuumed: their pages are
+    // marked visible to all, so the members page's index-only scans read
+    // no table page.
+    if app.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        use sea_orm::ConnectionTrait;
+        for table in ["users", "members", "team_members", "teams"] {
+            let marked = app
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    format!(
+                        "SELECT relallvisible::bigint AS marked FROM pg_class WHERE relname = '{table}'"
+                    ),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            let marked: i64 = marked.try_get("", "marked").unwrap();
+            assert!(marked > 0, "{table} is vacuumed after seeding");
+        }
+    }
+
     let again =
         orgql::cli::seed::seed(&app.db, orgql::cli::seed::SeedSize::new(1, 1), |_| {}).await;
     assert!(again.is_err(), "a seeded database is refused");
