@@ -19,7 +19,7 @@ use crate::graphql::loaders::{
     JoinCodesOfOrganization, MembersOfOrganization, ScimDirectoriesLoader, SsoConnectionsLoader,
     TeamsOfOrganization, ViewerMembershipLoader, columns_for,
 };
-use crate::graphql::plain::Plain;
+use crate::graphql::plain::{Plain, PlainConnection};
 use crate::graphql::types::audit::{AuditEntry, AuditLogFilter};
 use crate::graphql::types::billing::{TierUpgradeRequest, Usage};
 use crate::graphql::types::domain::OrganizationDomain;
@@ -127,7 +127,7 @@ impl Organization {
         #[graphql(desc = "Narrows the list by role or by name and email.")] filter: Option<
             MemberFilterInput,
         >,
-    ) -> async_graphql::Result<CountedConnection<Plain<Member>>> {
+    ) -> async_graphql::Result<PlainConnection<Member>> {
         let filter = filter.unwrap_or_default();
         let selection = ctx.look_ahead();
         let nodes = || {
@@ -158,7 +158,7 @@ impl Organization {
             after.as_deref(),
         )
         .await?;
-        Ok(connection::build(
+        Ok(PlainConnection(connection::build(
             page,
             request,
             total,
@@ -172,7 +172,7 @@ impl Organization {
                         .map(|teams| teams.into_iter().map(Team).collect()),
                 })
             },
-        ))
+        )))
     }
 
     /// How many members the organization has.
