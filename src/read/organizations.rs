@@ -1,11 +1,11 @@
 //! The read side of organizations: what a viewer may see and list.
 
+use std::sync::OnceLock;
+
 use entity::{
     member, organization,
     values::{OrganizationStatus, Tier},
 };
-use std::sync::OnceLock;
-
 use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, JoinType, QueryFilter,
